@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const principalSchema = z.strictObject({
+  id: z.string().min(1),
+  groups: z.array(z.string().min(1)).default([]),
+});
+
+const tokenSchema = z.strictObject({
+  name: z.string().min(1),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be the 64-hex-digit SHA-256 of the token (kubemate token hash)'),
+  principal: principalSchema,
+});
+
+export const configSchema = z.strictObject({
+  dataDir: z.string().min(1).default(join(homedir(), '.kubemate')),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).default({
+    level: 'info',
+  }),
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      allowedHosts: z.array(z.string().min(1)).default(['localhost', '127.0.0.1', '[::1]']),
+      allowedOrigins: z.array(z.url()).default([]),
+    })
+    .default({ host: '127.0.0.1', port: 8080, allowedHosts: ['localhost', '127.0.0.1', '[::1]'], allowedOrigins: [] }),
+  auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
+  local: z
+    .strictObject({
+      /** The principal for the CLI and MCP over stdio (the person at this terminal). */
+      principal: principalSchema.optional(),
+    })
+    .default({}),
+  kubernetes: z
+    .strictObject({
+      kubeconfig: z.string().min(1).optional(),
+      contexts: z.array(z.string().min(1)).min(1).optional(),
+      defaultCluster: z.string().min(1).optional(),
+    })
+    .default({}),
+  policy: z
+    .strictObject({
+      readOnly: z.boolean().default(false),
+      disableDestructive: z.boolean().default(false),
+      allowTools: z.array(z.string().min(1)).default([]),
+      denyTools: z.array(z.string().min(1)).default([]),
+    })
+    .default({ readOnly: false, disableDestructive: false, allowTools: [], denyTools: [] }),
+  output: z
+    .strictObject({
+      maxTokens: z.number().int().min(200).max(200_000).default(6000),
+      timeoutSeconds: z.number().positive().max(600).default(30),
+    })
+    .default({ maxTokens: 6000, timeoutSeconds: 30 }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const ENV_PREFIX = 'KUBEMATE_';
+
+function lookup(obj: unknown, path: PropertyKey[]): unknown {
+  let cur = obj;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+/** Env values are YAML scalars or flow collections: `8080`, `true`, `[a, b]`, `plain text`. */
+function parseEnvValue(raw: string): unknown {
+  try {
+    return parseYaml(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Environment overrides: KUBEMATE_SERVER__PORT=9000 sets server.port. A double underscore separates
+ * levels; single underscores inside a level become camelCase (KUBEMATE_POLICY__READ_ONLY → policy.readOnly).
+ */
+export function envOverrides(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; sources: Map<string, string> } {
+  const values: Record<string, unknown> = {};
+  const sources = new Map<string, string>();
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
+    if (name === 'KUBEMATE_CONFIG') continue;
+    const path = name
+      .slice(ENV_PREFIX.length)
+      .split('__')
+      .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+    if (path.some((p) => p === '')) continue;
+    let cur = values;
+    for (const key of path.slice(0, -1)) {
+      if (typeof cur[key] !== 'object' || cur[key] === null) cur[key] = {};
+      cur = cur[key] as Record<string, unknown>;
+    }
+    cur[path.at(-1)!] = parseEnvValue(raw);
+    sources.set(path.join('.'), name);
+  }
+  return { values, sources };
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (over === null || typeof over !== 'object' || Array.isArray(over)) return over;
+  if (base === null || typeof base !== 'object' || Array.isArray(base)) return over;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(out[k], v);
+  return out;
+}
+
+function describeGiven(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** One line per problem: the key, what was given (and where from), and the expected form. */
+export function formatConfigIssues(error: z.ZodError, input: unknown, origin: string, sources: Map<string, string>): string {
+  const lines = error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const parent = issue.path.join('.');
+      const known = Object.keys(lookupShape(issue.path) ?? {});
+      return `${issue.keys.map((k) => (parent ? `${parent}.${k}` : k)).join(', ')}: unknown key${issue.keys.length > 1 ? 's' : ''}${known.length ? ` (known keys here: ${known.join(', ')})` : ''}`;
+    }
+    const key = issue.path.join('.') || '(top level)';
+    const from = sources.get(key) ? ` (from ${sources.get(key)})` : '';
+    return `${key}: ${issue.message}; given ${describeGiven(lookup(input, issue.path))}${from}`;
+  });
+  return `invalid configuration in ${origin}:\n${lines.map((l) => `  - ${l}`).join('\n')}`;
+}
+
+function lookupShape(path: PropertyKey[]): Record<string, unknown> | undefined {
+  // biome-ignore lint/suspicious/noExplicitAny: walking zod internals for the list of known keys
+  let schema: any = configSchema;
+  for (const key of path) {
+    while (schema?.def?.innerType) schema = schema.def.innerType;
+    if (typeof key === 'number') schema = schema?.def?.element;
+    else schema = schema?.shape?.[key];
+  }
+  while (schema?.def?.innerType) schema = schema.def.innerType;
+  return schema?.shape;
+}
+
+/** Loads, merges and validates configuration. Throws ConfigError with every problem listed. */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Config {
+  const env = options.env ?? process.env;
+  let fromFile: unknown = {};
+  const origin = options.file ?? 'defaults';
+  if (options.file) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${options.file}: ${(e as Error).message}`);
+    }
+    try {
+      fromFile = parseYaml(text) ?? {};
+    } catch (e) {
+      throw new ConfigError(`config file ${options.file} is not valid YAML: ${(e as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile)) {
+      throw new ConfigError(`config file ${options.file} must hold a YAML mapping at the top level`);
+    }
+  }
+  const { values, sources } = envOverrides(env);
+  const merged = deepMerge(fromFile, values);
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(formatConfigIssues(parsed.error, merged, `${origin}${sources.size ? ' and environment' : ''}`, sources));
+  }
+  return parsed.data;
+}

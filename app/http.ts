@@ -1,0 +1,59 @@
+import { VersionApi } from '@kubernetes/client-node';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { mcpHttpPlugin } from '../mcp/http.js';
+import type { App } from './wiring.js';
+
+const READINESS_TTL_MS = 5000;
+const READINESS_TIMEOUT_MS = 2000;
+
+/** Liveness and readiness. Ready means every configured cluster's API server answered recently. */
+const healthPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app }) => {
+  let cached: { at: number; unreachable: string[] } | undefined;
+  const probe = async () => {
+    if (cached && Date.now() - cached.at < READINESS_TTL_MS) return cached.unreachable;
+    const names = app.clusters.names();
+    const results = await Promise.all(
+      names.map(async (name) => {
+        try {
+          const api = app.clusters.get(name).config.makeApiClient(VersionApi);
+          await Promise.race([
+            api.getCode(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS).unref()),
+          ]);
+          return undefined;
+        } catch {
+          return name;
+        }
+      }),
+    );
+    cached = { at: Date.now(), unreachable: results.filter((n): n is string => n !== undefined) };
+    return cached.unreachable;
+  };
+  fastify.get('/healthz', async () => ({ status: 'ok' }));
+  fastify.get('/readyz', async (_req, reply) => {
+    const unreachable = await probe();
+    if (unreachable.length > 0) {
+      return reply.code(503).send({ status: 'not ready', unreachableClusters: unreachable });
+    }
+    return { status: 'ready', clusters: app.clusters.names() };
+  });
+};
+
+const metricsPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app }) => {
+  fastify.get('/metrics', async (_req, reply) => {
+    reply.header('Content-Type', app.metrics.registry.contentType);
+    return app.metrics.registry.metrics();
+  });
+};
+
+export async function buildHttpServer(app: App): Promise<FastifyInstance> {
+  const fastify = Fastify({ loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  await fastify.register(healthPlugin, { app });
+  await fastify.register(metricsPlugin, { app });
+  await fastify.register(mcpHttpPlugin, {
+    pipeline: app.pipeline,
+    auth: app.auth,
+    origins: { allowedHosts: app.config.server.allowedHosts, allowedOrigins: app.config.server.allowedOrigins },
+  });
+  return fastify;
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { Command } from 'commander';
+import { hashToken } from '../mcp/auth.js';
+import { serveStdio } from '../mcp/stdio.js';
+import { createLogger } from '../tools/core/logger.js';
+import { ToolRegistry } from '../tools/core/registry.js';
+import { buildRegistry } from '../tools/index.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { toolsMarkdown } from './docs.js';
+import { buildHttpServer } from './http.js';
+import { buildApp, localPrincipal } from './wiring.js';
+
+const program = new Command();
+program
+  .name('kubemate')
+  .description('ChatOps assistant for Kubernetes operations: permission-checked tools over MCP, CLI and chat.')
+  .option('-c, --config <file>', 'YAML configuration file (default: $KUBEMATE_CONFIG, else ./kubemate.yaml if present)')
+  .showHelpAfterError();
+
+function configFile(): string | undefined {
+  const given = program.opts<{ config?: string }>().config ?? process.env.KUBEMATE_CONFIG;
+  if (given) return given;
+  return existsSync('kubemate.yaml') ? 'kubemate.yaml' : undefined;
+}
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`kubemate: ${message}\n`);
+  process.exit(code);
+}
+
+function config(): Config {
+  try {
+    return loadConfig({ file: configFile() });
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+}
+
+/** Interactive commands keep stderr quiet unless a log level was asked for. */
+function app(cfg = config(), quiet = false) {
+  const level = quiet && !process.env.KUBEMATE_LOG__LEVEL && !configFile() ? 'warn' : cfg.log.level;
+  try {
+    return buildApp(cfg, createLogger(level));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
+program
+  .command('serve')
+  .description('Serve MCP over Streamable HTTP at /mcp, with /healthz, /readyz and /metrics')
+  .option('--host <host>', 'address to listen on (default from config: 127.0.0.1)')
+  .option('--port <port>', 'port to listen on (default from config: 8080)', (v) => Number.parseInt(v, 10))
+  .action(async (opts: { host?: string; port?: number }) => {
+    const a = app();
+    const server = await buildHttpServer(a);
+    const host = opts.host ?? a.config.server.host;
+    const port = opts.port ?? a.config.server.port;
+    await server.listen({ host, port });
+    const clusters = a.clusters.names();
+    a.logger.info(
+      { url: `http://${host}:${port}/mcp`, clusters, tokens: a.config.auth.tokens.length },
+      clusters.length ? 'kubemate serving' : 'kubemate serving without any Kubernetes cluster (no kubeconfig found)',
+    );
+    if (!a.auth.configured) a.logger.warn('no auth.tokens configured: every /mcp request will be refused');
+    const stop = async () => {
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('mcp')
+  .description('Serve MCP over stdio, acting as the local principal')
+  .action(async () => {
+    const a = app();
+    await serveStdio(a.pipeline, localPrincipal(a.config, 'mcp-stdio'));
+  });
+
+const tools = program.command('tools').description('List and call tools through the guarded pipeline');
+tools
+  .command('list')
+  .description('List the tools the local principal may call')
+  .option('--json', 'print JSON')
+  .action((opts: { json?: boolean }) => {
+    const a = app(config(), true);
+    const visible = a.pipeline.visibleTools(localPrincipal(a.config, 'cli'));
+    if (opts.json) {
+      const out = visible.map((t) => ({ ...ToolRegistry.facts(t), title: t.title, description: t.description }));
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      return;
+    }
+    for (const t of visible) {
+      process.stdout.write(`${t.name.padEnd(24)} ${t.permission.verb.padEnd(6)} ${t.title}\n`);
+    }
+  });
+tools
+  .command('call <name>')
+  .description('Call one tool as the local principal')
+  .option('--args <json>', 'arguments as a JSON object', '{}')
+  .option('--json', 'print the structured result as JSON')
+  .action(async (name: string, opts: { args: string; json?: boolean }) => {
+    let args: unknown;
+    try {
+      args = JSON.parse(opts.args);
+    } catch (e) {
+      fail(`--args is not valid JSON: ${(e as Error).message}. Example: --args '{"namespace":"default"}'`);
+    }
+    const a = app(config(), true);
+    const result = await a.pipeline.invoke(name, args, localPrincipal(a.config, 'cli'));
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ status: result.status, text: result.text, structured: result.structured }, null, 2)}\n`);
+    } else {
+      (result.isError ? process.stderr : process.stdout).write(`${result.text}\n`);
+    }
+    process.exitCode = result.isError ? (result.status === 'invalid' ? 2 : 1) : 0;
+  });
+
+program
+  .command('config')
+  .description('Configuration')
+  .command('check <file>')
+  .description('Validate a configuration file (with environment overrides applied)')
+  .action((file: string) => {
+    try {
+      const cfg = loadConfig({ file });
+      process.stdout.write(
+        `${file}: valid. Serving on ${cfg.server.host}:${cfg.server.port}, ${cfg.auth.tokens.length} token(s), read-only ${cfg.policy.readOnly}.\n`,
+      );
+    } catch (e) {
+      if (e instanceof ConfigError) fail(e.message, 1);
+      throw e;
+    }
+  });
+
+const token = program.command('token').description('Bearer tokens for MCP over HTTP');
+token
+  .command('create <name>')
+  .description('Generate a token and print it with the config entry that stores only its hash')
+  .requiredOption('--id <principal>', 'principal id the token stands for, e.g. ci-bot or alice')
+  .option('--group <group...>', 'groups of that principal', [])
+  .action((name: string, opts: { id: string; group: string[] }) => {
+    const secret = `kmt_${randomBytes(24).toString('base64url')}`;
+    process.stdout.write(
+      `token (shown once, give it to the client): ${secret}\n\nadd under auth.tokens in your config:\n  - name: ${name}\n    sha256: ${hashToken(secret)}\n    principal: { id: ${opts.id}, groups: [${opts.group.join(', ')}] }\n`,
+    );
+  });
+token
+  .command('hash')
+  .description('Print the SHA-256 of a token read from stdin')
+  .action(() => {
+    const secret = readFileSync(0, 'utf8').trim();
+    if (!secret) fail('no token on stdin');
+    process.stdout.write(`${hashToken(secret)}\n`);
+  });
+
+program
+  .command('docs')
+  .description('Generated documentation')
+  .command('tools')
+  .description("Print the README's tool table from the registry")
+  .action(() => {
+    process.stdout.write(`${toolsMarkdown(buildRegistry())}\n`);
+  });
+
+await program.parseAsync(process.argv);

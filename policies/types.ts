@@ -1,0 +1,62 @@
+/** Who is asking. Every surface turns its caller into one of these before invoking a tool. */
+export type PrincipalSource = 'cli' | 'mcp-stdio' | 'mcp-http' | 'chat' | 'alert' | 'agent';
+
+export interface Principal {
+  /** Stable identifier, e.g. `local:alice`, `token:ci-bot`, `slack:U123`. */
+  id: string;
+  groups: string[];
+  source: PrincipalSource;
+}
+
+export type Verb = 'read' | 'write' | 'admin';
+
+/** What a tool needs, declared by the tool and read by the policy. */
+export interface ToolPermission {
+  toolset: string;
+  verb: Verb;
+  /** True when the tool acts inside one namespace (taken from its `namespace` argument). */
+  namespaced: boolean;
+}
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** The part of a tool definition the policy may look at; policies never see handlers. */
+export interface ToolFacts {
+  name: string;
+  permission: ToolPermission;
+  annotations: ToolAnnotations;
+}
+
+export type Decision =
+  | { effect: 'allow'; rule: string }
+  | { effect: 'deny'; reason: string; rule: string }
+  | { effect: 'needs-approval'; reason: string; rule: string };
+
+export interface PolicyEngine {
+  /** The single place a permission is decided, for one call with its arguments. */
+  decide(principal: Principal, tool: ToolFacts, args: Record<string, unknown>): Decision;
+  /** Whether the principal could ever call the tool (used to filter `tools/list`). */
+  mayEverCall(principal: Principal, tool: ToolFacts): boolean;
+}
+
+/** One audited event. The tamper-evident store arrives with the policy engine; the hook is here now. */
+export interface AuditRecord {
+  at: string;
+  kind: 'decision' | 'result';
+  principal: Principal;
+  tool: string;
+  args: Record<string, unknown>;
+  decision?: Decision;
+  outcome?: 'success' | 'error' | 'no_data' | 'approval_required' | 'denied' | 'invalid';
+  durationMs?: number;
+  error?: string;
+}
+
+export interface AuditSink {
+  record(entry: AuditRecord): void;
+}

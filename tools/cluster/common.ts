@@ -1,0 +1,156 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { suggestion, ToolError } from '../core/errors.js';
+import { type KubeCluster, kubeCall } from '../clients/kube.js';
+
+export const TOOLSET = 'cluster';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+export const clusterArg = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('Cluster (kubeconfig context) to query; omit for the default cluster');
+
+export const namespaceArg = z
+  .string()
+  .max(63)
+  .regex(DNS_LABEL, 'must be a Kubernetes namespace name (lowercase letters, digits and -)');
+
+export const nameArg = z
+  .string()
+  .max(253)
+  .regex(DNS_SUBDOMAIN, 'must be a Kubernetes object name (lowercase letters, digits, - and .)');
+
+export const selectorArg = z.string().max(1024);
+
+/** Human age in kubectl's style: 45s, 12m, 5h, 3d, 2y. */
+export function age(from: Date | string | undefined, now = Date.now()): string {
+  if (!from) return '<unknown>';
+  const seconds = Math.max(0, Math.floor((now - new Date(from).getTime()) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 120) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h`;
+  const days = Math.floor(hours / 24);
+  if (days < 730) return `${days}d`;
+  return `${Math.floor(days / 365)}y`;
+}
+
+export interface PodSummary {
+  namespace: string;
+  name: string;
+  ready: string;
+  status: string;
+  restarts: number;
+  age: string;
+  node: string;
+  healthy: boolean;
+}
+
+/** The STATUS column as kubectl computes it: the most telling container reason wins over the phase. */
+export function podStatus(pod: V1Pod): string {
+  let reason = pod.status?.reason || pod.status?.phase || 'Unknown';
+  const inits = pod.status?.initContainerStatuses ?? [];
+  const initTotal = pod.spec?.initContainers?.length ?? 0;
+  let initializing = false;
+  for (const [i, c] of inits.entries()) {
+    const t = c.state?.terminated;
+    if (t && t.exitCode === 0) continue;
+    initializing = true;
+    if (t) reason = t.reason ? `Init:${t.reason}` : t.signal ? `Init:Signal:${t.signal}` : `Init:ExitCode:${t.exitCode}`;
+    else if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') {
+      reason = `Init:${c.state.waiting.reason}`;
+    } else reason = `Init:${i}/${initTotal}`;
+    break;
+  }
+  if (!initializing) {
+    let running = false;
+    const containers = [...(pod.status?.containerStatuses ?? [])].reverse();
+    for (const c of containers) {
+      const w = c.state?.waiting;
+      const t = c.state?.terminated;
+      if (w?.reason) reason = w.reason;
+      else if (t?.reason) reason = t.reason;
+      else if (t) reason = t.signal ? `Signal:${t.signal}` : `ExitCode:${t.exitCode}`;
+      else if (c.ready && c.state?.running) running = true;
+    }
+    if (reason === 'Completed' && running) reason = 'Running';
+  }
+  if (pod.metadata?.deletionTimestamp) reason = pod.status?.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
+  return reason;
+}
+
+export function summarisePod(pod: V1Pod, now = Date.now()): PodSummary {
+  const statuses = pod.status?.containerStatuses ?? [];
+  const total = pod.spec?.containers?.length ?? statuses.length;
+  const ready = statuses.filter((c) => c.ready).length;
+  const restarts = statuses.reduce((n, c) => n + (c.restartCount ?? 0), 0);
+  const status = podStatus(pod);
+  const healthy = (status === 'Running' && ready === total) || status === 'Completed' || status === 'Succeeded';
+  return {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    ready: `${ready}/${total}`,
+    status,
+    restarts,
+    age: age(pod.metadata?.creationTimestamp, now),
+    node: pod.spec?.nodeName ?? '<none>',
+    healthy,
+  };
+}
+
+/** "412 Running, 3 CrashLoopBackOff" with the largest group first. */
+export function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) {
+    const k = key(item);
+    counts[k] = (counts[k] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export function formatCounts(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+}
+
+/** Fails with a "did you mean" hint when a namespace does not exist; called only when a result is empty. */
+export async function assertNamespaceExists(cluster: KubeCluster, namespace: string): Promise<void> {
+  const list = await kubeCall(cluster, 'list namespaces', () => cluster.core.listNamespace());
+  const names = list.items.map((n) => n.metadata?.name ?? '');
+  if (!names.includes(namespace)) {
+    throw new ToolError(
+      'not_found',
+      `namespace '${namespace}' not found in cluster '${cluster.name}'${suggestion(namespace, names)}`,
+    );
+  }
+}
+
+/** Follows the API's limit/continue paging so large clusters are read in bounded chunks. */
+export async function listAllPages<T>(
+  fetchPage: (cont: string | undefined) => Promise<{ items: T[]; metadata?: { _continue?: string } }>,
+): Promise<T[]> {
+  const out: T[] = [];
+  let cont: string | undefined;
+  do {
+    const page = await fetchPage(cont);
+    for (const item of page.items) out.push(item);
+    cont = page.metadata?._continue || undefined;
+  } while (cont);
+  return out;
+}
+
+export const PAGE_SIZE = 500;
+
+export const readAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+} as const;

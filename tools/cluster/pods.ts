@@ -1,0 +1,308 @@
+import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { kubeCall } from '../clients/kube.js';
+import { defineTool, type ToolDef } from '../core/types.js';
+import {
+  assertNamespaceExists,
+  age,
+  clusterArg,
+  countBy,
+  formatCounts,
+  listAllPages,
+  nameArg,
+  namespaceArg,
+  PAGE_SIZE,
+  type PodSummary,
+  readAnnotations,
+  selectorArg,
+  summarisePod,
+  TOOLSET,
+} from './common.js';
+import { describeEvents, eventsFor } from './events.js';
+
+const podItem = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  ready: z.string(),
+  status: z.string(),
+  restarts: z.number(),
+  age: z.string(),
+  node: z.string(),
+});
+
+const podsListOutput = z.object({
+  cluster: z.string(),
+  namespace: z.string().describe('namespace listed, or "*" for all'),
+  total: z.number().describe('pods matching, exact'),
+  byStatus: z.record(z.string(), z.number()),
+  notReady: z.number(),
+  restarts: z.number(),
+  items: z.array(podItem),
+  shown: z.number(),
+  omitted: z.number(),
+  narrow: z.string().optional(),
+});
+
+const podsList = defineTool({
+  name: 'pods_list',
+  title: 'Pods: List',
+  description:
+    'List pods in one namespace or across all namespaces, with ready containers, status (CrashLoopBackOff, ImagePullBackOff, Pending…), restarts, age and node. Call this first to see what is running or failing; unhealthy pods come first and totals by status are exact even when the list is cut. Use labelSelector/fieldSelector or unhealthy=true to narrow.',
+  input: z.object({
+    cluster: clusterArg,
+    namespace: namespaceArg.optional().describe('Namespace to list; omit for all namespaces'),
+    labelSelector: selectorArg.optional().describe('Kubernetes label selector, e.g. "app=api,tier!=cache"'),
+    fieldSelector: selectorArg
+      .optional()
+      .describe('Kubernetes field selector, e.g. "spec.nodeName=node-1" or "status.phase=Pending"'),
+    unhealthy: z.boolean().optional().describe('Only pods that are not Running-and-ready (or Completed)'),
+  }),
+  output: podsListOutput,
+  annotations: readAnnotations,
+  permission: { toolset: TOOLSET, verb: 'read', namespaced: true },
+  async handler(args, ctx) {
+    const cluster = ctx.backends.kube.get(args.cluster);
+    const where = args.namespace ? `namespace '${args.namespace}'` : 'all namespaces';
+    const query = { labelSelector: args.labelSelector, fieldSelector: args.fieldSelector, limit: PAGE_SIZE };
+    const pods = await kubeCall(cluster, `list pods in ${where}`, () =>
+      listAllPages<V1Pod>((cont) =>
+        args.namespace
+          ? cluster.core.listNamespacedPod({ namespace: args.namespace, ...query, _continue: cont })
+          : cluster.core.listPodForAllNamespaces({ ...query, _continue: cont }),
+      ),
+    );
+    if (pods.length === 0 && args.namespace) await assertNamespaceExists(cluster, args.namespace);
+
+    const now = Date.now();
+    let summaries = pods.map((p) => summarisePod(p, now));
+    const all = summaries;
+    if (args.unhealthy) summaries = summaries.filter((s) => !s.healthy);
+    summaries.sort(
+      (a, b) =>
+        Number(a.healthy) - Number(b.healthy) ||
+        b.restarts - a.restarts ||
+        a.namespace.localeCompare(b.namespace) ||
+        a.name.localeCompare(b.name),
+    );
+
+    const byStatus = countBy(summaries, (s) => s.status);
+    const notReady = summaries.filter((s) => {
+      const [r, t] = s.ready.split('/');
+      return r !== t;
+    }).length;
+    const restarts = summaries.reduce((n, s) => n + s.restarts, 0);
+    const filters = [args.labelSelector && `labels ${args.labelSelector}`, args.fieldSelector && `fields ${args.fieldSelector}`]
+      .filter(Boolean)
+      .join(', ');
+    const noun = args.unhealthy ? 'unhealthy pods' : 'pods';
+    const header =
+      summaries.length === 0
+        ? `No ${noun} in ${where} of cluster '${cluster.name}'${filters ? ` matching ${filters}` : ''}${args.unhealthy ? ` (${all.length} pods, all healthy)` : ''}.`
+        : `${summaries.length} ${noun} in ${where} of cluster '${cluster.name}'${filters ? ` matching ${filters}` : ''}: ${formatCounts(byStatus)}. Not ready: ${notReady}. Restarts: ${restarts}.${args.unhealthy ? ` (${all.length - summaries.length} healthy pods not listed.)` : ''}`;
+
+    const allNs = !args.namespace;
+    return {
+      kind: 'list',
+      header,
+      columns: allNs
+        ? ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'NODE']
+        : ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'NODE'],
+      items: summaries,
+      row: (s: PodSummary) => {
+        const cells = [s.name, s.ready, s.status, String(s.restarts), s.age, s.node];
+        return allNs ? [s.namespace, ...cells] : cells;
+      },
+      toStructured: ({ healthy: _healthy, ...rest }: PodSummary) => rest,
+      narrow: allNs
+        ? 'give a namespace, a labelSelector, a fieldSelector such as status.phase!=Running, or unhealthy=true'
+        : 'give a labelSelector, a fieldSelector, or unhealthy=true',
+      totals: {
+        cluster: cluster.name,
+        namespace: args.namespace ?? '*',
+        total: summaries.length,
+        byStatus,
+        notReady,
+        restarts,
+      },
+    };
+  },
+});
+
+function describeState(c: V1ContainerStatus): string {
+  const s = c.state;
+  if (s?.running) return `running since ${age(s.running.startedAt)} ago`;
+  if (s?.waiting) return `waiting: ${s.waiting.reason ?? 'unknown'}${s.waiting.message ? ` (${s.waiting.message})` : ''}`;
+  if (s?.terminated) {
+    const t = s.terminated;
+    return `terminated: ${t.reason ?? 'unknown'} exit ${t.exitCode}${t.message ? ` (${t.message})` : ''}`;
+  }
+  return 'no state reported';
+}
+
+function lastTermination(c: V1ContainerStatus) {
+  const t = c.lastState?.terminated;
+  if (!t) return undefined;
+  return {
+    reason: t.reason ?? 'unknown',
+    exitCode: t.exitCode,
+    finishedAt: t.finishedAt ? new Date(t.finishedAt).toISOString() : undefined,
+    ...(t.message ? { message: t.message } : {}),
+  };
+}
+
+const containerOut = z.object({
+  name: z.string(),
+  image: z.string(),
+  ready: z.boolean(),
+  restarts: z.number(),
+  state: z.string(),
+  lastTermination: z
+    .object({
+      reason: z.string(),
+      exitCode: z.number(),
+      finishedAt: z.string().optional(),
+      message: z.string().optional(),
+    })
+    .optional(),
+  requests: z.record(z.string(), z.string()).optional(),
+  limits: z.record(z.string(), z.string()).optional(),
+});
+
+const eventOut = z.object({
+  type: z.string(),
+  reason: z.string(),
+  message: z.string(),
+  count: z.number(),
+  lastSeen: z.string(),
+});
+
+const podsGet = defineTool({
+  name: 'pods_get',
+  title: 'Pods: Get',
+  description:
+    'Show one pod in detail: phase, node, conditions, each container with its state, restarts, last termination reason (OOMKilled, Error, exit code) and resources, plus the pod\'s recent events, warnings first. Call this when a pod is failing and you need to know why.',
+  input: z.object({
+    cluster: clusterArg,
+    namespace: namespaceArg.describe('Namespace of the pod'),
+    name: nameArg.describe('Pod name'),
+  }),
+  output: z.object({
+    cluster: z.string(),
+    namespace: z.string(),
+    name: z.string(),
+    status: z.string(),
+    phase: z.string(),
+    node: z.string(),
+    ip: z.string().optional(),
+    qosClass: z.string().optional(),
+    age: z.string(),
+    owner: z.string().optional(),
+    conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string().optional() })),
+    containers: z.array(containerOut),
+    initContainers: z.array(containerOut),
+    events: z.array(eventOut),
+  }),
+  annotations: readAnnotations,
+  permission: { toolset: TOOLSET, verb: 'read', namespaced: true },
+  async handler(args, ctx) {
+    const cluster = ctx.backends.kube.get(args.cluster);
+    const ref = `${args.namespace}/${args.name}`;
+    const [pod, events] = await Promise.all([
+      kubeCall(cluster, `get pod ${ref}`, () =>
+        cluster.core.readNamespacedPod({ namespace: args.namespace, name: args.name }),
+      ).catch(async (e) => {
+        if (e.code === 'not_found') await assertNamespaceExists(cluster, args.namespace);
+        throw e;
+      }),
+      eventsFor(cluster, args.namespace, 'Pod', args.name),
+    ]);
+    const summary = summarisePod(pod);
+    const specOf = (name: string, init: boolean) =>
+      (init ? pod.spec?.initContainers : pod.spec?.containers)?.find((c) => c.name === name);
+    const containers = (statuses: V1ContainerStatus[] | undefined, init: boolean) =>
+      (statuses ?? []).map((c) => {
+        const res = specOf(c.name, init)?.resources;
+        const last = lastTermination(c);
+        return {
+          name: c.name,
+          image: c.image,
+          ready: c.ready,
+          restarts: c.restartCount,
+          state: describeState(c),
+          ...(last ? { lastTermination: last } : {}),
+          ...(res?.requests ? { requests: res.requests as Record<string, string> } : {}),
+          ...(res?.limits ? { limits: res.limits as Record<string, string> } : {}),
+        };
+      });
+    const owner = pod.metadata?.ownerReferences?.[0];
+    const structured = {
+      cluster: cluster.name,
+      namespace: args.namespace,
+      name: args.name,
+      status: summary.status,
+      phase: pod.status?.phase ?? 'Unknown',
+      node: summary.node,
+      ...(pod.status?.podIP ? { ip: pod.status.podIP } : {}),
+      ...(pod.status?.qosClass ? { qosClass: pod.status.qosClass } : {}),
+      age: summary.age,
+      ...(owner ? { owner: `${owner.kind}/${owner.name}` } : {}),
+      conditions: (pod.status?.conditions ?? []).map((c) => ({
+        type: c.type,
+        status: c.status,
+        ...(c.reason ? { reason: c.reason } : {}),
+      })),
+      containers: containers(pod.status?.containerStatuses, false),
+      initContainers: containers(pod.status?.initContainerStatuses, true),
+      events: events.map(eventSummary),
+    };
+
+    const lines = [
+      `Pod ${ref} in cluster '${cluster.name}': ${summary.status} (phase ${structured.phase}), ready ${summary.ready}, restarts ${summary.restarts}, age ${summary.age}, node ${summary.node}${structured.owner ? `, owned by ${structured.owner}` : ''}.`,
+    ];
+    const falseConds = structured.conditions.filter((c) => c.status !== 'True');
+    if (falseConds.length > 0) {
+      lines.push(`Conditions not true: ${falseConds.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`).join(', ')}`);
+    }
+    for (const [label, list] of [
+      ['Init containers', structured.initContainers],
+      ['Containers', structured.containers],
+    ] as const) {
+      if (list.length === 0) continue;
+      lines.push(`${label}:`);
+      for (const c of list) {
+        lines.push(`- ${c.name} (${c.image}): ${c.ready ? 'ready' : 'not ready'}, restarts ${c.restarts}, ${c.state}`);
+        if (c.lastTermination) {
+          const t = c.lastTermination;
+          lines.push(`  last terminated: ${t.reason}, exit code ${t.exitCode}${t.finishedAt ? ` at ${t.finishedAt}` : ''}${t.message ? ` (${t.message})` : ''}`);
+        }
+        const res = [c.requests && `requests ${fmtRes(c.requests)}`, c.limits && `limits ${fmtRes(c.limits)}`].filter(Boolean);
+        if (res.length > 0) lines.push(`  ${res.join('; ')}`);
+      }
+    }
+    if (structured.containers.length === 0 && pod.status?.phase === 'Pending') {
+      const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status !== 'True');
+      if (sched?.message) lines.push(`Not scheduled: ${sched.message}`);
+    }
+    lines.push(events.length > 0 ? 'Recent events (warnings first):' : 'No recent events.');
+    lines.push(...describeEvents(events));
+    return { kind: 'doc', text: lines.join('\n'), structured };
+  },
+});
+
+function fmtRes(r: Record<string, string>): string {
+  return Object.entries(r)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+function eventSummary(e: CoreV1Event) {
+  return {
+    type: e.type ?? 'Normal',
+    reason: e.reason ?? '',
+    message: e.message ?? '',
+    count: e.count ?? e.series?.count ?? 1,
+    lastSeen: new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).toISOString(),
+  };
+}
+
+export const podTools: ToolDef[] = [podsList, podsGet];

@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+import type { Principal, ToolAnnotations, ToolPermission } from '../../policies/types.js';
+import type { Backends } from '../clients/backends.js';
+
+export type ResultStatus = 'success' | 'error' | 'no_data' | 'approval_required' | 'denied' | 'invalid';
+
+export interface ToolContext {
+  principal: Principal;
+  backends: Backends;
+  signal: AbortSignal;
+}
+
+/**
+ * A list answer. The pipeline renders it as a compact table within the token budget; the header
+ * carries exact totals whatever is cut, and `narrow` tells the caller how to ask for less.
+ */
+export interface ListOutput<T> {
+  kind: 'list';
+  status?: 'success' | 'no_data';
+  /** Always shown in full: exact totals and grouping. */
+  header: string;
+  columns: string[];
+  /** Most important first (unhealthy before healthy); the budget cuts from the end. */
+  items: T[];
+  row(item: T): string[];
+  toStructured(item: T): Record<string, unknown>;
+  narrow: string;
+  /** Exact figures for structuredContent, never truncated. */
+  totals: Record<string, unknown>;
+  footer?: string;
+}
+
+/** A single-object answer: compact text plus its structured form. */
+export interface DocOutput {
+  kind: 'doc';
+  status?: 'success' | 'no_data';
+  text: string;
+  structured?: Record<string, unknown>;
+}
+
+export type ToolOutput = ListOutput<unknown> | DocOutput;
+
+// biome-ignore lint/suspicious/noExplicitAny: zod object shapes are heterogeneous across tools
+export type AnyZodObject = z.ZodObject<any>;
+
+export interface ToolDef<I extends AnyZodObject = AnyZodObject> {
+  /** `<resource>_<verb>[_qualifier]` */
+  name: string;
+  /** "Pods: List" */
+  title: string;
+  /** Written for the model: when to call this tool and what it returns. */
+  description: string;
+  input: I;
+  /** JSON-compatible zod schema that the structured result satisfies. */
+  output?: AnyZodObject;
+  annotations: ToolAnnotations;
+  permission: ToolPermission;
+  handler(args: z.infer<I>, ctx: ToolContext): Promise<ToolOutput>;
+}
+
+/** Keeps the handler's argument type tied to the input schema while storing tools uniformly. */
+export function defineTool<I extends AnyZodObject>(def: ToolDef<I>): ToolDef {
+  return def as unknown as ToolDef;
+}
