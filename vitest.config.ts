@@ -2,10 +2,24 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/env/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 600_000,
-    pool: 'forks',
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/env/**/*.test.ts'],
+          globalSetup: ['test/env/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          // One real cluster is shared; files run one after another so timings stay honest.
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

@@ -4,6 +4,12 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
+/** `~/x` means a path in the home directory, as in a shell. */
+const pathSchema = z
+  .string()
+  .min(1)
+  .transform((p) => (p === '~' ? homedir() : p.startsWith('~/') ? join(homedir(), p.slice(2)) : p));
+
 const principalSchema = z.strictObject({
   id: z.string().min(1),
   groups: z.array(z.string().min(1)).default([]),
@@ -18,10 +24,12 @@ const tokenSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  dataDir: z.string().min(1).default(join(homedir(), '.kubemate')),
-  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).default({
-    level: 'info',
-  }),
+  dataDir: pathSchema.default(join(homedir(), '.kubemate')),
+  log: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') })
+    .default({
+      level: 'info',
+    }),
   server: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
@@ -29,7 +37,12 @@ export const configSchema = z.strictObject({
       allowedHosts: z.array(z.string().min(1)).default(['localhost', '127.0.0.1', '[::1]']),
       allowedOrigins: z.array(z.url()).default([]),
     })
-    .default({ host: '127.0.0.1', port: 8080, allowedHosts: ['localhost', '127.0.0.1', '[::1]'], allowedOrigins: [] }),
+    .default({
+      host: '127.0.0.1',
+      port: 8080,
+      allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
+      allowedOrigins: [],
+    }),
   auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
   local: z
     .strictObject({
@@ -39,7 +52,7 @@ export const configSchema = z.strictObject({
     .default({}),
   kubernetes: z
     .strictObject({
-      kubeconfig: z.string().min(1).optional(),
+      kubeconfig: pathSchema.optional(),
       contexts: z.array(z.string().min(1)).min(1).optional(),
       defaultCluster: z.string().min(1).optional(),
     })
@@ -93,7 +106,10 @@ function parseEnvValue(raw: string): unknown {
  * Environment overrides: KUBEMATE_SERVER__PORT=9000 sets server.port. A double underscore separates
  * levels; single underscores inside a level become camelCase (KUBEMATE_POLICY__READ_ONLY → policy.readOnly).
  */
-export function envOverrides(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; sources: Map<string, string> } {
+export function envOverrides(env: NodeJS.ProcessEnv): {
+  values: Record<string, unknown>;
+  sources: Map<string, string>;
+} {
   const values: Record<string, unknown> = {};
   const sources = new Map<string, string>();
   for (const [name, raw] of Object.entries(env)) {
@@ -123,6 +139,19 @@ function deepMerge(base: unknown, over: unknown): unknown {
   return out;
 }
 
+/** A key written with no value (`local:` followed only by comments) means "unset", as YAML users expect. */
+function dropNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropNulls);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== null)
+        .map(([k, v]) => [k, dropNulls(v)]),
+    );
+  }
+  return value;
+}
+
 function describeGiven(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value);
@@ -130,7 +159,12 @@ function describeGiven(value: unknown): string {
 }
 
 /** One line per problem: the key, what was given (and where from), and the expected form. */
-export function formatConfigIssues(error: z.ZodError, input: unknown, origin: string, sources: Map<string, string>): string {
+export function formatConfigIssues(
+  error: z.ZodError,
+  input: unknown,
+  origin: string,
+  sources: Map<string, string>,
+): string {
   const lines = error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const parent = issue.path.join('.');
@@ -178,10 +212,12 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     }
   }
   const { values, sources } = envOverrides(env);
-  const merged = deepMerge(fromFile, values);
+  const merged = dropNulls(deepMerge(fromFile, values));
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new ConfigError(formatConfigIssues(parsed.error, merged, `${origin}${sources.size ? ' and environment' : ''}`, sources));
+    throw new ConfigError(
+      formatConfigIssues(parsed.error, merged, `${origin}${sources.size ? ' and environment' : ''}`, sources),
+    );
   }
   return parsed.data;
 }

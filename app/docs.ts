@@ -13,7 +13,9 @@ export function toolsMarkdown(registry: ToolRegistry): string {
   const rows = registry.list().map((t) => {
     const args = Object.entries(registry.jsonSchemas(t.name).input.properties ?? {})
       .map(([name]) => {
-        const required = ((registry.jsonSchemas(t.name).input.required as string[] | undefined) ?? []).includes(name);
+        const required = (
+          (registry.jsonSchemas(t.name).input.required as string[] | undefined) ?? []
+        ).includes(name);
         return required ? `\`${name}\`` : `\`${name}?\``;
       })
       .join(', ');

@@ -18,7 +18,9 @@ const healthPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app }) 
           const api = app.clusters.get(name).config.makeApiClient(VersionApi);
           await Promise.race([
             api.getCode(),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS).unref()),
+            new Promise((_, reject) =>
+              setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS).unref(),
+            ),
           ]);
           return undefined;
         } catch {
@@ -47,13 +49,19 @@ const metricsPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app })
 };
 
 export async function buildHttpServer(app: App): Promise<FastifyInstance> {
-  const fastify = Fastify({ loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  const fastify = Fastify({
+    loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+  });
   await fastify.register(healthPlugin, { app });
   await fastify.register(metricsPlugin, { app });
   await fastify.register(mcpHttpPlugin, {
     pipeline: app.pipeline,
     auth: app.auth,
-    origins: { allowedHosts: app.config.server.allowedHosts, allowedOrigins: app.config.server.allowedOrigins },
+    origins: {
+      allowedHosts: app.config.server.allowedHosts,
+      allowedOrigins: app.config.server.allowedOrigins,
+    },
   });
   return fastify;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { hashToken } from '../mcp/auth.js';
 import { serveStdio } from '../mcp/stdio.js';
@@ -15,8 +15,13 @@ import { buildApp, localPrincipal } from './wiring.js';
 const program = new Command();
 program
   .name('kubemate')
-  .description('ChatOps assistant for Kubernetes operations: permission-checked tools over MCP, CLI and chat.')
-  .option('-c, --config <file>', 'YAML configuration file (default: $KUBEMATE_CONFIG, else ./kubemate.yaml if present)')
+  .description(
+    'ChatOps assistant for Kubernetes operations: permission-checked tools over MCP, CLI and chat.',
+  )
+  .option(
+    '-c, --config <file>',
+    'YAML configuration file (default: $KUBEMATE_CONFIG, else ./kubemate.yaml if present)',
+  )
   .showHelpAfterError();
 
 function configFile(): string | undefined {
@@ -63,7 +68,9 @@ program
     const clusters = a.clusters.names();
     a.logger.info(
       { url: `http://${host}:${port}/mcp`, clusters, tokens: a.config.auth.tokens.length },
-      clusters.length ? 'kubemate serving' : 'kubemate serving without any Kubernetes cluster (no kubeconfig found)',
+      clusters.length
+        ? 'kubemate serving'
+        : 'kubemate serving without any Kubernetes cluster (no kubeconfig found)',
     );
     if (!a.auth.configured) a.logger.warn('no auth.tokens configured: every /mcp request will be refused');
     const stop = async () => {
@@ -91,7 +98,11 @@ tools
     const a = app(config(), true);
     const visible = a.pipeline.visibleTools(localPrincipal(a.config, 'cli'));
     if (opts.json) {
-      const out = visible.map((t) => ({ ...ToolRegistry.facts(t), title: t.title, description: t.description }));
+      const out = visible.map((t) => ({
+        ...ToolRegistry.facts(t),
+        title: t.title,
+        description: t.description,
+      }));
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       return;
     }
@@ -114,7 +125,9 @@ tools
     const a = app(config(), true);
     const result = await a.pipeline.invoke(name, args, localPrincipal(a.config, 'cli'));
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ status: result.status, text: result.text, structured: result.structured }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ status: result.status, text: result.text, structured: result.structured }, null, 2)}\n`,
+      );
     } else {
       (result.isError ? process.stderr : process.stdout).write(`${result.text}\n`);
     }

@@ -2,12 +2,12 @@ import { userInfo } from 'node:os';
 import { TokenAuthenticator } from '../mcp/auth.js';
 import { GuardOnlyPolicy } from '../policies/guard.js';
 import type { AuditSink, PolicyEngine, Principal, PrincipalSource } from '../policies/types.js';
-import { buildRegistry } from '../tools/index.js';
 import { KubeClusters } from '../tools/clients/kube.js';
 import { ToolPipeline } from '../tools/core/invoke.js';
 import type { Logger } from '../tools/core/logger.js';
 import { ToolMetrics } from '../tools/core/metrics.js';
 import { defaultRedactor } from '../tools/core/redact.js';
+import { buildRegistry } from '../tools/index.js';
 import type { Config } from './config.js';
 
 export interface App {
@@ -27,7 +27,11 @@ class LogAuditSink implements AuditSink {
   }
 }
 
-export function buildApp(config: Config, logger: Logger, overrides: { policy?: PolicyEngine; audit?: AuditSink } = {}): App {
+export function buildApp(
+  config: Config,
+  logger: Logger,
+  overrides: { policy?: PolicyEngine; audit?: AuditSink } = {},
+): App {
   const clusters = new KubeClusters(config.kubernetes);
   const metrics = new ToolMetrics();
   const pipeline = new ToolPipeline({

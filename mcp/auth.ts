@@ -48,7 +48,11 @@ function hostname(hostHeader: string): string {
 }
 
 /** DNS-rebinding protection: returns a reason to refuse, or undefined when the request may pass. */
-export function checkOrigin(policy: OriginPolicy, host: string | undefined, origin: string | undefined): string | undefined {
+export function checkOrigin(
+  policy: OriginPolicy,
+  host: string | undefined,
+  origin: string | undefined,
+): string | undefined {
   if (!host || !policy.allowedHosts.includes(hostname(host).toLowerCase())) {
     return `Host '${host ?? ''}' is not allowed; add its hostname to server.allowedHosts`;
   }

@@ -25,7 +25,9 @@ export const mcpHttpPlugin: FastifyPluginAsync<McpHttpOptions> = async (app, opt
     const principal = opts.auth.authenticate(req.headers.authorization);
     if (!principal) {
       reply.header('WWW-Authenticate', 'Bearer realm="kubemate"');
-      const why = req.headers.authorization ? 'the bearer token is not recognised' : 'a bearer token is required';
+      const why = req.headers.authorization
+        ? 'the bearer token is not recognised'
+        : 'a bearer token is required';
       return jsonRpcError(reply, 401, -32001, `Unauthorized: ${why}`);
     }
     req.principal = principal;
@@ -34,7 +36,10 @@ export const mcpHttpPlugin: FastifyPluginAsync<McpHttpOptions> = async (app, opt
   app.post('/mcp', async (req, reply) => {
     const principal = req.principal!;
     const server = buildMcpServer(opts.pipeline, principal);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     reply.hijack();
     reply.raw.on('close', () => {
       void transport.close();

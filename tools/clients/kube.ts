@@ -30,7 +30,9 @@ export class KubeClusters {
       if (settings.kubeconfig) this.base.loadFromFile(settings.kubeconfig);
       else this.base.loadFromDefault();
     } catch (e) {
-      throw new Error(`cannot load kubeconfig ${settings.kubeconfig ?? '(default)'}: ${(e as Error).message}`);
+      throw new Error(
+        `cannot load kubeconfig ${settings.kubeconfig ?? '(default)'}: ${(e as Error).message}`,
+      );
     }
     const all = this.base.getContexts().map((c) => c.name);
     if (settings.contexts) {
@@ -43,8 +45,7 @@ export class KubeClusters {
     }
     this.known = settings.contexts ?? all;
     const current = this.base.getCurrentContext();
-    this.defaultName =
-      settings.defaultCluster ?? (this.known.includes(current) ? current : this.known[0]);
+    this.defaultName = settings.defaultCluster ?? (this.known.includes(current) ? current : this.known[0]);
     if (settings.defaultCluster && !this.known.includes(settings.defaultCluster)) {
       throw new Error(
         `kubernetes.defaultCluster '${settings.defaultCluster}' is not one of the clusters: ${this.known.join(', ')}`,
@@ -64,7 +65,10 @@ export class KubeClusters {
   get(name?: string): KubeCluster {
     const wanted = name ?? this.defaultName;
     if (!wanted) {
-      throw new ToolError('unknown_cluster', 'no Kubernetes cluster is configured: the kubeconfig has no contexts');
+      throw new ToolError(
+        'unknown_cluster',
+        'no Kubernetes cluster is configured: the kubeconfig has no contexts',
+      );
     }
     if (!this.known.includes(wanted)) {
       throw new ToolError(
@@ -110,7 +114,10 @@ export function kubeError(cluster: KubeCluster, action: string, e: unknown): Too
     const prefix = `cannot ${action} in cluster '${cluster.name}'`;
     switch (e.code) {
       case 401:
-        return new ToolError('unauthorized', `${prefix}: the API server rejected Kubemate's credentials (${detail})`);
+        return new ToolError(
+          'unauthorized',
+          `${prefix}: the API server rejected Kubemate's credentials (${detail})`,
+        );
       case 403:
         return new ToolError('forbidden', `${prefix}: forbidden by the cluster's RBAC: ${detail}`);
       case 404:

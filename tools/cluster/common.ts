@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { suggestion, ToolError } from '../core/errors.js';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
+import { suggestion, ToolError } from '../core/errors.js';
 
 export const TOOLSET = 'cluster';
 
@@ -61,7 +61,12 @@ export function podStatus(pod: V1Pod): string {
     const t = c.state?.terminated;
     if (t && t.exitCode === 0) continue;
     initializing = true;
-    if (t) reason = t.reason ? `Init:${t.reason}` : t.signal ? `Init:Signal:${t.signal}` : `Init:ExitCode:${t.exitCode}`;
+    if (t)
+      reason = t.reason
+        ? `Init:${t.reason}`
+        : t.signal
+          ? `Init:Signal:${t.signal}`
+          : `Init:ExitCode:${t.exitCode}`;
     else if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') {
       reason = `Init:${c.state.waiting.reason}`;
     } else reason = `Init:${i}/${initTotal}`;
@@ -90,7 +95,8 @@ export function summarisePod(pod: V1Pod, now = Date.now()): PodSummary {
   const ready = statuses.filter((c) => c.ready).length;
   const restarts = statuses.reduce((n, c) => n + (c.restartCount ?? 0), 0);
   const status = podStatus(pod);
-  const healthy = (status === 'Running' && ready === total) || status === 'Completed' || status === 'Succeeded';
+  const healthy =
+    (status === 'Running' && ready === total) || status === 'Completed' || status === 'Succeeded';
   return {
     namespace: pod.metadata?.namespace ?? '',
     name: pod.metadata?.name ?? '',

@@ -19,7 +19,9 @@ import {
 const MESSAGE_CHARS = 240;
 
 function lastSeen(e: CoreV1Event): number {
-  return new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? 0).getTime();
+  return new Date(
+    e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? 0,
+  ).getTime();
 }
 
 /** Warnings first, then most recent first. */
@@ -122,7 +124,12 @@ const eventsList = defineTool({
     const events = await kubeCall(cluster, `list events in ${where}`, () =>
       listAllPages<CoreV1Event>((cont) =>
         args.namespace
-          ? cluster.core.listNamespacedEvent({ namespace: args.namespace, fieldSelector, limit: PAGE_SIZE, _continue: cont })
+          ? cluster.core.listNamespacedEvent({
+              namespace: args.namespace,
+              fieldSelector,
+              limit: PAGE_SIZE,
+              _continue: cont,
+            })
           : cluster.core.listEventForAllNamespaces({ fieldSelector, limit: PAGE_SIZE, _continue: cont }),
       ),
     );
@@ -138,7 +145,8 @@ const eventsList = defineTool({
     }));
     const warnings = rows.filter((r) => r.type === 'Warning').length;
     const byReason = countBy(rows, (r) => r.reason);
-    const about = args.kind || args.name ? ` about ${args.kind ?? 'any kind'} ${args.name ?? ''}`.trimEnd() : '';
+    const about =
+      args.kind || args.name ? ` about ${args.kind ?? 'any kind'} ${args.name ?? ''}`.trimEnd() : '';
     const header =
       rows.length === 0
         ? `No ${args.warningsOnly ? 'warning ' : ''}events${about} in ${where} of cluster '${cluster.name}'.`
@@ -161,7 +169,13 @@ const eventsList = defineTool({
       ],
       toStructured: (r: EventRow) => ({ ...r }),
       narrow: 'give a namespace, a kind and name of the object, or warningsOnly=true',
-      totals: { cluster: cluster.name, namespace: args.namespace ?? '*', total: rows.length, warnings, byReason },
+      totals: {
+        cluster: cluster.name,
+        namespace: args.namespace ?? '*',
+        total: rows.length,
+        warnings,
+        byReason,
+      },
     };
   },
 });

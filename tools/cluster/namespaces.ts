@@ -44,7 +44,10 @@ const namespacesList = defineTool({
         status: ns.status?.phase ?? 'Unknown',
         age: age(ns.metadata?.creationTimestamp, now),
       }))
-      .sort((a, b) => Number(a.status === 'Active') - Number(b.status === 'Active') || a.name.localeCompare(b.name));
+      .sort(
+        (a, b) =>
+          Number(a.status === 'Active') - Number(b.status === 'Active') || a.name.localeCompare(b.name),
+      );
     const terminating = rows.filter((r) => r.status !== 'Active').length;
     return {
       kind: 'list',

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { kubeCall } from '../clients/kube.js';
 import { defineTool, type ToolDef } from '../core/types.js';
 import {
-  assertNamespaceExists,
   age,
+  assertNamespaceExists,
   clusterArg,
   countBy,
   formatCounts,
@@ -91,7 +91,10 @@ const podsList = defineTool({
       return r !== t;
     }).length;
     const restarts = summaries.reduce((n, s) => n + s.restarts, 0);
-    const filters = [args.labelSelector && `labels ${args.labelSelector}`, args.fieldSelector && `fields ${args.fieldSelector}`]
+    const filters = [
+      args.labelSelector && `labels ${args.labelSelector}`,
+      args.fieldSelector && `fields ${args.fieldSelector}`,
+    ]
       .filter(Boolean)
       .join(', ');
     const noun = args.unhealthy ? 'unhealthy pods' : 'pods';
@@ -131,7 +134,8 @@ const podsList = defineTool({
 function describeState(c: V1ContainerStatus): string {
   const s = c.state;
   if (s?.running) return `running since ${age(s.running.startedAt)} ago`;
-  if (s?.waiting) return `waiting: ${s.waiting.reason ?? 'unknown'}${s.waiting.message ? ` (${s.waiting.message})` : ''}`;
+  if (s?.waiting)
+    return `waiting: ${s.waiting.reason ?? 'unknown'}${s.waiting.message ? ` (${s.waiting.message})` : ''}`;
   if (s?.terminated) {
     const t = s.terminated;
     return `terminated: ${t.reason ?? 'unknown'} exit ${t.exitCode}${t.message ? ` (${t.message})` : ''}`;
@@ -180,7 +184,7 @@ const podsGet = defineTool({
   name: 'pods_get',
   title: 'Pods: Get',
   description:
-    'Show one pod in detail: phase, node, conditions, each container with its state, restarts, last termination reason (OOMKilled, Error, exit code) and resources, plus the pod\'s recent events, warnings first. Call this when a pod is failing and you need to know why.',
+    "Show one pod in detail: phase, node, conditions, each container with its state, restarts, last termination reason (OOMKilled, Error, exit code) and resources, plus the pod's recent events, warnings first. Call this when a pod is failing and you need to know why.",
   input: z.object({
     cluster: clusterArg,
     namespace: namespaceArg.describe('Namespace of the pod'),
@@ -261,7 +265,9 @@ const podsGet = defineTool({
     ];
     const falseConds = structured.conditions.filter((c) => c.status !== 'True');
     if (falseConds.length > 0) {
-      lines.push(`Conditions not true: ${falseConds.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`).join(', ')}`);
+      lines.push(
+        `Conditions not true: ${falseConds.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`).join(', ')}`,
+      );
     }
     for (const [label, list] of [
       ['Init containers', structured.initContainers],
@@ -270,12 +276,19 @@ const podsGet = defineTool({
       if (list.length === 0) continue;
       lines.push(`${label}:`);
       for (const c of list) {
-        lines.push(`- ${c.name} (${c.image}): ${c.ready ? 'ready' : 'not ready'}, restarts ${c.restarts}, ${c.state}`);
+        lines.push(
+          `- ${c.name} (${c.image}): ${c.ready ? 'ready' : 'not ready'}, restarts ${c.restarts}, ${c.state}`,
+        );
         if (c.lastTermination) {
           const t = c.lastTermination;
-          lines.push(`  last terminated: ${t.reason}, exit code ${t.exitCode}${t.finishedAt ? ` at ${t.finishedAt}` : ''}${t.message ? ` (${t.message})` : ''}`);
+          lines.push(
+            `  last terminated: ${t.reason}, exit code ${t.exitCode}${t.finishedAt ? ` at ${t.finishedAt}` : ''}${t.message ? ` (${t.message})` : ''}`,
+          );
         }
-        const res = [c.requests && `requests ${fmtRes(c.requests)}`, c.limits && `limits ${fmtRes(c.limits)}`].filter(Boolean);
+        const res = [
+          c.requests && `requests ${fmtRes(c.requests)}`,
+          c.limits && `limits ${fmtRes(c.limits)}`,
+        ].filter(Boolean);
         if (res.length > 0) lines.push(`  ${res.join('; ')}`);
       }
     }

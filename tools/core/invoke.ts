@@ -79,7 +79,9 @@ export class ToolPipeline {
 
   /** The tools this principal may ever call: what `tools/list` and the agent see. */
   visibleTools(principal: Principal) {
-    return this.deps.registry.list().filter((t) => this.deps.policy.mayEverCall(principal, ToolRegistry.facts(t)));
+    return this.deps.registry
+      .list()
+      .filter((t) => this.deps.policy.mayEverCall(principal, ToolRegistry.facts(t)));
   }
 
   async invoke(
@@ -106,7 +108,13 @@ export class ToolPipeline {
       };
       this.deps.metrics.observe(name, result.status, durationMs / 1000);
       this.deps.logger.info(
-        { tool: name, principal: principal.id, source: principal.source, status: result.status, ms: Math.round(durationMs) },
+        {
+          tool: name,
+          principal: principal.id,
+          source: principal.source,
+          status: result.status,
+          ms: Math.round(durationMs),
+        },
         'tool call',
       );
       audit.record({
@@ -171,7 +179,10 @@ export class ToolPipeline {
     const timeout = AbortSignal.timeout(this.deps.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     try {
-      const output = await untilAborted(def.handler(args, { principal, backends: this.deps.backends, signal }), signal);
+      const output = await untilAborted(
+        def.handler(args, { principal, backends: this.deps.backends, signal }),
+        signal,
+      );
       const shaped = shapeOutput(output, this.deps.maxTokens);
       return finish({
         status: shaped.status,

@@ -22,7 +22,8 @@ const PATTERNS: Array<[RegExp, string]> = [
 ];
 
 /** Object keys whose string values are secrets whatever they look like. */
-const SECRET_KEY = /^(.*[_.-])?(password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)$/i;
+const SECRET_KEY =
+  /^(.*[_.-])?(password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)$/i;
 
 export const defaultRedactor: Redactor = (text) => {
   let out = text;

@@ -46,7 +46,8 @@ export function shapeOutput(output: ToolOutput, maxTokens: number): ShapedOutput
   const { items } = output;
   const budgetChars = maxTokens * CHARS_PER_TOKEN;
   const header = output.header;
-  const fixedChars = header.length + (output.footer?.length ?? 0) + JSON.stringify(output.totals).length + 400;
+  const fixedChars =
+    header.length + (output.footer?.length ?? 0) + JSON.stringify(output.totals).length + 400;
   let used = fixedChars;
   const rows: string[][] = [];
   const structuredItems: Record<string, unknown>[] = [];

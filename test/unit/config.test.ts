@@ -1,0 +1,74 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../app/config.js';
+
+function file(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kubemate-config-'));
+  const path = join(dir, 'kubemate.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('starts on embedded defaults with no file', () => {
+    const cfg = loadConfig({ env: {} });
+    expect(cfg.server).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.policy.readOnly).toBe(false);
+    expect(cfg.output.maxTokens).toBe(6000);
+  });
+
+  it('names the bad key, what was given and the expected form', () => {
+    const message = errorOf(() => loadConfig({ file: file('server:\n  port: eighty\n'), env: {} }));
+    expect(message).toContain('server.port');
+    expect(message).toContain('given "eighty"');
+    expect(message).toMatch(/expected number/);
+  });
+
+  it('rejects unknown keys and lists the known ones', () => {
+    const message = errorOf(() => loadConfig({ file: file('sever:\n  port: 1\n'), env: {} }));
+    expect(message).toContain('sever: unknown key');
+    expect(message).toContain('known keys here: dataDir, log, server');
+  });
+
+  it('checks token hashes', () => {
+    const message = errorOf(() =>
+      loadConfig({
+        file: file('auth:\n  tokens:\n    - name: ci\n      sha256: abc\n      principal: { id: ci }\n'),
+        env: {},
+      }),
+    );
+    expect(message).toContain('auth.tokens.0.sha256: must be the 64-hex-digit SHA-256');
+  });
+
+  it('applies environment overrides over the file, and names the variable when one is wrong', () => {
+    const path = file('server:\n  port: 9000\npolicy:\n  readOnly: false\n');
+    const cfg = loadConfig({
+      file: path,
+      env: { KUBEMATE_SERVER__PORT: '9100', KUBEMATE_POLICY__READ_ONLY: 'true' },
+    });
+    expect(cfg.server.port).toBe(9100);
+    expect(cfg.policy.readOnly).toBe(true);
+    const message = errorOf(() => loadConfig({ file: path, env: { KUBEMATE_SERVER__PORT: 'high' } }));
+    expect(message).toContain('server.port');
+    expect(message).toContain('(from KUBEMATE_SERVER__PORT)');
+  });
+
+  it('reports YAML syntax errors and unreadable files clearly', () => {
+    expect(errorOf(() => loadConfig({ file: file('server: [\n'), env: {} }))).toContain('is not valid YAML');
+    expect(errorOf(() => loadConfig({ file: '/nonexistent/kubemate.yaml', env: {} }))).toContain(
+      'cannot read config file',
+    );
+  });
+});
