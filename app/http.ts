@@ -1,5 +1,10 @@
 import { VersionApi } from '@kubernetes/client-node';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  LogController,
+} from 'fastify';
 import { mcpHttpPlugin } from '../mcp/http.js';
 import type { App } from './wiring.js';
 
@@ -51,7 +56,8 @@ const metricsPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app })
 export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   const fastify = Fastify({
     loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One log line per tool call comes from the pipeline; per-request lines would repeat it.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   await fastify.register(healthPlugin, { app });
   await fastify.register(metricsPlugin, { app });

@@ -51,6 +51,13 @@ state_from_args() {
 # --- process bookkeeping -------------------------------------------------------------------------
 # $STATE/pids has one "name pid" line per started process.
 
+# alive PID: the process exists and is not a zombie (exited children may be reaped late here).
+alive() {
+  local stat
+  stat=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n "$stat" && "$stat" != Z ]]
+}
+
 # is_ours PID: the process exists and its command line mentions our state dir (guards pid reuse).
 is_ours() {
   local pid=$1
@@ -76,7 +83,7 @@ check_alive() {
   [[ -f "$STATE/pids" ]] || return 0
   local name pid
   while read -r name pid; do
-    kill -0 "$pid" 2>/dev/null && continue
+    alive "$pid" && continue
     log "$name (pid $pid) exited; last lines of $STATE/logs/$name.log:"
     tail -n 25 "$STATE/logs/$name.log" >&2 || true
     die "$name exited during startup"
@@ -94,8 +101,8 @@ stop_all() {
     is_ours "$pid" || continue
     kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 10))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    while alive "$pid" && ((SECONDS < deadline)); do sleep 0.05; done
+    if alive "$pid"; then
       log "${names[i]} (pid $pid) ignored SIGTERM; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi

@@ -1,0 +1,173 @@
+/**
+ * `npm run bench`: tools/call round trips of pods_list over stdio and Streamable HTTP against a real
+ * API server holding 1,000 pods on 100 kwok nodes, next to the same list made directly with
+ * @kubernetes/client-node. Prints p50, p99, calls per second, ratios and the answer's size in tokens.
+ *
+ * Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one and stops it after.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { hashToken } from '../mcp/auth.js';
+import { createFakeNodes, startCluster } from '../test/env/cluster.js';
+import { estimateTokens } from '../tools/core/shaping.js';
+import { fmt, measure, type Timing } from './stats.js';
+
+const NODES = 100;
+const PODS = 1000;
+const DEPLOYMENTS = 10;
+const NAMESPACE = 'bench';
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 60);
+const TOKEN = 'kmt_bench-token';
+
+async function ensureWorkload(kubeconfig: string): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext('admin');
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  await createFakeNodes(kubeconfig, NODES, 'kwok-node-');
+  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } }).catch(() => undefined);
+  for (let d = 0; d < DEPLOYMENTS; d++) {
+    const name = `svc-${d}`;
+    await apps
+      .createNamespacedDeployment({
+        namespace: NAMESPACE,
+        body: {
+          metadata: { name },
+          spec: {
+            replicas: PODS / DEPLOYMENTS,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              spec: { containers: [{ name: 'main', image: `registry.local/${name}:1` }] },
+            },
+          },
+        },
+      })
+      .catch(() => undefined);
+  }
+  const started = Date.now();
+  for (;;) {
+    const pods = await core.listNamespacedPod({ namespace: NAMESPACE });
+    const running = pods.items.filter((p) => p.status?.phase === 'Running').length;
+    if (running === PODS && pods.items.length === PODS) break;
+    if (Date.now() - started > 600_000) throw new Error(`only ${running}/${PODS} pods Running`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  process.stderr.write(`workload ready: ${PODS} pods on ${NODES} nodes (${Math.round((Date.now() - started) / 1000)}s)\n`);
+}
+
+/** The baseline: the same paged list Kubemate makes, directly with the client library. */
+function directList(kubeconfig: string): () => Promise<V1Pod[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext('kubemate');
+  const core = kc.makeApiClient(CoreV1Api);
+  return async () => {
+    const out: V1Pod[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await core.listNamespacedPod({ namespace: NAMESPACE, limit: 500, _continue: cont });
+      out.push(...page.items);
+      cont = page.metadata?._continue || undefined;
+    } while (cont);
+    if (out.length !== PODS) throw new Error(`direct list saw ${out.length} pods`);
+    return out;
+  };
+}
+
+function kubemateEnv(kubeconfig: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    KUBEMATE_KUBERNETES__KUBECONFIG: kubeconfig,
+    KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'kubemate',
+    KUBEMATE_LOG__LEVEL: 'warn',
+  };
+}
+
+async function callPods(client: Client): Promise<CallToolResult> {
+  const result = (await client.callTool({ name: 'pods_list', arguments: { namespace: NAMESPACE } })) as CallToolResult;
+  if (result.isError) throw new Error(`pods_list failed: ${JSON.stringify(result.content)}`);
+  return result;
+}
+
+async function startHttp(kubeconfig: string): Promise<{ child: ChildProcess; url: URL }> {
+  const port = 18_000 + Math.floor(Math.random() * 1000);
+  const child = spawn(process.execPath, ['dist/app/main.js', 'serve', '--port', String(port)], {
+    env: {
+      ...kubemateEnv(kubeconfig),
+      KUBEMATE_AUTH__TOKENS: JSON.stringify([{ name: 'bench', sha256: hashToken(TOKEN), principal: { id: 'bench', groups: [] } }]),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = new URL(`http://127.0.0.1:${port}/mcp`);
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return { child, url };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error('kubemate serve did not start');
+}
+
+function row(label: string, t: Timing, base?: Timing): string {
+  const ratio = base ? `  p50 ratio ${(t.p50 / base.p50).toFixed(3)}×` : '';
+  return `${label.padEnd(26)} p50 ${fmt(t.p50).padStart(9)}  p99 ${fmt(t.p99).padStart(9)}  ${t.perSecond.toFixed(1).padStart(6)} calls/s${ratio}`;
+}
+
+async function main(): Promise<void> {
+  const external = process.env.KUBEMATE_TEST_KUBECONFIG;
+  const cluster = external ? undefined : await startCluster({ nodes: 3 });
+  const kubeconfig = external ?? cluster!.kubeconfigPath;
+  try {
+    await ensureWorkload(kubeconfig);
+
+    const direct = await measure(directList(kubeconfig), ITERATIONS);
+
+    const stdioClient = new Client({ name: 'bench', version: '1' });
+    await stdioClient.connect(
+      new StdioClientTransport({ command: process.execPath, args: ['dist/app/main.js', 'mcp'], env: kubemateEnv(kubeconfig) }),
+    );
+    const stdio = await measure(() => callPods(stdioClient), ITERATIONS);
+    const answer = await callPods(stdioClient);
+    await stdioClient.close();
+
+    const http = await startHttp(kubeconfig);
+    const httpClient = new Client({ name: 'bench', version: '1' });
+    await httpClient.connect(
+      new StreamableHTTPClientTransport(http.url, { requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } } }),
+    );
+    const overHttp = await measure(() => callPods(httpClient), ITERATIONS);
+    await httpClient.close();
+    http.child.kill('SIGTERM');
+    await once(http.child, 'exit');
+
+    const text = (answer.content as Array<{ text: string }>)[0]!.text;
+    const structured = answer.structuredContent as { total: number; byStatus: Record<string, number>; shown: number };
+    const textTokens = estimateTokens(text);
+    const structuredTokens = estimateTokens(JSON.stringify(structured));
+    const exact = structured.total === PODS && Object.values(structured.byStatus).reduce((a, b) => a + b, 0) === PODS;
+
+    const lines = [
+      `pods_list round trip, ${PODS} pods on ${NODES} kwok nodes, ${ITERATIONS} sequential calls each`,
+      row('direct @kubernetes/client-node', direct),
+      row('kubemate MCP over stdio', stdio, direct),
+      row('kubemate MCP over HTTP', overHttp, direct),
+      `answer size: text ${textTokens} tokens + structured ${structuredTokens} tokens = ${textTokens + structuredTokens} tokens (target < 8000); rows shown ${structured.shown} of ${structured.total}`,
+      `totals exact: ${exact} (total ${structured.total}, by status ${JSON.stringify(structured.byStatus)})`,
+      `targets: stdio p50 ratio ${(stdio.p50 / direct.p50).toFixed(3)}× and HTTP p50 ratio ${(overHttp.p50 / direct.p50).toFixed(3)}× (target ≤ 1.10×)`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await cluster?.stop();
+  }
+}
+
+await main();
