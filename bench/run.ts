@@ -15,7 +15,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { hashToken } from '../mcp/auth.js';
 import { createFakeNodes, startCluster } from '../test/env/cluster.js';
 import { estimateTokens } from '../tools/core/shaping.js';
-import { fmt, measure, type Timing } from './stats.js';
+import { fmt, measureInterleaved, type Timing } from './stats.js';
 
 const NODES = 100;
 const PODS = 1000;
@@ -59,7 +59,9 @@ async function ensureWorkload(kubeconfig: string): Promise<void> {
     if (Date.now() - started > 600_000) throw new Error(`only ${running}/${PODS} pods Running`);
     await new Promise((r) => setTimeout(r, 1000));
   }
-  process.stderr.write(`workload ready: ${PODS} pods on ${NODES} nodes (${Math.round((Date.now() - started) / 1000)}s)\n`);
+  process.stderr.write(
+    `workload ready: ${PODS} pods on ${NODES} nodes (${Math.round((Date.now() - started) / 1000)}s)\n`,
+  );
 }
 
 /** The baseline: the same paged list Kubemate makes, directly with the client library. */
@@ -92,7 +94,10 @@ function kubemateEnv(kubeconfig: string): Record<string, string> {
 }
 
 async function callPods(client: Client): Promise<CallToolResult> {
-  const result = (await client.callTool({ name: 'pods_list', arguments: { namespace: NAMESPACE } })) as CallToolResult;
+  const result = (await client.callTool({
+    name: 'pods_list',
+    arguments: { namespace: NAMESPACE },
+  })) as CallToolResult;
   if (result.isError) throw new Error(`pods_list failed: ${JSON.stringify(result.content)}`);
   return result;
 }
@@ -102,7 +107,9 @@ async function startHttp(kubeconfig: string): Promise<{ child: ChildProcess; url
   const child = spawn(process.execPath, ['dist/app/main.js', 'serve', '--port', String(port)], {
     env: {
       ...kubemateEnv(kubeconfig),
-      KUBEMATE_AUTH__TOKENS: JSON.stringify([{ name: 'bench', sha256: hashToken(TOKEN), principal: { id: 'bench', groups: [] } }]),
+      KUBEMATE_AUTH__TOKENS: JSON.stringify([
+        { name: 'bench', sha256: hashToken(TOKEN), principal: { id: 'bench', groups: [] } },
+      ]),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -129,34 +136,51 @@ async function main(): Promise<void> {
   try {
     await ensureWorkload(kubeconfig);
 
-    const direct = await measure(directList(kubeconfig), ITERATIONS);
-
     const stdioClient = new Client({ name: 'bench', version: '1' });
     await stdioClient.connect(
-      new StdioClientTransport({ command: process.execPath, args: ['dist/app/main.js', 'mcp'], env: kubemateEnv(kubeconfig) }),
+      new StdioClientTransport({
+        command: process.execPath,
+        args: ['dist/app/main.js', 'mcp'],
+        env: kubemateEnv(kubeconfig),
+      }),
     );
-    const stdio = await measure(() => callPods(stdioClient), ITERATIONS);
-    const answer = await callPods(stdioClient);
-    await stdioClient.close();
-
     const http = await startHttp(kubeconfig);
     const httpClient = new Client({ name: 'bench', version: '1' });
     await httpClient.connect(
-      new StreamableHTTPClientTransport(http.url, { requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } } }),
+      new StreamableHTTPClientTransport(http.url, {
+        requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+      }),
     );
-    const overHttp = await measure(() => callPods(httpClient), ITERATIONS);
+    const timings = await measureInterleaved(
+      {
+        direct: directList(kubeconfig),
+        stdio: () => callPods(stdioClient),
+        http: () => callPods(httpClient),
+      },
+      ITERATIONS,
+    );
+    const direct = timings.direct!;
+    const stdio = timings.stdio!;
+    const overHttp = timings.http!;
+    const answer = await callPods(stdioClient);
+    await stdioClient.close();
     await httpClient.close();
     http.child.kill('SIGTERM');
     await once(http.child, 'exit');
 
     const text = (answer.content as Array<{ text: string }>)[0]!.text;
-    const structured = answer.structuredContent as { total: number; byStatus: Record<string, number>; shown: number };
+    const structured = answer.structuredContent as {
+      total: number;
+      byStatus: Record<string, number>;
+      shown: number;
+    };
     const textTokens = estimateTokens(text);
     const structuredTokens = estimateTokens(JSON.stringify(structured));
-    const exact = structured.total === PODS && Object.values(structured.byStatus).reduce((a, b) => a + b, 0) === PODS;
+    const exact =
+      structured.total === PODS && Object.values(structured.byStatus).reduce((a, b) => a + b, 0) === PODS;
 
     const lines = [
-      `pods_list round trip, ${PODS} pods on ${NODES} kwok nodes, ${ITERATIONS} sequential calls each`,
+      `pods_list round trip, ${PODS} pods on ${NODES} kwok nodes, ${ITERATIONS} rounds, contenders interleaved`,
       row('direct @kubernetes/client-node', direct),
       row('kubemate MCP over stdio', stdio, direct),
       row('kubemate MCP over HTTP', overHttp, direct),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditRecord } from './types.js';
 
 /** The `prev_hash` of the first record: there is nothing before it. */
@@ -17,17 +17,21 @@ export function canonicalJson(value: unknown): string {
 }
 
 function write(value: unknown): string | undefined {
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) as string | undefined;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return write((value as { toJSON: () => unknown }).toJSON());
   }
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) as string | undefined;
-  if (Array.isArray(value)) return `[${value.map((v) => write(v) ?? 'null').join(',')}]`;
-  const parts: string[] = [];
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += `${i ? ',' : ''}${write(value[i]) ?? 'null'}`;
+    return `${out}]`;
+  }
+  let out = '{';
   for (const key of Object.keys(value).sort()) {
     const v = write((value as Record<string, unknown>)[key]);
-    if (v !== undefined) parts.push(`${JSON.stringify(key)}:${v}`);
+    if (v !== undefined) out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${v}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }
 
 /**
@@ -35,7 +39,7 @@ function write(value: unknown): string | undefined {
  * a hex hash or inside JSON text, so the three parts can never be confused with each other.
  */
 export function chainHash(prevHash: string, json: string, seq: number): string {
-  return createHash('sha256').update(`${prevHash}\n${json}\n${seq}`).digest('hex');
+  return hash('sha256', `${prevHash}\n${json}\n${seq}`, 'hex');
 }
 
 /** The columns stored beside the record so searches use indexes; `verify` checks they still agree. */

@@ -355,6 +355,19 @@ write_env() {
   } >"$STATE/env"
 }
 
+on_up_exit() {
+  (($1 != 0)) || return 0
+  local f
+  for f in "$STATE"/logs/*.log; do
+    [[ -s "$f" && "$f" != */openssl.log ]] || continue
+    log "--- last lines of $f"
+    tail -n 15 "$f" >&2
+  done
+  log "startup failed; stopping and removing $STATE (KUBEMATE_TESTENV_KEEP_ON_FAILURE=1 keeps it)"
+  stop_all
+  rm -rf "$STATE"
+}
+
 # --- commands ------------------------------------------------------------------------------------
 
 cmd_up() {
@@ -384,7 +397,8 @@ cmd_up() {
   [[ "$NODES" =~ ^[0-9]+$ ]] || die "KUBEMATE_TESTENV_NODES must be a number"
 
   if [[ "${KUBEMATE_TESTENV_KEEP_ON_FAILURE:-}" != 1 ]]; then
-    trap 'rc=$?; if ((rc != 0)); then log "startup failed; logs: $STATE/logs (set KUBEMATE_TESTENV_KEEP_ON_FAILURE=1 to keep them)"; stop_all; rm -rf "$STATE"; fi' EXIT
+    trap 'on_up_exit $?' EXIT
+    trap 'exit 130' INT TERM HUP
   fi
 
   if [[ -n "${KUBEMATE_TESTENV_BINDIR:-}" ]]; then
@@ -417,7 +431,7 @@ cmd_up() {
   step "default ServiceAccount" wait_default_sa
   step "$NODES fake nodes Ready" create_nodes
   write_env
-  trap - EXIT
+  trap - EXIT INT TERM HUP
   log "$(printf '%-34s %8s' "cluster up (total)" "$(fmt_ms $(($(now_ms) - t_all)))")"
   log "server $SERVER; KUBECONFIG=$STATE/kubeconfig (contexts admin, kubemate, alice)"
   echo "$STATE"

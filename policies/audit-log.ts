@@ -1,0 +1,222 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  canonicalJson,
+  chainHash,
+  GENESIS_HASH,
+  type IndexedColumns,
+  indexedColumns,
+} from './audit-chain.js';
+import { type AuditAnchor, type StoredRow, type VerifyReport, verifyChain } from './audit-verify.js';
+import type { AuditRecord, AuditSink } from './types.js';
+
+export type { AuditAnchor, AuditProblem, VerifyReport } from './audit-verify.js';
+
+/** A record read back, with its place in the chain. */
+export type AuditEntry = AuditRecord & { seq: number; hash: string; prevHash: string };
+
+export interface AuditFilter {
+  /** Principal id, exactly (`slack:U123`). */
+  principal?: string;
+  source?: string;
+  tool?: string;
+  kind?: AuditRecord['kind'];
+  /** A result's status (`success`, `denied`…) or a decision's effect (`allow`, `deny`, `needs-approval`). */
+  outcome?: string;
+  /** ISO 8601 time, inclusive. */
+  since?: string;
+  /** ISO 8601 time, exclusive. */
+  until?: string;
+  /** Substring of the record's JSON (case-insensitive for ASCII). */
+  text?: string;
+  /** How many of the newest matches `search` returns (default 100). */
+  limit?: number;
+}
+
+export interface AuditLogOptions {
+  /**
+   * `NORMAL` (default): a returned `record` survives the process being killed; the last records
+   * may be lost if the machine loses power. `FULL`: also survives power loss, one fsync per record.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+const APPEND_ONLY = 'the audit log is append-only';
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  source TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  outcome TEXT,
+  record TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE INDEX IF NOT EXISTS audit_principal ON audit (principal);
+CREATE INDEX IF NOT EXISTS audit_source ON audit (source);
+CREATE INDEX IF NOT EXISTS audit_tool ON audit (tool);
+CREATE INDEX IF NOT EXISTS audit_outcome ON audit (outcome);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY}: rows cannot be updated'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY}: rows cannot be deleted'); END;
+`;
+const ROW = 'seq, at, principal, source, tool, kind, outcome, record, prev_hash, hash';
+const EQUALS = ['principal', 'source', 'tool', 'kind', 'outcome'] as const;
+
+/**
+ * The tamper-evident audit store: one SQLite table, appended to and never changed. Each row's hash
+ * covers the previous row's hash, its canonical JSON and its seq, so editing, deleting or moving
+ * any record breaks the chain at that seq. Truncating the newest records or rewriting the whole
+ * chain needs an anchor kept outside the log (`head()` → `verify({ anchors })`).
+ */
+export class AuditLog implements AuditSink {
+  private readonly db: Database.Database;
+  private readonly append: (json: string, columns: IndexedColumns) => number;
+  private readonly headStmt: Database.Statement<[], { seq: number; hash: string }>;
+  private readonly byHashStmt: Database.Statement<[], { seq: number; hash: string }>;
+  private readonly hashAtStmt: Database.Statement<[number], { hash: string }>;
+
+  constructor(
+    readonly path: string,
+    options: AuditLogOptions = {},
+  ) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec(SCHEMA);
+    this.headStmt = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+    this.byHashStmt = this.db.prepare('SELECT seq, hash FROM audit');
+    this.hashAtStmt = this.db.prepare('SELECT hash FROM audit WHERE seq = ?');
+    const insert = this.db.prepare(
+      `INSERT INTO audit (${ROW}) VALUES (@seq, @at, @principal, @source, @tool, @kind, @outcome, @record, @prev_hash, @hash)`,
+    );
+    // IMMEDIATE takes the write lock before reading the head, so two processes never chain to the same record.
+    this.append = this.db.transaction((json: string, columns: IndexedColumns) => {
+      const head = this.headStmt.get();
+      const seq = (head?.seq ?? 0) + 1;
+      const prev_hash = head?.hash ?? GENESIS_HASH;
+      insert.run({ ...columns, seq, record: json, prev_hash, hash: chainHash(prev_hash, json, seq) });
+      return seq;
+    }).immediate;
+  }
+
+  /** Appends one record and returns its seq. Durable (see `synchronous`) once it returns. */
+  record(entry: AuditRecord): number {
+    return this.append(canonicalJson(entry), indexedColumns(entry));
+  }
+
+  /** The newest record's seq and hash: write it down elsewhere to detect later truncation. */
+  head(): AuditAnchor | undefined {
+    return this.headStmt.get();
+  }
+
+  verify(options: { anchors?: AuditAnchor[] } = {}): VerifyReport {
+    const db = this.db;
+    return verifyChain(
+      {
+        rows: () => db.prepare<[], StoredRow>(`SELECT ${ROW} FROM audit ORDER BY seq`).iterate(),
+        seqsOfHashes: (wanted) => {
+          const found = new Map<string, number>();
+          for (const r of this.byHashStmt.iterate()) if (wanted.has(r.hash)) found.set(r.hash, r.seq);
+          return found;
+        },
+        hashAt: (seq) => this.hashAtStmt.get(seq)?.hash,
+      },
+      options.anchors,
+    );
+  }
+
+  /** The newest `n` records, oldest first. */
+  tail(n = 20): AuditEntry[] {
+    const rows = this.db
+      .prepare<[number], StoredRow>(`SELECT ${ROW} FROM audit ORDER BY seq DESC LIMIT ?`)
+      .all(positive(n, 'n'));
+    return rows.reverse().map(toEntry);
+  }
+
+  /** The newest `limit` records matching every given filter, oldest first. */
+  search(filter: AuditFilter = {}): AuditEntry[] {
+    const { sql, params } = where(filter);
+    const rows = this.db
+      .prepare<unknown[], StoredRow>(`SELECT ${ROW} FROM audit ${sql} ORDER BY seq DESC LIMIT ?`)
+      .all(...params, positive(filter.limit ?? 100, 'limit'));
+    return rows.reverse().map(toEntry);
+  }
+
+  /**
+   * Streams matching records, oldest first, as JSON lines: the record's fields plus `seq`, `hash`
+   * and `prevHash`. Dropping those three and hashing the canonical JSON of the rest re-checks a line
+   * offline: sha256(prevHash + "\n" + json + "\n" + seq). Returns the number of lines written.
+   */
+  export(write: (line: string) => void, filter: Omit<AuditFilter, 'limit'> = {}): number {
+    const { sql, params } = where(filter);
+    let lines = 0;
+    const stmt = this.db.prepare<unknown[], StoredRow>(`SELECT ${ROW} FROM audit ${sql} ORDER BY seq`);
+    for (const row of stmt.iterate(...params)) {
+      write(canonicalJson(toEntry(row)));
+      lines++;
+    }
+    return lines;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toEntry(row: StoredRow): AuditEntry {
+  return {
+    ...(JSON.parse(row.record) as AuditRecord),
+    seq: row.seq,
+    hash: row.hash,
+    prevHash: row.prev_hash,
+  };
+}
+
+function where(filter: AuditFilter): { sql: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  for (const key of EQUALS) {
+    if (filter[key] === undefined) continue;
+    clauses.push(`${key} = ?`);
+    params.push(filter[key]);
+  }
+  if (filter.since !== undefined) {
+    clauses.push('at >= ?');
+    params.push(isoTime(filter.since, 'since'));
+  }
+  if (filter.until !== undefined) {
+    clauses.push('at < ?');
+    params.push(isoTime(filter.until, 'until'));
+  }
+  if (filter.text) {
+    // Match the text as it appears inside the JSON (quotes and backslashes escaped), literally.
+    const inJson = JSON.stringify(filter.text).slice(1, -1);
+    clauses.push(`record LIKE ? ESCAPE '\\'`);
+    params.push(`%${inJson.replace(/[\\%_]/g, '\\$&')}%`);
+  }
+  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+/** Records carry `toISOString()` times, so normalising the bound makes string comparison exact. */
+function isoTime(value: string, name: string): string {
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) {
+    throw new RangeError(
+      `${name}: '${value}' is not a time; use ISO 8601, e.g. 2025-01-31 or 2025-01-31T12:00:00Z`,
+    );
+  }
+  return t.toISOString();
+}
+
+function positive(n: number, name: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${n}`);
+  return n;
+}

@@ -1,0 +1,247 @@
+import { type GuardSettings, globToRegExp, guardDecision } from './guard.js';
+import { BUILTIN_ROLES, type Grant, type PolicyFile } from './policy-file.js';
+import type { Decision, PolicyEngine, Principal, ToolFacts, Verb } from './types.js';
+
+/** What a call touches, from its arguments and the deployment's defaults. */
+export interface CallScope {
+  cluster: string;
+  /** undefined: cluster-wide, or every namespace at once. */
+  namespace: string | undefined;
+}
+
+export interface ApprovalRequirement {
+  rule: string;
+  count: number;
+  groups?: string[];
+}
+
+export type RichDecision = Decision & { approval?: ApprovalRequirement; person?: string };
+
+type Matcher = (value: string) => boolean;
+
+function anyGlob(globs: string[] | undefined): Matcher | undefined {
+  if (!globs) return undefined;
+  if (globs.includes('*')) return () => true;
+  const res = globs.map(globToRegExp);
+  return (v) => res.some((re) => re.test(v));
+}
+
+interface CompiledSelector {
+  toolsets?: Matcher;
+  tools?: Matcher;
+  verbs?: Set<Verb>;
+  clusters?: Matcher;
+  namespaces?: Matcher;
+}
+
+function compileSelector(s: Grant): CompiledSelector {
+  return {
+    toolsets: anyGlob(s.toolsets),
+    tools: anyGlob(s.tools),
+    verbs: s.verbs ? new Set(s.verbs) : undefined,
+    clusters: anyGlob(s.clusters),
+    namespaces: anyGlob(s.namespaces),
+  };
+}
+
+function matchesTool(sel: CompiledSelector, tool: ToolFacts): boolean {
+  return (
+    (!sel.toolsets || sel.toolsets(tool.permission.toolset)) &&
+    (!sel.tools || sel.tools(tool.name)) &&
+    (!sel.verbs || sel.verbs.has(tool.permission.verb))
+  );
+}
+
+/**
+ * Grants are read narrowly: a grant that names namespaces covers only calls inside them, never a
+ * cluster-wide or all-namespaces call. Deny and approval rules are read broadly: one that names
+ * namespaces also catches calls that span every namespace, since those touch the named ones too.
+ */
+function matchesScope(sel: CompiledSelector, scope: CallScope, broad: boolean): boolean {
+  if (sel.clusters && !sel.clusters(scope.cluster)) return false;
+  if (!sel.namespaces) return true;
+  if (scope.namespace === undefined) return broad;
+  return sel.namespaces(scope.namespace);
+}
+
+interface Subjects {
+  any: boolean;
+  people: Set<string>;
+  groups: Set<string>;
+}
+
+function compileSubjects(list: string[]): Subjects {
+  const s: Subjects = { any: false, people: new Set(), groups: new Set() };
+  for (const item of list) {
+    if (item === '*') s.any = true;
+    else if (item.startsWith('group:')) s.groups.add(item.slice(6));
+    else if (item.startsWith('user:')) s.people.add(item.slice(5));
+    else s.people.add(item);
+  }
+  return s;
+}
+
+function subjectMatches(s: Subjects, person: string, groups: Set<string>): boolean {
+  if (s.any || s.people.has(person)) return true;
+  for (const g of groups) if (s.groups.has(g)) return true;
+  return false;
+}
+
+interface CompiledBinding {
+  index: number;
+  subjects: Subjects;
+  grants: Array<{ role: string; index: number; sel: CompiledSelector }>;
+}
+
+/**
+ * The policy engine: a pure function of the policy file, the principal, the tool and its
+ * arguments. Order: guard switches, then deny rules (deny always wins), then grants from
+ * bindings (nothing granted is denied), then approval rules.
+ */
+export class FilePolicyEngine implements PolicyEngine {
+  private readonly personOf = new Map<string, string>();
+  private readonly memberOf = new Map<string, Set<string>>();
+  private readonly bindings: CompiledBinding[];
+  private readonly denies: Array<{ index: number; subjects: Subjects; sel: CompiledSelector; reason?: string }>;
+  private readonly approvals: Array<{ index: number; subjects: Subjects; sel: CompiledSelector; req: ApprovalRequirement }>;
+
+  constructor(
+    readonly policy: PolicyFile,
+    private readonly guard: GuardSettings,
+    private readonly defaultCluster: () => string | undefined = () => undefined,
+  ) {
+    for (const [person, ids] of Object.entries(policy.identities)) {
+      this.personOf.set(person, person);
+      for (const id of ids) this.personOf.set(id, person);
+    }
+    for (const [group, members] of Object.entries(policy.groups)) {
+      for (const m of members) {
+        const set = this.memberOf.get(m) ?? new Set();
+        set.add(group);
+        this.memberOf.set(m, set);
+      }
+    }
+    const roles: Record<string, Grant[]> = { ...policy.roles, ...BUILTIN_ROLES };
+    this.bindings = policy.bindings.map((b, index) => ({
+      index,
+      subjects: compileSubjects(b.subjects),
+      grants: b.roles.flatMap((role) => (roles[role] ?? []).map((g, i) => ({ role, index: i, sel: compileSelector(g) }))),
+    }));
+    this.denies = policy.deny.map((d, index) => ({
+      index,
+      subjects: compileSubjects(d.subjects),
+      sel: compileSelector(d),
+      ...(d.reason ? { reason: d.reason } : {}),
+    }));
+    this.approvals = policy.approvals.map((a, index) => ({
+      index,
+      subjects: compileSubjects(a.subjects),
+      sel: compileSelector(a),
+      req: { rule: `approvals[${index}]`, count: a.approvers.count, ...(a.approvers.groups ? { groups: a.approvers.groups } : {}) },
+    }));
+  }
+
+  /** The person behind a principal (chat and token identities map to one person) and their groups. */
+  identify(principal: Principal): { person: string; groups: Set<string> } {
+    const person = this.personOf.get(principal.id) ?? principal.id;
+    const groups = new Set(principal.groups);
+    for (const g of this.memberOf.get(person) ?? []) groups.add(g);
+    for (const g of this.memberOf.get(principal.id) ?? []) groups.add(g);
+    return { person, groups };
+  }
+
+  scopeOf(tool: ToolFacts, args: Record<string, unknown>): CallScope {
+    const cluster = typeof args.cluster === 'string' ? args.cluster : (this.defaultCluster() ?? '');
+    const namespace =
+      tool.permission.namespaced && typeof args.namespace === 'string' && args.namespace !== '' ? args.namespace : undefined;
+    return { cluster, namespace };
+  }
+
+  decide(principal: Principal, tool: ToolFacts, args: Record<string, unknown>): RichDecision {
+    const switched = guardDecision(this.guard, tool);
+    if (switched) return switched;
+    const { person, groups } = this.identify(principal);
+    const scope = this.scopeOf(tool, args);
+    const where = `${scope.cluster || 'default cluster'}${scope.namespace ? `/${scope.namespace}` : tool.permission.namespaced ? ' (all namespaces)' : ''}`;
+
+    for (const d of this.denies) {
+      if (subjectMatches(d.subjects, person, groups) && matchesTool(d.sel, tool) && matchesScope(d.sel, scope, true)) {
+        return {
+          effect: 'deny',
+          rule: `deny[${d.index}]`,
+          reason: d.reason ?? `${tool.name} on ${where} is denied for ${person}`,
+          person,
+        };
+      }
+    }
+
+    let granted: string | undefined;
+    for (const b of this.bindings) {
+      if (!subjectMatches(b.subjects, person, groups)) continue;
+      const g = b.grants.find((x) => matchesTool(x.sel, tool) && matchesScope(x.sel, scope, false));
+      if (g) {
+        granted = `bindings[${b.index}] role ${g.role}`;
+        break;
+      }
+    }
+    if (!granted) {
+      return {
+        effect: 'deny',
+        rule: 'default-deny',
+        reason: `no role grants ${person} the ${tool.permission.verb} verb on ${tool.name} in ${where}`,
+        person,
+      };
+    }
+
+    for (const a of this.approvals) {
+      if (subjectMatches(a.subjects, person, groups) && matchesTool(a.sel, tool) && matchesScope(a.sel, scope, true)) {
+        const by = a.req.groups ? ` from ${a.req.groups.map((g) => `group ${g}`).join(' or ')}` : '';
+        return {
+          effect: 'needs-approval',
+          rule: `${granted}; ${a.req.rule}`,
+          reason: `${tool.name} on ${where} needs ${a.req.count} approval${a.req.count > 1 ? 's' : ''}${by} by someone other than ${person}`,
+          approval: a.req,
+          person,
+        };
+      }
+    }
+    return { effect: 'allow', rule: granted, person };
+  }
+
+  /** Whether some call of this tool could be allowed (or approved) for the principal. */
+  mayEverCall(principal: Principal, tool: ToolFacts): boolean {
+    if (guardDecision(this.guard, tool)) return false;
+    const { person, groups } = this.identify(principal);
+    const unconditionalDeny = this.denies.some(
+      (d) => subjectMatches(d.subjects, person, groups) && matchesTool(d.sel, tool) && !d.sel.clusters && !d.sel.namespaces,
+    );
+    if (unconditionalDeny) return false;
+    return this.bindings.some(
+      (b) =>
+        subjectMatches(b.subjects, person, groups) &&
+        b.grants.some((g) => matchesTool(g.sel, tool) && !(g.sel.namespaces && !tool.permission.namespaced)),
+    );
+  }
+
+  /**
+   * Whether `approver` may approve this exact call: a different person, in a required group when
+   * the rule names groups, and granted the call themselves (approval may be required of them too).
+   */
+  mayApprove(
+    approver: Principal,
+    requester: Principal,
+    tool: ToolFacts,
+    args: Record<string, unknown>,
+    requirement: ApprovalRequirement,
+  ): { ok: true; person: string } | { ok: false; reason: string } {
+    const a = this.identify(approver);
+    const r = this.identify(requester);
+    if (a.person === r.person) return { ok: false, reason: `${a.person} requested this call and cannot approve it` };
+    if (requirement.groups && !requirement.groups.some((g) => a.groups.has(g))) {
+      return { ok: false, reason: `${a.person} is not in ${requirement.groups.map((g) => `group ${g}`).join(' or ')}` };
+    }
+    const own = this.decide(approver, tool, args);
+    if (own.effect === 'deny') return { ok: false, reason: `${a.person} may not run ${tool.name} here: ${own.reason}` };
+    return { ok: true, person: a.person };
+  }
+}

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+/**
+ * The policy file: who may call which tools, with which verbs, on which clusters and namespaces,
+ * what is always denied, and what needs approval by whom. Anything not granted is denied.
+ */
+
+const glob = z.string().min(1).max(253);
+const verb = z.enum(['read', 'write', 'admin']);
+
+/** Selects tool calls: every listed dimension must match; an omitted dimension matches anything. */
+const selector = {
+  toolsets: z.array(glob).min(1).optional().describe('toolset names or globs, e.g. cluster, metrics'),
+  tools: z.array(glob).min(1).optional().describe('tool names or globs, e.g. pods_*, deployment_scale'),
+  verbs: z.array(verb).min(1).optional(),
+  clusters: z.array(glob).min(1).optional().describe('cluster (kubeconfig context) names or globs'),
+  namespaces: z
+    .array(glob)
+    .min(1)
+    .optional()
+    .describe('namespace names or globs; a rule that names namespaces never covers cluster-wide calls'),
+};
+
+const subject = z
+  .string()
+  .min(1)
+  .regex(/^(\*|group:.+|user:.+|[^:]+|[a-z0-9-]+:.+)$/, 'must be a person, user:NAME, group:NAME or *');
+
+export const grantSchema = z.strictObject(selector);
+
+export const policyFileSchema = z.strictObject({
+  version: z.literal(1),
+  /** Each person's identities on every surface (chat user ids, token principals, CLI users). */
+  identities: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
+  /** Static group membership, added to the groups a surface reports. */
+  groups: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+  /** Custom roles; viewer, operator and admin are built in. */
+  roles: z.record(z.string().min(1), z.array(grantSchema).min(1)).default({}),
+  bindings: z
+    .array(
+      z.strictObject({
+        subjects: z
+          .array(subject.refine((s) => s !== '*', 'bindings must name people or groups, not *'))
+          .min(1),
+        roles: z.array(z.string().min(1)).min(1),
+      }),
+    )
+    .default([]),
+  deny: z
+    .array(
+      z.strictObject({
+        ...selector,
+        subjects: z.array(subject).min(1).default(['*']),
+        reason: z.string().min(1).optional(),
+      }),
+    )
+    .default([]),
+  approvals: z
+    .array(
+      z.strictObject({
+        ...selector,
+        subjects: z.array(subject).min(1).default(['*']),
+        approvers: z
+          .strictObject({
+            groups: z.array(z.string().min(1)).optional().describe('approvers must be in one of these groups'),
+            count: z.number().int().min(1).max(10).default(1),
+          })
+          .default({ count: 1 }),
+      }),
+    )
+    .default([{ verbs: ['write', 'admin'], subjects: ['*'], approvers: { count: 1 } }]),
+  approvalTtlMinutes: z.number().int().min(1).max(24 * 60).default(15),
+});
+
+export type PolicyFile = z.infer<typeof policyFileSchema>;
+export type Grant = z.infer<typeof grantSchema>;
+
+export const BUILTIN_ROLES: Record<string, Grant[]> = {
+  viewer: [{ verbs: ['read'] }],
+  operator: [{ verbs: ['read', 'write'] }],
+  admin: [{ verbs: ['read', 'write', 'admin'] }],
+};
+
+/** Cross-field checks zod cannot express per field: roles that exist, people mapped once. */
+export function policyProblems(policy: PolicyFile): string[] {
+  const problems: string[] = [];
+  const roles = new Set([...Object.keys(BUILTIN_ROLES), ...Object.keys(policy.roles)]);
+  for (const name of Object.keys(policy.roles)) {
+    if (name in BUILTIN_ROLES) problems.push(`roles.${name}: '${name}' is a built-in role and cannot be redefined`);
+  }
+  policy.bindings.forEach((b, i) => {
+    for (const r of b.roles) {
+      if (!roles.has(r)) problems.push(`bindings.${i}.roles: unknown role '${r}' (known: ${[...roles].join(', ')})`);
+    }
+  });
+  const owner = new Map<string, string>();
+  for (const [person, ids] of Object.entries(policy.identities)) {
+    for (const id of ids) {
+      const other = owner.get(id);
+      if (other && other !== person) problems.push(`identities: '${id}' is mapped to both '${other}' and '${person}'`);
+      owner.set(id, person);
+    }
+  }
+  return problems;
+}
