@@ -36,3 +36,11 @@ export function toolsMarkdown(registry: ToolRegistry): string {
     TOOLS_END,
   ].join('\n');
 }
+
+/** Replaces the generated table between its markers in a Markdown document. */
+export function replaceToolsTable(markdown: string, table: string): string {
+  const start = markdown.indexOf(TOOLS_BEGIN);
+  const end = markdown.indexOf(TOOLS_END);
+  if (start === -1 || end === -1) throw new Error('the document has no tools:begin/tools:end markers');
+  return markdown.slice(0, start) + table + markdown.slice(end + TOOLS_END.length);
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { hashToken } from '../mcp/auth.js';
 import { serveStdio } from '../mcp/stdio.js';
@@ -8,7 +8,7 @@ import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
 import { buildRegistry } from '../tools/index.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { toolsMarkdown } from './docs.js';
+import { replaceToolsTable, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
 import { buildApp, localPrincipal } from './wiring.js';
 
@@ -176,9 +176,16 @@ program
   .command('docs')
   .description('Generated documentation')
   .command('tools')
-  .description("Print the README's tool table from the registry")
-  .action(() => {
-    process.stdout.write(`${toolsMarkdown(buildRegistry())}\n`);
+  .description("Print the README's tool table from the registry, or rewrite it in place with --write")
+  .option('--write <file>', 'replace the table between the tools markers in this Markdown file')
+  .action((opts: { write?: string }) => {
+    const table = toolsMarkdown(buildRegistry());
+    if (!opts.write) {
+      process.stdout.write(`${table}\n`);
+      return;
+    }
+    writeFileSync(opts.write, replaceToolsTable(readFileSync(opts.write, 'utf8'), table));
+    process.stdout.write(`updated the tool table in ${opts.write}\n`);
   });
 
 await program.parseAsync(process.argv);

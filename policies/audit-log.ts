@@ -28,7 +28,7 @@ export interface AuditFilter {
   since?: string;
   /** ISO 8601 time, exclusive. */
   until?: string;
-  /** Substring of the record's JSON (case-insensitive for ASCII). */
+  /** Substring of the record's JSON, or of a value in it (case-insensitive for ASCII). */
   text?: string;
   /** How many of the newest matches `search` returns (default 100). */
   limit?: number;
@@ -197,10 +197,10 @@ function where(filter: AuditFilter): { sql: string; params: unknown[] } {
     params.push(isoTime(filter.until, 'until'));
   }
   if (filter.text) {
-    // Match the text as it appears inside the JSON (quotes and backslashes escaped), literally.
-    const inJson = JSON.stringify(filter.text).slice(1, -1);
-    clauses.push(`record LIKE ? ESCAPE '\\'`);
-    params.push(`%${inJson.replace(/[\\%_]/g, '\\$&')}%`);
+    // Either as written in the JSON (`"replicas":3`) or as it reads inside a value (`role "viewer"`).
+    const forms = [...new Set([filter.text, JSON.stringify(filter.text).slice(1, -1)])];
+    clauses.push(`(${forms.map(() => "record LIKE ? ESCAPE '\\'").join(' OR ')})`);
+    params.push(...forms.map((f) => `%${f.replace(/[\\%_]/g, '\\$&')}%`));
   }
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }

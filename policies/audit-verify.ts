@@ -92,41 +92,89 @@ function missing(from: number, next: number): string {
 function explain(source: ChainSource, suspects: Suspect[]): AuditProblem[] {
   if (suspects.length === 0) return [];
   const holders = source.seqsOfHashes(new Set(suspects.map((s) => s.row.prev_hash)));
-  const holderOf = (s: Suspect) => (s.row.prev_hash === GENESIS_HASH ? 0 : holders.get(s.row.prev_hash));
-  // Where each moved row was written: one after the record it was chained to.
-  const writtenAs = new Map<number, number>();
-  for (const s of suspects) {
-    const before = holderOf(s);
-    if (!s.edited || before === undefined || before + 1 === s.row.seq) continue;
-    if (chainHash(s.row.prev_hash, s.row.record, before + 1) === s.row.hash)
-      writtenAs.set(s.row.seq, before + 1);
-  }
+  const holderOf = (row: StoredRow) => (row.prev_hash === GENESIS_HASH ? 0 : holders.get(row.prev_hash));
+  const origins = writtenSeqs(
+    new Map(suspects.filter((s) => s.edited).map((s) => [s.row.seq, s.row])),
+    holderOf,
+  );
+  const originOf = (seq: number) => (origins.has(seq) ? origins.get(seq) : seq);
   const out: AuditProblem[] = [];
-  for (const s of suspects) {
-    const { seq } = s.row;
-    const original = writtenAs.get(seq);
-    if (original !== undefined) {
-      out.push({
-        seq,
-        problem: `seq ${seq} holds the record written as seq ${original}: records were reordered`,
-      });
+  for (const { row, edited, unlinked } of suspects) {
+    const { seq } = row;
+    const original = originOf(seq);
+    if (original !== undefined && original !== seq) {
+      const how =
+        holderOf(row) === undefined
+          ? ', and the record written before it is gone: records were deleted and the rest renumbered'
+          : ': records were reordered';
+      out.push({ seq, problem: `seq ${seq} holds the record written as seq ${original}${how}` });
       continue;
     }
-    if (s.edited) {
+    if (edited)
       out.push({ seq, problem: `record ${seq} does not match its hash: it was edited after it was written` });
-    }
-    if (s.unlinked) {
-      const before = holderOf(s);
-      // Chained after a record that was itself moved away from seq-1: the link is intact, the move is reported.
-      if (before !== undefined && (writtenAs.get(before) ?? before) === seq - 1) continue;
-      const where = before === undefined ? '' : ` (it was chained after the record now at seq ${before})`;
-      out.push({
-        seq,
-        problem: `chain broken between seq ${seq - 1} and seq ${seq}: record ${seq} was chained after a different record${where}; record ${seq - 1} was rewritten, or ${seq} was moved or inserted`,
-      });
-    }
+    if (!unlinked) continue;
+    const before = holderOf(row);
+    // Chained after the record written as seq-1, which was itself moved: the move is already reported.
+    if (before !== undefined && originOf(before) === seq - 1) continue;
+    const where = before === undefined ? '' : ` (it was chained after the record now at seq ${before})`;
+    out.push({
+      seq,
+      problem: `chain broken between seq ${seq - 1} and seq ${seq}: record ${seq} was chained after a different record${where}; record ${seq - 1} was rewritten, or ${seq} was moved or inserted`,
+    });
   }
   return out;
+}
+
+/**
+ * The seq each edited-looking row was written at, when it can be found: a moved row still hashes
+ * correctly with its original seq, which is one more than the original seq of the record it was
+ * chained to. Rows whose predecessor is gone (renumbered after a deletion) are tried at nearby seqs.
+ * Undefined means the content itself changed.
+ */
+function writtenSeqs(
+  edited: Map<number, StoredRow>,
+  holderOf: (row: StoredRow) => number | undefined,
+): Map<number, number | undefined> {
+  const origin = new Map<number, number | undefined>();
+  const fits = (row: StoredRow, seq: number) =>
+    seq > 0 && chainHash(row.prev_hash, row.record, seq) === row.hash;
+  for (const start of edited.keys()) {
+    // Walk back through edited predecessors to one whose origin is known, then resolve forwards.
+    const path: StoredRow[] = [];
+    const seen = new Set<number>();
+    let at: number | undefined = start;
+    let base: number | undefined;
+    for (;;) {
+      if (at === undefined || seen.has(at)) break;
+      const row = edited.get(at);
+      if (!row) {
+        base = at;
+        break;
+      }
+      if (origin.has(at)) {
+        base = origin.get(at);
+        break;
+      }
+      seen.add(at);
+      path.push(row);
+      at = holderOf(row);
+    }
+    for (const row of path.reverse()) {
+      let seq = base === undefined ? undefined : base + 1;
+      if (seq === undefined || !fits(row, seq)) seq = base === undefined ? nearby(row, fits) : undefined;
+      origin.set(row.seq, seq);
+      base = seq;
+    }
+  }
+  return origin;
+}
+
+function nearby(row: StoredRow, fits: (row: StoredRow, seq: number) => boolean): number | undefined {
+  for (let d = 1; d <= 64; d++) {
+    if (fits(row, row.seq + d)) return row.seq + d;
+    if (fits(row, row.seq - d)) return row.seq - d;
+  }
+  return undefined;
 }
 
 function columnProblem(row: StoredRow): string | undefined {

@@ -1,6 +1,14 @@
 import { type GuardSettings, globToRegExp, guardDecision } from './guard.js';
 import { BUILTIN_ROLES, type Grant, type PolicyFile } from './policy-file.js';
-import type { Decision, PolicyEngine, Principal, ToolFacts, Verb } from './types.js';
+import type {
+  ApprovalCheck,
+  ApprovalRequirement,
+  Decision,
+  PolicyEngine,
+  Principal,
+  ToolFacts,
+  Verb,
+} from './types.js';
 
 /** What a call touches, from its arguments and the deployment's defaults. */
 export interface CallScope {
@@ -9,13 +17,10 @@ export interface CallScope {
   namespace: string | undefined;
 }
 
-export interface ApprovalRequirement {
-  rule: string;
-  count: number;
-  groups?: string[];
-}
+export type RichDecision = Decision & { person?: string };
 
-export type RichDecision = Decision & { approval?: ApprovalRequirement; person?: string };
+/** Approving is itself the approval act: tools of this toolset are never put behind an approval. */
+export const APPROVALS_TOOLSET = 'approvals';
 
 type Matcher = (value: string) => boolean;
 
@@ -99,11 +104,21 @@ interface CompiledBinding {
  * bindings (nothing granted is denied), then approval rules.
  */
 export class FilePolicyEngine implements PolicyEngine {
-  private readonly personOf = new Map<string, string>();
+  private readonly personByIdentity = new Map<string, string>();
   private readonly memberOf = new Map<string, Set<string>>();
   private readonly bindings: CompiledBinding[];
-  private readonly denies: Array<{ index: number; subjects: Subjects; sel: CompiledSelector; reason?: string }>;
-  private readonly approvals: Array<{ index: number; subjects: Subjects; sel: CompiledSelector; req: ApprovalRequirement }>;
+  private readonly denies: Array<{
+    index: number;
+    subjects: Subjects;
+    sel: CompiledSelector;
+    reason?: string;
+  }>;
+  private readonly approvals: Array<{
+    index: number;
+    subjects: Subjects;
+    sel: CompiledSelector;
+    req: ApprovalRequirement;
+  }>;
 
   constructor(
     readonly policy: PolicyFile,
@@ -111,8 +126,8 @@ export class FilePolicyEngine implements PolicyEngine {
     private readonly defaultCluster: () => string | undefined = () => undefined,
   ) {
     for (const [person, ids] of Object.entries(policy.identities)) {
-      this.personOf.set(person, person);
-      for (const id of ids) this.personOf.set(id, person);
+      this.personByIdentity.set(person, person);
+      for (const id of ids) this.personByIdentity.set(id, person);
     }
     for (const [group, members] of Object.entries(policy.groups)) {
       for (const m of members) {
@@ -125,7 +140,9 @@ export class FilePolicyEngine implements PolicyEngine {
     this.bindings = policy.bindings.map((b, index) => ({
       index,
       subjects: compileSubjects(b.subjects),
-      grants: b.roles.flatMap((role) => (roles[role] ?? []).map((g, i) => ({ role, index: i, sel: compileSelector(g) }))),
+      grants: b.roles.flatMap((role) =>
+        (roles[role] ?? []).map((g, i) => ({ role, index: i, sel: compileSelector(g) })),
+      ),
     }));
     this.denies = policy.deny.map((d, index) => ({
       index,
@@ -137,13 +154,17 @@ export class FilePolicyEngine implements PolicyEngine {
       index,
       subjects: compileSubjects(a.subjects),
       sel: compileSelector(a),
-      req: { rule: `approvals[${index}]`, count: a.approvers.count, ...(a.approvers.groups ? { groups: a.approvers.groups } : {}) },
+      req: { count: a.approvers.count, ...(a.approvers.groups ? { groups: a.approvers.groups } : {}) },
     }));
+  }
+
+  personOf(principal: Principal): string {
+    return this.identify(principal).person;
   }
 
   /** The person behind a principal (chat and token identities map to one person) and their groups. */
   identify(principal: Principal): { person: string; groups: Set<string> } {
-    const person = this.personOf.get(principal.id) ?? principal.id;
+    const person = this.personByIdentity.get(principal.id) ?? principal.id;
     const groups = new Set(principal.groups);
     for (const g of this.memberOf.get(person) ?? []) groups.add(g);
     for (const g of this.memberOf.get(principal.id) ?? []) groups.add(g);
@@ -153,7 +174,9 @@ export class FilePolicyEngine implements PolicyEngine {
   scopeOf(tool: ToolFacts, args: Record<string, unknown>): CallScope {
     const cluster = typeof args.cluster === 'string' ? args.cluster : (this.defaultCluster() ?? '');
     const namespace =
-      tool.permission.namespaced && typeof args.namespace === 'string' && args.namespace !== '' ? args.namespace : undefined;
+      tool.permission.namespaced && typeof args.namespace === 'string' && args.namespace !== ''
+        ? args.namespace
+        : undefined;
     return { cluster, namespace };
   }
 
@@ -165,7 +188,11 @@ export class FilePolicyEngine implements PolicyEngine {
     const where = `${scope.cluster || 'default cluster'}${scope.namespace ? `/${scope.namespace}` : tool.permission.namespaced ? ' (all namespaces)' : ''}`;
 
     for (const d of this.denies) {
-      if (subjectMatches(d.subjects, person, groups) && matchesTool(d.sel, tool) && matchesScope(d.sel, scope, true)) {
+      if (
+        subjectMatches(d.subjects, person, groups) &&
+        matchesTool(d.sel, tool) &&
+        matchesScope(d.sel, scope, true)
+      ) {
         return {
           effect: 'deny',
           rule: `deny[${d.index}]`,
@@ -193,12 +220,16 @@ export class FilePolicyEngine implements PolicyEngine {
       };
     }
 
-    for (const a of this.approvals) {
-      if (subjectMatches(a.subjects, person, groups) && matchesTool(a.sel, tool) && matchesScope(a.sel, scope, true)) {
+    for (const a of tool.permission.toolset === APPROVALS_TOOLSET ? [] : this.approvals) {
+      if (
+        subjectMatches(a.subjects, person, groups) &&
+        matchesTool(a.sel, tool) &&
+        matchesScope(a.sel, scope, true)
+      ) {
         const by = a.req.groups ? ` from ${a.req.groups.map((g) => `group ${g}`).join(' or ')}` : '';
         return {
           effect: 'needs-approval',
-          rule: `${granted}; ${a.req.rule}`,
+          rule: `${granted}; approvals[${a.index}]`,
           reason: `${tool.name} on ${where} needs ${a.req.count} approval${a.req.count > 1 ? 's' : ''}${by} by someone other than ${person}`,
           approval: a.req,
           person,
@@ -213,7 +244,11 @@ export class FilePolicyEngine implements PolicyEngine {
     if (guardDecision(this.guard, tool)) return false;
     const { person, groups } = this.identify(principal);
     const unconditionalDeny = this.denies.some(
-      (d) => subjectMatches(d.subjects, person, groups) && matchesTool(d.sel, tool) && !d.sel.clusters && !d.sel.namespaces,
+      (d) =>
+        subjectMatches(d.subjects, person, groups) &&
+        matchesTool(d.sel, tool) &&
+        !d.sel.clusters &&
+        !d.sel.namespaces,
     );
     if (unconditionalDeny) return false;
     return this.bindings.some(
@@ -233,15 +268,20 @@ export class FilePolicyEngine implements PolicyEngine {
     tool: ToolFacts,
     args: Record<string, unknown>,
     requirement: ApprovalRequirement,
-  ): { ok: true; person: string } | { ok: false; reason: string } {
+  ): ApprovalCheck {
     const a = this.identify(approver);
     const r = this.identify(requester);
-    if (a.person === r.person) return { ok: false, reason: `${a.person} requested this call and cannot approve it` };
+    if (a.person === r.person)
+      return { ok: false, reason: `${a.person} requested this call and cannot approve it` };
     if (requirement.groups && !requirement.groups.some((g) => a.groups.has(g))) {
-      return { ok: false, reason: `${a.person} is not in ${requirement.groups.map((g) => `group ${g}`).join(' or ')}` };
+      return {
+        ok: false,
+        reason: `${a.person} is not in ${requirement.groups.map((g) => `group ${g}`).join(' or ')}`,
+      };
     }
     const own = this.decide(approver, tool, args);
-    if (own.effect === 'deny') return { ok: false, reason: `${a.person} may not run ${tool.name} here: ${own.reason}` };
+    if (own.effect === 'deny')
+      return { ok: false, reason: `${a.person} may not run ${tool.name} here: ${own.reason}` };
     return { ok: true, person: a.person };
   }
 }

@@ -1,4 +1,4 @@
-import type { Decision, PolicyEngine, Principal, ToolFacts } from './types.js';
+import type { ApprovalCheck, Decision, PolicyEngine, Principal, ToolFacts } from './types.js';
 
 /**
  * The coarse switches every deployment has, applied in one place:
@@ -68,5 +68,14 @@ export class GuardOnlyPolicy implements PolicyEngine {
 
   mayEverCall(principal: Principal, tool: ToolFacts): boolean {
     return this.decide(principal, tool).effect !== 'deny';
+  }
+
+  personOf(principal: Principal): string {
+    return principal.id;
+  }
+
+  /** Without a policy file nothing needs approval, so there is nothing to approve. */
+  mayApprove(): ApprovalCheck {
+    return { ok: false, reason: 'no policy file is configured, so no call needs approval' };
   }
 }

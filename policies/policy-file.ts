@@ -62,14 +62,22 @@ export const policyFileSchema = z.strictObject({
         subjects: z.array(subject).min(1).default(['*']),
         approvers: z
           .strictObject({
-            groups: z.array(z.string().min(1)).optional().describe('approvers must be in one of these groups'),
+            groups: z
+              .array(z.string().min(1))
+              .optional()
+              .describe('approvers must be in one of these groups'),
             count: z.number().int().min(1).max(10).default(1),
           })
           .default({ count: 1 }),
       }),
     )
     .default([{ verbs: ['write', 'admin'], subjects: ['*'], approvers: { count: 1 } }]),
-  approvalTtlMinutes: z.number().int().min(1).max(24 * 60).default(15),
+  approvalTtlMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
 });
 
 export type PolicyFile = z.infer<typeof policyFileSchema>;
@@ -86,18 +94,21 @@ export function policyProblems(policy: PolicyFile): string[] {
   const problems: string[] = [];
   const roles = new Set([...Object.keys(BUILTIN_ROLES), ...Object.keys(policy.roles)]);
   for (const name of Object.keys(policy.roles)) {
-    if (name in BUILTIN_ROLES) problems.push(`roles.${name}: '${name}' is a built-in role and cannot be redefined`);
+    if (name in BUILTIN_ROLES)
+      problems.push(`roles.${name}: '${name}' is a built-in role and cannot be redefined`);
   }
   policy.bindings.forEach((b, i) => {
     for (const r of b.roles) {
-      if (!roles.has(r)) problems.push(`bindings.${i}.roles: unknown role '${r}' (known: ${[...roles].join(', ')})`);
+      if (!roles.has(r))
+        problems.push(`bindings.${i}.roles: unknown role '${r}' (known: ${[...roles].join(', ')})`);
     }
   });
   const owner = new Map<string, string>();
   for (const [person, ids] of Object.entries(policy.identities)) {
     for (const id of ids) {
       const other = owner.get(id);
-      if (other && other !== person) problems.push(`identities: '${id}' is mapped to both '${other}' and '${person}'`);
+      if (other && other !== person)
+        problems.push(`identities: '${id}' is mapped to both '${other}' and '${person}'`);
       owner.set(id, person);
     }
   }

@@ -35,19 +35,42 @@ export interface ToolFacts {
 export type Decision =
   | { effect: 'allow'; rule: string }
   | { effect: 'deny'; reason: string; rule: string }
-  | { effect: 'needs-approval'; reason: string; rule: string };
+  | {
+      effect: 'needs-approval';
+      reason: string;
+      rule: string;
+      /** How many approvals, and from which groups; default one approval from anyone allowed. */
+      approval?: ApprovalRequirement;
+    };
+
+export interface ApprovalRequirement {
+  count: number;
+  groups?: string[];
+}
+
+export type ApprovalCheck = { ok: true; person: string } | { ok: false; reason: string };
 
 export interface PolicyEngine {
   /** The single place a permission is decided, for one call with its arguments. */
   decide(principal: Principal, tool: ToolFacts, args: Record<string, unknown>): Decision;
   /** Whether the principal could ever call the tool (used to filter `tools/list`). */
   mayEverCall(principal: Principal, tool: ToolFacts): boolean;
+  /** The person behind a principal: chat, token and CLI identities of one person map to one name. */
+  personOf(principal: Principal): string;
+  /** Whether `approver` may approve `requester`'s exact call (four eyes, groups, own permission). */
+  mayApprove(
+    approver: Principal,
+    requester: Principal,
+    tool: ToolFacts,
+    args: Record<string, unknown>,
+    requirement: ApprovalRequirement,
+  ): ApprovalCheck;
 }
 
 /** One audited event. The tamper-evident store arrives with the policy engine; the hook is here now. */
 export interface AuditRecord {
   at: string;
-  kind: 'decision' | 'result';
+  kind: 'decision' | 'result' | 'approval';
   principal: Principal;
   tool: string;
   args: Record<string, unknown>;
@@ -55,6 +78,10 @@ export interface AuditRecord {
   outcome?: 'success' | 'error' | 'no_data' | 'approval_required' | 'denied' | 'invalid';
   durationMs?: number;
   error?: string;
+  /** The person behind the principal, when the policy maps identities. */
+  person?: string;
+  /** Approval ticket this record belongs to. */
+  ticketId?: string;
 }
 
 export interface AuditSink {

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
-import type { AuditSink, Decision, PolicyEngine, Principal } from '../../policies/types.js';
+import { ApprovalError, type ApprovalStore, type Ticket } from '../../policies/approvals.js';
+import { callHash } from '../../policies/canonical.js';
+import type { AuditRecord, AuditSink, Decision, PolicyEngine, Principal } from '../../policies/types.js';
 import type { Backends } from '../clients/backends.js';
 import { ToolError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -7,7 +9,7 @@ import type { ToolMetrics } from './metrics.js';
 import { type Redactor, redactDeep } from './redact.js';
 import { ToolRegistry } from './registry.js';
 import { shapeOutput } from './shaping.js';
-import type { ResultStatus } from './types.js';
+import type { ResultStatus, ToolDef } from './types.js';
 
 export interface InvokeResult {
   tool: string;
@@ -17,6 +19,7 @@ export interface InvokeResult {
   structured?: Record<string, unknown>;
   decision?: Decision;
   errorCode?: string;
+  ticket?: Pick<Ticket, 'id' | 'status' | 'expiresAt' | 'plan'> & { approvals: number; required: number };
   durationMs: number;
 }
 
@@ -31,6 +34,8 @@ export interface PipelineDeps {
   maxTokens: number;
   /** Upper bound for one handler run; a slow backend becomes a clear timeout error. */
   timeoutMs: number;
+  /** Where approval tickets live; without it, calls that need approval are refused. */
+  approvals?: ApprovalStore;
 }
 
 /** Resolves with the work, or rejects as soon as the signal aborts, so a hung backend cannot hang a caller. */
@@ -62,9 +67,31 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/** "deployment_scale namespace=payments name=api replicas=4": what a ticket will run, in one line. */
+export function describeCall(tool: string, args: Record<string, unknown>): string {
+  const parts = Object.entries(args)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return `${tool}${parts.length ? ` ${parts.join(' ')}` : ''}`;
+}
+
+type ResultParts = Omit<InvokeResult, 'tool' | 'durationMs' | 'isError'> & { isError?: boolean };
+
+function ticketSummary(t: Ticket): InvokeResult['ticket'] {
+  return {
+    id: t.id,
+    status: t.status,
+    expiresAt: t.expiresAt,
+    plan: t.plan,
+    approvals: t.approvals.length,
+    required: t.required.count,
+  };
+}
+
 /**
  * The one guarded path. Every surface (MCP, CLI, agent, chat) calls tools through `invoke`:
- * validate → policy decision → handler → output shaping and redaction → log → metrics → audit.
+ * validate → policy decision → (approval ticket) → handler → output shaping and redaction → log →
+ * metrics → audit. Approved tickets run through `approve`, which ends in the same execution step.
  */
 export class ToolPipeline {
   constructor(private readonly deps: PipelineDeps) {}
@@ -77,6 +104,10 @@ export class ToolPipeline {
     return this.deps.policy;
   }
 
+  get approvals(): ApprovalStore | undefined {
+    return this.deps.approvals;
+  }
+
   /** The tools this principal may ever call: what `tools/list` and the agent see. */
   visibleTools(principal: Principal) {
     return this.deps.registry
@@ -84,21 +115,25 @@ export class ToolPipeline {
       .filter((t) => this.deps.policy.mayEverCall(principal, ToolRegistry.facts(t)));
   }
 
-  async invoke(
-    name: string,
-    rawArgs: unknown,
+  private audit(
     principal: Principal,
-    options: { signal?: AbortSignal } = {},
-  ): Promise<InvokeResult> {
-    const started = performance.now();
-    const { registry, policy, audit, redact } = this.deps;
-    const auditArgs = redactDeep(
-      (rawArgs && typeof rawArgs === 'object' ? rawArgs : {}) as Record<string, unknown>,
-      redact,
-    );
-    const finish = (
-      partial: Omit<InvokeResult, 'tool' | 'durationMs' | 'isError'> & { isError?: boolean },
-    ): InvokeResult => {
+    tool: string,
+    args: Record<string, unknown>,
+    extra: Partial<AuditRecord>,
+  ) {
+    this.deps.audit.record({
+      at: new Date().toISOString(),
+      kind: 'decision',
+      principal,
+      person: this.deps.policy.personOf(principal),
+      tool,
+      args: redactDeep(args, this.deps.redact),
+      ...extra,
+    } as AuditRecord);
+  }
+
+  private finisher(name: string, principal: Principal, args: Record<string, unknown>, started: number) {
+    return (partial: ResultParts): InvokeResult => {
       const durationMs = performance.now() - started;
       const result: InvokeResult = {
         tool: name,
@@ -114,34 +149,41 @@ export class ToolPipeline {
           source: principal.source,
           status: result.status,
           ms: Math.round(durationMs),
+          ...(result.ticket ? { ticket: result.ticket.id } : {}),
         },
         'tool call',
       );
-      audit.record({
-        at: new Date().toISOString(),
+      this.audit(principal, name, args, {
         kind: 'result',
-        principal,
-        tool: name,
-        args: auditArgs,
         ...(result.decision ? { decision: result.decision } : {}),
         outcome: result.status,
         durationMs,
+        ...(result.ticket ? { ticketId: result.ticket.id } : {}),
         ...(result.isError ? { error: result.text.slice(0, 500) } : {}),
       });
       return result;
     };
+  }
 
-    const tool = registry.find(name);
-    if (!tool) {
+  async invoke(
+    name: string,
+    rawArgs: unknown,
+    principal: Principal,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<InvokeResult> {
+    const started = performance.now();
+    const argsForAudit = (rawArgs && typeof rawArgs === 'object' ? rawArgs : {}) as Record<string, unknown>;
+    const finish = this.finisher(name, principal, argsForAudit, started);
+
+    const def = this.deps.registry.find(name);
+    if (!def) {
       try {
-        registry.get(name);
+        this.deps.registry.get(name);
       } catch (e) {
         return finish({ status: 'invalid', text: (e as Error).message, errorCode: 'unknown_tool' });
       }
     }
-    const def = tool!;
-
-    const parsed = def.input.safeParse(rawArgs ?? {});
+    const parsed = def!.input.safeParse(rawArgs ?? {});
     if (!parsed.success) {
       return finish({
         status: 'invalid',
@@ -151,15 +193,8 @@ export class ToolPipeline {
     }
     const args = parsed.data as Record<string, unknown>;
 
-    const decision = policy.decide(principal, ToolRegistry.facts(def), args);
-    audit.record({
-      at: new Date().toISOString(),
-      kind: 'decision',
-      principal,
-      tool: name,
-      args: auditArgs,
-      decision,
-    });
+    const decision = this.deps.policy.decide(principal, ToolRegistry.facts(def!), args);
+    this.audit(principal, name, args, { decision });
     if (decision.effect === 'deny') {
       return finish({
         status: 'denied',
@@ -169,15 +204,52 @@ export class ToolPipeline {
       });
     }
     if (decision.effect === 'needs-approval') {
+      const store = this.deps.approvals;
+      if (!store) {
+        return finish({
+          status: 'denied',
+          decision,
+          errorCode: 'forbidden',
+          text: `denied: ${decision.reason}, and no approval store is configured. Nothing was executed.`,
+        });
+      }
+      const ticket = store.request({
+        tool: name,
+        args,
+        requester: principal,
+        requesterPerson: this.deps.policy.personOf(principal),
+        rule: decision.rule,
+        required: decision.approval ?? { count: 1 },
+        plan: describeCall(name, args),
+      });
       return finish({
         status: 'approval_required',
         decision,
-        text: `approval required: ${decision.reason} (rule ${decision.rule}). Nothing was executed yet.`,
+        ticket: ticketSummary(ticket),
+        text:
+          `approval required: ${decision.reason} (rule ${decision.rule}). Nothing was executed yet.\n` +
+          `Ticket ${ticket.id} will run exactly: ${ticket.plan}\n` +
+          `It expires at ${ticket.expiresAt}. An approver runs \`kubemate approvals approve ${ticket.id}\` ` +
+          `or calls the tool approvals_approve with {"ticket":"${ticket.id}"}; any change to the arguments needs a new ticket.`,
       });
     }
+    return this.execute(def!, args, principal, decision, finish, options.signal);
+  }
 
+  /** Runs the handler with timeout, shapes and redacts its output. Only reached after a decision. */
+  private async execute(
+    def: ToolDef,
+    args: Record<string, unknown>,
+    principal: Principal,
+    decision: Decision,
+    finish: (p: ResultParts) => InvokeResult,
+    callerSignal?: AbortSignal,
+    ticket?: InvokeResult['ticket'],
+  ): Promise<InvokeResult> {
+    const { redact } = this.deps;
     const timeout = AbortSignal.timeout(this.deps.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+    const withTicket = ticket ? { ticket } : {};
     try {
       const output = await untilAborted(
         def.handler(args, { principal, backends: this.deps.backends, signal }),
@@ -189,27 +261,187 @@ export class ToolPipeline {
         decision,
         text: redact(shaped.text),
         ...(shaped.structured ? { structured: redactDeep(shaped.structured, redact) } : {}),
+        ...withTicket,
       });
     } catch (e) {
       if (e instanceof ToolError) {
-        return finish({ status: 'error', decision, errorCode: e.code, text: redact(e.message) });
+        return finish({
+          status: 'error',
+          decision,
+          errorCode: e.code,
+          text: redact(e.message),
+          ...withTicket,
+        });
       }
-      if (timeout.aborted) {
+      if (timeout.aborted || callerSignal?.aborted) {
         return finish({
           status: 'error',
           decision,
           errorCode: 'timeout',
-          text: `${name} did not finish within ${this.deps.timeoutMs} ms; try a narrower query`,
+          text: callerSignal?.aborted
+            ? `${def.name} was cancelled by the caller`
+            : `${def.name} did not finish within ${this.deps.timeoutMs} ms; try a narrower query`,
+          ...withTicket,
         });
       }
       // A bug, not an expected failure: keep the stack in the log, give the caller a clear line.
-      this.deps.logger.error({ tool: name, err: e }, 'tool handler failed unexpectedly');
+      this.deps.logger.error({ tool: def.name, err: e }, 'tool handler failed unexpectedly');
       return finish({
         status: 'error',
         decision,
         errorCode: 'internal',
-        text: redact(`internal error in ${name}: ${(e as Error).message ?? String(e)}`),
+        text: redact(`internal error in ${def.name}: ${(e as Error).message ?? String(e)}`),
+        ...withTicket,
       });
+    }
+  }
+
+  /**
+   * Records `approver`'s approval of a ticket. When the approval completes the quorum, the exact
+   * approved call runs once, as its requester, and its result is returned and kept on the ticket.
+   */
+  async approve(ticketId: string, approver: Principal): Promise<InvokeResult> {
+    const started = performance.now();
+    const store = this.deps.approvals;
+    const fail = (tool: string, args: Record<string, unknown>, text: string, code = 'forbidden') =>
+      this.finisher(tool, approver, args, started)({ status: 'denied', errorCode: code, text });
+    if (!store) return fail('approvals_approve', {}, 'no approval store is configured');
+    let ticket: Ticket;
+    try {
+      ticket = store.get(ticketId);
+    } catch (e) {
+      return fail('approvals_approve', { ticket: ticketId }, (e as Error).message, 'not_found');
+    }
+    const def = this.deps.registry.find(ticket.tool);
+    const parsed = def?.input.safeParse(ticket.args);
+    if (!def || !parsed?.success) {
+      return fail(
+        ticket.tool,
+        ticket.args,
+        `ticket ${ticketId} names a call this version cannot run; reject it`,
+      );
+    }
+    const args = parsed.data as Record<string, unknown>;
+    if (callHash(def.name, args) !== ticket.argsHash) {
+      return fail(
+        def.name,
+        args,
+        `ticket ${ticketId} does not match its recorded arguments; it will not run`,
+      );
+    }
+    const facts = ToolRegistry.facts(def);
+    const check = this.deps.policy.mayApprove(approver, ticket.requester, facts, args, ticket.required);
+    if (!check.ok) {
+      this.audit(approver, def.name, args, {
+        kind: 'approval',
+        outcome: 'denied',
+        ticketId,
+        error: check.reason,
+      });
+      return fail(def.name, args, `cannot approve ${ticketId}: ${check.reason}`);
+    }
+    try {
+      ticket = store.approve(ticketId, { person: check.person, principalId: approver.id });
+    } catch (e) {
+      if (e instanceof ApprovalError) {
+        this.audit(approver, def.name, args, {
+          kind: 'approval',
+          outcome: 'denied',
+          ticketId,
+          error: e.message,
+        });
+        return fail(def.name, args, `cannot approve ${ticketId}: ${e.message}`, e.code);
+      }
+      throw e;
+    }
+    this.audit(approver, def.name, args, { kind: 'approval', outcome: 'success', ticketId });
+    if (ticket.status !== 'approved') {
+      return this.finisher(
+        def.name,
+        approver,
+        args,
+        started,
+      )({
+        status: 'approval_required',
+        ticket: ticketSummary(ticket),
+        text: `approval by ${check.person} recorded on ${ticketId} (${ticket.approvals.length} of ${ticket.required.count}); it runs once the remaining approvals arrive, before ${ticket.expiresAt}.`,
+      });
+    }
+    // The policy may have changed since the request: the requester must still be granted the call.
+    const now = this.deps.policy.decide(ticket.requester, facts, args);
+    if (now.effect === 'deny') {
+      store.reject(ticketId, 'policy', `no longer allowed: ${now.reason}`);
+      return fail(
+        def.name,
+        args,
+        `ticket ${ticketId} was approved but the requester is no longer allowed: ${now.reason}`,
+      );
+    }
+    if (!store.claim(ticketId, ticket.argsHash)) {
+      return fail(
+        def.name,
+        args,
+        `ticket ${ticketId} has already been executed or claimed; it never runs twice`,
+        'not_pending',
+      );
+    }
+    const finish = this.finisher(def.name, ticket.requester, args, started);
+    const result = await this.execute(
+      def,
+      args,
+      ticket.requester,
+      now,
+      finish,
+      undefined,
+      ticketSummary(ticket),
+    );
+    const done = store.complete(ticketId, { status: result.status, text: result.text });
+    return { ...result, ticket: ticketSummary(done) };
+  }
+
+  /** Rejects a pending ticket; its requester may withdraw it, an eligible approver may refuse it. */
+  reject(ticketId: string, by: Principal, note?: string): InvokeResult {
+    const started = performance.now();
+    const store = this.deps.approvals;
+    const finish = this.finisher('approvals_reject', by, { ticket: ticketId }, started);
+    if (!store)
+      return finish({ status: 'denied', errorCode: 'forbidden', text: 'no approval store is configured' });
+    try {
+      const ticket = store.get(ticketId);
+      const person = this.deps.policy.personOf(by);
+      const def = this.deps.registry.find(ticket.tool);
+      if (person !== ticket.requesterPerson) {
+        const check = def
+          ? this.deps.policy.mayApprove(
+              by,
+              ticket.requester,
+              ToolRegistry.facts(def),
+              ticket.args,
+              ticket.required,
+            )
+          : ({ ok: true, person } as const);
+        if (!check.ok)
+          return finish({
+            status: 'denied',
+            errorCode: 'forbidden',
+            text: `cannot reject ${ticketId}: ${check.reason}`,
+          });
+      }
+      const done = store.reject(ticketId, person, note);
+      this.audit(by, ticket.tool, ticket.args, {
+        kind: 'approval',
+        outcome: 'denied',
+        ticketId,
+        error: `rejected: ${note ?? ''}`,
+      });
+      return finish({
+        status: 'success',
+        ticket: ticketSummary(done),
+        text: `ticket ${ticketId} rejected by ${person}; ${ticket.plan} will not run.`,
+      });
+    } catch (e) {
+      if (e instanceof ApprovalError) return finish({ status: 'error', errorCode: e.code, text: e.message });
+      throw e;
     }
   }
 }

@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { callHash, canonicalJson } from './canonical.js';
+import type { Principal } from './types.js';
+
+export type TicketStatus =
+  | 'pending'
+  | 'approved'
+  | 'executing'
+  | 'executed'
+  | 'failed'
+  | 'rejected'
+  | 'expired';
+
+export interface Ticket {
+  id: string;
+  tool: string;
+  args: Record<string, unknown>;
+  argsHash: string;
+  requester: Principal;
+  requesterPerson: string;
+  rule: string;
+  required: { count: number; groups?: string[] };
+  /** Plain-language statement of what will run, for the approver. */
+  plan: string;
+  status: TicketStatus;
+  createdAt: string;
+  expiresAt: string;
+  approvals: Array<{ person: string; principalId: string; at: string }>;
+  decidedBy?: string;
+  note?: string;
+  outcome?: { status: string; text: string; at: string };
+}
+
+export class ApprovalError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'not_pending' | 'expired' | 'duplicate' | 'forbidden' | 'mismatch',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApprovalError';
+  }
+}
+
+interface Row {
+  id: string;
+  tool: string;
+  args_json: string;
+  args_hash: string;
+  requester_json: string;
+  requester_person: string;
+  rule: string;
+  required_json: string;
+  plan: string;
+  status: TicketStatus;
+  created_at: string;
+  expires_at: string;
+  decided_by: string | null;
+  note: string | null;
+  outcome_json: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tickets (
+  id TEXT PRIMARY KEY,
+  tool TEXT NOT NULL,
+  args_json TEXT NOT NULL,
+  args_hash TEXT NOT NULL,
+  requester_json TEXT NOT NULL,
+  requester_person TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  required_json TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  decided_by TEXT,
+  note TEXT,
+  outcome_json TEXT
+);
+CREATE INDEX IF NOT EXISTS tickets_status ON tickets(status, expires_at);
+CREATE TABLE IF NOT EXISTS ticket_approvals (
+  ticket_id TEXT NOT NULL REFERENCES tickets(id),
+  person TEXT NOT NULL,
+  principal_id TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (ticket_id, person)
+);`;
+
+/**
+ * Approval tickets in SQLite. A ticket is bound to a hash of the exact tool and arguments and to
+ * its requester; it is single use, expires, and moves pending → approved → executing → executed
+ * (or failed), or to rejected / expired. The move to executing is one conditional UPDATE, so a
+ * ticket is claimed for execution exactly once, even when approvals race.
+ */
+export class ApprovalStore {
+  private readonly db: Database.Database;
+
+  constructor(
+    path: string,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private iso(ms = this.now()): string {
+    return new Date(ms).toISOString();
+  }
+
+  private toTicket(row: Row): Ticket {
+    const approvals = this.db
+      .prepare('SELECT person, principal_id, at FROM ticket_approvals WHERE ticket_id = ? ORDER BY at')
+      .all(row.id) as Array<{ person: string; principal_id: string; at: string }>;
+    return {
+      id: row.id,
+      tool: row.tool,
+      args: JSON.parse(row.args_json),
+      argsHash: row.args_hash,
+      requester: JSON.parse(row.requester_json),
+      requesterPerson: row.requester_person,
+      rule: row.rule,
+      required: JSON.parse(row.required_json),
+      plan: row.plan,
+      status: row.status,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      approvals: approvals.map((a) => ({ person: a.person, principalId: a.principal_id, at: a.at })),
+      ...(row.decided_by ? { decidedBy: row.decided_by } : {}),
+      ...(row.note ? { note: row.note } : {}),
+      ...(row.outcome_json ? { outcome: JSON.parse(row.outcome_json) } : {}),
+    };
+  }
+
+  /** Marks pending tickets past their expiry as expired; called before every read and write. */
+  private expire(): void {
+    this.db
+      .prepare(
+        "UPDATE tickets SET status = 'expired' WHERE status IN ('pending', 'approved') AND expires_at <= ?",
+      )
+      .run(this.iso());
+  }
+
+  /** A pending ticket for the same requester and call is reused rather than duplicated. */
+  request(input: {
+    tool: string;
+    args: Record<string, unknown>;
+    requester: Principal;
+    requesterPerson: string;
+    rule: string;
+    required: { count: number; groups?: string[] };
+    plan: string;
+  }): Ticket {
+    this.expire();
+    const argsHash = callHash(input.tool, input.args);
+    const existing = this.db
+      .prepare("SELECT * FROM tickets WHERE args_hash = ? AND requester_person = ? AND status = 'pending'")
+      .get(argsHash, input.requesterPerson) as Row | undefined;
+    if (existing) return this.toTicket(existing);
+    const id = `apr_${randomBytes(6).toString('hex')}`;
+    this.db
+      .prepare(
+        `INSERT INTO tickets (id, tool, args_json, args_hash, requester_json, requester_person, rule, required_json, plan, status, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      )
+      .run(
+        id,
+        input.tool,
+        canonicalJson(input.args),
+        argsHash,
+        JSON.stringify(input.requester),
+        input.requesterPerson,
+        input.rule,
+        JSON.stringify(input.required),
+        input.plan,
+        this.iso(),
+        this.iso(this.now() + this.ttlMs),
+      );
+    return this.get(id);
+  }
+
+  get(id: string): Ticket {
+    this.expire();
+    const row = this.db.prepare('SELECT * FROM tickets WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw new ApprovalError('not_found', `no approval ticket '${id}'`);
+    return this.toTicket(row);
+  }
+
+  list(filter: { status?: TicketStatus; requesterPerson?: string; limit?: number } = {}): Ticket[] {
+    this.expire();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.requesterPerson) {
+      where.push('requester_person = ?');
+      params.push(filter.requesterPerson);
+    }
+    const sql = `SELECT * FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, filter.limit ?? 100) as Row[]).map((r) => this.toTicket(r));
+  }
+
+  /**
+   * Records one approval. Returns the ticket; when this approval completes the quorum the ticket
+   * becomes approved. The caller has already checked the approver may approve (policy).
+   */
+  approve(id: string, approver: { person: string; principalId: string }): Ticket {
+    return this.db.transaction(() => {
+      const ticket = this.get(id);
+      if (ticket.status === 'expired')
+        throw new ApprovalError('expired', `ticket ${id} expired at ${ticket.expiresAt}`);
+      if (ticket.status !== 'pending')
+        throw new ApprovalError('not_pending', `ticket ${id} is ${ticket.status}, not pending`);
+      if (approver.person === ticket.requesterPerson) {
+        throw new ApprovalError(
+          'forbidden',
+          `${approver.person} requested ticket ${id} and cannot approve it`,
+        );
+      }
+      if (ticket.approvals.some((a) => a.person === approver.person)) {
+        throw new ApprovalError('duplicate', `${approver.person} has already approved ticket ${id}`);
+      }
+      this.db
+        .prepare('INSERT INTO ticket_approvals (ticket_id, person, principal_id, at) VALUES (?, ?, ?, ?)')
+        .run(id, approver.person, approver.principalId, this.iso());
+      if (ticket.approvals.length + 1 >= ticket.required.count) {
+        this.db
+          .prepare(
+            "UPDATE tickets SET status = 'approved', decided_by = ? WHERE id = ? AND status = 'pending'",
+          )
+          .run(approver.person, id);
+      }
+      return this.get(id);
+    })();
+  }
+
+  reject(id: string, by: string, note?: string): Ticket {
+    return this.db.transaction(() => {
+      const ticket = this.get(id);
+      if (ticket.status !== 'pending' && ticket.status !== 'approved') {
+        throw new ApprovalError(
+          'not_pending',
+          `ticket ${id} is ${ticket.status}; only pending tickets can be rejected`,
+        );
+      }
+      this.db
+        .prepare("UPDATE tickets SET status = 'rejected', decided_by = ?, note = ? WHERE id = ?")
+        .run(by, note ?? null, id);
+      return this.get(id);
+    })();
+  }
+
+  /** Claims an approved ticket for execution; true for exactly one caller, ever. */
+  claim(id: string, argsHash: string): boolean {
+    this.expire();
+    const res = this.db
+      .prepare(
+        "UPDATE tickets SET status = 'executing' WHERE id = ? AND status = 'approved' AND args_hash = ?",
+      )
+      .run(id, argsHash);
+    return res.changes === 1;
+  }
+
+  complete(id: string, outcome: { status: string; text: string }): Ticket {
+    const final: TicketStatus =
+      outcome.status === 'success' || outcome.status === 'no_data' ? 'executed' : 'failed';
+    this.db
+      .prepare("UPDATE tickets SET status = ?, outcome_json = ? WHERE id = ? AND status = 'executing'")
+      .run(final, JSON.stringify({ ...outcome, text: outcome.text.slice(0, 4000), at: this.iso() }), id);
+    return this.get(id);
+  }
+}
