@@ -59,6 +59,8 @@ export const configSchema = z.strictObject({
     .default({}),
   policy: z
     .strictObject({
+      /** Per-person policy file (roles, bindings, denials, approvals). Without it, only the switches below apply. */
+      file: pathSchema.optional(),
       readOnly: z.boolean().default(false),
       disableDestructive: z.boolean().default(false),
       allowTools: z.array(z.string().min(1)).default([]),

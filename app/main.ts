@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { hashToken } from '../mcp/auth.js';
 import { serveStdio } from '../mcp/stdio.js';
+import { AuditLog } from '../policies/audit-log.js';
 import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
 import { buildRegistry } from '../tools/index.js';
+import { registerApprovalCommands } from './commands/approvals.js';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { replaceToolsTable, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
@@ -187,5 +192,12 @@ program
     writeFileSync(opts.write, replaceToolsTable(readFileSync(opts.write, 'utf8'), table));
     process.stdout.write(`updated the tool table in ${opts.write}\n`);
   });
+
+registerPolicyCommands(program, config);
+registerApprovalCommands(program, () => {
+  const a = app(config(), true);
+  return { pipeline: a.pipeline, principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
+});
+registerAuditCommands(program, () => new AuditLog(join(config().dataDir, 'audit.db')));
 
 await program.parseAsync(process.argv);

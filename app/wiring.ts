@@ -1,6 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { TokenAuthenticator } from '../mcp/auth.js';
+import { ApprovalStore } from '../policies/approvals.js';
+import { AuditLog } from '../policies/audit-log.js';
+import { FilePolicyEngine } from '../policies/engine.js';
 import { GuardOnlyPolicy } from '../policies/guard.js';
+import { type PolicyFile, parsePolicy } from '../policies/policy-file.js';
 import type { AuditSink, PolicyEngine, Principal, PrincipalSource } from '../policies/types.js';
 import { KubeClusters } from '../tools/clients/kube.js';
 import { ToolPipeline } from '../tools/core/invoke.js';
@@ -17,14 +24,20 @@ export interface App {
   metrics: ToolMetrics;
   auth: TokenAuthenticator;
   logger: Logger;
+  policy: PolicyEngine;
+  audit: AuditSink;
+  approvals?: ApprovalStore;
+  close(): void;
 }
 
-/** Until the tamper-evident audit store is configured, audit records go to the structured log. */
-class LogAuditSink implements AuditSink {
-  constructor(private readonly logger: Logger) {}
-  record(entry: Parameters<AuditSink['record']>[0]): void {
-    this.logger.info({ audit: entry }, 'audit');
+export function loadPolicyFile(path: string): PolicyFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read policy file ${path}: ${(e as Error).message}`);
   }
+  return parsePolicy(text, path, parseYaml);
 }
 
 export function buildApp(
@@ -34,18 +47,48 @@ export function buildApp(
 ): App {
   const clusters = new KubeClusters(config.kubernetes);
   const metrics = new ToolMetrics();
+  let policy: PolicyEngine;
+  let approvals: ApprovalStore | undefined;
+  if (overrides.policy) {
+    policy = overrides.policy;
+  } else if (config.policy.file) {
+    const file = loadPolicyFile(config.policy.file);
+    const engine = new FilePolicyEngine(file, config.policy, () => clusters.defaultCluster);
+    if (file.impersonation.enabled) clusters.impersonate((p) => engine.kubeIdentity(p));
+    policy = engine;
+    approvals = new ApprovalStore(join(config.dataDir, 'approvals.db'), file.approvalTtlMinutes * 60_000);
+  } else {
+    policy = new GuardOnlyPolicy(config.policy);
+  }
+  const auditLog = overrides.audit ? undefined : new AuditLog(join(config.dataDir, 'audit.db'));
+  const audit = overrides.audit ?? auditLog!;
   const pipeline = new ToolPipeline({
     registry: buildRegistry(),
-    policy: overrides.policy ?? new GuardOnlyPolicy(config.policy),
+    policy,
     backends: { kube: clusters },
-    audit: overrides.audit ?? new LogAuditSink(logger),
+    audit,
     metrics,
     logger,
     redact: defaultRedactor,
     maxTokens: config.output.maxTokens,
     timeoutMs: config.output.timeoutSeconds * 1000,
+    ...(approvals ? { approvals } : {}),
   });
-  return { config, pipeline, clusters, metrics, auth: new TokenAuthenticator(config.auth.tokens), logger };
+  return {
+    config,
+    pipeline,
+    clusters,
+    metrics,
+    auth: new TokenAuthenticator(config.auth.tokens),
+    logger,
+    policy,
+    audit,
+    ...(approvals ? { approvals } : {}),
+    close() {
+      approvals?.close();
+      auditLog?.close();
+    },
+  };
 }
 
 /** The person at this terminal: the CLI and MCP over stdio act as them. */

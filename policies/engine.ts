@@ -158,6 +158,16 @@ export class FilePolicyEngine implements PolicyEngine {
     }));
   }
 
+  /** The Kubernetes identity to impersonate for this principal, when impersonation is on. */
+  kubeIdentity(principal: Principal): { user: string; groups: string[] } | undefined {
+    if (!this.policy.impersonation.enabled) return undefined;
+    const { person, groups } = this.identify(principal);
+    const mapped = this.policy.impersonation.users[person];
+    return mapped
+      ? { user: mapped.user, groups: [...mapped.groups] }
+      : { user: person, groups: [...groups].sort() };
+  }
+
   personOf(principal: Principal): string {
     return this.identify(principal).person;
   }

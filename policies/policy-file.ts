@@ -78,6 +78,22 @@ export const policyFileSchema = z.strictObject({
     .min(1)
     .max(24 * 60)
     .default(15),
+  /**
+   * Kubernetes impersonation: API calls carry Impersonate-User/Group for the person, so the
+   * cluster's RBAC is a second wall. By default the user is the person's name and the groups are
+   * their groups; `users` overrides that per person.
+   */
+  impersonation: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      users: z
+        .record(
+          z.string().min(1),
+          z.strictObject({ user: z.string().min(1), groups: z.array(z.string().min(1)).default([]) }),
+        )
+        .default({}),
+    })
+    .default({ enabled: false, users: {} }),
 });
 
 export type PolicyFile = z.infer<typeof policyFileSchema>;
@@ -113,4 +129,32 @@ export function policyProblems(policy: PolicyFile): string[] {
     }
   }
   return problems;
+}
+
+/** Parses policy YAML text; throws an Error listing every problem with its key and the given value. */
+export function parsePolicy(text: string, origin: string, parseYaml: (t: string) => unknown): PolicyFile {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new Error(`policy file ${origin} is not valid YAML: ${(e as Error).message}`);
+  }
+  const parsed = policyFileSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = i.path.join('.') || '(top level)';
+      let given: unknown = raw;
+      for (const k of i.path)
+        given = given && typeof given === 'object' ? (given as Record<PropertyKey, unknown>)[k] : undefined;
+      const shown = given === undefined ? '' : `; given ${JSON.stringify(given)?.slice(0, 80)}`;
+      const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
+      return `  - ${key}: ${i.message}${keys}${shown}`;
+    });
+    throw new Error(`invalid policy file ${origin}:\n${lines.join('\n')}`);
+  }
+  const problems = policyProblems(parsed.data);
+  if (problems.length > 0) {
+    throw new Error(`invalid policy file ${origin}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  return parsed.data;
 }

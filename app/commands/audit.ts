@@ -5,6 +5,8 @@ import type { AuditAnchor, AuditEntry, AuditFilter, AuditLog } from '../../polic
 
 interface FilterOptions {
   principal?: string;
+  person?: string;
+  ticket?: string;
   source?: string;
   tool?: string;
   outcome?: string;
@@ -36,6 +38,8 @@ function anchor(value: string, previous: AuditAnchor[]): AuditAnchor[] {
 function withFilters(cmd: Command): Command {
   return cmd
     .option('--principal <id>', 'principal id, exactly (e.g. slack:U123, token:ci-bot)')
+    .option('--person <name>', 'the person behind any of their identities (chat, token, CLI)')
+    .option('--ticket <id>', 'approval ticket id')
     .option('--source <source>', 'cli, mcp-stdio, mcp-http, chat, alert or agent')
     .option('--tool <name>', 'tool name, e.g. deployment_scale')
     .option(
@@ -47,8 +51,12 @@ function withFilters(cmd: Command): Command {
 }
 
 function filterOf(opts: FilterOptions): AuditFilter {
-  const keys = ['principal', 'source', 'tool', 'outcome', 'since', 'until', 'text'] as const;
-  return Object.fromEntries(keys.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k]]));
+  const keys = ['principal', 'person', 'source', 'tool', 'outcome', 'since', 'until', 'text'] as const;
+  const filter: AuditFilter = Object.fromEntries(
+    keys.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k]]),
+  );
+  if (opts.ticket !== undefined) filter.ticketId = opts.ticket;
+  return filter;
 }
 
 /** One readable line: seq, time, who, what, and how it ended. */
@@ -58,7 +66,9 @@ export function formatEntry(e: AuditEntry): string {
   const ms = e.durationMs !== undefined ? ` ${Math.round(e.durationMs)}ms` : '';
   const args = JSON.stringify(e.args);
   const error = e.error ? ` error: ${e.error.replace(/\s+/g, ' ').slice(0, 160)}` : '';
-  return `${String(e.seq).padStart(7)}  ${e.at}  ${e.principal.id} (${e.principal.source})  ${e.kind.padEnd(8)} ${e.tool} ${result}${rule}${ms} ${args.length > 120 ? `${args.slice(0, 119)}…` : args}${error}`;
+  const who = `${e.principal.id} (${e.principal.source}${e.person && e.person !== e.principal.id ? `, ${e.person}` : ''})`;
+  const ticket = e.ticketId ? ` ticket=${e.ticketId}` : '';
+  return `${String(e.seq).padStart(7)}  ${e.at}  ${who}  ${e.kind.padEnd(8)} ${e.tool} ${result}${rule}${ticket}${ms} ${args.length > 120 ? `${args.slice(0, 119)}…` : args}${error}`;
 }
 
 function print(entries: AuditEntry[], json: boolean | undefined): void {

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -136,6 +139,7 @@ describe('MCP over stdio', () => {
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
+        KUBEMATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'kubemate-data-')),
         KUBEMATE_KUBERNETES__KUBECONFIG: testKubeconfig(),
         KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'kubemate',
         KUBEMATE_LOG__LEVEL: 'warn',

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../app/config.js';
@@ -20,6 +23,7 @@ export function kubemateConfig(
 ): Config {
   return loadConfig({
     env: {
+      KUBEMATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'kubemate-data-')),
       KUBEMATE_KUBERNETES__KUBECONFIG: kubeconfig,
       KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'kubemate',
       KUBEMATE_LOG__LEVEL: 'silent',

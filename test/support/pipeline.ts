@@ -1,3 +1,4 @@
+import type { ApprovalStore } from '../../policies/approvals.js';
 import type { AuditRecord, AuditSink, PolicyEngine } from '../../policies/types.js';
 import type { Backends } from '../../tools/clients/backends.js';
 import { ToolPipeline } from '../../tools/core/invoke.js';
@@ -14,25 +15,39 @@ export class MemoryAudit implements AuditSink {
   }
 }
 
+/** For pipeline tests whose tools never reach a cluster: any attempt fails loudly. */
+const noClusters = {
+  kube: {
+    as: () => ({
+      names: () => [],
+      get: () => {
+        throw new Error('this test has no cluster');
+      },
+    }),
+  },
+} as unknown as Backends;
+
 export function testPipeline(opts: {
   tools: ToolDef[];
   policy: PolicyEngine;
   backends?: Backends;
   maxTokens?: number;
   timeoutMs?: number;
+  approvals?: ApprovalStore;
 }) {
   const audit = new MemoryAudit();
   const metrics = new ToolMetrics();
   const pipeline = new ToolPipeline({
     registry: new ToolRegistry([opts.tools]),
     policy: opts.policy,
-    backends: opts.backends ?? ({} as Backends),
+    backends: opts.backends ?? noClusters,
     audit,
     metrics,
     logger: silentLogger,
     redact: defaultRedactor,
     maxTokens: opts.maxTokens ?? 6000,
     timeoutMs: opts.timeoutMs ?? 5000,
+    ...(opts.approvals ? { approvals: opts.approvals } : {}),
   });
   return { pipeline, audit, metrics };
 }

@@ -296,6 +296,7 @@ describe('AuditLog search and export', () => {
     );
     log.record(entry(5, { principal: bot, tool: 'pods_list', args: { namespace: 'payments' } }));
     log.record(entry(6, { outcome: 'error', error: 'cannot scale 50%_of api' }));
+    log.record(entry(7, { principal: slack, person: 'alice', kind: 'approval', ticketId: 'T-42' }));
     return log;
   }
   const seqs = (entries: Array<{ seq: number }>) => entries.map((e) => e.seq);
@@ -303,12 +304,17 @@ describe('AuditLog search and export', () => {
   it('filters by principal, source, tool, outcome or decision effect, time and text', () => {
     const log = mixedLog();
     expect(seqs(log.search({ principal: 'token:ci-bot' }))).toEqual([2, 5]);
-    expect(seqs(log.search({ source: 'chat' }))).toEqual([3, 4]);
+    expect(seqs(log.search({ source: 'chat' }))).toEqual([3, 4, 7]);
+    expect(seqs(log.search({ person: 'alice' }))).toEqual([7]);
+    expect(seqs(log.search({ ticketId: 'T-42' }))).toEqual([7]);
+    expect(seqs(log.search({ kind: 'approval' }))).toEqual([7]);
     expect(seqs(log.search({ tool: 'pods_list' }))).toEqual([2, 5]);
     expect(seqs(log.search({ outcome: 'denied' }))).toEqual([4]);
+    expect(seqs(log.search({ outcome: 'error' }))).toEqual([6]);
+    expect(seqs(log.search({ outcome: 'success' }))).toEqual([1, 2, 5, 7]);
     expect(seqs(log.search({ outcome: 'deny' }))).toEqual([3]);
     expect(seqs(log.search({ since: entry(2).at, until: entry(4).at }))).toEqual([2, 3]);
-    expect(seqs(log.search({ since: '2025-01-01T00:05:00+00:00' }))).toEqual([5, 6]);
+    expect(seqs(log.search({ since: '2025-01-01T00:05:00+00:00' }))).toEqual([5, 6, 7]);
     expect(seqs(log.search({ text: 'KUBE-SYSTEM' }))).toEqual([2]);
     expect(seqs(log.search({ text: 'role "viewer"' }))).toEqual([4]);
     expect(seqs(log.search({ text: '50%_of' }))).toEqual([6]);
@@ -319,8 +325,8 @@ describe('AuditLog search and export', () => {
 
   it('returns the newest matches up to the limit, oldest first, and rejects bad bounds', () => {
     const log = mixedLog();
-    expect(seqs(log.search({ limit: 2 }))).toEqual([5, 6]);
-    expect(seqs(log.search())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(seqs(log.search({ limit: 2 }))).toEqual([6, 7]);
+    expect(seqs(log.search())).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(() => log.search({ since: 'yesterday-ish' })).toThrow(/since: 'yesterday-ish' is not a time/);
     expect(() => log.search({ limit: 0 })).toThrow(/limit must be a positive integer/);
   });
@@ -328,7 +334,7 @@ describe('AuditLog search and export', () => {
   it('exports JSON lines that can be re-verified without the database', () => {
     const log = mixedLog();
     const lines: string[] = [];
-    expect(log.export((l) => lines.push(l))).toBe(6);
+    expect(log.export((l) => lines.push(l))).toBe(7);
     let prev = '0'.repeat(64);
     for (const [i, line] of lines.entries()) {
       const { seq, hash, prevHash, ...record } = JSON.parse(line) as AuditRecord & Record<string, unknown>;
@@ -339,7 +345,7 @@ describe('AuditLog search and export', () => {
     }
     const filtered: string[] = [];
     log.export((l) => filtered.push(l), { principal: 'slack:U123' });
-    expect(filtered.map((l) => JSON.parse(l).seq)).toEqual([3, 4]);
+    expect(filtered.map((l) => JSON.parse(l).seq)).toEqual([3, 4, 7]);
   });
 });
 
@@ -380,13 +386,18 @@ describe('kubemate audit commands', () => {
   it('tail, search and export print what the log holds', async () => {
     const log = logWith(4);
     log.record(entry(5, { principal: bot, outcome: 'error', error: 'backend down' }));
+    log.record(entry(6, { principal: slack, person: 'alice', kind: 'approval', ticketId: 'T-7' }));
     log.close();
-    const tail = await run('tail', '-n', '2');
-    expect(tail.out.trim().split('\n')).toHaveLength(2);
+    const approval = await run('search', '--ticket', 'T-7', '--person', 'alice');
+    expect(approval.out).toMatch(
+      /^ {6}6 .* slack:U123 \(chat, alice\) {2}approval deployment_scale success rule=rbac:sre ticket=T-7 13ms /,
+    );
+    const tail = await run('tail', '-n', '3');
+    expect(tail.out.trim().split('\n')).toHaveLength(3);
     expect(tail.out).toMatch(
       /^ {6}4 {2}2025-01-01T00:04:00.000Z {2}local:alice \(cli\) {2}result {3}deployment_scale success/,
     );
-    expect(tail.out).toMatch(/token:ci-bot \(mcp-http\).* error: backend down\n$/);
+    expect(tail.out).toMatch(/token:ci-bot \(mcp-http\).* error: backend down\n/);
     const search = await run('search', '--principal', 'token:ci-bot', '--json');
     expect(JSON.parse(search.out)).toMatchObject({ seq: 5, error: 'backend down' });
     expect((await run('search', '--outcome', 'denied')).out).toBe('no matching audit records\n');
@@ -397,7 +408,7 @@ describe('kubemate audit commands', () => {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l).seq),
-    ).toEqual([3, 4, 5]);
+    ).toEqual([3, 4, 5, 6]);
   });
 });
 

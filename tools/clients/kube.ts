@@ -1,5 +1,13 @@
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  type ApiType,
+  CoreV1Api,
+  type createConfiguration,
+  KubeConfig,
+} from '@kubernetes/client-node';
+import type { Principal } from '../../policies/types.js';
 import { ToolError } from '../core/errors.js';
+import { impersonatingClient, type KubeIdentity } from './impersonation.js';
 
 export interface KubeSettings {
   /** Path to a kubeconfig; when absent the usual KUBECONFIG / ~/.kube/config / in-cluster loading applies. */
@@ -15,14 +23,31 @@ export interface KubeCluster {
   server: string;
   config: KubeConfig;
   core: CoreV1Api;
+  /** The Kubernetes identity calls are made as, when impersonating; otherwise Kubemate's own. */
+  actingAs?: KubeIdentity;
+  /** Makes any other API client acting as the same identity. */
+  api<T extends ApiType>(apiType: new (config: ReturnType<typeof createConfiguration>) => T): T;
 }
 
+/** What the toolsets see: clusters by name, already bound to the calling principal. */
+export interface KubeAccess {
+  names(): string[];
+  get(name?: string): KubeCluster;
+}
+
+/** Maps a principal to the Kubernetes identity to impersonate, or undefined to act as Kubemate. */
+export type IdentityMapper = (principal: Principal) => KubeIdentity | undefined;
+
+const MAX_IMPERSONATED = 512;
+
 /** One Kubernetes cluster per kubeconfig context, created lazily and shared by the toolsets. */
-export class KubeClusters {
+export class KubeClusters implements KubeAccess {
   private readonly base: KubeConfig;
   private readonly known: string[];
   private readonly defaultName: string | undefined;
   private readonly cache = new Map<string, KubeCluster>();
+  private readonly impersonated = new Map<string, KubeCluster>();
+  private identityOf: IdentityMapper | undefined;
 
   constructor(settings: KubeSettings) {
     this.base = new KubeConfig();
@@ -86,8 +111,38 @@ export class KubeClusters {
         server: config.getCurrentCluster()?.server ?? '(unknown server)',
         config,
         core: config.makeApiClient(CoreV1Api),
+        api: (apiType) => config.makeApiClient(apiType),
       };
       this.cache.set(wanted, cluster);
+    }
+    return cluster;
+  }
+
+  /** Turns impersonation on: every call made through `as(principal)` carries the mapped identity. */
+  impersonate(mapper: IdentityMapper | undefined): void {
+    this.identityOf = mapper;
+    this.impersonated.clear();
+  }
+
+  /** The clusters as the principal sees them: impersonating its mapped identity when configured. */
+  as(principal: Principal): KubeAccess {
+    const identity = this.identityOf?.(principal);
+    if (!identity) return this;
+    return { names: () => this.names(), get: (name) => this.impersonating(this.get(name), identity) };
+  }
+
+  private impersonating(base: KubeCluster, identity: KubeIdentity): KubeCluster {
+    const key = `${base.name}\u0000${identity.user}\u0000${identity.groups.join('\u0000')}`;
+    let cluster = this.impersonated.get(key);
+    if (!cluster) {
+      if (this.impersonated.size >= MAX_IMPERSONATED) this.impersonated.clear();
+      cluster = {
+        ...base,
+        actingAs: identity,
+        core: impersonatingClient(base.config, CoreV1Api, identity),
+        api: (apiType) => impersonatingClient(base.config, apiType, identity),
+      };
+      this.impersonated.set(key, cluster);
     }
     return cluster;
   }
@@ -111,7 +166,8 @@ export function kubeError(cluster: KubeCluster, action: string, e: unknown): Too
   if (e instanceof ToolError) return e;
   if (e instanceof ApiException) {
     const detail = apiMessage(e.body) ?? `HTTP ${e.code}`;
-    const prefix = `cannot ${action} in cluster '${cluster.name}'`;
+    const as = cluster.actingAs ? ` as ${cluster.actingAs.user}` : '';
+    const prefix = `cannot ${action} in cluster '${cluster.name}'${as}`;
     switch (e.code) {
       case 401:
         return new ToolError(

@@ -2,14 +2,14 @@ import type { z } from 'zod';
 import { ApprovalError, type ApprovalStore, type Ticket } from '../../policies/approvals.js';
 import { callHash } from '../../policies/canonical.js';
 import type { AuditRecord, AuditSink, Decision, PolicyEngine, Principal } from '../../policies/types.js';
-import type { Backends } from '../clients/backends.js';
+import { type Backends, bindBackends } from '../clients/backends.js';
 import { ToolError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ToolMetrics } from './metrics.js';
 import { type Redactor, redactDeep } from './redact.js';
 import { ToolRegistry } from './registry.js';
 import { shapeOutput } from './shaping.js';
-import type { ResultStatus, ToolDef } from './types.js';
+import type { ApprovalsAccess, ResultStatus, ToolDef } from './types.js';
 
 export interface InvokeResult {
   tool: string;
@@ -106,6 +106,25 @@ export class ToolPipeline {
 
   get approvals(): ApprovalStore | undefined {
     return this.deps.approvals;
+  }
+
+  /** The approvals API bound to one principal, for the approvals tools. */
+  private approvalsFor(principal: Principal): { approvals?: ApprovalsAccess } {
+    const store = this.deps.approvals;
+    if (!store) return {};
+    const person = this.deps.policy.personOf(principal);
+    return {
+      approvals: {
+        list: (f) =>
+          store.list({
+            ...(f.status ? { status: f.status } : {}),
+            ...(f.mine ? { requesterPerson: person } : {}),
+          }),
+        get: (id) => store.get(id),
+        approve: (id) => this.approve(id, principal),
+        reject: (id, note) => this.reject(id, principal, note),
+      },
+    };
   }
 
   /** The tools this principal may ever call: what `tools/list` and the agent see. */
@@ -252,7 +271,12 @@ export class ToolPipeline {
     const withTicket = ticket ? { ticket } : {};
     try {
       const output = await untilAborted(
-        def.handler(args, { principal, backends: this.deps.backends, signal }),
+        def.handler(args, {
+          principal,
+          backends: bindBackends(this.deps.backends, principal),
+          signal,
+          ...this.approvalsFor(principal),
+        }),
         signal,
       );
       const shaped = shapeOutput(output, this.deps.maxTokens);

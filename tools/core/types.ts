@@ -1,13 +1,26 @@
 import type { z } from 'zod';
+import type { Ticket, TicketStatus } from '../../policies/approvals.js';
 import type { Principal, ToolAnnotations, ToolPermission } from '../../policies/types.js';
-import type { Backends } from '../clients/backends.js';
+import type { BoundBackends } from '../clients/backends.js';
 
 export type ResultStatus = 'success' | 'error' | 'no_data' | 'approval_required' | 'denied' | 'invalid';
 
+/** Approval tickets as the calling principal sees them; provided by the pipeline itself. */
+export interface ApprovalsAccess {
+  list(filter: { status?: TicketStatus; mine?: boolean }): Ticket[];
+  get(id: string): Ticket;
+  approve(
+    id: string,
+  ): Promise<{ status: ResultStatus; text: string; ticket?: { id: string; status: string } }>;
+  reject(id: string, note?: string): { status: ResultStatus; text: string };
+}
+
 export interface ToolContext {
   principal: Principal;
-  backends: Backends;
+  backends: BoundBackends;
   signal: AbortSignal;
+  /** Present when an approval store is configured. */
+  approvals?: ApprovalsAccess;
 }
 
 /**
