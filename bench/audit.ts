@@ -63,7 +63,11 @@ export function realisticRecord(i: number): AuditRecord {
     decision,
     outcome: decision.effect === 'deny' ? 'denied' : failed ? 'error' : 'success',
     durationMs: 4 + (call % 300) / 7,
-    ...(failed ? { error: `cannot reach the API server of cluster prod-eu-1: connect ETIMEDOUT` } : {}),
+    ...(decision.effect === 'deny'
+      ? { error: `denied: ${decision.reason} (rule ${decision.rule}). Nothing was executed.` }
+      : failed
+        ? { error: 'cannot reach the API server of cluster prod-eu-1: connect ETIMEDOUT' }
+        : {}),
   };
 }
 

@@ -1,6 +1,6 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import { ApiException, type V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { type KubeCluster, kubeCall } from '../clients/kube.js';
+import type { KubeCluster } from '../clients/kube.js';
 import { suggestion, ToolError } from '../core/errors.js';
 
 export const TOOLSET = 'cluster';
@@ -126,16 +126,25 @@ export function formatCounts(counts: Record<string, number>): string {
     .join(', ');
 }
 
-/** Fails with a "did you mean" hint when a namespace does not exist; called only when a result is empty. */
+/**
+ * Fails with a "did you mean" hint when a namespace does not exist; called only when a result is
+ * empty. A caller who may not read namespaces (the cluster's RBAC) just gets the empty result.
+ */
 export async function assertNamespaceExists(cluster: KubeCluster, namespace: string): Promise<void> {
-  const list = await kubeCall(cluster, 'list namespaces', () => cluster.core.listNamespace());
-  const names = list.items.map((n) => n.metadata?.name ?? '');
-  if (!names.includes(namespace)) {
-    throw new ToolError(
-      'not_found',
-      `namespace '${namespace}' not found in cluster '${cluster.name}'${suggestion(namespace, names)}`,
-    );
+  try {
+    await cluster.core.readNamespace({ name: namespace });
+    return;
+  } catch (e) {
+    if (!(e instanceof ApiException) || e.code !== 404) return;
   }
+  const names = await cluster.core
+    .listNamespace()
+    .then((l) => l.items.map((n) => n.metadata?.name ?? ''))
+    .catch(() => [] as string[]);
+  throw new ToolError(
+    'not_found',
+    `namespace '${namespace}' not found in cluster '${cluster.name}'${suggestion(namespace, names)}`,
+  );
 }
 
 /** Follows the API's limit/continue paging so large clusters are read in bounded chunks. */

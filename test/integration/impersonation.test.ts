@@ -1,0 +1,91 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../../app/wiring.js';
+import { silentLogger } from '../../tools/core/logger.js';
+import {
+  adminClients,
+  createNamespace,
+  deleteNamespace,
+  kubemateConfig,
+  uniqueName,
+} from '../support/kube.js';
+import { who } from '../support/policy.js';
+
+const POLICY = `
+version: 1
+identities:
+  alice: [slack:UALICE]
+  bob: [slack:UBOB]
+groups:
+  auditors: [bob]
+  night-shift: [bob]
+bindings:
+  - subjects: [alice, bob]
+    roles: [viewer]
+impersonation:
+  enabled: true
+`;
+
+const shared = uniqueName('audited');
+let app: App;
+
+beforeAll(async () => {
+  await createNamespace(shared);
+  // The cluster lets group "auditors" view this namespace; Kubemate's policy lets everyone read everywhere.
+  await adminClients()
+    .kc.makeApiClient((await import('@kubernetes/client-node')).RbacAuthorizationV1Api)
+    .createNamespacedRoleBinding({
+      namespace: shared,
+      body: {
+        metadata: { name: 'auditors-view' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'auditors' }],
+      },
+    });
+  const cfg = kubemateConfig();
+  const policyFile = join(cfg.dataDir, 'policy.yaml');
+  writeFileSync(policyFile, POLICY);
+  app = buildApp({ ...cfg, policy: { ...cfg.policy, file: policyFile } }, silentLogger);
+});
+
+afterAll(async () => {
+  app?.close();
+  await deleteNamespace(shared);
+});
+
+describe('Kubernetes impersonation', () => {
+  it("the cluster's RBAC is a second wall: allowed by Kubemate, refused by the API server", async () => {
+    const r = await app.pipeline.invoke('pods_list', { namespace: 'default' }, who('slack:UALICE'));
+    expect(r.decision).toMatchObject({ effect: 'allow' });
+    expect(r).toMatchObject({ status: 'error', errorCode: 'forbidden' });
+    expect(r.text).toContain(
+      "cannot list pods in namespace 'default' in cluster 'kubemate' as alice: forbidden by the cluster's RBAC",
+    );
+    expect(r.text).toContain('User "alice" cannot list resource "pods"');
+  });
+
+  it('the same person reads where the cluster lets them', async () => {
+    const r = await app.pipeline.invoke('pods_list', { namespace: 'team-a' }, who('slack:UALICE'));
+    expect(r.status === 'success' || r.status === 'no_data').toBe(true);
+    expect(r.text).toContain("in namespace 'team-a'");
+  });
+
+  it('every group is sent as its own Impersonate-Group header', async () => {
+    const ok = await app.pipeline.invoke('events_list', { namespace: shared }, who('slack:UBOB'));
+    expect(ok.isError).toBe(false);
+    const refused = await app.pipeline.invoke('events_list', { namespace: 'default' }, who('slack:UBOB'));
+    expect(refused.errorCode).toBe('forbidden');
+    expect(refused.text).toContain('as bob');
+  });
+
+  it('audits the decision and the refused result with the person behind the chat identity', async () => {
+    const log = app.audit as unknown as {
+      tail(n: number): Array<{ person?: string; kind: string; outcome?: string }>;
+    };
+    const recent = log.tail(50);
+    expect(recent.some((e) => e.person === 'alice' && e.kind === 'result' && e.outcome === 'error')).toBe(
+      true,
+    );
+  });
+});
