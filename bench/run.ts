@@ -3,7 +3,8 @@
  * API server holding 1,000 pods on 100 kwok nodes, next to the same list made directly with
  * @kubernetes/client-node. Prints p50, p99, calls per second, ratios and the answer's size in tokens.
  *
- * Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one and stops it after.
+ * Also the policy engine and the audit log (no cluster needed). `npm run bench -- policy|audit|pods`
+ * runs one part. Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,6 +19,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { hashToken } from '../mcp/auth.js';
 import { createFakeNodes, startCluster } from '../test/env/cluster.js';
 import { estimateTokens } from '../tools/core/shaping.js';
+import { benchAudit } from './audit.js';
+import { benchPolicy } from './policy.js';
 import { fmt, measureInterleaved, type Timing } from './stats.js';
 
 const NODES = 100;
@@ -134,6 +137,10 @@ function row(label: string, t: Timing, base?: Timing): string {
 }
 
 async function main(): Promise<void> {
+  const only = process.argv[2];
+  if (!only || only === 'policy') process.stdout.write(`${benchPolicy().join('\n')}\n`);
+  if (!only || only === 'audit') process.stdout.write(`${(await benchAudit()).join('\n')}\n`);
+  if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;
   const cluster = external ? undefined : await startCluster({ nodes: 3 });
   const kubeconfig = external ?? cluster!.kubeconfigPath;

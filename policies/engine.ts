@@ -24,12 +24,17 @@ export const APPROVALS_TOOLSET = 'approvals';
 
 type Matcher = (value: string) => boolean;
 
+/** Exact names become a set lookup and `prefix-*` a prefix test; only other globs need a regex. */
 function anyGlob(globs: string[] | undefined): Matcher | undefined {
   if (!globs) return undefined;
   if (globs.includes('*')) return () => true;
-  const res = globs.map(globToRegExp);
-  return (v) => res.some((re) => re.test(v));
+  const exact = new Set(globs.filter((g) => !/[*?]/.test(g)));
+  const prefixes = globs.filter((g) => /^[^*?]+\*$/.test(g)).map((g) => g.slice(0, -1));
+  const res = globs.filter((g) => /[*?]/.test(g) && !/^[^*?]+\*$/.test(g)).map(globToRegExp);
+  return (v) => exact.has(v) || prefixes.some((p) => v.startsWith(p)) || res.some((re) => re.test(v));
 }
+
+const IDENTITY_CACHE = 10_000;
 
 interface CompiledSelector {
   toolsets?: Matcher;
@@ -92,6 +97,16 @@ function subjectMatches(s: Subjects, person: string, groups: Set<string>): boole
   return false;
 }
 
+interface ToolGrant {
+  rule: string;
+  sel: CompiledSelector;
+}
+
+/** Cache key of a principal: its id and the groups its surface reported. */
+function key(principal: Principal): string {
+  return principal.groups.length ? `${principal.id}\u0000${principal.groups.join('\u0000')}` : principal.id;
+}
+
 interface CompiledBinding {
   index: number;
   subjects: Subjects;
@@ -107,6 +122,15 @@ export class FilePolicyEngine implements PolicyEngine {
   private readonly personByIdentity = new Map<string, string>();
   private readonly memberOf = new Map<string, Set<string>>();
   private readonly bindings: CompiledBinding[];
+  /** Bindings by the people and groups they name, so a decision reads only the bindings that apply. */
+  private readonly bindingsByPerson = new Map<string, CompiledBinding[]>();
+  private readonly bindingsByGroup = new Map<string, CompiledBinding[]>();
+  private readonly toolGrants = new Map<string, ToolGrant[]>();
+  /** Who a principal is, memoised: the policy is immutable, so the answer never changes. */
+  private readonly identities = new Map<
+    string,
+    { person: string; groups: Set<string>; bindings: CompiledBinding[] }
+  >();
   private readonly denies: Array<{
     index: number;
     subjects: Subjects;
@@ -144,6 +168,10 @@ export class FilePolicyEngine implements PolicyEngine {
         (roles[role] ?? []).map((g, i) => ({ role, index: i, sel: compileSelector(g) })),
       ),
     }));
+    for (const b of this.bindings) {
+      for (const p of b.subjects.people) this.index(this.bindingsByPerson, p, b);
+      for (const g of b.subjects.groups) this.index(this.bindingsByGroup, g, b);
+    }
     this.denies = policy.deny.map((d, index) => ({
       index,
       subjects: compileSubjects(d.subjects),
@@ -156,6 +184,40 @@ export class FilePolicyEngine implements PolicyEngine {
       sel: compileSelector(a),
       req: { count: a.approvers.count, ...(a.approvers.groups ? { groups: a.approvers.groups } : {}) },
     }));
+  }
+
+  /** The grants, in file order, that name this tool and verb; scope is checked per call. */
+  private grantsFor(who: string, bindings: CompiledBinding[], tool: ToolFacts): ToolGrant[] {
+    const k = `${who}\u0001${tool.name}\u0001${tool.permission.toolset}\u0001${tool.permission.verb}`;
+    let list = this.toolGrants.get(k);
+    if (!list) {
+      list = bindings.flatMap((b) =>
+        b.grants
+          .filter((g) => matchesTool(g.sel, tool))
+          .map((g) => ({ rule: `bindings[${b.index}] role ${g.role}`, sel: g.sel })),
+      );
+      if (this.toolGrants.size >= IDENTITY_CACHE * 4) this.toolGrants.clear();
+      this.toolGrants.set(k, list);
+    }
+    return list;
+  }
+
+  private index(map: Map<string, CompiledBinding[]>, key: string, b: CompiledBinding): void {
+    const list = map.get(key) ?? [];
+    list.push(b);
+    map.set(key, list);
+  }
+
+  /** The bindings naming this person or one of their groups, in file order (the first grant wins). */
+  private bindingsFor(person: string, groups: Set<string>): CompiledBinding[] {
+    const own = this.bindingsByPerson.get(person) ?? [];
+    const lists = [own];
+    for (const g of groups) {
+      const l = this.bindingsByGroup.get(g);
+      if (l) lists.push(l);
+    }
+    if (lists.length === 1) return own;
+    return [...new Set(lists.flat())].sort((a, b) => a.index - b.index);
   }
 
   /** The Kubernetes identity to impersonate for this principal, when impersonation is on. */
@@ -173,12 +235,19 @@ export class FilePolicyEngine implements PolicyEngine {
   }
 
   /** The person behind a principal (chat and token identities map to one person) and their groups. */
-  identify(principal: Principal): { person: string; groups: Set<string> } {
-    const person = this.personByIdentity.get(principal.id) ?? principal.id;
-    const groups = new Set(principal.groups);
-    for (const g of this.memberOf.get(person) ?? []) groups.add(g);
-    for (const g of this.memberOf.get(principal.id) ?? []) groups.add(g);
-    return { person, groups };
+  identify(principal: Principal): { person: string; groups: Set<string>; bindings: CompiledBinding[] } {
+    const k = key(principal);
+    let known = this.identities.get(k);
+    if (!known) {
+      const person = this.personByIdentity.get(principal.id) ?? principal.id;
+      const groups = new Set(principal.groups);
+      for (const g of this.memberOf.get(person) ?? []) groups.add(g);
+      for (const g of this.memberOf.get(principal.id) ?? []) groups.add(g);
+      known = { person, groups, bindings: this.bindingsFor(person, groups) };
+      if (this.identities.size >= IDENTITY_CACHE) this.identities.clear();
+      this.identities.set(k, known);
+    }
+    return known;
   }
 
   scopeOf(tool: ToolFacts, args: Record<string, unknown>): CallScope {
@@ -193,9 +262,10 @@ export class FilePolicyEngine implements PolicyEngine {
   decide(principal: Principal, tool: ToolFacts, args: Record<string, unknown>): RichDecision {
     const switched = guardDecision(this.guard, tool);
     if (switched) return switched;
-    const { person, groups } = this.identify(principal);
+    const { person, groups, bindings } = this.identify(principal);
     const scope = this.scopeOf(tool, args);
-    const where = `${scope.cluster || 'default cluster'}${scope.namespace ? `/${scope.namespace}` : tool.permission.namespaced ? ' (all namespaces)' : ''}`;
+    const where = () =>
+      `${scope.cluster || 'default cluster'}${scope.namespace ? `/${scope.namespace}` : tool.permission.namespaced ? ' (all namespaces)' : ''}`;
 
     for (const d of this.denies) {
       if (
@@ -206,18 +276,16 @@ export class FilePolicyEngine implements PolicyEngine {
         return {
           effect: 'deny',
           rule: `deny[${d.index}]`,
-          reason: d.reason ?? `${tool.name} on ${where} is denied for ${person}`,
+          reason: d.reason ?? `${tool.name} on ${where()} is denied for ${person}`,
           person,
         };
       }
     }
 
     let granted: string | undefined;
-    for (const b of this.bindings) {
-      if (!subjectMatches(b.subjects, person, groups)) continue;
-      const g = b.grants.find((x) => matchesTool(x.sel, tool) && matchesScope(x.sel, scope, false));
-      if (g) {
-        granted = `bindings[${b.index}] role ${g.role}`;
+    for (const g of this.grantsFor(key(principal), bindings, tool)) {
+      if (matchesScope(g.sel, scope, false)) {
+        granted = g.rule;
         break;
       }
     }
@@ -225,7 +293,7 @@ export class FilePolicyEngine implements PolicyEngine {
       return {
         effect: 'deny',
         rule: 'default-deny',
-        reason: `no role grants ${person} the ${tool.permission.verb} verb on ${tool.name} in ${where}`,
+        reason: `no role grants ${person} the ${tool.permission.verb} verb on ${tool.name} in ${where()}`,
         person,
       };
     }
@@ -240,7 +308,7 @@ export class FilePolicyEngine implements PolicyEngine {
         return {
           effect: 'needs-approval',
           rule: `${granted}; approvals[${a.index}]`,
-          reason: `${tool.name} on ${where} needs ${a.req.count} approval${a.req.count > 1 ? 's' : ''}${by} by someone other than ${person}`,
+          reason: `${tool.name} on ${where()} needs ${a.req.count} approval${a.req.count > 1 ? 's' : ''}${by} by someone other than ${person}`,
           approval: a.req,
           person,
         };
@@ -261,10 +329,8 @@ export class FilePolicyEngine implements PolicyEngine {
         !d.sel.namespaces,
     );
     if (unconditionalDeny) return false;
-    return this.bindings.some(
-      (b) =>
-        subjectMatches(b.subjects, person, groups) &&
-        b.grants.some((g) => matchesTool(g.sel, tool) && !(g.sel.namespaces && !tool.permission.namespaced)),
+    return this.identify(principal).bindings.some((b) =>
+      b.grants.some((g) => matchesTool(g.sel, tool) && !(g.sel.namespaces && !tool.permission.namespaced)),
     );
   }
 

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+// The scripts live beside the source; compiled benchmarks run this module from dist/test/env.
+const here = path.dirname(fileURLToPath(import.meta.url)).replace(/[\\/]dist([\\/]test[\\/]env)$/, '$1');
 
 export interface TestCluster {
   /** kubeconfig with contexts admin (current), kubemate and alice. */
