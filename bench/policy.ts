@@ -33,7 +33,10 @@ function policy() {
       : { subjects: [`p${i % PEOPLE}`], roles: [`team-${(i * 7) % ROLES}`] },
   );
   const groups: Record<string, string[]> = {};
-  for (let p = 0; p < PEOPLE; p++) (groups[`g${p % GROUPS}`] ??= []).push(`p${p}`);
+  for (let p = 0; p < PEOPLE; p++) {
+    const g = `g${p % GROUPS}`;
+    groups[g] = [...(groups[g] ?? []), `p${p}`];
+  }
   const identities: Record<string, string[]> = {};
   for (let p = 0; p < PEOPLE; p++) identities[`p${p}`] = [`slack:U${p}`, `wecom:w${p}`];
   return policyFileSchema.parse({
