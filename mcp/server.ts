@@ -19,7 +19,11 @@ export function toCallToolResult(result: InvokeResult): CallToolResult {
     content: [{ type: 'text', text: result.text }],
     ...(result.structured && !result.isError ? { structuredContent: result.structured } : {}),
     ...(result.isError ? { isError: true } : {}),
-    _meta: { 'kubemate/status': result.status, 'kubemate/durationMs': Math.round(result.durationMs) },
+    _meta: {
+      'kubemate/status': result.status,
+      'kubemate/durationMs': Math.round(result.durationMs),
+      ...(result.ticket ? { 'kubemate/ticket': result.ticket } : {}),
+    },
   };
 }
 
