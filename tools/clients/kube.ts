@@ -8,6 +8,7 @@ import {
 import type { Principal } from '../../policies/types.js';
 import { ToolError } from '../core/errors.js';
 import { impersonatingClient, type KubeIdentity } from './impersonation.js';
+import { KubeReader } from './kube-raw.js';
 
 export interface KubeSettings {
   /** Path to a kubeconfig; when absent the usual KUBECONFIG / ~/.kube/config / in-cluster loading applies. */
@@ -25,6 +26,8 @@ export interface KubeCluster {
   core: CoreV1Api;
   /** The Kubernetes identity calls are made as, when impersonating; otherwise Kubemate's own. */
   actingAs?: KubeIdentity;
+  /** Plain-JSON reads over a keep-alive connection, for large lists. */
+  raw: KubeReader;
   /** Makes any other API client acting as the same identity. */
   api<T extends ApiType>(apiType: new (config: ReturnType<typeof createConfiguration>) => T): T;
 }
@@ -111,6 +114,7 @@ export class KubeClusters implements KubeAccess {
         server: config.getCurrentCluster()?.server ?? '(unknown server)',
         config,
         core: config.makeApiClient(CoreV1Api),
+        raw: new KubeReader(config),
         api: (apiType) => config.makeApiClient(apiType),
       };
       this.cache.set(wanted, cluster);
@@ -135,11 +139,15 @@ export class KubeClusters implements KubeAccess {
     const key = `${base.name}\u0000${identity.user}\u0000${identity.groups.join('\u0000')}`;
     let cluster = this.impersonated.get(key);
     if (!cluster) {
-      if (this.impersonated.size >= MAX_IMPERSONATED) this.impersonated.clear();
+      if (this.impersonated.size >= MAX_IMPERSONATED) {
+        for (const c of this.impersonated.values()) c.raw.close();
+        this.impersonated.clear();
+      }
       cluster = {
         ...base,
         actingAs: identity,
         core: impersonatingClient(base.config, CoreV1Api, identity),
+        raw: new KubeReader(base.config, identity),
         api: (apiType) => impersonatingClient(base.config, apiType, identity),
       };
       this.impersonated.set(key, cluster);

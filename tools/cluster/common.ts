@@ -147,20 +147,6 @@ export async function assertNamespaceExists(cluster: KubeCluster, namespace: str
   );
 }
 
-/** Follows the API's limit/continue paging so large clusters are read in bounded chunks. */
-export async function listAllPages<T>(
-  fetchPage: (cont: string | undefined) => Promise<{ items: T[]; metadata?: { _continue?: string } }>,
-): Promise<T[]> {
-  const out: T[] = [];
-  let cont: string | undefined;
-  do {
-    const page = await fetchPage(cont);
-    for (const item of page.items) out.push(item);
-    cont = page.metadata?._continue || undefined;
-  } while (cont);
-  return out;
-}
-
 export const PAGE_SIZE = 500;
 
 export const readAnnotations = {

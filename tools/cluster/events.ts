@@ -8,7 +8,6 @@ import {
   clusterArg,
   countBy,
   formatCounts,
-  listAllPages,
   nameArg,
   namespaceArg,
   PAGE_SIZE,
@@ -121,17 +120,9 @@ const eventsList = defineTool({
     ].filter(Boolean);
     const fieldSelector = selectors.length > 0 ? selectors.join(',') : undefined;
     const where = args.namespace ? `namespace '${args.namespace}'` : 'all namespaces';
+    const path = args.namespace ? `/api/v1/namespaces/${args.namespace}/events` : '/api/v1/events';
     const events = await kubeCall(cluster, `list events in ${where}`, () =>
-      listAllPages<CoreV1Event>((cont) =>
-        args.namespace
-          ? cluster.core.listNamespacedEvent({
-              namespace: args.namespace,
-              fieldSelector,
-              limit: PAGE_SIZE,
-              _continue: cont,
-            })
-          : cluster.core.listEventForAllNamespaces({ fieldSelector, limit: PAGE_SIZE, _continue: cont }),
-      ),
+      cluster.raw.list<CoreV1Event>(path, { fieldSelector }, PAGE_SIZE),
     );
     if (events.length === 0 && args.namespace) await assertNamespaceExists(cluster, args.namespace);
     const rows: EventRow[] = sortEvents(events).map((e) => ({

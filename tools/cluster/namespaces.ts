@@ -2,7 +2,7 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { kubeCall } from '../clients/kube.js';
 import { defineTool, type ToolDef } from '../core/types.js';
-import { age, clusterArg, listAllPages, PAGE_SIZE, readAnnotations, selectorArg, TOOLSET } from './common.js';
+import { age, clusterArg, PAGE_SIZE, readAnnotations, selectorArg, TOOLSET } from './common.js';
 
 interface NamespaceRow {
   name: string;
@@ -33,9 +33,7 @@ const namespacesList = defineTool({
   async handler(args, ctx) {
     const cluster = ctx.backends.kube.get(args.cluster);
     const list = await kubeCall(cluster, 'list namespaces', () =>
-      listAllPages<V1Namespace>((cont) =>
-        cluster.core.listNamespace({ labelSelector: args.labelSelector, limit: PAGE_SIZE, _continue: cont }),
-      ),
+      cluster.raw.list<V1Namespace>('/api/v1/namespaces', { labelSelector: args.labelSelector }, PAGE_SIZE),
     );
     const now = Date.now();
     const rows: NamespaceRow[] = list

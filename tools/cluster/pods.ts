@@ -8,7 +8,6 @@ import {
   clusterArg,
   countBy,
   formatCounts,
-  listAllPages,
   nameArg,
   namespaceArg,
   PAGE_SIZE,
@@ -63,12 +62,12 @@ const podsList = defineTool({
   async handler(args, ctx) {
     const cluster = ctx.backends.kube.get(args.cluster);
     const where = args.namespace ? `namespace '${args.namespace}'` : 'all namespaces';
-    const query = { labelSelector: args.labelSelector, fieldSelector: args.fieldSelector, limit: PAGE_SIZE };
+    const path = args.namespace ? `/api/v1/namespaces/${args.namespace}/pods` : '/api/v1/pods';
     const pods = await kubeCall(cluster, `list pods in ${where}`, () =>
-      listAllPages<V1Pod>((cont) =>
-        args.namespace
-          ? cluster.core.listNamespacedPod({ namespace: args.namespace, ...query, _continue: cont })
-          : cluster.core.listPodForAllNamespaces({ ...query, _continue: cont }),
+      cluster.raw.list<V1Pod>(
+        path,
+        { labelSelector: args.labelSelector, fieldSelector: args.fieldSelector },
+        PAGE_SIZE,
       ),
     );
     if (pods.length === 0 && args.namespace) await assertNamespaceExists(cluster, args.namespace);
