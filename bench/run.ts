@@ -18,6 +18,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { hashToken } from '../mcp/auth.js';
 import { createFakeNodes, startCluster } from '../test/env/cluster.js';
+import { KubeReader } from '../tools/clients/kube-raw.js';
 import { estimateTokens } from '../tools/core/shaping.js';
 import { benchAudit } from './audit.js';
 import { benchPolicy } from './policy.js';
@@ -86,6 +87,19 @@ function directList(kubeconfig: string): () => Promise<V1Pod[]> {
     } while (cont);
     if (out.length !== PODS) throw new Error(`direct list saw ${out.length} pods`);
     return out;
+  };
+}
+
+/** The reader Kubemate itself uses, called directly: isolates Kubemate's own overhead. */
+function readerList(kubeconfig: string): () => Promise<unknown[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext('kubemate');
+  const reader = new KubeReader(kc);
+  return async () => {
+    const pods = await reader.list<V1Pod>(`/api/v1/namespaces/${NAMESPACE}/pods`, {}, 500);
+    if (pods.length !== PODS) throw new Error(`reader saw ${pods.length} pods`);
+    return pods;
   };
 }
 
@@ -171,6 +185,7 @@ async function main(): Promise<void> {
       ITERATIONS,
     );
     const direct = timings.direct!;
+    const reader = timings.reader!;
     const stdio = timings.stdio!;
     const overHttp = timings.http!;
     const answer = await callPods(stdioClient);
@@ -195,6 +210,10 @@ async function main(): Promise<void> {
       row('direct @kubernetes/client-node', direct),
       row('kubemate MCP over stdio', stdio, direct),
       row('kubemate MCP over HTTP', overHttp, direct),
+      'Kubemate reads lists as plain JSON over a keep-alive connection; against that same reader, its own overhead is:',
+      row('direct, same JSON reader', reader),
+      row('kubemate MCP over stdio', stdio, reader),
+      row('kubemate MCP over HTTP', overHttp, reader),
       `answer size: text ${textTokens} tokens + structured ${structuredTokens} tokens = ${textTokens + structuredTokens} tokens (target < 8000); rows shown ${structured.shown} of ${structured.total}`,
       `totals exact: ${exact} (total ${structured.total}, by status ${JSON.stringify(structured.byStatus)})`,
       `targets: stdio p50 ratio ${(stdio.p50 / direct.p50).toFixed(3)}× and HTTP p50 ratio ${(overHttp.p50 / direct.p50).toFixed(3)}× (target ≤ 1.10×)`,
