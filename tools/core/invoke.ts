@@ -239,7 +239,7 @@ export class ToolPipeline {
         requesterPerson: this.deps.policy.personOf(principal),
         rule: decision.rule,
         required: decision.approval ?? { count: 1 },
-        plan: describeCall(name, args),
+        plan: await this.plan(def!, args, principal, options.signal),
       });
       return finish({
         status: 'approval_required',
@@ -253,6 +253,24 @@ export class ToolPipeline {
       });
     }
     return this.execute(def!, args, principal, decision, finish, options.signal);
+  }
+
+  /**
+   * What a ticket will run: the exact call, plus the tool's own preview when it has one. A preview
+   * that fails does not block the request; the ticket then says the preview was unavailable.
+   */
+  private async plan(def: ToolDef, args: Record<string, unknown>, principal: Principal, signal?: AbortSignal) {
+    const call = describeCall(def.name, args);
+    if (!def.preview) return call;
+    const timeout = AbortSignal.timeout(this.deps.timeoutMs);
+    const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      const ctx = { principal, backends: bindBackends(this.deps.backends, principal), signal: s };
+      const preview = await untilAborted(def.preview(args, ctx), s);
+      return this.deps.redact(`${call}\n${preview}`);
+    } catch (e) {
+      return `${call}\n(preview unavailable: ${this.deps.redact((e as Error).message ?? String(e))})`;
+    }
   }
 
   /** Runs the handler with timeout, shapes and redacts its output. Only reached after a decision. */

@@ -69,6 +69,12 @@ export interface ToolDef<I extends AnyZodObject = AnyZodObject> {
   annotations: ToolAnnotations;
   permission: ToolPermission;
   handler(args: z.infer<I>, ctx: ToolContext): Promise<ToolOutput>;
+  /**
+   * For tools that change state: a plain-language plan of what the call would do, read from the
+   * cluster without changing it ("scale payments/api from 2 to 4 replicas", or a server-side
+   * dry-run diff). Shown on the approval ticket so the approver sees what they approve.
+   */
+  preview?(args: z.infer<I>, ctx: ToolContext): Promise<string>;
 }
 
 /** Keeps the handler's argument type tied to the input schema while storing tools uniformly. */
