@@ -259,7 +259,12 @@ export class ToolPipeline {
    * What a ticket will run: the exact call, plus the tool's own preview when it has one. A preview
    * that fails does not block the request; the ticket then says the preview was unavailable.
    */
-  private async plan(def: ToolDef, args: Record<string, unknown>, principal: Principal, signal?: AbortSignal) {
+  private async plan(
+    def: ToolDef,
+    args: Record<string, unknown>,
+    principal: Principal,
+    signal?: AbortSignal,
+  ) {
     const call = describeCall(def.name, args);
     if (!def.preview) return call;
     const timeout = AbortSignal.timeout(this.deps.timeoutMs);
