@@ -85,6 +85,8 @@ export class ConfigError extends Error {
 }
 
 const ENV_PREFIX = 'KUBEMATE_';
+/** Variables Kubernetes injects for a Service named kubemate (KUBEMATE_PORT, KUBEMATE_SERVICE_HOST, …). */
+const SERVICE_LINK = /^KUBEMATE_(PORT|SERVICE_HOST|SERVICE_PORT)(_|$)/;
 
 function lookup(obj: unknown, path: PropertyKey[]): unknown {
   let cur = obj;
@@ -116,7 +118,7 @@ export function envOverrides(env: NodeJS.ProcessEnv): {
   const sources = new Map<string, string>();
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
-    if (name === 'KUBEMATE_CONFIG') continue;
+    if (name === 'KUBEMATE_CONFIG' || SERVICE_LINK.test(name)) continue;
     const path = name
       .slice(ENV_PREFIX.length)
       .split('__')
@@ -127,7 +129,14 @@ export function envOverrides(env: NodeJS.ProcessEnv): {
       if (typeof cur[key] !== 'object' || cur[key] === null) cur[key] = {};
       cur = cur[key] as Record<string, unknown>;
     }
-    cur[path.at(-1)!] = parseEnvValue(raw);
+    const value = parseEnvValue(raw);
+    // An empty variable must not quietly remove a setting from the file (say, the policy file).
+    if (value === null || value === '') {
+      throw new ConfigError(
+        `${name} is set but empty; unset it to keep the configured value, or give a value (for ${path.join('.')})`,
+      );
+    }
+    cur[path.at(-1)!] = value;
     sources.set(path.join('.'), name);
   }
   return { values, sources };
@@ -214,7 +223,7 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     }
   }
   const { values, sources } = envOverrides(env);
-  const merged = dropNulls(deepMerge(fromFile, values));
+  const merged = deepMerge(dropNulls(fromFile), values);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     throw new ConfigError(

@@ -91,10 +91,21 @@ function compileSubjects(list: string[]): Subjects {
   return s;
 }
 
-function subjectMatches(s: Subjects, person: string, groups: Set<string>): boolean {
-  if (s.any || s.people.has(person)) return true;
+/** A subject names a person, one of their identities (`slack:U…`), or a group. */
+function subjectMatches(s: Subjects, who: Identity): boolean {
+  const { person, id, groups } = who;
+  if (s.any || s.people.has(person) || s.people.has(id)) return true;
   for (const g of groups) if (s.groups.has(g)) return true;
   return false;
+}
+
+interface Identity {
+  person: string;
+  id: string;
+  groups: Set<string>;
+  /** Listed under `identities` (as a person or one of their identities). */
+  mapped: boolean;
+  bindings: CompiledBinding[];
 }
 
 interface ToolGrant {
@@ -127,10 +138,7 @@ export class FilePolicyEngine implements PolicyEngine {
   private readonly bindingsByGroup = new Map<string, CompiledBinding[]>();
   private readonly toolGrants = new Map<string, ToolGrant[]>();
   /** Who a principal is, memoised: the policy is immutable, so the answer never changes. */
-  private readonly identities = new Map<
-    string,
-    { person: string; groups: Set<string>; bindings: CompiledBinding[] }
-  >();
+  private readonly identities = new Map<string, Identity>();
   private readonly denies: Array<{
     index: number;
     subjects: Subjects;
@@ -209,25 +217,28 @@ export class FilePolicyEngine implements PolicyEngine {
   }
 
   /** The bindings naming this person or one of their groups, in file order (the first grant wins). */
-  private bindingsFor(person: string, groups: Set<string>): CompiledBinding[] {
+  private bindingsFor(person: string, id: string, groups: Set<string>): CompiledBinding[] {
     const own = this.bindingsByPerson.get(person) ?? [];
     const lists = [own];
+    if (id !== person) lists.push(this.bindingsByPerson.get(id) ?? []);
     for (const g of groups) {
       const l = this.bindingsByGroup.get(g);
       if (l) lists.push(l);
     }
-    if (lists.length === 1) return own;
+    if (lists.length === 1 || lists.slice(1).every((l) => l.length === 0)) return own;
     return [...new Set(lists.flat())].sort((a, b) => a.index - b.index);
   }
 
   /** The Kubernetes identity to impersonate for this principal, when impersonation is on. */
   kubeIdentity(principal: Principal): { user: string; groups: string[] } | undefined {
     if (!this.policy.impersonation.enabled) return undefined;
-    const { person, groups } = this.identify(principal);
+    const { person, id } = this.identify(principal);
     const mapped = this.policy.impersonation.users[person];
-    return mapped
-      ? { user: mapped.user, groups: [...mapped.groups] }
-      : { user: person, groups: [...groups].sort() };
+    if (mapped) return { user: mapped.user, groups: [...mapped.groups] };
+    // Only groups this policy file gives the person are forwarded: groups a surface reports are not
+    // trusted to name Kubernetes groups, and system: groups are never impersonated.
+    const groups = new Set([...(this.memberOf.get(person) ?? []), ...(this.memberOf.get(id) ?? [])]);
+    return { user: person, groups: [...groups].filter((g) => !g.startsWith('system:')).sort() };
   }
 
   personOf(principal: Principal): string {
@@ -235,15 +246,22 @@ export class FilePolicyEngine implements PolicyEngine {
   }
 
   /** The person behind a principal (chat and token identities map to one person) and their groups. */
-  identify(principal: Principal): { person: string; groups: Set<string>; bindings: CompiledBinding[] } {
+  identify(principal: Principal): Identity {
     const k = key(principal);
     let known = this.identities.get(k);
     if (!known) {
+      const mapped = this.personByIdentity.has(principal.id);
       const person = this.personByIdentity.get(principal.id) ?? principal.id;
       const groups = new Set(principal.groups);
       for (const g of this.memberOf.get(person) ?? []) groups.add(g);
       for (const g of this.memberOf.get(principal.id) ?? []) groups.add(g);
-      known = { person, groups, bindings: this.bindingsFor(person, groups) };
+      known = {
+        person,
+        id: principal.id,
+        groups,
+        mapped,
+        bindings: this.bindingsFor(person, principal.id, groups),
+      };
       if (this.identities.size >= IDENTITY_CACHE) this.identities.clear();
       this.identities.set(k, known);
     }
@@ -262,17 +280,14 @@ export class FilePolicyEngine implements PolicyEngine {
   decide(principal: Principal, tool: ToolFacts, args: Record<string, unknown>): RichDecision {
     const switched = guardDecision(this.guard, tool);
     if (switched) return switched;
-    const { person, groups, bindings } = this.identify(principal);
+    const who = this.identify(principal);
+    const { person, bindings } = who;
     const scope = this.scopeOf(tool, args);
     const where = () =>
       `${scope.cluster || 'default cluster'}${scope.namespace ? `/${scope.namespace}` : tool.permission.namespaced ? ' (all namespaces)' : ''}`;
 
     for (const d of this.denies) {
-      if (
-        subjectMatches(d.subjects, person, groups) &&
-        matchesTool(d.sel, tool) &&
-        matchesScope(d.sel, scope, true)
-      ) {
+      if (subjectMatches(d.subjects, who) && matchesTool(d.sel, tool) && matchesScope(d.sel, scope, true)) {
         return {
           effect: 'deny',
           rule: `deny[${d.index}]`,
@@ -299,11 +314,16 @@ export class FilePolicyEngine implements PolicyEngine {
     }
 
     for (const a of tool.permission.toolset === APPROVALS_TOOLSET ? [] : this.approvals) {
-      if (
-        subjectMatches(a.subjects, person, groups) &&
-        matchesTool(a.sel, tool) &&
-        matchesScope(a.sel, scope, true)
-      ) {
+      if (subjectMatches(a.subjects, who) && matchesTool(a.sel, tool) && matchesScope(a.sel, scope, true)) {
+        // Four eyes only mean something when every identity of a person is known to be theirs.
+        if (!who.mapped) {
+          return {
+            effect: 'deny',
+            rule: `${granted}; approvals[${a.index}]; unmapped-identity`,
+            reason: `${tool.name} needs approval, and '${principal.id}' is not listed under identities; only identities mapped to a person may request changes`,
+            person,
+          };
+        }
         const by = a.req.groups ? ` from ${a.req.groups.map((g) => `group ${g}`).join(' or ')}` : '';
         return {
           effect: 'needs-approval',
@@ -320,16 +340,13 @@ export class FilePolicyEngine implements PolicyEngine {
   /** Whether some call of this tool could be allowed (or approved) for the principal. */
   mayEverCall(principal: Principal, tool: ToolFacts): boolean {
     if (guardDecision(this.guard, tool)) return false;
-    const { person, groups } = this.identify(principal);
+    const who = this.identify(principal);
     const unconditionalDeny = this.denies.some(
       (d) =>
-        subjectMatches(d.subjects, person, groups) &&
-        matchesTool(d.sel, tool) &&
-        !d.sel.clusters &&
-        !d.sel.namespaces,
+        subjectMatches(d.subjects, who) && matchesTool(d.sel, tool) && !d.sel.clusters && !d.sel.namespaces,
     );
     if (unconditionalDeny) return false;
-    return this.identify(principal).bindings.some((b) =>
+    return who.bindings.some((b) =>
       b.grants.some((g) => matchesTool(g.sel, tool) && !(g.sel.namespaces && !tool.permission.namespaced)),
     );
   }
@@ -347,6 +364,12 @@ export class FilePolicyEngine implements PolicyEngine {
   ): ApprovalCheck {
     const a = this.identify(approver);
     const r = this.identify(requester);
+    if (!a.mapped) {
+      return {
+        ok: false,
+        reason: `'${approver.id}' is not listed under identities; only identities mapped to a person may approve`,
+      };
+    }
     if (a.person === r.person)
       return { ok: false, reason: `${a.person} requested this call and cannot approve it` };
     if (requirement.groups && !requirement.groups.some((g) => a.groups.has(g))) {

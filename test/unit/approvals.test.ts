@@ -52,7 +52,7 @@ async function requestScale(pipeline: ReturnType<typeof setup>['pipeline'], repl
   const r = await pipeline.invoke('widget_scale', { id: 'api', replicas }, alice);
   expect(r.status).toBe('approval_required');
   expect(r.text).toContain(
-    `Ticket ${r.ticket!.id} will run exactly: widget_scale id=api replicas=${replicas}`,
+    `Ticket ${r.ticket!.id} will run exactly: widget_scale id="api" replicas=${replicas}`,
   );
   return r.ticket!.id;
 }

@@ -72,3 +72,28 @@ describe('configuration', () => {
     );
   });
 });
+
+describe('configuration from the environment, hardened', () => {
+  it('refuses an empty variable instead of dropping the setting it names', () => {
+    const path = file('policy:\n  readOnly: true\n');
+    for (const value of ['', '~', 'null']) {
+      expect(() => loadConfig({ file: path, env: { KUBEMATE_POLICY__READ_ONLY: value } })).toThrow(
+        'KUBEMATE_POLICY__READ_ONLY is set but empty',
+      );
+    }
+    expect(() => loadConfig({ file: path, env: { KUBEMATE_POLICY: '' } })).toThrow(
+      'KUBEMATE_POLICY is set but empty',
+    );
+  });
+
+  it('ignores the variables Kubernetes injects for a Service named kubemate', () => {
+    const cfg = loadConfig({
+      env: {
+        KUBEMATE_PORT: 'tcp://10.0.0.1:8080',
+        KUBEMATE_SERVICE_HOST: '10.0.0.1',
+        KUBEMATE_PORT_8080_TCP_ADDR: '10.0.0.1',
+      },
+    });
+    expect(cfg.server.port).toBe(8080);
+  });
+});

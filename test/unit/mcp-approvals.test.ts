@@ -51,7 +51,7 @@ describe('approvals over MCP', () => {
     })) as CallToolResult;
     expect(asked.isError).toBe(true);
     const ticket = (asked._meta!['kubemate/ticket'] as { id: string }).id;
-    expect(text(asked)).toContain(`Ticket ${ticket} will run exactly: widget_scale id=api replicas=4`);
+    expect(text(asked)).toContain(`Ticket ${ticket} will run exactly: widget_scale id="api" replicas=4`);
     expect(text(asked)).toContain(`approvals_approve with {"ticket":"${ticket}"}`);
     expect(runs.write).toBe(0);
 

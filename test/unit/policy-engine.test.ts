@@ -286,3 +286,59 @@ describe('decide() properties', () => {
     );
   });
 });
+
+describe('identities and four eyes, hardened', () => {
+  const e = engineFrom(`
+version: 1
+identities:
+  alice: [slack:UALICE]
+  bob: [slack:UBOB]
+groups:
+  ops: [alice, bob]
+bindings:
+  - subjects: [group:ops]
+    roles: [operator]
+  - subjects: [token:ci]
+    roles: [operator]
+deny:
+  - subjects: [slack:UALICE]
+    tools: [deployment_scale]
+impersonation:
+  enabled: true
+`);
+  const scale = tool('deployment_scale', 'write');
+
+  it('a rule may name one identity of a person, and it applies to that identity', () => {
+    expect(e.decide(who('slack:UALICE'), scale, { namespace: 'x' })).toMatchObject({
+      effect: 'deny',
+      rule: 'deny[0]',
+    });
+    expect(e.decide(who('alice'), scale, { namespace: 'x' }).effect).toBe('needs-approval');
+    expect(e.decide(who('token:ci'), tool('pods_list', 'read'), {}).effect).toBe('allow');
+  });
+
+  it('an identity not listed under identities can neither request a change nor approve one', () => {
+    expect(e.decide(who('token:ci'), scale, { namespace: 'x' })).toMatchObject({
+      effect: 'deny',
+      rule: expect.stringContaining('unmapped-identity'),
+    });
+    const check = e.mayApprove(
+      who('token:alice-laptop', ['ops']),
+      who('slack:UBOB'),
+      scale,
+      { namespace: 'x' },
+      { count: 1 },
+    );
+    expect(check).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not listed under identities'),
+    });
+  });
+
+  it('impersonates only the groups the policy gives a person, never surface-reported or system: groups', () => {
+    expect(e.kubeIdentity(who('slack:UBOB', ['system:masters', 'cluster-admins']))).toEqual({
+      user: 'bob',
+      groups: ['ops'],
+    });
+  });
+});

@@ -32,3 +32,41 @@ describe('redaction', () => {
     });
   });
 });
+
+describe('redaction of common Kubernetes and tool secrets', () => {
+  it.each([
+    ['SECRET_KEY=abc123', 'abc123'],
+    ['dbPassword: hunter2', 'hunter2'],
+    ['password=ab', '=ab'],
+    ['password: "correct horse battery staple"', 'horse battery'],
+    ['redis://:pw123@cache:6379', 'pw123'],
+    ['token ghp_abcdefghijklmnopqrstuvwxyz0123', 'ghp_abcdefghijklmnopqrstuvwxyz0123'],
+    [
+      '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC… (cut)',
+      'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC',
+    ],
+  ])('hides %j', (text, secret) => {
+    expect(defaultRedactor(text)).not.toContain(secret);
+  });
+
+  it('masks env entries named like secrets, camelCase keys and kubeconfig key data', () => {
+    const out = redactDeep(
+      {
+        env: [
+          { name: 'DB_PASSWORD', value: 's3cr3t-value' },
+          { name: 'LOG_LEVEL', value: 'debug' },
+        ],
+        adminToken: 'tok-12345',
+        'client-key-data': 'LS0tLS1CRUdJTi',
+        'tls.key': 'LS0tLS1CRUdJTk',
+        auth: 'dXNlcjpwYXNz',
+      },
+      defaultRedactor,
+    );
+    const text = JSON.stringify(out);
+    for (const secret of ['s3cr3t-value', 'tok-12345', 'LS0tLS1CRUdJTi', 'LS0tLS1CRUdJTk', 'dXNlcjpwYXNz']) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).toContain('"value":"debug"');
+  });
+});

@@ -62,3 +62,24 @@ describe('output shaping', () => {
     expect(shaped.text).toMatch(/output truncated at 1000 tokens \(\d+ characters left out\)/);
   });
 });
+
+describe('output shaping keeps to the budget whatever the column widths', () => {
+  it('counts the padding of wide columns', () => {
+    const items = Array.from({ length: 400 }, (_, i) => ({ name: i === 0 ? 'x'.repeat(300) : `p${i}`, status: 'Running' }));
+    const shaped = shapeOutput(
+      {
+        kind: 'list',
+        header: '400 pods.',
+        columns: ['NAME', 'STATUS'],
+        items,
+        row: (i) => [i.name, i.status],
+        toStructured: (i) => ({ ...i }),
+        narrow: 'give a selector',
+        totals: { total: 400 },
+      },
+      2000,
+    );
+    expect(shaped.text.length + JSON.stringify(shaped.structured).length).toBeLessThanOrEqual(8000);
+    expect((shaped.structured as { total: number }).total).toBe(400);
+  });
+});

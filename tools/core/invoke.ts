@@ -67,12 +67,29 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-/** "deployment_scale namespace=payments name=api replicas=4": what a ticket will run, in one line. */
+/**
+ * `deployment_scale namespace="payments" name="api" replicas=4`: what a ticket will run, in one
+ * line. Values are JSON, so no argument can pass itself off as another.
+ */
 export function describeCall(tool: string, args: Record<string, unknown>): string {
   const parts = Object.entries(args)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
   return `${tool}${parts.length ? ` ${parts.join(' ')}` : ''}`;
+}
+
+const PREVIEW_CHARS = 4000;
+
+/** Preview text comes from the cluster: indented and bounded, so it cannot pose as the call itself. */
+function quotePreview(text: string): string {
+  const cut =
+    text.length > PREVIEW_CHARS
+      ? `${text.slice(0, PREVIEW_CHARS)}\n… (preview cut at ${PREVIEW_CHARS} characters)`
+      : text;
+  return cut
+    .split('\n')
+    .map((line) => `  | ${line}`)
+    .join('\n');
 }
 
 type ResultParts = Omit<InvokeResult, 'tool' | 'durationMs' | 'isError'> & { isError?: boolean };
@@ -113,14 +130,24 @@ export class ToolPipeline {
     const store = this.deps.approvals;
     if (!store) return {};
     const person = this.deps.policy.personOf(principal);
+    // A ticket shows another person's call and its result: only its requester and those who may
+    // approve it see it.
+    const visible = (t: Ticket) => {
+      if (t.requesterPerson === person) return true;
+      const def = this.deps.registry.find(t.tool);
+      return !!def && this.deps.policy.mayApprove(principal, t.requester, ToolRegistry.facts(def), t.args, t.required).ok;
+    };
     return {
       approvals: {
         list: (f) =>
-          store.list({
-            ...(f.status ? { status: f.status } : {}),
-            ...(f.mine ? { requesterPerson: person } : {}),
-          }),
-        get: (id) => store.get(id),
+          store
+            .list({ ...(f.status ? { status: f.status } : {}), ...(f.mine ? { requesterPerson: person } : {}) })
+            .filter(visible),
+        get: (id) => {
+          const t = store.get(id);
+          if (!visible(t)) throw new ApprovalError('not_found', `no approval ticket '${id}' that you may see`);
+          return t;
+        },
         approve: (id) => this.approve(id, principal),
         reject: (id, note) => this.reject(id, principal, note),
       },
@@ -160,7 +187,12 @@ export class ToolPipeline {
         durationMs,
         ...partial,
       };
-      this.deps.metrics.observe(name, result.status, durationMs / 1000);
+      // Unknown names are caller input: one label for all of them keeps /metrics bounded.
+      this.deps.metrics.observe(
+        this.deps.registry.find(name) ? name : '(unknown)',
+        result.status,
+        durationMs / 1000,
+      );
       this.deps.logger.info(
         {
           tool: name,
@@ -192,7 +224,12 @@ export class ToolPipeline {
   ): Promise<InvokeResult> {
     const started = performance.now();
     const argsForAudit = (rawArgs && typeof rawArgs === 'object' ? rawArgs : {}) as Record<string, unknown>;
-    const finish = this.finisher(name, principal, argsForAudit, started);
+    const finish = this.finisher(
+      name.length > 100 ? `${name.slice(0, 100)}…` : name,
+      principal,
+      argsForAudit,
+      started,
+    );
 
     const def = this.deps.registry.find(name);
     if (!def) {
@@ -265,16 +302,19 @@ export class ToolPipeline {
     principal: Principal,
     signal?: AbortSignal,
   ) {
-    const call = describeCall(def.name, args);
-    if (!def.preview) return call;
+    const { redact } = this.deps;
+    const call = describeCall(def.name, redactDeep(args, redact));
+    if (!def.preview) return redact(call);
     const timeout = AbortSignal.timeout(this.deps.timeoutMs);
     const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
       const ctx = { principal, backends: bindBackends(this.deps.backends, principal), signal: s };
       const preview = await untilAborted(def.preview(args, ctx), s);
-      return this.deps.redact(`${call}\n${preview}`);
+      return redact(
+        `${call}\npreview (read from the cluster when the ticket was made):\n${quotePreview(redact(preview))}`,
+      );
     } catch (e) {
-      return `${call}\n(preview unavailable: ${this.deps.redact((e as Error).message ?? String(e))})`;
+      return redact(`${call}\n(preview unavailable: ${(e as Error).message ?? String(e)})`);
     }
   }
 
@@ -332,7 +372,10 @@ export class ToolPipeline {
         });
       }
       // A bug, not an expected failure: keep the stack in the log, give the caller a clear line.
-      this.deps.logger.error({ tool: def.name, err: e }, 'tool handler failed unexpectedly');
+      this.deps.logger.error(
+        { tool: def.name, error: redact(String((e as Error)?.stack ?? e)) },
+        'tool handler failed unexpectedly',
+      );
       return finish({
         status: 'error',
         decision,

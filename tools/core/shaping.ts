@@ -60,26 +60,37 @@ export function shapeOutput(output: ToolOutput, maxTokens: number): ShapedOutput
     rows.push(row);
     structuredItems.push(structured);
   }
-  const omitted = items.length - rows.length;
-  const lines = [header];
-  if (rows.length > 0) lines.push('', ...renderTable(output.columns, rows));
-  if (omitted > 0) {
-    lines.push(
-      '',
-      `… ${omitted} more not shown (showing ${rows.length} of ${items.length}, most important first). To narrow: ${output.narrow}`,
-    );
-  }
-  if (output.footer) lines.push('', output.footer);
-  const structured: Record<string, unknown> = {
-    ...output.totals,
-    items: structuredItems,
-    shown: rows.length,
-    omitted,
-    ...(omitted > 0 ? { narrow: output.narrow } : {}),
+  const render = (shown: number) => {
+    const omitted = items.length - shown;
+    const lines = [header];
+    if (shown > 0) lines.push('', ...renderTable(output.columns, rows.slice(0, shown)));
+    if (omitted > 0) {
+      lines.push(
+        '',
+        `… ${omitted} more not shown (showing ${shown} of ${items.length}, most important first). To narrow: ${output.narrow}`,
+      );
+    }
+    if (output.footer) lines.push('', output.footer);
+    const structured: Record<string, unknown> = {
+      ...output.totals,
+      items: structuredItems.slice(0, shown),
+      shown,
+      omitted,
+      ...(omitted > 0 ? { narrow: output.narrow } : {}),
+    };
+    return { text: lines.join('\n'), structured };
   };
+  // Column padding is only known once rows are laid out: trim until the rendered answer fits.
+  let shown = rows.length;
+  let out = render(shown);
+  while (shown > 0 && out.text.length + JSON.stringify(out.structured).length > budgetChars) {
+    shown = Math.max(0, shown - Math.max(1, Math.ceil(shown / 10)));
+    out = render(shown);
+  }
+  const { text, structured } = out;
   return {
     status: output.status ?? (items.length === 0 ? 'no_data' : 'success'),
-    text: lines.join('\n'),
+    text,
     structured,
   };
 }
