@@ -65,7 +65,10 @@ describe('output shaping', () => {
 
 describe('output shaping keeps to the budget whatever the column widths', () => {
   it('counts the padding of wide columns', () => {
-    const items = Array.from({ length: 400 }, (_, i) => ({ name: i === 0 ? 'x'.repeat(300) : `p${i}`, status: 'Running' }));
+    const items = Array.from({ length: 400 }, (_, i) => ({
+      name: i === 0 ? 'x'.repeat(300) : `p${i}`,
+      status: 'Running',
+    }));
     const shaped = shapeOutput(
       {
         kind: 'list',

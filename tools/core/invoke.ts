@@ -135,17 +135,24 @@ export class ToolPipeline {
     const visible = (t: Ticket) => {
       if (t.requesterPerson === person) return true;
       const def = this.deps.registry.find(t.tool);
-      return !!def && this.deps.policy.mayApprove(principal, t.requester, ToolRegistry.facts(def), t.args, t.required).ok;
+      return (
+        !!def &&
+        this.deps.policy.mayApprove(principal, t.requester, ToolRegistry.facts(def), t.args, t.required).ok
+      );
     };
     return {
       approvals: {
         list: (f) =>
           store
-            .list({ ...(f.status ? { status: f.status } : {}), ...(f.mine ? { requesterPerson: person } : {}) })
+            .list({
+              ...(f.status ? { status: f.status } : {}),
+              ...(f.mine ? { requesterPerson: person } : {}),
+            })
             .filter(visible),
         get: (id) => {
           const t = store.get(id);
-          if (!visible(t)) throw new ApprovalError('not_found', `no approval ticket '${id}' that you may see`);
+          if (!visible(t))
+            throw new ApprovalError('not_found', `no approval ticket '${id}' that you may see`);
           return t;
         },
         approve: (id) => this.approve(id, principal),
