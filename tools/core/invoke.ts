@@ -374,7 +374,9 @@ export class ToolPipeline {
           errorCode: 'timeout',
           text: callerSignal?.aborted
             ? `${def.name} was cancelled by the caller`
-            : `${def.name} did not finish within ${this.deps.timeoutMs} ms; try a narrower query`,
+            : def.annotations.readOnlyHint
+              ? `${def.name} did not finish within ${this.deps.timeoutMs} ms; try a narrower query`
+              : `${def.name} did not finish within ${this.deps.timeoutMs} ms; the change may still be completing, so check the object before trying again`,
           ...withTicket,
         });
       }
