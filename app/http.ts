@@ -1,4 +1,3 @@
-import { VersionApi } from '@kubernetes/client-node';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -20,9 +19,8 @@ const healthPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app }) 
     const results = await Promise.all(
       names.map(async (name) => {
         try {
-          const api = app.clusters.get(name).config.makeApiClient(VersionApi);
           await Promise.race([
-            api.getCode(),
+            app.clusters.get(name).raw.get('/version'),
             new Promise((_, reject) =>
               setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS).unref(),
             ),

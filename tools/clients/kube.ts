@@ -22,7 +22,6 @@ export interface KubeSettings {
 export interface KubeCluster {
   name: string;
   server: string;
-  config: KubeConfig;
   core: CoreV1Api;
   /** The Kubernetes identity calls are made as, when impersonating; otherwise Kubemate's own. */
   actingAs?: KubeIdentity;
@@ -49,6 +48,8 @@ export class KubeClusters implements KubeAccess {
   private readonly known: string[];
   private readonly defaultName: string | undefined;
   private readonly cache = new Map<string, KubeCluster>();
+  /** Kubemate's own credentials per cluster. Kept out of KubeCluster so no handler can bypass impersonation. */
+  private readonly configs = new Map<string, KubeConfig>();
   private readonly impersonated = new Map<string, KubeCluster>();
   private identityOf: IdentityMapper | undefined;
 
@@ -109,10 +110,10 @@ export class KubeClusters implements KubeAccess {
       const config = new KubeConfig();
       config.loadFromString(this.base.exportConfig());
       config.setCurrentContext(wanted);
+      this.configs.set(wanted, config);
       cluster = {
         name: wanted,
         server: config.getCurrentCluster()?.server ?? '(unknown server)',
-        config,
         core: config.makeApiClient(CoreV1Api),
         raw: new KubeReader(config),
         api: (apiType) => config.makeApiClient(apiType),
@@ -139,6 +140,7 @@ export class KubeClusters implements KubeAccess {
     const key = `${base.name}\u0000${identity.user}\u0000${identity.groups.join('\u0000')}`;
     let cluster = this.impersonated.get(key);
     if (!cluster) {
+      const config = this.configs.get(base.name)!;
       if (this.impersonated.size >= MAX_IMPERSONATED) {
         for (const c of this.impersonated.values()) c.raw.close();
         this.impersonated.clear();
@@ -146,9 +148,9 @@ export class KubeClusters implements KubeAccess {
       cluster = {
         ...base,
         actingAs: identity,
-        core: impersonatingClient(base.config, CoreV1Api, identity),
-        raw: new KubeReader(base.config, identity),
-        api: (apiType) => impersonatingClient(base.config, apiType, identity),
+        core: impersonatingClient(config, CoreV1Api, identity),
+        raw: new KubeReader(config, identity),
+        api: (apiType) => impersonatingClient(config, apiType, identity),
       };
       this.impersonated.set(key, cluster);
     }
