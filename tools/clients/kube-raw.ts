@@ -4,8 +4,17 @@ import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import fetch, { Headers } from 'node-fetch';
 import type { KubeIdentity } from './impersonation.js';
 
+/** Options for one request; a body that is not a string is sent as JSON. */
+export interface RawRequest {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** Defaults to application/json when there is a body. */
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
 /**
- * Reads from the API server as plain JSON over a keep-alive connection. The generated client opens
+ * Talks to the API server in plain JSON over a keep-alive connection. The generated client opens
  * a new TLS connection for every request and converts every field into model objects; for lists
  * of thousands of objects that costs more than the request itself. Fields keep their JSON form
  * (timestamps are strings). Failures are ApiExceptions, like the generated client's.
@@ -18,7 +27,7 @@ export class KubeReader {
     private readonly identity?: KubeIdentity,
   ) {}
 
-  private async request(): Promise<{ headers: Headers; agent: HttpsAgent | HttpAgent; server: string }> {
+  private async prepare(): Promise<{ headers: Headers; agent: HttpsAgent | HttpAgent; server: string }> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     // Credentials are applied per request so that refreshed tokens (exec plugins, OIDC) are used.
@@ -64,11 +73,31 @@ export class KubeReader {
     query: Record<string, string | number | undefined> = {},
     signal?: AbortSignal,
   ): Promise<T> {
-    const { headers, agent, server } = await this.request();
+    return this.request<T>('GET', path, { query, ...(signal ? { signal } : {}) });
+  }
+
+  /**
+   * Any request (writes included) with the same credentials, connection and impersonation as the
+   * reads. Resolves to the parsed JSON body (undefined when empty); failures are ApiExceptions.
+   */
+  async request<T>(method: string, path: string, opts: RawRequest = {}): Promise<T> {
+    const { headers, agent, server } = await this.prepare();
     const qs = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') qs.set(k, String(v));
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined && v !== '') qs.set(k, String(v));
     const url = `${server}${path}${qs.size ? `?${qs}` : ''}`;
-    const resp = await fetch(url, { headers, agent, ...(signal ? { signal: signal as never } : {}) });
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      headers.set('Content-Type', opts.contentType ?? 'application/json');
+    }
+    const resp = await fetch(url, {
+      method,
+      headers,
+      agent,
+      ...(body !== undefined ? { body } : {}),
+      ...(opts.signal ? { signal: opts.signal as never } : {}),
+    });
     const text = await resp.text();
     if (!resp.ok) {
       const out: Record<string, string> = {};
@@ -77,7 +106,7 @@ export class KubeReader {
       });
       throw new ApiException(resp.status, resp.statusText, text, out);
     }
-    return JSON.parse(text) as T;
+    return (text ? JSON.parse(text) : undefined) as T;
   }
 
   /** Reads a whole list, page by page (limit/continue), so the server never builds one huge response. */

@@ -168,6 +168,20 @@ export class ToolPipeline {
       .filter((t) => this.deps.policy.mayEverCall(principal, ToolRegistry.facts(t)));
   }
 
+  /** Arguments as they may be shown anywhere: the tool's own masking, then the redactor. */
+  private shownArgs(tool: string, args: Record<string, unknown>): Record<string, unknown> {
+    const def = this.deps.registry.find(tool);
+    let shown = args;
+    if (def?.redactArgs) {
+      try {
+        shown = def.redactArgs(args);
+      } catch {
+        shown = Object.fromEntries(Object.keys(args).map((k) => [k, '[REDACTED]']));
+      }
+    }
+    return redactDeep(shown, this.deps.redact);
+  }
+
   private audit(
     principal: Principal,
     tool: string,
@@ -180,7 +194,7 @@ export class ToolPipeline {
       principal,
       person: this.deps.policy.personOf(principal),
       tool,
-      args: redactDeep(args, this.deps.redact),
+      args: this.shownArgs(tool, args),
       ...extra,
     } as AuditRecord);
   }
@@ -310,7 +324,7 @@ export class ToolPipeline {
     signal?: AbortSignal,
   ) {
     const { redact } = this.deps;
-    const call = describeCall(def.name, redactDeep(args, redact));
+    const call = describeCall(def.name, this.shownArgs(def.name, args));
     if (!def.preview) return redact(call);
     const timeout = AbortSignal.timeout(this.deps.timeoutMs);
     const s = signal ? AbortSignal.any([signal, timeout]) : timeout;

@@ -75,6 +75,12 @@ export interface ToolDef<I extends AnyZodObject = AnyZodObject> {
    * dry-run diff). Shown on the approval ticket so the approver sees what they approve.
    */
   preview?(args: z.infer<I>, ctx: ToolContext): Promise<string>;
+  /**
+   * The arguments as they may be shown: in ticket plans, audit records and logs. For tools whose
+   * arguments can carry secrets the pattern redactor cannot recognise (a Secret manifest's values).
+   * The ticket still binds the real arguments. Must accept any input, valid or not.
+   */
+  redactArgs?(args: Record<string, unknown>): Record<string, unknown>;
 }
 
 /** Keeps the handler's argument type tied to the input schema while storing tools uniformly. */

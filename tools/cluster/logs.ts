@@ -1,0 +1,414 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { type KubeCluster, kubeCall } from '../clients/kube.js';
+import { suggestion, ToolError } from '../core/errors.js';
+import { defineTool, type ToolDef } from '../core/types.js';
+import {
+  assertNamespaceExists,
+  clusterArg,
+  nameArg,
+  namespaceArg,
+  PAGE_SIZE,
+  readAnnotations,
+  TOOLSET,
+} from './common.js';
+
+// ---------------------------------------------------------------------------------------------
+// Collapsing: lines that differ only in timestamps, numbers, hex or ids are one entry with a count.
+
+const TIMESTAMP = [
+  // 2024-05-01T12:00:00.123Z, 2024-05-01 12:00:00,123+02:00, 2024/05/01 12:00:00
+  /\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?/g,
+  // May  1 12:00:00, 01/May/2024:12:00:00 +0000
+  /\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+\d{2}:\d{2}:\d{2}/g,
+  /\d{2}\/(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\/\d{4}:\d{2}:\d{2}:\d{2}(?:\s[+-]\d{4})?/g,
+];
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+const HEX = /\b(?:0x)?(?=[0-9a-f]*\d)[0-9a-f]{6,}\b/gi;
+/** Generated names and ids: letters and digits mixed, e.g. the suffix of api-7d9f8-x2k4q. */
+const MIXED_ID = /\b(?=[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{5,}\b/gi;
+const NUMBER = /\d+(?:\.\d+)?/g;
+/** 12ms, 1.5s, 256Mi, 80%: a number with a unit, before the unit could pass for an id. */
+const WITH_UNIT = /\b\d+(?:\.\d+)?(?=[a-zµ]{1,3}\b)/gi;
+/** HTTP status codes mean something: 200 and 204 may collapse, 200 and 503 may not. */
+const HTTP_STATUS =
+  /(HTTP\/\d(?:\.\d)?"?\s+|\b(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)\s+\/\S*\s+|\bstatus(?:_?code)?["']?\s*[:=]\s*["']?)([1-5])\d\d\b/gi;
+const STATUS_CLASS = ['', 'informational', 'success', 'redirect', 'clienterror', 'servererror'];
+
+/** The grouping key of a log line: its text with the parts that vary between repeats replaced. */
+export function normaliseLine(line: string): string {
+  let out = line;
+  for (const re of TIMESTAMP) out = out.replace(re, '<ts>');
+  return out
+    .replace(HTTP_STATUS, (_m, prefix: string, cls: string) => `${prefix}<${STATUS_CLASS[Number(cls)]}>`)
+    .replace(UUID, '<uuid>')
+    .replace(WITH_UNIT, '<n>')
+    .replace(HEX, '<hex>')
+    .replace(MIXED_ID, '<id>')
+    .replace(NUMBER, '<n>')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export type Severity = 'error' | 'warning' | 'other';
+
+const ERROR_LEVELS = new Set([
+  'error',
+  'err',
+  'fatal',
+  'panic',
+  'critical',
+  'crit',
+  'severe',
+  'alert',
+  'emerg',
+  'emergency',
+  'dpanic',
+]);
+const WARN_LEVELS = new Set(['warn', 'warning']);
+const EXPLICIT_LEVEL = /\b(?:level|lvl|severity|loglevel)["']?\s*[:=]\s*["']?([a-z]+)/i;
+const KLOG = /^([IWEF])\d{4}\s/;
+const LEVEL_WORD =
+  /(?:^|[\s[|(<])(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|PANIC|CRITICAL|CRIT|SEVERE)(?=$|[\s\]|):>,])/;
+const ERROR_WORDS =
+  /\b(?:exception|traceback|panic|fatal|errors?|failed|failure|refused|denied|unable to|cannot|can't|could not|timed? ?out|oomkilled|out of memory|segmentation fault|caused by)\b/i;
+
+/** Error, warning or neither: an explicit level wins (level=, "level":, klog's E0102, [ERROR]); else keywords. */
+export function severity(line: string): Severity {
+  const explicit = EXPLICIT_LEVEL.exec(line)?.[1]?.toLowerCase();
+  const klog = KLOG.exec(line)?.[1];
+  const word = LEVEL_WORD.exec(line)?.[1]?.toLowerCase();
+  const level =
+    explicit ?? (klog ? { I: 'info', W: 'warning', E: 'error', F: 'fatal' }[klog] : undefined) ?? word;
+  if (level) {
+    if (ERROR_LEVELS.has(level)) return 'error';
+    if (WARN_LEVELS.has(level)) return 'warning';
+    return 'other';
+  }
+  // Stack frames of a trace already counted by their first line.
+  if (/^\s+at\s|^\s+File "|^\s+\.\.\. \d+ more/.test(line)) return 'other';
+  const http = [...line.matchAll(HTTP_STATUS)][0]?.[2];
+  if (http === '5') return 'error';
+  if (http) return 'other';
+  return ERROR_WORDS.test(line) ? 'error' : 'other';
+}
+
+export interface LogEntry {
+  /** How many lines collapsed into this one. */
+  count: number;
+  /** The most recent of them, verbatim. */
+  text: string;
+  severity: Severity;
+  /** Line numbers (0-based) of the first and last occurrence. */
+  first: number;
+  last: number;
+}
+
+export interface CollapsedLog {
+  lines: number;
+  /** Distinct entries, in order of first appearance. */
+  entries: LogEntry[];
+  errorLines: number;
+  warningLines: number;
+}
+
+export function collapseLog(text: string): CollapsedLog {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const byKey = new Map<string, LogEntry>();
+  let errorLines = 0;
+  let warningLines = 0;
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    const key = normaliseLine(line);
+    const sev = severity(line);
+    if (sev === 'error') errorLines++;
+    else if (sev === 'warning') warningLines++;
+    const hit = byKey.get(key);
+    if (hit) {
+      hit.count++;
+      hit.text = line;
+      hit.last = i;
+      if (sev === 'error') hit.severity = 'error';
+    } else {
+      byKey.set(key, { count: 1, text: line, severity: sev, first: i, last: i });
+    }
+  }
+  return { lines: lines.length, entries: [...byKey.values()], errorLines, warningLines };
+}
+
+const LINE_CHARS = 400;
+
+function clip(text: string, max = LINE_CHARS): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text;
+}
+
+function entryLine(e: LogEntry): string {
+  return `${e.count > 1 ? `[×${e.count}] ` : ''}${clip(e.text)}`;
+}
+
+/**
+ * Renders the collapsed log: the distinct error lines first (most recent first), then the log
+ * itself, cut from the oldest end when over `maxChars` so the newest lines always show.
+ */
+export function renderCollapsed(
+  log: CollapsedLog,
+  maxChars = 12_000,
+  maxErrors = 10,
+): {
+  errors: LogEntry[];
+  shown: LogEntry[];
+  omitted: number;
+  text: string;
+} {
+  const errors = log.entries
+    .filter((e) => e.severity === 'error')
+    .sort((a, b) => b.last - a.last)
+    .slice(0, maxErrors);
+  const shown: LogEntry[] = [];
+  let used = 0;
+  for (let i = log.entries.length - 1; i >= 0; i--) {
+    const line = entryLine(log.entries[i]!);
+    if (used + line.length + 1 > maxChars && shown.length > 0) break;
+    used += line.length + 1;
+    shown.unshift(log.entries[i]!);
+  }
+  const omitted = log.entries.length - shown.length;
+  const distinctErrors = log.entries.filter((e) => e.severity === 'error').length;
+  const parts: string[] = [];
+  if (errors.length > 0) {
+    parts.push(
+      `Errors: ${log.errorLines} lines, ${distinctErrors} distinct${distinctErrors > errors.length ? ` (the ${errors.length} most recent shown)` : ''}, most recent first:`,
+      ...errors.map((e) => `  ${entryLine(e)}`),
+      '',
+    );
+  }
+  parts.push(
+    'Log (similar lines differing only in numbers, ids or timestamps are collapsed into one, [×N], showing the latest):',
+  );
+  if (omitted > 0) parts.push(`… ${omitted} earlier distinct lines not shown`);
+  parts.push(...shown.map(entryLine));
+  return { errors, shown, omitted, text: parts.join('\n') };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const DEFAULT_TAIL = 200;
+const MAX_TAIL = 5000;
+/** Server-side cap on what the kubelet sends; 5,000 long lines stay within it. */
+const LIMIT_BYTES = 2 * 1024 * 1024;
+const STRUCTURED_CHARS = 6_000;
+
+function containerNames(pod: V1Pod): { main: string[]; init: string[] } {
+  return {
+    main: (pod.spec?.containers ?? []).map((c) => c.name),
+    init: (pod.spec?.initContainers ?? []).map((c) => c.name),
+  };
+}
+
+function pickContainer(pod: V1Pod, requested: string | undefined, ref: string): string {
+  const { main, init } = containerNames(pod);
+  const all = [...main, ...init];
+  if (requested) {
+    if (all.includes(requested)) return requested;
+    throw new ToolError(
+      'not_found',
+      `pod ${ref} has no container '${requested}'${suggestion(requested, all)}; its containers: ${main.join(', ')}${init.length ? `; init containers: ${init.join(', ')}` : ''}`,
+    );
+  }
+  const annotated = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
+  if (annotated && all.includes(annotated)) return annotated;
+  if (main.length === 0) throw new ToolError('not_found', `pod ${ref} has no containers`);
+  return main[0]!;
+}
+
+function stateOf(pod: V1Pod, container: string): string {
+  const s = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find(
+    (c) => c.name === container,
+  );
+  if (!s?.state) return 'no status reported yet';
+  if (s.state.waiting) return `waiting: ${s.state.waiting.reason ?? 'unknown'}`;
+  if (s.state.terminated)
+    return `terminated: ${s.state.terminated.reason ?? `exit ${s.state.terminated.exitCode}`}`;
+  return 'running';
+}
+
+/** Turns the API server's log failures into messages that say what to do next. */
+function logError(
+  e: unknown,
+  cluster: KubeCluster,
+  pod: V1Pod,
+  ref: string,
+  container: string,
+  previous: boolean,
+) {
+  const err = e instanceof ToolError ? e : undefined;
+  const detail = err?.message.replace(/^cannot [^:]*: /, '') ?? String(e);
+  const state = stateOf(pod, container);
+  const node = pod.spec?.nodeName;
+  if (/previous terminated container .* not found/i.test(detail)) {
+    return new ToolError(
+      'not_found',
+      `container '${container}' of pod ${ref} has no previous terminated instance (it is ${state}); ask without previous=true`,
+    );
+  }
+  if (/is waiting to start|ContainerCreating|PodInitializing|is not valid for pod/i.test(detail)) {
+    return new ToolError(
+      'not_found',
+      `container '${container}' of pod ${ref} has no logs yet: ${detail} (state: ${state}). Use pods_get or workload_describe to see why it does not start${previous ? '' : ', or previous=true for the last crashed instance'}.`,
+    );
+  }
+  if (err?.code === 'forbidden' || err?.code === 'unauthorized' || err?.code === 'unknown_cluster')
+    return err;
+  if (err?.code === 'backend_unavailable') return err;
+  return new ToolError(
+    'backend_error',
+    `logs of container '${container}' in pod ${ref} are not available from cluster '${cluster.name}': the API server could not get them from the kubelet${node ? ` on node '${node}'` : ''} (${detail}). The node may be down or may not serve logs (simulated nodes usually do not). Container state: ${state}. Use pods_get and events_list to see why it failed.`,
+  );
+}
+
+const entryOut = z.object({ count: z.number(), text: z.string() });
+
+const podsLogs = defineTool({
+  name: 'pods_logs',
+  title: 'Pods: Logs',
+  description:
+    "Read a pod container's recent log (default the last 200 lines, up to 5000), with repeated lines collapsed into one with a count (lines differing only in timestamps, numbers or ids count as repeats) and the distinct error lines summarised at the top. Call this when a pod crashes or misbehaves and events do not explain why; use previous=true for the container instance that crashed last (CrashLoopBackOff), sinceSeconds for a recent window.",
+  input: z.object({
+    cluster: clusterArg,
+    namespace: namespaceArg.describe('Namespace of the pod'),
+    pod: nameArg.describe('Pod name'),
+    container: z
+      .string()
+      .max(63)
+      .optional()
+      .describe(
+        "Container name; default: the pod's default or first container (others are listed in the answer)",
+      ),
+    previous: z.boolean().optional().describe('Logs of the previous, terminated instance of the container'),
+    tailLines: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TAIL)
+      .optional()
+      .describe(`Lines from the end (default ${DEFAULT_TAIL}, max ${MAX_TAIL})`),
+    sinceSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .optional()
+      .describe('Only lines from the last N seconds'),
+  }),
+  output: z.object({
+    cluster: z.string(),
+    namespace: z.string(),
+    pod: z.string(),
+    container: z.string(),
+    containers: z.array(z.string()),
+    previous: z.boolean(),
+    lines: z.number(),
+    distinct: z.number(),
+    bytes: z.number(),
+    cutByServer: z.boolean().describe('true when the server stopped at its byte limit'),
+    errorLines: z.number(),
+    warningLines: z.number(),
+    errors: z.array(entryOut),
+    entries: z.array(entryOut).describe('collapsed lines, newest last; older ones omitted first'),
+    entriesOmitted: z.number(),
+  }),
+  annotations: readAnnotations,
+  permission: { toolset: TOOLSET, verb: 'read', namespaced: true },
+  async handler(args, ctx) {
+    const cluster = ctx.backends.kube.get(args.cluster);
+    const ref = `${args.namespace}/${args.pod}`;
+    const pod = await kubeCall(cluster, `get pod ${ref}`, () =>
+      cluster.raw.get<V1Pod>(`/api/v1/namespaces/${args.namespace}/pods/${args.pod}`),
+    ).catch(async (e) => {
+      if (!(e instanceof ToolError) || e.code !== 'not_found') throw e;
+      await assertNamespaceExists(cluster, args.namespace);
+      const names = await cluster.raw
+        .get<{ items?: V1Pod[] }>(`/api/v1/namespaces/${args.namespace}/pods`, { limit: PAGE_SIZE })
+        .then((l) => (l.items ?? []).map((p) => p.metadata?.name ?? ''))
+        .catch(() => [] as string[]);
+      throw new ToolError(
+        'not_found',
+        `pod '${args.pod}' not found in namespace '${args.namespace}' of cluster '${cluster.name}'${suggestion(args.pod, names)}`,
+      );
+    });
+    const container = pickContainer(pod, args.container, ref);
+    const { main, init } = containerNames(pod);
+    const tailLines = args.tailLines ?? DEFAULT_TAIL;
+    const previous = args.previous ?? false;
+    const text = await kubeCall(cluster, `read logs of ${ref}`, () =>
+      cluster.core.readNamespacedPodLog({
+        namespace: args.namespace,
+        name: args.pod,
+        container,
+        previous,
+        tailLines,
+        limitBytes: LIMIT_BYTES,
+        ...(args.sinceSeconds ? { sinceSeconds: args.sinceSeconds } : {}),
+      }),
+    ).catch((e) => {
+      throw logError(e, cluster, pod, ref, container, previous);
+    });
+    const raw = typeof text === 'string' ? text : String(text ?? '');
+    const bytes = Buffer.byteLength(raw);
+    const cutByServer = bytes >= LIMIT_BYTES;
+    const log = collapseLog(raw);
+    const rendered = renderCollapsed(log);
+    const others = [...main, ...init].filter((c) => c !== container);
+    const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+    const window = `${previous ? 'previous instance, ' : ''}last ${n(tailLines, 'line')}${args.sinceSeconds ? ` of the last ${args.sinceSeconds}s` : ''}`;
+    const header = [
+      `Logs of container '${container}' in pod ${ref} (${window}) in cluster '${cluster.name}': ${n(log.lines, 'line')}, ${log.entries.length} distinct after collapsing, ${log.errorLines} error and ${log.warningLines} warning lines.`,
+      others.length ? `Other containers: ${others.join(', ')} (pass container=NAME).` : '',
+      cutByServer
+        ? `The server stopped at ${LIMIT_BYTES} bytes; ask for fewer tailLines or a sinceSeconds window.`
+        : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+
+    // Structured entries: the newest that fit a fixed share of the budget.
+    const entries: Array<{ count: number; text: string }> = [];
+    let used = 0;
+    for (let i = rendered.shown.length - 1; i >= 0; i--) {
+      const e = rendered.shown[i]!;
+      const t = clip(e.text, 300);
+      if (used + t.length > STRUCTURED_CHARS && entries.length > 0) break;
+      used += t.length + 20;
+      entries.unshift({ count: e.count, text: t });
+    }
+    const structured = {
+      cluster: cluster.name,
+      namespace: args.namespace,
+      pod: args.pod,
+      container,
+      containers: [...main, ...init],
+      previous,
+      lines: log.lines,
+      distinct: log.entries.length,
+      bytes,
+      cutByServer,
+      errorLines: log.errorLines,
+      warningLines: log.warningLines,
+      errors: rendered.errors.map((e) => ({ count: e.count, text: clip(e.text, 300) })),
+      entries,
+      entriesOmitted: log.entries.length - entries.length,
+    };
+    if (log.lines === 0) {
+      return {
+        kind: 'doc',
+        status: 'no_data',
+        text: `${header}\nThe log is empty for this window${previous ? '' : '; try previous=true if the container restarted, or a larger sinceSeconds'}.`,
+        structured,
+      };
+    }
+    return { kind: 'doc', text: `${header}\n\n${rendered.text}`, structured };
+  },
+});
+
+export const logTools: ToolDef[] = [podsLogs];
