@@ -138,6 +138,24 @@ describe('cluster tools against the real API server', () => {
     ).toBe(true);
   });
 
+  it('reads long lists page by page, fetching ahead, and loses nothing', async () => {
+    const cluster = app.clusters.get('kubemate');
+    const pages: number[] = [];
+    const names: string[] = [];
+    await cluster.raw.pages<{ metadata: { name: string } }>(
+      `/api/v1/namespaces/${namespace}/pods`,
+      {},
+      (items) => {
+        pages.push(items.length);
+        for (const i of items) names.push(i.metadata.name);
+      },
+      1,
+    );
+    expect(pages).toEqual([1, 1, 1]);
+    const direct = await adminClients().core.listNamespacedPod({ namespace });
+    expect(names.sort()).toEqual(direct.items.map((p) => p.metadata!.name!).sort());
+  });
+
   it('bad arguments give a clear error and make no backend call', async () => {
     const spy = vi.spyOn(app.clusters, 'get');
     const r = await app.pipeline.invoke('pods_list', { namespace: 'Not_A_Namespace', unhealthy: 'yes' }, me);

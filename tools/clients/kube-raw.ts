@@ -81,6 +81,12 @@ export class KubeReader {
    * reads. Resolves to the parsed JSON body (undefined when empty); failures are ApiExceptions.
    */
   async request<T>(method: string, path: string, opts: RawRequest = {}): Promise<T> {
+    const text = await this.fetchText(method, path, opts);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** The response body as text; failures are ApiExceptions like the generated client's. */
+  private async fetchText(method: string, path: string, opts: RawRequest = {}): Promise<string> {
     const { headers, agent, server } = await this.prepare();
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {}))
@@ -106,30 +112,75 @@ export class KubeReader {
       });
       throw new ApiException(resp.status, resp.statusText, text, out);
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    return text;
   }
 
-  /** Reads a whole list, page by page (limit/continue), so the server never builds one huge response. */
+  /**
+   * Reads a list page by page (limit/continue) and hands each page to `onPage`, keeping none: a
+   * 30,000-pod cluster is summarised with about one page in memory. The next page is requested
+   * before the current one is parsed (the continue token comes before the items in the body), so
+   * the API server encodes while Kubemate parses.
+   */
+  async pages<T>(
+    path: string,
+    query: Record<string, string | number | undefined>,
+    onPage: (items: T[]) => void,
+    pageSize = 500,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const fetchPage = (cont?: string) =>
+      this.fetchText('GET', path, {
+        query: { ...query, limit: pageSize, continue: cont },
+        ...(signal ? { signal } : {}),
+      });
+    let pending: Promise<string> | undefined = fetchPage();
+    while (pending) {
+      const text: string = await pending;
+      const peeked = peekContinue(text);
+      pending = peeked ? fetchPage(peeked) : undefined;
+      try {
+        const page = JSON.parse(text) as { items: T[] | null; metadata?: { continue?: string } };
+        const cont = page.metadata?.continue || undefined;
+        if (cont !== peeked) {
+          pending?.catch(() => undefined);
+          pending = cont ? fetchPage(cont) : undefined;
+        }
+        onPage(page.items ?? []);
+      } catch (e) {
+        // The prefetched page is no longer wanted; keep its failure from surfacing unhandled.
+        pending?.catch(() => undefined);
+        throw e;
+      }
+    }
+  }
+
+  /** Reads a whole list into memory; prefer `pages` for lists that can be large. */
   async list<T>(
     path: string,
     query: Record<string, string | number | undefined>,
     pageSize = 500,
   ): Promise<T[]> {
     const items: T[] = [];
-    let cont: string | undefined;
-    do {
-      const page = await this.get<{ items: T[] | null; metadata?: { continue?: string } }>(path, {
-        ...query,
-        limit: pageSize,
-        continue: cont,
-      });
-      for (const item of page.items ?? []) items.push(item);
-      cont = page.metadata?.continue || undefined;
-    } while (cont);
+    await this.pages<T>(
+      path,
+      query,
+      (page) => {
+        for (const item of page) items.push(item);
+      },
+      pageSize,
+    );
     return items;
   }
 
   close(): void {
     this.agent?.destroy();
   }
+}
+
+/** The list's continue token, read from the metadata that precedes the items; undefined if none. */
+function peekContinue(text: string): string | undefined {
+  const itemsAt = text.indexOf('"items"');
+  const head = itemsAt === -1 ? text.slice(0, 4096) : text.slice(0, itemsAt);
+  const m = /"continue":"([^"\\]+)"/.exec(head);
+  return m?.[1];
 }

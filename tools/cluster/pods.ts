@@ -63,18 +63,22 @@ const podsList = defineTool({
     const cluster = ctx.backends.kube.get(args.cluster);
     const where = args.namespace ? `namespace '${args.namespace}'` : 'all namespaces';
     const path = args.namespace ? `/api/v1/namespaces/${args.namespace}/pods` : '/api/v1/pods';
-    const pods = await kubeCall(cluster, `list pods in ${where}`, () =>
-      cluster.raw.list<V1Pod>(
+    // Each page is reduced to summaries as it arrives: memory stays flat however many pods there are.
+    const now = Date.now();
+    const all: PodSummary[] = [];
+    await kubeCall(cluster, `list pods in ${where}`, () =>
+      cluster.raw.pages<V1Pod>(
         path,
         { labelSelector: args.labelSelector, fieldSelector: args.fieldSelector },
+        (page) => {
+          for (const p of page) all.push(summarisePod(p, now));
+        },
         PAGE_SIZE,
+        ctx.signal,
       ),
     );
-    if (pods.length === 0 && args.namespace) await assertNamespaceExists(cluster, args.namespace);
-
-    const now = Date.now();
-    let summaries = pods.map((p) => summarisePod(p, now));
-    const all = summaries;
+    if (all.length === 0 && args.namespace) await assertNamespaceExists(cluster, args.namespace);
+    let summaries = all;
     if (args.unhealthy) summaries = summaries.filter((s) => !s.healthy);
     summaries.sort(
       (a, b) =>

@@ -52,16 +52,7 @@ export async function eachPage<T>(
   onPage: (items: T[]) => void,
   pageSize = PAGE_SIZE,
 ): Promise<void> {
-  let cont: string | undefined;
-  do {
-    const page = await cluster.raw.get<{ items: T[] | null; metadata?: { continue?: string } }>(path, {
-      ...query,
-      limit: pageSize,
-      continue: cont,
-    });
-    onPage(page.items ?? []);
-    cont = page.metadata?.continue || undefined;
-  } while (cont);
+  await cluster.raw.pages<T>(path, query, onPage, pageSize);
 }
 
 interface Condition {
