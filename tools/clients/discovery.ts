@@ -19,7 +19,7 @@ export interface ResolvedKind {
   objectPath(name: string, namespace?: string): string;
 }
 
-interface APIResource {
+export interface APIResource {
   name: string;
   singularName?: string;
   namespaced: boolean;

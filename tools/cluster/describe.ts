@@ -9,10 +9,12 @@ import {
   clusterArg,
   countBy,
   formatCounts,
+  type LabelSelector,
   nameArg,
   namespaceArg,
   PAGE_SIZE,
   readAnnotations,
+  selectorString,
   summarisePod,
   TOOLSET,
 } from './common.js';
@@ -31,24 +33,6 @@ function pathOf(kind: string, namespace: string, name?: string): string | undefi
     return workloadPath(kind as WorkloadKind, namespace, name);
   }
   return undefined;
-}
-
-interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
-}
-
-/** A LabelSelector object as the query-string form the API accepts. */
-export function selectorString(sel: LabelSelector | undefined): string {
-  const parts = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel?.matchExpressions ?? []) {
-    const values = (e.values ?? []).join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.join(',');
 }
 
 function controllerOf(obj: KubeObject) {

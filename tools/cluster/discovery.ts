@@ -1,4 +1,4 @@
-import { type ResolvedKind, resolveKind } from '../clients/discovery.js';
+import { type APIResource, type ResolvedKind, resolveKind } from '../clients/discovery.js';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
 import { didYouMean, ToolError } from '../core/errors.js';
 
@@ -7,15 +7,6 @@ import { didYouMean, ToolError } from '../core/errors.js';
  * short name, "certificates.cert-manager.io") to one served resource, from API discovery across
  * every group. The per-apiVersion lookup (paths, scope) is the shared one in clients/discovery.ts.
  */
-
-interface ApiResource {
-  name: string;
-  singularName?: string;
-  namespaced: boolean;
-  kind: string;
-  verbs?: string[];
-  shortNames?: string[];
-}
 
 /** One resource in the catalog: the group's preferred version, as kubectl uses. */
 export interface CatalogEntry {
@@ -79,10 +70,10 @@ async function loadCatalog(cluster: KubeCluster): Promise<CatalogEntry[]> {
   const lists = await Promise.all(
     wanted.map((w) =>
       cluster.raw
-        .get<{ resources?: ApiResource[] }>(w.path)
+        .get<{ resources?: APIResource[] }>(w.path)
         // An aggregated API that is down must not hide every other kind.
         .then((l) => ({ w, resources: l.resources ?? [] }))
-        .catch(() => ({ w, resources: [] as ApiResource[] })),
+        .catch(() => ({ w, resources: [] as APIResource[] })),
     ),
   );
   const entries: CatalogEntry[] = [];

@@ -11,7 +11,14 @@ import { z } from 'zod';
 import { type KubeCluster, kubeCall, kubeError } from '../clients/kube.js';
 import { ToolError } from '../core/errors.js';
 import { defineTool, type ToolDef } from '../core/types.js';
-import { assertNamespaceExists, clusterArg, nameArg, namespaceArg, TOOLSET } from './common.js';
+import {
+  assertNamespaceExists,
+  clusterArg,
+  nameArg,
+  namespaceArg,
+  selectorString,
+  TOOLSET,
+} from './common.js';
 import { capLines, diffObjects, type FieldChange, formatChange } from './object-diff.js';
 
 type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
@@ -271,18 +278,6 @@ const rolloutRestart = defineTool({
 });
 
 // ── rollout undo ─────────────────────────────────────────────────────────────────────────────────
-
-function selectorString(sel: V1LabelSelector | undefined): string {
-  const parts = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel?.matchExpressions ?? []) {
-    const values = (e.values ?? []).join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.join(',');
-}
 
 /** The pod template a ReplicaSet was made from, as the Deployment held it (no pod-template-hash). */
 function templateOf(rs: V1ReplicaSet): V1PodTemplateSpec {
