@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane for integration tests, on loopback only, with kwok fake nodes.
+# kwok also serves the container logs in kwok/logs/ for every pod on its nodes (kubectl logs works).
 #
 #   cluster.sh up       start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok,
 #                       then create fake nodes and wait for them to be Ready
@@ -250,14 +251,43 @@ start_controllers() {
   wait_for "kube-scheduler /healthz" 60 curl -fsSk "https://127.0.0.1:$SCHEDULER_PORT/healthz"
 }
 
+# kwok serves container logs from the CRI-format files in kwok/logs/ (kwok wants absolute paths,
+# hence a generated config). Every pod on a kwok node gets them: container 'proxy' an envoy access
+# log, every other container checkout-api's log, and with previous=true the log of an instance that
+# panicked. (kwok v0.7 selects pods by name and namespace only, not by label.)
+write_kwok_logs_config() {
+  local logs="$here/kwok/logs"
+  cat >"$STATE/kwok-logs.yaml" <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: kubemate-testenv
+spec:
+  selector: {}
+  logs:
+  - containers: [proxy]
+    logsFile: "$logs/proxy.log"
+    follow: false
+  - logsFile: "$logs/checkout-api.log"
+    previousLogsFile: "$logs/checkout-api-previous.log"
+    follow: false
+EOF
+}
+
 start_kwok() {
   local -a configs=(--config "$here/kwok/kwok.yaml")
   local f
   for f in "$here"/kwok/stages/*.yaml; do configs+=(--config "$f"); done
+  write_kwok_logs_config
+  configs+=(--config "$STATE/kwok-logs.yaml")
+  # The API server reaches kwok's kubelet API (logs) at the address and port kwok gives its nodes,
+  # over TLS; it does not verify the kubelet's certificate, so the apiserver's own one does.
   start kwok "$BIN/kwok" "${configs[@]}" \
     --kubeconfig "$STATE/admin.kubeconfig" \
-    --server-address "127.0.0.1:$KWOK_PORT"
-  wait_for "kwok /healthz" 60 curl -fsS "http://127.0.0.1:$KWOK_PORT/healthz"
+    --server-address "127.0.0.1:$KWOK_PORT" \
+    --tls-cert-file "$STATE/pki/apiserver.crt" --tls-private-key-file "$STATE/pki/apiserver.key" \
+    --node-ip 127.0.0.1 --node-port "$KWOK_PORT"
+  wait_for "kwok /healthz" 60 curl -fsSk "https://127.0.0.1:$KWOK_PORT/healthz"
 }
 
 kubectl() { "$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }

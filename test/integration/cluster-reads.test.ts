@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   ApiextensionsV1Api,
   BatchV1Api,
@@ -840,6 +841,7 @@ describe('pods_logs', () => {
   });
 
   it('says clearly when a pod has no logs to give', async () => {
+    // 'stuck' is bound to a node no kwok runs: no kubelet serves its logs.
     const r = await call('pods_logs', { namespace: ns, pod: 'stuck' });
     expect(r.status).toBe('error');
     expect(r.text).toMatch(new RegExp(`container 'main' (of|in) pod ${ns}/stuck`));
@@ -851,6 +853,126 @@ describe('pods_logs', () => {
     const r = await call('pods_logs', { namespace: ns, pod: 'pul' });
     expect(r.errorCode).toBe('not_found');
     expect(r.text).toContain("did you mean 'pull'?");
+  });
+
+  // kwok serves every pod on its nodes the logs in test/env/kwok/logs/ (see test/env/cluster.sh):
+  // container 'proxy' an envoy access log, any other container checkout-api's, whose previous
+  // instance panicked. The log files are in CRI format; the kubelet API hands out the messages.
+  describe('on a pod whose logs kwok serves', () => {
+    const fixture = (file: string) =>
+      readFileSync(new URL(`../env/kwok/logs/${file}`, import.meta.url), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.replace(/^\S+ (?:stdout|stderr) [FP] /, ''));
+    const current = fixture('checkout-api.log');
+    const previous = fixture('checkout-api-previous.log');
+    const proxy = fixture('proxy.log');
+    const isError = (m: string) => /^\S+\tERROR\t/.test(m);
+    let pod: string;
+
+    beforeAll(async () => {
+      pod = webPod.metadata!.name!;
+      const node = await admin().core.readNode({ name: webPod.spec!.nodeName! });
+      expect(
+        node.status?.daemonEndpoints?.kubeletEndpoint?.Port,
+        `node ${node.metadata!.name} advertises no kubelet port: the cluster was started by a test/env/cluster.sh without kwok's log serving; restart it`,
+      ).toBeGreaterThan(0);
+    });
+
+    it('collapses repeated lines into one with a count, and summarises the distinct errors first', async () => {
+      const r = await call('pods_logs', { namespace: ns, pod });
+      expect(r.status).toBe('success');
+      const tail = current.slice(-200);
+      expect(current.length).toBeGreaterThan(200);
+      expect(r.s).toMatchObject({
+        container: 'main',
+        containers: ['main', 'proxy'],
+        previous: false,
+        lines: 200,
+        cutByServer: false,
+        errorLines: tail.filter(isError).length,
+        entriesOmitted: 0,
+      });
+      expect(r.s.distinct).toBeLessThan(30);
+
+      // GET /api/v1/orders/<id> answered 200: one entry, counted, showing the newest verbatim.
+      const orders = tail.filter((m) => /"path": "\/api\/v1\/orders\/\d+", "status": 200,/.test(m));
+      expect(orders.length).toBeGreaterThan(50);
+      expect(r.s.entries).toContainEqual({ count: orders.length, text: orders.at(-1) });
+      // A 404 differs from a 200 only in numbers, and is still a separate entry.
+      expect(r.s.entries.filter((e: Structured) => e.text.includes('"path": "/api/v1/orders/')).length).toBe(
+        2,
+      );
+      // Stack frames repeat with their error.
+      const payment = tail.filter((m) => m.includes('payment authorization failed'));
+      expect(r.s.entries).toContainEqual({
+        count: payment.length,
+        text: 'github.com/example/checkout-api/internal/payment.(*Client).Authorize',
+      });
+
+      // Errors: distinct, most recent first, with their counts.
+      const errs = tail.filter(isError);
+      expect(r.s.errors).toEqual([
+        { count: payment.length, text: errs.at(-1) },
+        { count: payment.length, text: payment.at(-1) },
+        { count: 1, text: tail.filter((m) => m.includes('failed to publish order event')).at(-1) },
+      ]);
+      expect(errs.at(-1)).toContain('"status": 502');
+      expect(r.text).toContain(
+        `Logs of container 'main' in pod ${ns}/${pod} (last 200 lines) in cluster 'kubemate': 200 lines, ${r.s.distinct} distinct after collapsing, ${errs.length} error and ${r.s.warningLines} warning lines. Other containers: proxy (pass container=NAME).`,
+      );
+      expect(r.text).toContain(
+        `\n\nErrors: ${errs.length} lines, 3 distinct, most recent first:\n  [×${payment.length}] ${errs.at(-1)}\n`,
+      );
+      expect(r.text.indexOf('Errors:')).toBeLessThan(r.text.indexOf('Log (similar lines'));
+      expect(r.text).toContain(`[×${orders.length}] ${orders.at(-1)}`);
+    });
+
+    it('previous: true reads the instance that crashed, panic first among its errors', async () => {
+      const r = await call('pods_logs', { namespace: ns, pod, previous: true });
+      expect(r.status).toBe('success');
+      expect(r.s).toMatchObject({
+        previous: true,
+        lines: previous.length,
+        errorLines: previous.filter(isError).length + 1,
+      });
+      expect(r.s.errors[0]).toEqual({
+        count: 1,
+        text: 'panic: runtime error: invalid memory address or nil pointer dereference',
+      });
+      expect(r.s.errors[1].text).toContain('failed to publish order event');
+      expect(r.s.entries.at(-1)).toEqual({ count: 1, text: previous.at(-1) });
+      expect(r.text).toContain(`(previous instance, last 200 lines)`);
+      expect(r.text).toContain('[signal SIGSEGV: segmentation violation');
+      expect(r.text).not.toContain(current.at(-1));
+    });
+
+    it('honours tailLines and sinceSeconds', async () => {
+      const three = await call('pods_logs', { namespace: ns, pod, tailLines: 3 });
+      expect(three.s).toMatchObject({ lines: 3, distinct: 3, errorLines: 0, errors: [] });
+      expect(three.s.entries).toEqual(current.slice(-3).map((text) => ({ count: 1, text })));
+      expect(three.text).toContain('(last 3 lines)');
+
+      const all = await call('pods_logs', { namespace: ns, pod, tailLines: 5000 });
+      expect(all.s).toMatchObject({ lines: current.length, errorLines: current.filter(isError).length });
+      expect(all.s.errors.at(-1).text).toContain('failed to publish order event');
+      expect(all.s.errors.at(-1).count).toBe(current.filter((m) => m.includes('order event')).length);
+
+      // The fixture's lines are from 2024: nothing in the last hour.
+      const recent = await call('pods_logs', { namespace: ns, pod, sinceSeconds: 3600 });
+      expect(recent.status).toBe('no_data');
+      expect(recent.s.lines).toBe(0);
+      expect(recent.text).toContain('The log is empty for this window; try previous=true');
+    });
+
+    it('reads the container asked for', async () => {
+      const r = await call('pods_logs', { namespace: ns, pod, container: 'proxy' });
+      expect(r.status).toBe('success');
+      expect(r.s).toMatchObject({ container: 'proxy', lines: proxy.length, errorLines: 0 });
+      const ok = proxy.filter((m) => /"GET \/api\/v1\/orders\/\d+ HTTP\/1\.1" 200 /.test(m));
+      expect(r.s.entries).toContainEqual({ count: ok.length, text: ok.at(-1) });
+      expect(r.text).toContain('Other containers: main (pass container=NAME).');
+    });
   });
 });
 
