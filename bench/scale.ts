@@ -20,7 +20,7 @@ import { estimateTokens } from '../tools/core/shaping.js';
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const PODS = Number(process.env.BENCH_PODS ?? 30_000);
 const NAMESPACES = 50;
-/** Pods bound to a node that does not exist stay Pending: the unhealthy ones to find. */
+/** Pods asking for more CPU than any node has stay Pending (unschedulable): the unhealthy ones to find. */
 const UNHEALTHY_EVERY = 97;
 
 async function createPods(kubeconfig: string): Promise<void> {
@@ -38,16 +38,23 @@ async function createPods(kubeconfig: string): Promise<void> {
       const i = next++;
       const body: V1Pod = {
         metadata: { name: `app-${i}`, labels: { app: `app-${i % 200}` } },
-        spec: {
-          nodeName: i % UNHEALTHY_EVERY === 0 ? 'gone-node' : `scale-node-${i % NODES}`,
-          containers: [
-            {
-              name: 'main',
-              image: `registry.local/app-${i % 200}:1`,
-              resources: { requests: { cpu: '50m', memory: '64Mi' } },
-            },
-          ],
-        },
+        spec:
+          i % UNHEALTHY_EVERY === 0
+            ? {
+                containers: [
+                  { name: 'main', image: 'registry.local/batch:1', resources: { requests: { cpu: '500' } } },
+                ],
+              }
+            : {
+                nodeName: `scale-node-${i % NODES}`,
+                containers: [
+                  {
+                    name: 'main',
+                    image: `registry.local/app-${i % 200}:1`,
+                    resources: { requests: { cpu: '50m', memory: '64Mi' } },
+                  },
+                ],
+              },
       };
       await core.createNamespacedPod({ namespace: `scale-${i % NAMESPACES}`, body }).catch((e) => {
         if ((e as { code?: number }).code !== 409) throw e;

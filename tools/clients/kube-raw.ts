@@ -10,6 +10,8 @@ export interface RawRequest {
   body?: unknown;
   /** Defaults to application/json when there is a body. */
   contentType?: string;
+  /** Defaults to application/json; server-side tables use `application/json;as=Table;v=v1;g=meta.k8s.io`. */
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -97,6 +99,7 @@ export class KubeReader {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers.set('Content-Type', opts.contentType ?? 'application/json');
     }
+    if (opts.accept) headers.set('Accept', opts.accept);
     const resp = await fetch(url, {
       method,
       headers,
@@ -127,11 +130,15 @@ export class KubeReader {
     onPage: (items: T[]) => void,
     pageSize = 500,
     signal?: AbortSignal,
+    accept?: string,
+    /** Sees each whole page first, for fields that sit beside the items (a table's columns). */
+    onEnvelope?: (page: never) => void,
   ): Promise<void> {
     const fetchPage = (cont?: string) =>
       this.fetchText('GET', path, {
         query: { ...query, limit: pageSize, continue: cont },
         ...(signal ? { signal } : {}),
+        ...(accept ? { accept } : {}),
       });
     let pending: Promise<string> | undefined = fetchPage();
     while (pending) {
@@ -139,13 +146,18 @@ export class KubeReader {
       const peeked = peekContinue(text);
       pending = peeked ? fetchPage(peeked) : undefined;
       try {
-        const page = JSON.parse(text) as { items: T[] | null; metadata?: { continue?: string } };
+        const page = JSON.parse(text) as {
+          items?: T[] | null;
+          rows?: T[] | null;
+          metadata?: { continue?: string };
+        };
         const cont = page.metadata?.continue || undefined;
         if (cont !== peeked) {
           pending?.catch(() => undefined);
           pending = cont ? fetchPage(cont) : undefined;
         }
-        onPage(page.items ?? []);
+        onEnvelope?.(page as never);
+        onPage(page.items ?? page.rows ?? []);
       } catch (e) {
         // The prefetched page is no longer wanted; keep its failure from surfacing unhandled.
         pending?.catch(() => undefined);
@@ -179,7 +191,7 @@ export class KubeReader {
 
 /** The list's continue token, read from the metadata that precedes the items; undefined if none. */
 function peekContinue(text: string): string | undefined {
-  const itemsAt = text.indexOf('"items"');
+  const itemsAt = Math.max(text.indexOf('"items"'), text.indexOf('"columnDefinitions"'));
   const head = itemsAt === -1 ? text.slice(0, 4096) : text.slice(0, itemsAt);
   const m = /"continue":"([^"\\]+)"/.exec(head);
   return m?.[1];

@@ -1,4 +1,4 @@
-import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ContainerStatus } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { kubeCall } from '../clients/kube.js';
 import { defineTool, type ToolDef } from '../core/types.js';
@@ -10,7 +10,6 @@ import {
   formatCounts,
   nameArg,
   namespaceArg,
-  PAGE_SIZE,
   type PodSummary,
   readAnnotations,
   selectorArg,
@@ -18,6 +17,7 @@ import {
   TOOLSET,
 } from './common.js';
 import { describeEvents, eventsFor } from './events.js';
+import { podSummaries } from './pod-table.js';
 
 const podItem = z.object({
   namespace: z.string(),
@@ -62,20 +62,13 @@ const podsList = defineTool({
   async handler(args, ctx) {
     const cluster = ctx.backends.kube.get(args.cluster);
     const where = args.namespace ? `namespace '${args.namespace}'` : 'all namespaces';
-    const path = args.namespace ? `/api/v1/namespaces/${args.namespace}/pods` : '/api/v1/pods';
-    // Each page is reduced to summaries as it arrives: memory stays flat however many pods there are.
-    const now = Date.now();
-    const all: PodSummary[] = [];
-    await kubeCall(cluster, `list pods in ${where}`, () =>
-      cluster.raw.pages<V1Pod>(
-        path,
-        { labelSelector: args.labelSelector, fieldSelector: args.fieldSelector },
-        (page) => {
-          for (const p of page) all.push(summarisePod(p, now));
-        },
-        PAGE_SIZE,
-        ctx.signal,
-      ),
+    const all = await kubeCall(cluster, `list pods in ${where}`, () =>
+      podSummaries(cluster, {
+        ...(args.namespace ? { namespace: args.namespace } : {}),
+        ...(args.labelSelector ? { labelSelector: args.labelSelector } : {}),
+        ...(args.fieldSelector ? { fieldSelector: args.fieldSelector } : {}),
+        signal: ctx.signal,
+      }),
     );
     if (all.length === 0 && args.namespace) await assertNamespaceExists(cluster, args.namespace);
     let summaries = all;

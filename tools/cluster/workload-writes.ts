@@ -2,7 +2,6 @@ import {
   ApiException,
   type V1DaemonSet,
   type V1Deployment,
-  type V1LabelSelector,
   type V1PodTemplateSpec,
   type V1ReplicaSet,
   type V1StatefulSet,

@@ -1,0 +1,90 @@
+import type { KubeCluster } from '../clients/kube.js';
+import type { PodSummary } from './common.js';
+
+/**
+ * Pod summaries from the API server's own table printer (`as=Table`): the same NAME, READY,
+ * STATUS, RESTARTS, AGE and NODE columns kubectl shows, computed server-side, at a small fraction
+ * of the bytes of full pod objects. This is what lets a 30,000-pod cluster be listed quickly.
+ */
+const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+const PAGE = 2000;
+const PARALLEL_NAMESPACES = 4;
+
+interface TableRow {
+  cells: unknown[];
+}
+interface Column {
+  name: string;
+}
+
+function healthy(status: string, ready: string): boolean {
+  const [r, t] = ready.split('/');
+  return (status === 'Running' && r === t) || status === 'Completed' || status === 'Succeeded';
+}
+
+async function namespaceRows(
+  cluster: KubeCluster,
+  namespace: string,
+  query: Record<string, string | undefined>,
+  out: PodSummary[],
+  signal?: AbortSignal,
+): Promise<void> {
+  let columns: Record<string, number> | undefined;
+  await cluster.raw.pages<TableRow>(
+    `/api/v1/namespaces/${namespace}/pods`,
+    { ...query, includeObject: 'None' },
+    (rows) => {
+      for (const row of rows) {
+        const cell = (name: string) => String(row.cells[columns?.[name] ?? -1] ?? '');
+        const ready = cell('Ready');
+        const status = cell('Status');
+        out.push({
+          namespace,
+          name: cell('Name'),
+          ready,
+          status,
+          restarts: Number.parseInt(cell('Restarts'), 10) || 0,
+          age: cell('Age'),
+          node: cell('Node') || '<none>',
+          healthy: healthy(status, ready),
+        });
+      }
+    },
+    PAGE,
+    signal,
+    TABLE,
+    (page: { columnDefinitions?: Column[] }) => {
+      if (page.columnDefinitions)
+        columns = Object.fromEntries(page.columnDefinitions.map((c, i) => [c.name, i]));
+    },
+  );
+}
+
+/**
+ * Summaries of the pods in one namespace, or in every namespace (read a few namespaces at a time,
+ * since table rows carry no namespace of their own).
+ */
+export async function podSummaries(
+  cluster: KubeCluster,
+  opts: { namespace?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal },
+): Promise<PodSummary[]> {
+  const query = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
+  const out: PodSummary[] = [];
+  if (opts.namespace) {
+    await namespaceRows(cluster, opts.namespace, query, out, opts.signal);
+    return out;
+  }
+  const namespaces: string[] = [];
+  await cluster.raw.pages<{ metadata?: { name?: string } }>('/api/v1/namespaces', {}, (items) => {
+    for (const ns of items) if (ns.metadata?.name) namespaces.push(ns.metadata.name);
+  });
+  let next = 0;
+  const worker = async () => {
+    while (next < namespaces.length) {
+      const ns = namespaces[next++]!;
+      await namespaceRows(cluster, ns, query, out, opts.signal);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_NAMESPACES, namespaces.length) }, worker));
+  return out;
+}
