@@ -1,4 +1,4 @@
-import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { kubeCall } from '../clients/kube.js';
 import { defineTool, type ToolDef } from '../core/types.js';
@@ -8,9 +8,9 @@ import {
   formatCounts,
   namespaceArg,
   readAnnotations,
-  summarisePod,
   TOOLSET,
 } from './common.js';
+import { podSummaries } from './pod-table.js';
 import { eachPage } from './resources.js';
 import { listWorkloads } from './workloads.js';
 
@@ -55,7 +55,7 @@ const namespaceSummary = defineTool({
   name: 'namespace_summary',
   title: 'Namespace: Summary',
   description:
-    'A small health summary of one namespace or the whole cluster: pods by status and phase, not-ready pods, total restarts and the top restarters, warning events of the last hour by reason with an example each, and workloads that are not fully available. Stays small however big the cluster. Call this first for "is anything wrong in payments?" or "how is the cluster doing?", then drill down with workload_describe or pods_get.',
+    'A small health summary of one namespace or the whole cluster: pods by status, not-ready pods, total restarts and the top restarters, warning events of the last hour by reason with an example each, and workloads that are not fully available. Stays small however big the cluster. Call this first for "is anything wrong in payments?" or "how is the cluster doing?", then drill down with workload_describe or pods_get.',
   input: z.object({
     cluster: clusterArg,
     namespace: namespaceArg.optional().describe('Namespace; omit for the whole cluster'),
@@ -66,7 +66,6 @@ const namespaceSummary = defineTool({
     pods: z.object({
       total: z.number(),
       byStatus: z.record(z.string(), z.number()),
-      byPhase: z.record(z.string(), z.number()),
       notReady: z.number(),
       unhealthy: z.number(),
       restarts: z.number(),
@@ -109,7 +108,6 @@ const namespaceSummary = defineTool({
     const pods = {
       total: 0,
       byStatus: {} as Record<string, number>,
-      byPhase: {} as Record<string, number>,
       notReady: 0,
       unhealthy: 0,
       restarts: 0,
@@ -124,40 +122,26 @@ const namespaceSummary = defineTool({
 
     const [, , workloads] = await Promise.all([
       kubeCall(cluster, `list pods in ${where}`, () =>
-        eachPage<V1Pod>(
-          cluster,
-          ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods',
-          {},
-          (items) => {
-            for (const pod of items) {
-              const s = summarisePod(pod, now);
-              pods.total++;
-              pods.byStatus[s.status] = (pods.byStatus[s.status] ?? 0) + 1;
-              const phase = pod.status?.phase ?? 'Unknown';
-              pods.byPhase[phase] = (pods.byPhase[phase] ?? 0) + 1;
-              const [r, t] = s.ready.split('/');
-              if (r !== t && s.status !== 'Completed' && phase !== 'Succeeded') pods.notReady++;
-              if (!s.healthy) pods.unhealthy++;
-              pods.restarts += s.restarts;
-              if (s.restarts > 0) {
-                restarters.add({
-                  namespace: s.namespace,
-                  name: s.name,
-                  restarts: s.restarts,
-                  status: s.status,
-                });
-              }
-              if (!ns) {
-                const c = perNs.get(s.namespace) ?? { pods: 0, unhealthy: 0 };
-                c.pods++;
-                if (!s.healthy) c.unhealthy++;
-                perNs.set(s.namespace, c);
-              }
-            }
-          },
-          1000,
-        ),
-      ),
+        podSummaries(cluster, { ...(ns ? { namespace: ns } : {}), signal: ctx.signal }),
+      ).then((summaries) => {
+        for (const s of summaries) {
+          pods.total++;
+          pods.byStatus[s.status] = (pods.byStatus[s.status] ?? 0) + 1;
+          const [r, t] = s.ready.split('/');
+          if (r !== t && s.status !== 'Completed' && s.status !== 'Succeeded') pods.notReady++;
+          if (!s.healthy) pods.unhealthy++;
+          pods.restarts += s.restarts;
+          if (s.restarts > 0) {
+            restarters.add({ namespace: s.namespace, name: s.name, restarts: s.restarts, status: s.status });
+          }
+          if (!ns) {
+            const c = perNs.get(s.namespace) ?? { pods: 0, unhealthy: 0 };
+            c.pods++;
+            if (!s.healthy) c.unhealthy++;
+            perNs.set(s.namespace, c);
+          }
+        }
+      }),
       kubeCall(cluster, `list warning events in ${where}`, () =>
         eachPage<CoreV1Event>(
           cluster,
