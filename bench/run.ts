@@ -179,6 +179,7 @@ async function main(): Promise<void> {
     const timings = await measureInterleaved(
       {
         direct: directList(kubeconfig),
+        reader: readerList(kubeconfig),
         stdio: () => callPods(stdioClient),
         http: () => callPods(httpClient),
       },
