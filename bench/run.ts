@@ -18,7 +18,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { hashToken } from '../mcp/auth.js';
 import { createFakeNodes, startCluster } from '../test/env/cluster.js';
+import type { KubeCluster } from '../tools/clients/kube.js';
 import { KubeReader } from '../tools/clients/kube-raw.js';
+import { podSummaries } from '../tools/cluster/pod-table.js';
 import { estimateTokens } from '../tools/core/shaping.js';
 import { benchAudit } from './audit.js';
 import { benchPolicy } from './policy.js';
@@ -90,14 +92,14 @@ function directList(kubeconfig: string): () => Promise<V1Pod[]> {
   };
 }
 
-/** The reader Kubemate itself uses, called directly: isolates Kubemate's own overhead. */
+/** The read Kubemate itself makes (the server-side pod table), called directly: isolates Kubemate's own overhead. */
 function readerList(kubeconfig: string): () => Promise<unknown[]> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   kc.setCurrentContext('kubemate');
-  const reader = new KubeReader(kc);
+  const cluster = { raw: new KubeReader(kc) } as unknown as KubeCluster;
   return async () => {
-    const pods = await reader.list<V1Pod>(`/api/v1/namespaces/${NAMESPACE}/pods`, {}, 500);
+    const pods = await podSummaries(cluster, { namespace: NAMESPACE });
     if (pods.length !== PODS) throw new Error(`reader saw ${pods.length} pods`);
     return pods;
   };
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
       row('direct @kubernetes/client-node', direct),
       row('kubemate MCP over stdio', stdio, direct),
       row('kubemate MCP over HTTP', overHttp, direct),
-      'Kubemate reads lists as plain JSON over a keep-alive connection; against that same reader, its own overhead is:',
+      'Kubemate reads the server-side pod table over a keep-alive connection; against that same read, its own overhead is:',
       row('direct, same JSON reader', reader),
       row('kubemate MCP over stdio', stdio, reader),
       row('kubemate MCP over HTTP', overHttp, reader),
