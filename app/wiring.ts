@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { TokenAuthenticator } from '../mcp/auth.js';
@@ -30,6 +30,13 @@ export interface App {
   close(): void;
 }
 
+/** Whether any Kubernetes credentials can be found: a configured or default kubeconfig, or in-cluster. */
+function kubeconfigAvailable(config: Config): boolean {
+  if (config.kubernetes.kubeconfig || process.env.KUBECONFIG || process.env.KUBERNETES_SERVICE_HOST)
+    return true;
+  return existsSync(join(homedir(), '.kube', 'config'));
+}
+
 export function loadPolicyFile(path: string): PolicyFile {
   let text: string;
   try {
@@ -45,7 +52,7 @@ export function buildApp(
   logger: Logger,
   overrides: { policy?: PolicyEngine; audit?: AuditSink } = {},
 ): App {
-  const clusters = new KubeClusters(config.kubernetes);
+  const clusters = new KubeClusters({ ...config.kubernetes, none: !kubeconfigAvailable(config) });
   const metrics = new ToolMetrics();
   let policy: PolicyEngine;
   let approvals: ApprovalStore | undefined;

@@ -17,6 +17,8 @@ export interface KubeSettings {
   contexts?: string[];
   /** Cluster used when a tool call names none; defaults to the kubeconfig's current context. */
   defaultCluster?: string;
+  /** No kubeconfig exists and Kubemate is not in a cluster: start with no clusters. */
+  none?: boolean;
 }
 
 export interface KubeCluster {
@@ -57,7 +59,7 @@ export class KubeClusters implements KubeAccess {
     this.base = new KubeConfig();
     try {
       if (settings.kubeconfig) this.base.loadFromFile(settings.kubeconfig);
-      else this.base.loadFromDefault();
+      else if (!settings.none) this.base.loadFromDefault();
     } catch (e) {
       throw new Error(
         `cannot load kubeconfig ${settings.kubeconfig ?? '(default)'}: ${(e as Error).message}`,
@@ -96,7 +98,7 @@ export class KubeClusters implements KubeAccess {
     if (!wanted) {
       throw new ToolError(
         'unknown_cluster',
-        'no Kubernetes cluster is configured: the kubeconfig has no contexts',
+        'no Kubernetes cluster is configured: no kubeconfig was found; set KUBECONFIG or kubernetes.kubeconfig in the configuration',
       );
     }
     if (!this.known.includes(wanted)) {
