@@ -17,11 +17,12 @@ version: 1
 identities:
   alice: [slack:UALICE]
   bob: [slack:UBOB]
+  pat: [slack:UPAT]
 groups:
   auditors: [bob]
   night-shift: [bob]
 bindings:
-  - subjects: [alice, bob]
+  - subjects: [alice, bob, pat]
     roles: [viewer]
 impersonation:
   enabled: true
@@ -43,6 +44,30 @@ beforeAll(async () => {
         subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'auditors' }],
       },
     });
+  // pat may list pods in every namespace but may not list namespaces.
+  const rbac = adminClients().kc.makeApiClient(
+    (await import('@kubernetes/client-node')).RbacAuthorizationV1Api,
+  );
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: `${shared}-pods` },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: `${shared}-pods` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${shared}-pods` },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'pat' }],
+    },
+  });
+  await adminClients().core.createNamespacedPod({
+    namespace: shared,
+    body: {
+      metadata: { name: 'marker', labels: { marker: shared } },
+      spec: { containers: [{ name: 'c', image: 'x:1' }] },
+    },
+  });
   const cfg = kubemateConfig();
   const policyFile = join(cfg.dataDir, 'policy.yaml');
   writeFileSync(policyFile, POLICY);
@@ -51,6 +76,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   app?.close();
+  const rbac = adminClients().kc.makeApiClient(
+    (await import('@kubernetes/client-node')).RbacAuthorizationV1Api,
+  );
+  await rbac.deleteClusterRoleBinding({ name: `${shared}-pods` }).catch(() => undefined);
+  await rbac.deleteClusterRole({ name: `${shared}-pods` }).catch(() => undefined);
   await deleteNamespace(shared);
 });
 
@@ -77,6 +107,18 @@ describe('Kubernetes impersonation', () => {
     const refused = await app.pipeline.invoke('events_list', { namespace: 'default' }, who('slack:UBOB'));
     expect(refused.errorCode).toBe('forbidden');
     expect(refused.text).toContain('as bob');
+  });
+
+  it('lists pods in every namespace for someone who may not list namespaces', async () => {
+    const r = await app.pipeline.invoke(
+      'pods_list',
+      { labelSelector: `marker=${shared}` },
+      who('slack:UPAT'),
+    );
+    expect(r.status, r.text).toBe('success');
+    expect((r.structured as { items: Array<{ namespace: string; name: string }> }).items).toEqual([
+      expect.objectContaining({ namespace: shared, name: 'marker' }),
+    ]);
   });
 
   it('audits the decision and the refused result with the person behind the chat identity', async () => {

@@ -161,6 +161,18 @@ async function requestedByNode(cluster: KubeCluster, fieldSelector?: string): Pr
   return byNode;
 }
 
+/** Above this many pods, nodes_list does not read every pod to sum requests per node. */
+export const REQUESTS_POD_LIMIT = 10_000;
+
+/** The number of pods, from one tiny page and the server's remaining-item count. */
+async function approximatePodCount(cluster: KubeCluster): Promise<number> {
+  const page = await cluster.raw.get<{ items?: unknown[]; metadata?: { remainingItemCount?: number } }>(
+    '/api/v1/pods',
+    { limit: 1 },
+  );
+  return (page.items?.length ?? 0) + (page.metadata?.remainingItemCount ?? 0);
+}
+
 export interface NodeSummary {
   name: string;
   status: string;
@@ -261,13 +273,17 @@ const nodesList = defineTool({
   async handler(args, ctx) {
     const cluster = ctx.backends.kube.get(args.cluster);
     const nodes: V1Node[] = [];
+    // Summing requests means reading every pod whole. On very large clusters that alone takes
+    // longer than an answer should, so the sum is left out there and nodes_get gives it per node.
+    const podCount = await kubeCall(cluster, 'count pods', () => approximatePodCount(cluster));
+    const sumRequests = podCount <= REQUESTS_POD_LIMIT;
     const [, usage] = await Promise.all([
       kubeCall(cluster, 'list nodes', () =>
         eachPage<V1Node>(cluster, '/api/v1/nodes', { labelSelector: args.labelSelector }, (items) => {
           nodes.push(...items);
         }),
       ),
-      requestedByNode(cluster),
+      sumRequests ? requestedByNode(cluster) : Promise.resolve(new Map<string, Usage>()),
     ]);
     const now = Date.now();
     const all = nodes.map((n) => summariseNode(n, usage.get(n.metadata?.name ?? ''), now));
@@ -310,7 +326,9 @@ const nodesList = defineTool({
             `${rows.length} ${noun} in cluster '${cluster.name}'${filter}: ${formatCounts(byStatus)}.`,
             unschedulable ? ` Cordoned: ${unschedulable}.` : '',
             Object.keys(pressure).length ? ` Under pressure: ${formatCounts(pressure)}.` : '',
-            ` Requested CPU ${cpu.requested} of ${cpu.allocatable} cores (${cpu.percent}), memory ${memory.requested} of ${memory.allocatable} (${memory.percent}); ${pods} pods.`,
+            sumRequests
+              ? ` Requested CPU ${cpu.requested} of ${cpu.allocatable} cores (${cpu.percent}), memory ${memory.requested} of ${memory.allocatable} (${memory.percent}); ${pods} pods.`
+              : ` Allocatable CPU ${cpu.allocatable} cores, memory ${memory.allocatable}. Requests are not summed on a cluster of about ${podCount} pods (over ${REQUESTS_POD_LIMIT}); nodes_get NODE shows one node's requests and pods.`,
             args.unhealthy ? ` (${all.length - rows.length} healthy nodes not listed.)` : '',
           ].join('');
     return {
@@ -333,9 +351,13 @@ const nodesList = defineTool({
         r.name,
         r.status,
         r.roles.join(',') || '<none>',
-        `${formatCpu(r.cpu.requested)}/${formatCpu(r.cpu.allocatable)} (${pct(r.cpu.requested, r.cpu.allocatable)})`,
-        `${formatBytes(r.memory.requested)}/${formatBytes(r.memory.allocatable)} (${pct(r.memory.requested, r.memory.allocatable)})`,
-        `${r.pods.count}/${r.pods.allocatable}`,
+        sumRequests
+          ? `${formatCpu(r.cpu.requested)}/${formatCpu(r.cpu.allocatable)} (${pct(r.cpu.requested, r.cpu.allocatable)})`
+          : `?/${formatCpu(r.cpu.allocatable)}`,
+        sumRequests
+          ? `${formatBytes(r.memory.requested)}/${formatBytes(r.memory.allocatable)} (${pct(r.memory.requested, r.memory.allocatable)})`
+          : `?/${formatBytes(r.memory.allocatable)}`,
+        sumRequests ? `${r.pods.count}/${r.pods.allocatable}` : `?/${r.pods.allocatable}`,
         r.pressure.join(',') || '-',
         r.taints.length ? String(r.taints.length) : '-',
         r.age,

@@ -1,3 +1,4 @@
+import { ApiException } from '@kubernetes/client-node';
 import type { KubeCluster } from '../clients/kube.js';
 import type { PodSummary } from './common.js';
 
@@ -12,6 +13,7 @@ const PARALLEL_NAMESPACES = 4;
 
 interface TableRow {
   cells: unknown[];
+  object?: { metadata?: { namespace?: string } };
 }
 interface Column {
   name: string;
@@ -22,24 +24,28 @@ function healthy(status: string, ready: string): boolean {
   return (status === 'Running' && r === t) || status === 'Completed' || status === 'Succeeded';
 }
 
-async function namespaceRows(
+/**
+ * Table rows of one namespace (`includeObject=None`: cells only), or of every namespace at once
+ * (`includeObject=Metadata`, which carries each row's namespace but costs more bytes).
+ */
+async function tableRows(
   cluster: KubeCluster,
-  namespace: string,
+  namespace: string | undefined,
   query: Record<string, string | undefined>,
   out: PodSummary[],
   signal?: AbortSignal,
 ): Promise<void> {
   let columns: Record<string, number> | undefined;
   await cluster.raw.pages<TableRow>(
-    `/api/v1/namespaces/${namespace}/pods`,
-    { ...query, includeObject: 'None' },
+    namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods',
+    { ...query, includeObject: namespace ? 'None' : 'Metadata' },
     (rows) => {
       for (const row of rows) {
         const cell = (name: string) => String(row.cells[columns?.[name] ?? -1] ?? '');
         const ready = cell('Ready');
         const status = cell('Status');
         out.push({
-          namespace,
+          namespace: namespace ?? row.object?.metadata?.namespace ?? '',
           name: cell('Name'),
           ready,
           status,
@@ -71,18 +77,25 @@ export async function podSummaries(
   const query = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
   const out: PodSummary[] = [];
   if (opts.namespace) {
-    await namespaceRows(cluster, opts.namespace, query, out, opts.signal);
+    await tableRows(cluster, opts.namespace, query, out, opts.signal);
     return out;
   }
   const namespaces: string[] = [];
-  await cluster.raw.pages<{ metadata?: { name?: string } }>('/api/v1/namespaces', {}, (items) => {
-    for (const ns of items) if (ns.metadata?.name) namespaces.push(ns.metadata.name);
-  });
+  try {
+    await cluster.raw.pages<{ metadata?: { name?: string } }>('/api/v1/namespaces', {}, (items) => {
+      for (const ns of items) if (ns.metadata?.name) namespaces.push(ns.metadata.name);
+    });
+  } catch (e) {
+    // Some callers may list pods everywhere but not namespaces: one cluster-wide table instead.
+    if (!(e instanceof ApiException) || e.code !== 403) throw e;
+    await tableRows(cluster, undefined, query, out, opts.signal);
+    return out;
+  }
   let next = 0;
   const worker = async () => {
     while (next < namespaces.length) {
       const ns = namespaces[next++]!;
-      await namespaceRows(cluster, ns, query, out, opts.signal);
+      await tableRows(cluster, ns, query, out, opts.signal);
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_NAMESPACES, namespaces.length) }, worker));
