@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ApprovalError, type Ticket } from '../../policies/approvals.js';
 import { ToolError } from '../core/errors.js';
-import { defineTool, type ToolContext, type ToolDef } from '../core/types.js';
+import { defineTool, listOutput, type ToolContext, type ToolDef } from '../core/types.js';
 
 /** Tools of this toolset are never themselves put behind an approval (see policies/engine.ts). */
 const TOOLSET = 'approvals';
@@ -81,12 +81,9 @@ export const approvalTools: ToolDef[] = [
         .describe('Only tickets in this state; omit for all recent tickets'),
       mine: z.boolean().optional().describe('Only tickets you requested'),
     }),
-    output: z.object({
+    output: listOutput({
       total: z.number(),
       items: z.array(ticketOut),
-      shown: z.number(),
-      omitted: z.number(),
-      narrow: z.string().optional(),
     }),
     annotations: readAnnotations,
     permission: { toolset: TOOLSET, verb: 'read', namespaced: false },

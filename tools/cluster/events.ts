@@ -1,7 +1,7 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
-import { defineTool, type ToolDef } from '../core/types.js';
+import { defineTool, listOutput, type ToolDef } from '../core/types.js';
 import {
   age,
   assertNamespaceExists,
@@ -88,7 +88,7 @@ const eventsList = defineTool({
     name: nameArg.optional().describe('Name of the involved object'),
     warningsOnly: z.boolean().optional().describe('Only events of type Warning'),
   }),
-  output: z.object({
+  output: listOutput({
     cluster: z.string(),
     namespace: z.string(),
     total: z.number(),
@@ -105,9 +105,6 @@ const eventsList = defineTool({
         message: z.string(),
       }),
     ),
-    shown: z.number(),
-    omitted: z.number(),
-    narrow: z.string().optional(),
   }),
   annotations: readAnnotations,
   permission: { toolset: TOOLSET, verb: 'read', namespaced: true },

@@ -1,7 +1,7 @@
 import type { V1Namespace } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { kubeCall } from '../clients/kube.js';
-import { defineTool, type ToolDef } from '../core/types.js';
+import { defineTool, listOutput, type ToolDef } from '../core/types.js';
 import { age, clusterArg, PAGE_SIZE, readAnnotations, selectorArg, TOOLSET } from './common.js';
 
 interface NamespaceRow {
@@ -19,14 +19,11 @@ const namespacesList = defineTool({
     cluster: clusterArg,
     labelSelector: selectorArg.optional().describe('Kubernetes label selector, e.g. "team=payments"'),
   }),
-  output: z.object({
+  output: listOutput({
     cluster: z.string(),
     total: z.number(),
     terminating: z.number(),
     items: z.array(z.object({ name: z.string(), status: z.string(), age: z.string() })),
-    shown: z.number(),
-    omitted: z.number(),
-    narrow: z.string().optional(),
   }),
   annotations: readAnnotations,
   permission: { toolset: TOOLSET, verb: 'read', namespaced: false },

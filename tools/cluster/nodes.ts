@@ -2,7 +2,7 @@ import type { CoreV1Event, V1Node, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
 import { suggestion, ToolError } from '../core/errors.js';
-import { defineTool, type ToolDef } from '../core/types.js';
+import { defineTool, listOutput, type ToolDef } from '../core/types.js';
 import {
   age,
   clusterArg,
@@ -254,7 +254,7 @@ const nodesList = defineTool({
       .describe('Kubernetes label selector, e.g. "node-role.kubernetes.io/worker"'),
     unhealthy: z.boolean().optional().describe('Only nodes that are not Ready, cordoned or under pressure'),
   }),
-  output: z.object({
+  output: listOutput({
     cluster: z.string(),
     total: z.number(),
     byStatus: z.record(z.string(), z.number()),
@@ -264,9 +264,6 @@ const nodesList = defineTool({
     memory: resourceOut,
     pods: z.number(),
     items: z.array(nodeItem),
-    shown: z.number(),
-    omitted: z.number(),
-    narrow: z.string().optional(),
   }),
   annotations: readAnnotations,
   permission: { toolset: TOOLSET, verb: 'read', namespaced: false },

@@ -1,7 +1,7 @@
 import type { CoreV1Event, V1ContainerStatus } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { kubeCall } from '../clients/kube.js';
-import { defineTool, type ToolDef } from '../core/types.js';
+import { defineTool, listOutput, type ToolDef } from '../core/types.js';
 import {
   age,
   assertNamespaceExists,
@@ -29,7 +29,7 @@ const podItem = z.object({
   node: z.string(),
 });
 
-const podsListOutput = z.object({
+const podsListOutput = listOutput({
   cluster: z.string(),
   namespace: z.string().describe('namespace listed, or "*" for all'),
   total: z.number().describe('pods matching, exact'),
@@ -37,9 +37,6 @@ const podsListOutput = z.object({
   notReady: z.number(),
   restarts: z.number(),
   items: z.array(podItem),
-  shown: z.number(),
-  omitted: z.number(),
-  narrow: z.string().optional(),
 });
 
 const podsList = defineTool({

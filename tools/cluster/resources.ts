@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
 import { suggestion, ToolError } from '../core/errors.js';
-import { defineTool, type ToolDef } from '../core/types.js';
+import { defineTool, listOutput, type ToolDef } from '../core/types.js';
 import {
   age,
   assertNamespaceExists,
@@ -165,7 +165,7 @@ const resourcesList = defineTool({
     labelSelector: selectorArg.optional().describe('Kubernetes label selector, e.g. "app=api"'),
     fieldSelector: selectorArg.optional().describe('Kubernetes field selector, e.g. "metadata.name=api"'),
   }),
-  output: z.object({
+  output: listOutput({
     cluster: z.string(),
     kind: z.string(),
     apiVersion: z.string(),
@@ -184,9 +184,6 @@ const resourcesList = defineTool({
         info: z.string().optional(),
       }),
     ),
-    shown: z.number(),
-    omitted: z.number(),
-    narrow: z.string().optional(),
   }),
   annotations: readAnnotations,
   permission: { toolset: TOOLSET, verb: 'read', namespaced: true },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
-import { defineTool, type ToolDef } from '../core/types.js';
+import { defineTool, listOutput, type ToolDef } from '../core/types.js';
 import {
   age,
   assertNamespaceExists,
@@ -226,7 +226,7 @@ const workloadsList = defineTool({
       .optional()
       .describe('Only workloads that are not fully available or whose rollout is not complete'),
   }),
-  output: z.object({
+  output: listOutput({
     cluster: z.string(),
     namespace: z.string(),
     total: z.number(),
@@ -234,9 +234,6 @@ const workloadsList = defineTool({
     byKind: z.record(z.string(), z.number()),
     byStatus: z.record(z.string(), z.number()),
     items: z.array(workloadItem),
-    shown: z.number(),
-    omitted: z.number(),
-    narrow: z.string().optional(),
   }),
   annotations: readAnnotations,
   permission: { toolset: TOOLSET, verb: 'read', namespaced: true },

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Ticket, TicketStatus } from '../../policies/approvals.js';
 import type { Principal, ToolAnnotations, ToolPermission } from '../../policies/types.js';
 import type { BoundBackends } from '../clients/backends.js';
@@ -86,4 +86,14 @@ export interface ToolDef<I extends AnyZodObject = AnyZodObject> {
 /** Keeps the handler's argument type tied to the input schema while storing tools uniformly. */
 export function defineTool<I extends AnyZodObject>(def: ToolDef<I>): ToolDef {
   return def as unknown as ToolDef;
+}
+
+/** The output schema of a list tool: its totals and items, plus what shaping adds (shown, omitted, narrow). */
+export function listOutput<S extends z.ZodRawShape>(shape: S) {
+  return z.object({
+    ...shape,
+    shown: z.number().describe('items included in this answer'),
+    omitted: z.number().describe('items left out to stay within the token budget'),
+    narrow: z.string().optional().describe('how to ask for fewer items, when some were left out'),
+  });
 }
