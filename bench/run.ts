@@ -214,7 +214,7 @@ async function main(): Promise<void> {
       row('kubemate MCP over stdio', stdio, direct),
       row('kubemate MCP over HTTP', overHttp, direct),
       'Kubemate reads the server-side pod table over a keep-alive connection; against that same read, its own overhead is:',
-      row('direct, same JSON reader', reader),
+      row('direct, same table read', reader),
       row('kubemate MCP over stdio', stdio, reader),
       row('kubemate MCP over HTTP', overHttp, reader),
       `answer size: text ${textTokens} tokens + structured ${structuredTokens} tokens = ${textTokens + structuredTokens} tokens (target < 8000); rows shown ${structured.shown} of ${structured.total}`,
