@@ -8,9 +8,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -23,6 +20,7 @@ import { KubeReader } from '../tools/clients/kube-raw.js';
 import { podSummaries } from '../tools/cluster/pod-table.js';
 import { estimateTokens } from '../tools/core/shaping.js';
 import { benchAudit } from './audit.js';
+import { kubemateEnv } from './env.js';
 import { benchPolicy } from './policy.js';
 import { fmt, measureInterleaved, type Timing } from './stats.js';
 
@@ -102,17 +100,6 @@ function readerList(kubeconfig: string): () => Promise<unknown[]> {
     const pods = await podSummaries(cluster, { namespace: NAMESPACE });
     if (pods.length !== PODS) throw new Error(`reader saw ${pods.length} pods`);
     return pods;
-  };
-}
-
-function kubemateEnv(kubeconfig: string): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    KUBEMATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'kubemate-data-')),
-    KUBEMATE_KUBERNETES__KUBECONFIG: kubeconfig,
-    KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'kubemate',
-    KUBEMATE_LOG__LEVEL: 'warn',
   };
 }
 

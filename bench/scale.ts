@@ -7,8 +7,7 @@
  * Always starts its own cluster (30,000 pods would slow every other user of a shared one).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -16,6 +15,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createFakeNodes, startCluster } from '../test/env/cluster.js';
 import { estimateTokens } from '../tools/core/shaping.js';
+import { kubemateEnv } from './env.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const PODS = Number(process.env.BENCH_PODS ?? 30_000);
@@ -118,15 +118,7 @@ async function main(): Promise<void> {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: ['dist/app/main.js', 'mcp'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        KUBEMATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'kubemate-data-')),
-        KUBEMATE_KUBERNETES__KUBECONFIG: kubeconfig,
-        KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'kubemate',
-        KUBEMATE_LOG__LEVEL: 'warn',
-        KUBEMATE_OUTPUT__TIMEOUT_SECONDS: '60',
-      },
+      env: kubemateEnv(kubeconfig, { KUBEMATE_OUTPUT__TIMEOUT_SECONDS: '60' }),
     });
     const client = new Client({ name: 'bench', version: '1' });
     await client.connect(transport);
