@@ -19,7 +19,7 @@ import {
   TOOLSET,
 } from './common.js';
 import { sortEvents } from './events.js';
-import { eachPage, type KubeObject } from './resources.js';
+import type { KubeObject } from './resources.js';
 import { type WorkloadKind, workloadPath, workloadStatus } from './workloads.js';
 
 const KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet', 'Pod'] as const;
@@ -55,7 +55,7 @@ async function listOwned(
 ): Promise<KubeObject[]> {
   const out: KubeObject[] = [];
   await kubeCall(cluster, `list ${path}`, () =>
-    eachPage<KubeObject>(cluster, path, { labelSelector }, (items) => {
+    cluster.raw.pages<KubeObject>(path, { labelSelector }, (items) => {
       for (const o of items) if (!ownerUids || ownerUids.has(controllerOf(o)?.uid ?? '')) out.push(o);
     }),
   );

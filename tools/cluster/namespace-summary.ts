@@ -11,7 +11,6 @@ import {
   TOOLSET,
 } from './common.js';
 import { podSummaries } from './pod-table.js';
-import { eachPage } from './resources.js';
 import { listWorkloads } from './workloads.js';
 
 const TOP = 5;
@@ -143,8 +142,7 @@ const namespaceSummary = defineTool({
         }
       }),
       kubeCall(cluster, `list warning events in ${where}`, () =>
-        eachPage<CoreV1Event>(
-          cluster,
+        cluster.raw.pages<CoreV1Event>(
           ns ? `/api/v1/namespaces/${ns}/events` : '/api/v1/events',
           { fieldSelector: 'type=Warning' },
           (items) => {

@@ -15,7 +15,6 @@ import {
   TOOLSET,
 } from './common.js';
 import { describeEvents, sortEvents } from './events.js';
-import { eachPage } from './resources.js';
 
 const SUFFIX: Record<string, number> = {
   n: 1e-9,
@@ -139,8 +138,7 @@ async function requestedByNode(cluster: KubeCluster, fieldSelector?: string): Pr
     .filter(Boolean)
     .join(',');
   await kubeCall(cluster, 'list pods to sum requests per node', () =>
-    eachPage<V1Pod>(
-      cluster,
+    cluster.raw.pages<V1Pod>(
       '/api/v1/pods',
       { fieldSelector: selector },
       (pods) => {
@@ -276,7 +274,7 @@ const nodesList = defineTool({
     const sumRequests = podCount <= REQUESTS_POD_LIMIT;
     const [, usage] = await Promise.all([
       kubeCall(cluster, 'list nodes', () =>
-        eachPage<V1Node>(cluster, '/api/v1/nodes', { labelSelector: args.labelSelector }, (items) => {
+        cluster.raw.pages<V1Node>('/api/v1/nodes', { labelSelector: args.labelSelector }, (items) => {
           nodes.push(...items);
         }),
       ),
@@ -456,9 +454,11 @@ const nodesGet = defineTool({
     ).catch(async (e) => {
       if (!(e instanceof ToolError) || e.code !== 'not_found') throw e;
       const names: string[] = [];
-      await eachPage<V1Node>(cluster, '/api/v1/nodes', {}, (items) => {
-        for (const n of items) names.push(n.metadata?.name ?? '');
-      }).catch(() => undefined);
+      await cluster.raw
+        .pages<V1Node>('/api/v1/nodes', {}, (items) => {
+          for (const n of items) names.push(n.metadata?.name ?? '');
+        })
+        .catch(() => undefined);
       throw new ToolError(
         'not_found',
         `node '${args.name}' not found in cluster '${cluster.name}'${suggestion(args.name, names)}`,
@@ -468,7 +468,7 @@ const nodesGet = defineTool({
     const events: CoreV1Event[] = [];
     await Promise.all([
       kubeCall(cluster, `list pods on node ${args.name}`, () =>
-        eachPage<V1Pod>(cluster, '/api/v1/pods', { fieldSelector: `spec.nodeName=${args.name}` }, (pods) => {
+        cluster.raw.pages<V1Pod>('/api/v1/pods', { fieldSelector: `spec.nodeName=${args.name}` }, (pods) => {
           for (const pod of pods) {
             const s = summarisePod(pod);
             const terminated = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
@@ -478,8 +478,7 @@ const nodesGet = defineTool({
         }),
       ),
       kubeCall(cluster, `list events for node ${args.name}`, () =>
-        eachPage<CoreV1Event>(
-          cluster,
+        cluster.raw.pages<CoreV1Event>(
           '/api/v1/events',
           { fieldSelector: `involvedObject.kind=Node,involvedObject.name=${args.name}` },
           (items) => {

@@ -41,20 +41,6 @@ export interface KubeObject {
   [k: string]: unknown;
 }
 
-/**
- * Reads a list page by page and hands each page to `onPage`, keeping no page after it is handled:
- * a 30,000-pod cluster is summarised with one page of objects in memory at a time.
- */
-export async function eachPage<T>(
-  cluster: KubeCluster,
-  path: string,
-  query: Record<string, string | number | undefined>,
-  onPage: (items: T[]) => void,
-  pageSize = PAGE_SIZE,
-): Promise<void> {
-  await cluster.raw.pages<T>(path, query, onPage, pageSize);
-}
-
 interface Condition {
   type?: string;
   status?: string;
@@ -200,8 +186,7 @@ const resourcesList = defineTool({
     const now = Date.now();
     const rows: ResourceRow[] = [];
     await kubeCall(cluster, `list ${qualified(entry)} in ${where}`, () =>
-      eachPage<KubeObject>(
-        cluster,
+      cluster.raw.pages<KubeObject>(
         r.resolved.collectionPath(args.namespace),
         { labelSelector: args.labelSelector, fieldSelector: args.fieldSelector },
         (items) => {

@@ -12,7 +12,7 @@ import {
   selectorArg,
   TOOLSET,
 } from './common.js';
-import { eachPage, type KubeObject } from './resources.js';
+import type { KubeObject } from './resources.js';
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
@@ -189,7 +189,7 @@ export async function listWorkloads(
     kinds.map(async (kind) => {
       const out: WorkloadSummary[] = [];
       await kubeCall(cluster, `list ${WORKLOAD_PATHS[kind].resource} in ${where}`, () =>
-        eachPage<KubeObject>(cluster, workloadPath(kind, namespace), { labelSelector }, (items) => {
+        cluster.raw.pages<KubeObject>(workloadPath(kind, namespace), { labelSelector }, (items) => {
           for (const obj of items) out.push(workloadStatus(kind, obj, now));
         }),
       );
