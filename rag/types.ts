@@ -85,3 +85,32 @@ export interface RunbookStore {
   count(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** One passage of an answer, with what to cite. */
+export interface Passage {
+  citation: Citation;
+  text: string;
+  /** Fused score (reciprocal rank fusion in hybrid mode); higher is better. */
+  score: number;
+  chunkId: string;
+}
+
+export interface SearchOptions {
+  /** Passages to return (default 5). */
+  limit?: number;
+  filter?: SearchFilter;
+  /** Force a mode; by default hybrid when an embedding model answers, else keyword. */
+  mode?: 'hybrid' | 'keyword' | 'dense';
+}
+
+export interface SearchResult {
+  mode: 'hybrid' | 'keyword' | 'dense';
+  /** Set when retrieval was degraded, e.g. "embedding model unreachable: keyword retrieval only". */
+  notice?: string;
+  passages: Passage[];
+}
+
+/** What the agent, the tools and the bots use to search runbooks. */
+export interface RunbookSearcher {
+  search(query: string, options?: SearchOptions): Promise<SearchResult>;
+}
