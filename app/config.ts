@@ -23,6 +23,47 @@ const tokenSchema = z.strictObject({
   principal: principalSchema,
 });
 
+/** One observability backend instance; several are allowed (one per cluster). */
+const httpBackendSchema = z
+  .strictObject({
+    name: z.string().min(1).default('default'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://prometheus:9090' }),
+    /** The cluster (kubeconfig context) this instance watches; tools choose the instance by cluster. */
+    cluster: z.string().min(1).optional(),
+    bearerToken: z.string().min(1).optional(),
+    bearerTokenFile: pathSchema.optional(),
+    basicAuth: z
+      .strictObject({
+        username: z.string().min(1),
+        password: z.string().optional(),
+        passwordFile: pathSchema.optional(),
+      })
+      .optional(),
+    tls: z
+      .strictObject({
+        caFile: pathSchema.optional(),
+        certFile: pathSchema.optional(),
+        keyFile: pathSchema.optional(),
+        insecureSkipVerify: z.boolean().default(false),
+      })
+      .refine((t) => !t.certFile === !t.keyFile, 'give both certFile and keyFile for mTLS, or neither')
+      .optional(),
+    /** X-Scope-OrgID for multi-tenant Loki, Mimir or Cortex. */
+    tenant: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    timeoutSeconds: z.number().positive().max(300).default(10),
+    retries: z.number().int().min(0).max(5).default(2),
+  })
+  .refine((b) => !(b.bearerToken || b.bearerTokenFile) || !b.basicAuth, 'use bearer or basic auth, not both');
+
+const backendListSchema = z
+  .array(httpBackendSchema)
+  .default([])
+  .refine(
+    (list) => new Set(list.map((b) => b.name)).size === list.length,
+    'instance names must be unique (set name: on each)',
+  );
+
 export const configSchema = z.strictObject({
   dataDir: pathSchema.default(join(homedir(), '.kubemate')),
   log: z
@@ -67,6 +108,14 @@ export const configSchema = z.strictObject({
       denyTools: z.array(z.string().min(1)).default([]),
     })
     .default({ readOnly: false, disableDestructive: false, allowTools: [], denyTools: [] }),
+  observability: z
+    .strictObject({
+      prometheus: backendListSchema,
+      alertmanager: backendListSchema,
+      jaeger: backendListSchema,
+      loki: backendListSchema,
+    })
+    .default({ prometheus: [], alertmanager: [], jaeger: [], loki: [] }),
   output: z
     .strictObject({
       maxTokens: z.number().int().min(200).max(200_000).default(6000),

@@ -9,6 +9,7 @@ import { FilePolicyEngine } from '../policies/engine.js';
 import { GuardOnlyPolicy } from '../policies/guard.js';
 import { type PolicyFile, parsePolicy } from '../policies/policy-file.js';
 import type { AuditSink, PolicyEngine, Principal, PrincipalSource } from '../policies/types.js';
+import { BackendSet } from '../tools/clients/http-backend.js';
 import { KubeClusters } from '../tools/clients/kube.js';
 import { ToolPipeline } from '../tools/core/invoke.js';
 import type { Logger } from '../tools/core/logger.js';
@@ -54,6 +55,14 @@ export function buildApp(
 ): App {
   const clusters = new KubeClusters({ ...config.kubernetes, none: !kubeconfigAvailable(config) });
   const metrics = new ToolMetrics();
+  const obs = config.observability;
+  const defaultCluster = () => clusters.defaultCluster;
+  const observability = {
+    prometheus: new BackendSet('Prometheus', obs.prometheus, defaultCluster),
+    alertmanager: new BackendSet('Alertmanager', obs.alertmanager, defaultCluster),
+    jaeger: new BackendSet('Jaeger', obs.jaeger, defaultCluster),
+    loki: new BackendSet('Loki', obs.loki, defaultCluster),
+  };
   let policy: PolicyEngine;
   let approvals: ApprovalStore | undefined;
   if (overrides.policy) {
@@ -72,7 +81,7 @@ export function buildApp(
   const pipeline = new ToolPipeline({
     registry: buildRegistry(),
     policy,
-    backends: { kube: clusters },
+    backends: { kube: clusters, ...observability },
     audit,
     metrics,
     logger,
@@ -94,6 +103,7 @@ export function buildApp(
     close() {
       approvals?.close();
       auditLog?.close();
+      for (const set of Object.values(observability)) set.close();
     },
   };
 }

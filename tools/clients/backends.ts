@@ -1,16 +1,39 @@
 import type { Principal } from '../../policies/types.js';
+import { BackendSet } from './http-backend.js';
 import type { KubeAccess, KubeClusters } from './kube.js';
 
 /** The backend clients toolsets share. Built by app/ from configuration; toolsets never read config. */
 export interface Backends {
   kube: KubeClusters;
+  /** Observability backends; each set may be empty (tools then say how to configure one). */
+  prometheus?: BackendSet;
+  alertmanager?: BackendSet;
+  jaeger?: BackendSet;
+  loki?: BackendSet;
 }
 
 /** What a handler gets: the same clients, bound to the calling principal where the backend can act as them. */
 export interface BoundBackends {
   kube: KubeAccess;
+  prometheus: BackendSet;
+  alertmanager: BackendSet;
+  jaeger: BackendSet;
+  loki: BackendSet;
 }
 
+const none = {
+  prometheus: new BackendSet('Prometheus', []),
+  alertmanager: new BackendSet('Alertmanager', []),
+  jaeger: new BackendSet('Jaeger', []),
+  loki: new BackendSet('Loki', []),
+};
+
 export function bindBackends(backends: Backends, principal: Principal): BoundBackends {
-  return { kube: backends.kube.as(principal) };
+  return {
+    kube: backends.kube.as(principal),
+    prometheus: backends.prometheus ?? none.prometheus,
+    alertmanager: backends.alertmanager ?? none.alertmanager,
+    jaeger: backends.jaeger ?? none.jaeger,
+    loki: backends.loki ?? none.loki,
+  };
 }
