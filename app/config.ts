@@ -3,6 +3,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
+import { runbooksConfigSchema } from '../rag/config.js';
 
 /** `~/x` means a path in the home directory, as in a shell. */
 const pathSchema = z
@@ -122,6 +124,11 @@ export const configSchema = z.strictObject({
       timeoutSeconds: z.number().positive().max(600).default(30),
     })
     .default({ maxTokens: 6000, timeoutSeconds: 30 }),
+  /** The model behind the agent (`kubemate ask`, /api/ask, the bots); see agent/config.ts. */
+  llm: llmConfigSchema.prefault({}),
+  agent: agentConfigSchema.prefault({}),
+  /** Runbook knowledge base: folders, store (embedded SQLite or Milvus), embeddings; see rag/config.ts. */
+  runbooks: runbooksConfigSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

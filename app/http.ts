@@ -5,6 +5,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { mcpHttpPlugin } from '../mcp/http.js';
+import { askHttpPlugin } from './ask-http.js';
 import type { App } from './wiring.js';
 
 const READINESS_TTL_MS = 5000;
@@ -61,6 +62,14 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   await fastify.register(metricsPlugin, { app });
   await fastify.register(mcpHttpPlugin, {
     pipeline: app.pipeline,
+    auth: app.auth,
+    origins: {
+      allowedHosts: app.config.server.allowedHosts,
+      allowedOrigins: app.config.server.allowedOrigins,
+    },
+  });
+  await fastify.register(askHttpPlugin, {
+    agent: () => app.agent(),
     auth: app.auth,
     origins: {
       allowedHosts: app.config.server.allowedHosts,

@@ -10,8 +10,10 @@ import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
 import { buildRegistry } from '../tools/index.js';
 import { registerApprovalCommands } from './commands/approvals.js';
+import { registerAskCommands } from './commands/ask.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerRunbookCommands } from './commands/runbooks.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { replaceToolsTable, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
@@ -194,10 +196,24 @@ program
   });
 
 registerPolicyCommands(program, config);
+registerAskCommands(program, config, () => {
+  const a = app(config(), true);
+  return { agent: a.agent(), principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
+});
 registerApprovalCommands(program, () => {
   const a = app(config(), true);
   return { pipeline: a.pipeline, principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
 });
 registerAuditCommands(program, () => new AuditLog(join(config().dataDir, 'audit.db')));
+registerRunbookCommands(program, {
+  knowledgeBase: () => {
+    const cfg = config();
+    return { dataDir: cfg.dataDir, runbooks: cfg.runbooks };
+  },
+  open: () => {
+    const a = app(config(), true);
+    return { pipeline: a.pipeline, principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
+  },
+});
 
 await program.parseAsync(process.argv);

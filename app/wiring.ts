@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { type Agent, buildAgent } from '../agent/index.js';
 import { TokenAuthenticator } from '../mcp/auth.js';
 import { ApprovalStore } from '../policies/approvals.js';
 import { AuditLog } from '../policies/audit-log.js';
@@ -9,6 +10,7 @@ import { FilePolicyEngine } from '../policies/engine.js';
 import { GuardOnlyPolicy } from '../policies/guard.js';
 import { type PolicyFile, parsePolicy } from '../policies/policy-file.js';
 import type { AuditSink, PolicyEngine, Principal, PrincipalSource } from '../policies/types.js';
+import { LazyKnowledgeBase } from '../rag/index.js';
 import { BackendSet } from '../tools/clients/http-backend.js';
 import { KubeClusters } from '../tools/clients/kube.js';
 import { ToolPipeline } from '../tools/core/invoke.js';
@@ -28,6 +30,10 @@ export interface App {
   policy: PolicyEngine;
   audit: AuditSink;
   approvals?: ApprovalStore;
+  /** The runbook knowledge base, opened (and the shipped runbooks ingested) on first use. */
+  runbooks: LazyKnowledgeBase;
+  /** The ops agent, built on first use (it opens `<dataDir>/agent.db`). */
+  agent(): Agent;
   close(): void;
 }
 
@@ -77,11 +83,16 @@ export function buildApp(
     policy = new GuardOnlyPolicy(config.policy);
   }
   const auditLog = overrides.audit ? undefined : new AuditLog(join(config.dataDir, 'audit.db'));
+  const runbooks = new LazyKnowledgeBase({
+    dataDir: config.dataDir,
+    runbooks: config.runbooks,
+    warn: (message) => logger.warn({ component: 'runbooks' }, message),
+  });
   const audit = overrides.audit ?? auditLog!;
   const pipeline = new ToolPipeline({
     registry: buildRegistry(),
     policy,
-    backends: { kube: clusters, ...observability },
+    backends: { kube: clusters, ...observability, runbooks, runbookDocuments: runbooks },
     audit,
     metrics,
     logger,
@@ -90,6 +101,7 @@ export function buildApp(
     timeoutMs: config.output.timeoutSeconds * 1000,
     ...(approvals ? { approvals } : {}),
   });
+  let agentHandle: ReturnType<typeof buildAgent> | undefined;
   return {
     config,
     pipeline,
@@ -100,10 +112,24 @@ export function buildApp(
     policy,
     audit,
     ...(approvals ? { approvals } : {}),
+    runbooks,
+    agent: () => {
+      agentHandle ??= buildAgent({
+        dataDir: config.dataDir,
+        llm: config.llm,
+        agent: config.agent,
+        pipeline,
+        runbooks,
+        logger: logger.child({ component: 'agent' }),
+      });
+      return agentHandle.agent;
+    },
     close() {
+      agentHandle?.close();
       approvals?.close();
       auditLog?.close();
       for (const set of Object.values(observability)) set.close();
+      void runbooks.close();
     },
   };
 }

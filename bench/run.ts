@@ -4,7 +4,9 @@
  * @kubernetes/client-node. Prints p50, p99, calls per second, ratios and the answer's size in tokens.
  *
  * Also the policy engine and the audit log (no cluster needed). `npm run bench -- policy|audit|pods`
- * runs one part. Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
+ * runs one part; `npm run bench -- metrics` runs the promql_query_range benchmark on a real
+ * Prometheus (bench/metrics.ts); `npm run bench -- runbooks` the runbook knowledge base (ingestion,
+ * query latency at 100,000 chunks; bench/runbooks.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,7 +23,9 @@ import { podSummaries } from '../tools/cluster/pod-table.js';
 import { estimateTokens } from '../tools/core/shaping.js';
 import { benchAudit } from './audit.js';
 import { kubemateEnv } from './env.js';
+import { benchMetrics } from './metrics.js';
 import { benchPolicy } from './policy.js';
+import { benchRunbooks } from './runbooks.js';
 import { fmt, measureInterleaved, type Timing } from './stats.js';
 
 const NODES = 100;
@@ -143,6 +147,8 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === 'policy') process.stdout.write(`${benchPolicy().join('\n')}\n`);
   if (!only || only === 'audit') process.stdout.write(`${(await benchAudit()).join('\n')}\n`);
+  if (only === 'metrics') process.stdout.write(`${(await benchMetrics()).join('\n')}\n`);
+  if (only === 'runbooks') process.stdout.write(`${(await benchRunbooks()).join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;
   const cluster = external ? undefined : await startCluster({ nodes: 3 });

@@ -7,6 +7,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../policies/types.js';
 import type { InvokeResult, ToolPipeline } from '../tools/core/invoke.js';
+import { registerPrompts } from './prompts.js';
+import { registerRunbookResources } from './resources.js';
 
 export const SERVER_INFO = { name: 'kubemate', version: '0.1.0' } as const;
 
@@ -15,8 +17,12 @@ const INSTRUCTIONS =
 
 /** Converts a pipeline result to an MCP tool result. Expected failures are results with isError, not protocol errors. */
 export function toCallToolResult(result: InvokeResult): CallToolResult {
+  const images = result.isError ? [] : (result.images ?? []);
   return {
-    content: [{ type: 'text', text: result.text }],
+    content: [
+      { type: 'text', text: result.text },
+      ...images.map((i) => ({ type: 'image' as const, data: i.data, mimeType: i.mimeType })),
+    ],
     ...(result.structured && !result.isError ? { structuredContent: result.structured } : {}),
     ...(result.isError ? { isError: true } : {}),
     _meta: {
@@ -33,7 +39,7 @@ export function toCallToolResult(result: InvokeResult): CallToolResult {
  */
 export function buildMcpServer(pipeline: ToolPipeline, principal: Principal): Server {
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: false } },
+    capabilities: { tools: { listChanged: false }, prompts: { listChanged: false } },
     instructions: INSTRUCTIONS,
   });
 
@@ -59,5 +65,7 @@ export function buildMcpServer(pipeline: ToolPipeline, principal: Principal): Se
     return toCallToolResult(result);
   });
 
+  registerRunbookResources(server, pipeline, principal);
+  registerPrompts(server, pipeline, principal);
   return server;
 }

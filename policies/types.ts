@@ -82,6 +82,8 @@ export interface AuditRecord {
   person?: string;
   /** Approval ticket this record belongs to. */
   ticketId?: string;
+  /** How many images (charts) the result carried; the images themselves are never stored. */
+  images?: number;
 }
 
 export interface AuditSink {

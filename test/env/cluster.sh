@@ -253,8 +253,9 @@ start_controllers() {
 
 # kwok serves container logs from the CRI-format files in kwok/logs/ (kwok wants absolute paths,
 # hence a generated config). Every pod on a kwok node gets them: container 'proxy' an envoy access
-# log, every other container checkout-api's log, and with previous=true the log of an instance that
-# panicked. (kwok v0.7 selects pods by name and namespace only, not by label.)
+# log, container 'injected' prompt-injection payloads (agent tests), every other container
+# checkout-api's log, and with previous=true the log of an instance that panicked.
+# (kwok v0.7 selects pods by name and namespace only, not by label.)
 write_kwok_logs_config() {
   local logs="$here/kwok/logs"
   cat >"$STATE/kwok-logs.yaml" <<EOF
@@ -267,6 +268,9 @@ spec:
   logs:
   - containers: [proxy]
     logsFile: "$logs/proxy.log"
+    follow: false
+  - containers: [injected]
+    logsFile: "$logs/injection.log"
     follow: false
   - logsFile: "$logs/checkout-api.log"
     previousLogsFile: "$logs/checkout-api-previous.log"

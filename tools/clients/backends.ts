@@ -1,4 +1,6 @@
 import type { Principal } from '../../policies/types.js';
+import type { RunbookDocuments } from '../../rag/knowledge-base.js';
+import type { RunbookSearcher } from '../../rag/types.js';
 import { BackendSet } from './http-backend.js';
 import type { KubeAccess, KubeClusters } from './kube.js';
 
@@ -10,6 +12,9 @@ export interface Backends {
   alertmanager?: BackendSet;
   jaeger?: BackendSet;
   loki?: BackendSet;
+  /** The runbook knowledge base: search (tools, agent) and whole documents (MCP resources). */
+  runbooks?: RunbookSearcher;
+  runbookDocuments?: RunbookDocuments;
 }
 
 /** What a handler gets: the same clients, bound to the calling principal where the backend can act as them. */
@@ -19,6 +24,8 @@ export interface BoundBackends {
   alertmanager: BackendSet;
   jaeger: BackendSet;
   loki: BackendSet;
+  /** Absent when no knowledge base is configured; the runbooks tools then say so. */
+  runbooks?: RunbookSearcher;
 }
 
 const none = {
@@ -35,5 +42,6 @@ export function bindBackends(backends: Backends, principal: Principal): BoundBac
     alertmanager: backends.alertmanager ?? none.alertmanager,
     jaeger: backends.jaeger ?? none.jaeger,
     loki: backends.loki ?? none.loki,
+    ...(backends.runbooks ? { runbooks: backends.runbooks } : {}),
   };
 }

@@ -9,7 +9,7 @@ import type { ToolMetrics } from './metrics.js';
 import { type Redactor, redactDeep } from './redact.js';
 import { ToolRegistry } from './registry.js';
 import { shapeOutput } from './shaping.js';
-import type { ApprovalsAccess, ResultStatus, ToolDef } from './types.js';
+import type { ApprovalsAccess, OutputImage, ResultStatus, ToolDef } from './types.js';
 
 export interface InvokeResult {
   tool: string;
@@ -17,6 +17,8 @@ export interface InvokeResult {
   isError: boolean;
   text: string;
   structured?: Record<string, unknown>;
+  /** Charts and other pictures, passed through untouched (never redacted, never audited). */
+  images?: OutputImage[];
   decision?: Decision;
   errorCode?: string;
   ticket?: Pick<Ticket, 'id' | 'status' | 'expiresAt' | 'plan'> & { approvals: number; required: number };
@@ -123,6 +125,11 @@ export class ToolPipeline {
 
   get approvals(): ApprovalStore | undefined {
     return this.deps.approvals;
+  }
+
+  /** The backend clients, for surfaces that serve more than tools (MCP resources); policy still decides. */
+  get backends(): Backends {
+    return this.deps.backends;
   }
 
   /** The approvals API bound to one principal, for the approvals tools. */
@@ -232,6 +239,8 @@ export class ToolPipeline {
         durationMs,
         ...(result.ticket ? { ticketId: result.ticket.id } : {}),
         ...(result.isError ? { error: result.text.slice(0, 500) } : {}),
+        // The audit notes that pictures went out, never their bytes.
+        ...(result.images?.length ? { images: result.images.length } : {}),
       });
       return result;
     };
@@ -241,7 +250,14 @@ export class ToolPipeline {
     name: string,
     rawArgs: unknown,
     principal: Principal,
-    options: { signal?: AbortSignal } = {},
+    options: {
+      signal?: AbortSignal;
+      /**
+       * Where the request came from, for the approver (the agent says whose question and which data
+       * it read before proposing the call). Shown on the ticket's plan; never changes the decision.
+       */
+      origin?: string;
+    } = {},
   ): Promise<InvokeResult> {
     const started = performance.now();
     const argsForAudit = (rawArgs && typeof rawArgs === 'object' ? rawArgs : {}) as Record<string, unknown>;
@@ -297,7 +313,7 @@ export class ToolPipeline {
         requesterPerson: this.deps.policy.personOf(principal),
         rule: decision.rule,
         required: decision.approval ?? { count: 1 },
-        plan: await this.plan(def!, args, principal, options.signal),
+        plan: await this.plan(def!, args, principal, options.signal, options.origin),
       });
       return finish({
         status: 'approval_required',
@@ -322,20 +338,23 @@ export class ToolPipeline {
     args: Record<string, unknown>,
     principal: Principal,
     signal?: AbortSignal,
+    origin?: string,
   ) {
     const { redact } = this.deps;
+    // One line, after the call and its preview, so it can never pose as either.
+    const from = origin ? `\nrequested via: ${origin.replace(/[\r\n]+/g, ' ').slice(0, 600)}` : '';
     const call = describeCall(def.name, this.shownArgs(def.name, args));
-    if (!def.preview) return redact(call);
+    if (!def.preview) return redact(`${call}${from}`);
     const timeout = AbortSignal.timeout(this.deps.timeoutMs);
     const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
       const ctx = { principal, backends: bindBackends(this.deps.backends, principal), signal: s };
       const preview = await untilAborted(def.preview(args, ctx), s);
       return redact(
-        `${call}\npreview (read from the cluster when the ticket was made):\n${quotePreview(redact(preview))}`,
+        `${call}\npreview (read from the cluster when the ticket was made):\n${quotePreview(redact(preview))}${from}`,
       );
     } catch (e) {
-      return redact(`${call}\n(preview unavailable: ${(e as Error).message ?? String(e)})`);
+      return redact(`${call}\n(preview unavailable: ${(e as Error).message ?? String(e)})${from}`);
     }
   }
 
@@ -359,6 +378,7 @@ export class ToolPipeline {
           principal,
           backends: bindBackends(this.deps.backends, principal),
           signal,
+          maxTokens: this.deps.maxTokens,
           ...this.approvalsFor(principal),
         }),
         signal,
@@ -369,6 +389,7 @@ export class ToolPipeline {
         decision,
         text: redact(shaped.text),
         ...(shaped.structured ? { structured: redactDeep(shaped.structured, redact) } : {}),
+        ...(shaped.images ? { images: shaped.images } : {}),
         ...withTicket,
       });
     } catch (e) {

@@ -1,4 +1,4 @@
-import type { ResultStatus, ToolOutput } from './types.js';
+import type { OutputImage, ResultStatus, ToolOutput } from './types.js';
 
 /** About four characters a token: the usual rule of thumb for English text and JSON. */
 export const CHARS_PER_TOKEN = 4;
@@ -11,6 +11,8 @@ export interface ShapedOutput {
   status: ResultStatus;
   text: string;
   structured?: Record<string, unknown>;
+  /** Passed through as they are: images are not text and do not count against the token budget. */
+  images?: OutputImage[];
 }
 
 /** Aligns columns like kubectl's table printer. */
@@ -40,7 +42,12 @@ export function shapeOutput(output: ToolOutput, maxTokens: number): ShapedOutput
       const cut = text.slice(0, Math.max(0, room - 120));
       text = `${cut}\n… output truncated at ${maxTokens} tokens (${text.length - cut.length} characters left out); ask for a narrower view.`;
     }
-    return { status, text, ...(output.structured ? { structured: output.structured } : {}) };
+    return {
+      status,
+      text,
+      ...(output.structured ? { structured: output.structured } : {}),
+      ...(output.images?.length ? { images: output.images } : {}),
+    };
   }
 
   const { items } = output;
@@ -92,5 +99,6 @@ export function shapeOutput(output: ToolOutput, maxTokens: number): ShapedOutput
     status: output.status ?? (items.length === 0 ? 'no_data' : 'success'),
     text,
     structured,
+    ...(output.images?.length ? { images: output.images } : {}),
   };
 }

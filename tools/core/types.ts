@@ -21,6 +21,15 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Present when an approval store is configured. */
   approvals?: ApprovalsAccess;
+  /** The token budget the answer is shaped to, for handlers that choose what to keep themselves. */
+  maxTokens?: number;
+}
+
+/** A picture for the caller (MCP image content): a chart, say. Never counted as tokens, redacted or audited. */
+export interface OutputImage {
+  /** base64 */
+  data: string;
+  mimeType: 'image/png';
 }
 
 /**
@@ -41,6 +50,7 @@ export interface ListOutput<T> {
   /** Exact figures for structuredContent, never truncated. */
   totals: Record<string, unknown>;
   footer?: string;
+  images?: OutputImage[];
 }
 
 /** A single-object answer: compact text plus its structured form. */
@@ -49,6 +59,7 @@ export interface DocOutput {
   status?: 'success' | 'no_data';
   text: string;
   structured?: Record<string, unknown>;
+  images?: OutputImage[];
 }
 
 export type ToolOutput = ListOutput<unknown> | DocOutput;

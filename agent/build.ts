@@ -1,0 +1,29 @@
+import { join } from 'node:path';
+import type { RunbookSearcher } from '../rag/types.js';
+import type { ToolPipeline } from '../tools/core/invoke.js';
+import type { Logger } from '../tools/core/logger.js';
+import { Agent } from './agent.js';
+import type { AgentConfig, LlmConfig } from './config.js';
+import { createLlmProvider } from './providers/index.js';
+import { AgentStore } from './store.js';
+
+/** The agent as the app runs it: its state in `<dataDir>/agent.db`, the model from `llm`. */
+export function buildAgent(opts: {
+  dataDir: string;
+  llm: LlmConfig;
+  agent: AgentConfig;
+  pipeline: ToolPipeline;
+  logger: Logger;
+  runbooks?: RunbookSearcher;
+}): { agent: Agent; close(): void } {
+  const store = new AgentStore(join(opts.dataDir, 'agent.db'));
+  const agent = new Agent({
+    pipeline: opts.pipeline,
+    llm: createLlmProvider(opts.llm),
+    store,
+    config: opts.agent,
+    logger: opts.logger,
+    ...(opts.runbooks ? { runbooks: opts.runbooks } : {}),
+  });
+  return { agent, close: () => store.close() };
+}

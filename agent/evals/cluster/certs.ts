@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface GeneratedCert {
+  cert: string;
+  key: string;
+  notAfter: Date;
+}
+
+/**
+ * A real self-signed certificate valid for `days` from now, made with the openssl CLI (node:crypto
+ * reads X.509 but cannot issue it). Expiry is relative to now, so it is made at setup time, never
+ * committed. The test cluster's own setup already needs openssl.
+ */
+export async function selfSignedCert(
+  commonName: string,
+  dnsNames: string[],
+  days: number,
+): Promise<GeneratedCert> {
+  const dir = await mkdtemp(join(tmpdir(), 'kubemate-eval-cert-'));
+  try {
+    const san = [commonName, ...dnsNames].map((d) => `DNS:${d}`).join(',');
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-nodes',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=${commonName}`,
+      '-addext',
+      `subjectAltName=${san}`,
+      '-keyout',
+      join(dir, 'tls.key'),
+      '-out',
+      join(dir, 'tls.crt'),
+    ]).catch((e: Error & { stderr?: string }) => {
+      throw new Error(`openssl could not make a certificate for ${commonName}: ${e.stderr || e.message}`);
+    });
+    const [cert, key] = await Promise.all([
+      readFile(join(dir, 'tls.crt'), 'utf8'),
+      readFile(join(dir, 'tls.key'), 'utf8'),
+    ]);
+    return { cert, key, notAfter: new Date(new X509Certificate(cert).validTo) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,89 @@
+import { LlmError } from './types.js';
+
+/** The caller's signal plus the configured timeout; says which one fired. */
+export function callSignal(timeoutMs: number, caller?: AbortSignal) {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return { signal: caller ? AbortSignal.any([caller, timeout]) : timeout, timeout };
+}
+
+/** Turns a failed fetch into an LlmError a person can act on. */
+export function fetchFailure(
+  e: unknown,
+  what: string,
+  url: string,
+  timeoutMs: number,
+  timeout: AbortSignal,
+  hint: string,
+): LlmError {
+  if (timeout.aborted) {
+    return new LlmError(
+      'timeout',
+      `${what} at ${url} did not answer within ${timeoutMs < 10_000 ? (timeoutMs / 1000).toFixed(1) : Math.round(timeoutMs / 1000)} s; raise llm.timeoutSeconds or use a smaller model`,
+      { cause: e },
+    );
+  }
+  if ((e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError') {
+    return new LlmError('cancelled', `the call to ${what} was cancelled`, { cause: e });
+  }
+  const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
+  const detail = cause?.code ?? cause?.message ?? (e as Error)?.message ?? String(e);
+  return new LlmError('unreachable', `cannot reach ${what} at ${url} (${detail}); ${hint}`, { cause: e });
+}
+
+/** POSTs JSON; network failures become LlmError. The caller checks the status. */
+export async function postJson(
+  url: string,
+  body: unknown,
+  opts: { headers?: Record<string, string>; signal: AbortSignal },
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    body: JSON.stringify(body),
+    signal: opts.signal,
+  });
+}
+
+/** The lines of a streamed body, as they arrive (NDJSON and SSE are both line-based). */
+export async function* lines(body: ReadableStream<Uint8Array> | null): AsyncGenerator<string> {
+  if (!body) return;
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl).replace(/\r$/, '');
+      buffered = buffered.slice(nl + 1);
+      yield line;
+      nl = buffered.indexOf('\n');
+    }
+  }
+  buffered += decoder.decode();
+  if (buffered) yield buffered;
+}
+
+/** An error body's message, whether `{error: "…"}` (Ollama) or `{error: {message}}` (OpenAI). */
+export async function errorMessage(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: string | { message?: string }; message?: string };
+    if (typeof body.error === 'string') return body.error;
+    if (body.error?.message) return body.error.message;
+    if (body.message) return body.message;
+  } catch {
+    // not JSON: use the text as it is
+  }
+  return text.slice(0, 300) || `HTTP ${res.status}`;
+}
+
+/** Arguments as the model sent them: objects stay objects, JSON text is parsed, anything else kept raw. */
+export function parseArguments(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw ?? {};
+  if (raw.trim() === '') return {};
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,129 @@
+import type { Principal } from '../policies/types.js';
+import { describeCall, type InvokeResult } from '../tools/core/invoke.js';
+import { cutToTokens } from './budget.js';
+import { passagesFrom } from './citations.js';
+import { originLabel, readLabel, writeRequested } from './guard.js';
+import { plainPlan } from './plan.js';
+import type { ToolCall } from './providers/types.js';
+import type { RunState } from './state.js';
+import type { AgentDeps, AgentEvent } from './types.js';
+import { wrapUntrusted } from './untrusted.js';
+
+export interface CallContext {
+  deps: AgentDeps;
+  state: RunState;
+  emit: (e: AgentEvent) => void;
+  signal?: AbortSignal;
+}
+
+export type CallOutcome = { paused: false } | { paused: true; ticketId: string; plan: string };
+
+/** The principal the agent acts as: the asker, marked as acting through the agent (for audit). */
+export function actingAs(p: Principal): Principal {
+  return { id: p.id, groups: [...p.groups], source: 'agent' };
+}
+
+export function argsObject(args: unknown): Record<string, unknown> {
+  return args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+}
+
+/** `pods_logs namespace="payments" pod="api-x"`, bounded: how answers name the calls they rest on. */
+export function callLabel(name: string, args: unknown): string {
+  const text = describeCall(name, argsObject(args));
+  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
+}
+
+function summary(text: string): string {
+  const first = text.split('\n').find((l) => l.trim()) ?? '';
+  return first.length > 200 ? `${first.slice(0, 199)}…` : first;
+}
+
+/** What the model reads back: Kubemate's status line, then the result as untrusted data. */
+export function toolMessage(
+  state: RunState,
+  name: string,
+  args: unknown,
+  status: string,
+  text: string,
+  limit: number,
+) {
+  return `status: ${status}\n${wrapUntrusted(state.nonce, readLabel(name, args), cutToTokens(text, limit, 'result'))}`;
+}
+
+/**
+ * Runs one tool call the model asked for: the write guard first, then the pipeline as the asking
+ * principal. Appends the tool message to the run and records the call; pauses on approval.
+ */
+export async function runToolCall(ctx: CallContext, call: ToolCall): Promise<CallOutcome> {
+  const { deps, state, emit } = ctx;
+  const limit = deps.config.toolResultTokens;
+  const push = (status: string, text: string) =>
+    state.messages.push({
+      role: 'tool',
+      toolCallId: call.id,
+      name: call.name,
+      content: toolMessage(state, call.name, call.arguments, status, text, limit),
+    });
+  emit({ type: 'tool_call', name: call.name, args: call.arguments });
+
+  const def = deps.pipeline.registry.find(call.name);
+  const isWrite = !!def && !def.annotations.readOnlyHint;
+  let origin: string | undefined;
+  if (isWrite) {
+    const parsed = def.input.safeParse(call.arguments ?? {});
+    origin = originLabel(deps.pipeline.policy.personOf(state.principal), state.question, state.reads);
+    if (parsed.success) {
+      // What the model asked for, as the tool will read it: defaults it did not send are not targets.
+      const given = argsObject(call.arguments);
+      const args = Object.fromEntries(
+        Object.entries(parsed.data as Record<string, unknown>).filter(([k]) => k in given),
+      );
+      const verdict = writeRequested(def, args, state.userWords);
+      if (!verdict.ok) {
+        state.blocked.push({ name: call.name, args: call.arguments, reason: verdict.reason, origin });
+        state.toolCalls.push({ name: call.name, args: call.arguments, status: 'denied' });
+        deps.logger.warn(
+          { tool: call.name, principal: state.principal.id, run: state.runId, reason: verdict.reason },
+          'agent refused a change the user did not ask for',
+        );
+        push(
+          'refused',
+          `Kubemate refused this call and nothing was executed: ${verdict.reason}. Do not retry it. Tell the user what you would change and why; they can ask for it in their own words.`,
+        );
+        emit({ type: 'tool_result', name: call.name, status: 'denied', summary: verdict.reason });
+        return { paused: false };
+      }
+    }
+  }
+
+  const started = performance.now();
+  let result: InvokeResult;
+  try {
+    result = await deps.pipeline.invoke(call.name, call.arguments ?? {}, actingAs(state.principal), {
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(origin ? { origin } : {}),
+    });
+  } finally {
+    state.usage.toolMs += performance.now() - started;
+  }
+  state.toolCalls.push({ name: call.name, args: call.arguments, status: result.status });
+  if (def?.annotations.readOnlyHint && result.status !== 'invalid' && result.status !== 'denied') {
+    state.reads.push(readLabel(call.name, call.arguments));
+  }
+  for (const p of passagesFrom(result.structured)) state.consulted.push(p.citation);
+
+  if (result.status === 'approval_required' && result.ticket) {
+    const plan = plainPlan(result.ticket.plan);
+    emit({
+      type: 'tool_result',
+      name: call.name,
+      status: result.status,
+      summary: `approval required: ticket ${result.ticket.id}`,
+    });
+    emit({ type: 'approval_required', ticketId: result.ticket.id, plan });
+    return { paused: true, ticketId: result.ticket.id, plan };
+  }
+  push(result.status, result.text);
+  emit({ type: 'tool_result', name: call.name, status: result.status, summary: summary(result.text) });
+  return { paused: false };
+}

@@ -1,0 +1,132 @@
+import type { Principal } from '../policies/types.js';
+import type { ToolPipeline } from '../tools/core/invoke.js';
+import type { ToolDef } from '../tools/core/types.js';
+import { asksFor } from './guard.js';
+import type { ToolSpec } from './providers/types.js';
+
+/** Validation details the pipeline enforces anyway; the model needs names, types and descriptions. */
+const DROP = new Set(['$schema', 'pattern', 'maxLength', 'minLength', 'additionalProperties']);
+
+function compact(schema: unknown, key?: string): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => compact(s));
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema as Record<string, unknown>)) {
+    if (DROP.has(k)) continue;
+    // Every tool takes `cluster`; the system prompt explains it once.
+    if (key === 'cluster' && k === 'description') continue;
+    out[k] =
+      k === 'properties'
+        ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, compact(s, p)]))
+        : compact(v);
+  }
+  return out;
+}
+
+const specCache = new WeakMap<ToolDef, ToolSpec>();
+
+function specOf(pipeline: ToolPipeline, def: ToolDef): ToolSpec {
+  let spec = specCache.get(def);
+  if (!spec) {
+    spec = {
+      name: def.name,
+      description: def.description,
+      parameters: compact(pipeline.registry.jsonSchemas(def.name).input) as Record<string, unknown>,
+    };
+    specCache.set(def, spec);
+  }
+  return spec;
+}
+
+/** Offered to every question (when the asker may use them): the first look at any incident. */
+const CORE = new Set([
+  'namespace_summary',
+  'pods_list',
+  'pods_get',
+  'events_list',
+  'workloads_list',
+  'workload_describe',
+  'pods_logs',
+  'nodes_list',
+  'runbooks_search',
+]);
+/** Other read tools offered per question, those whose name and description best match it. */
+const RELEVANT = 5;
+const STOP = new Set(
+  'the and for with what why how are was were this that does did have has from into when where which who its our your you can could would should please about show list tell give there their them they any all not but'.split(
+    ' ',
+  ),
+);
+
+function words(text: string): string[] {
+  return (
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[a-z][a-z0-9]{2,}/g) ?? []
+  ).filter((w) => !STOP.has(w));
+}
+
+/** Prefix overlap (latency ~ latencies, metric ~ metrics), names weigh more than descriptions. */
+function relevance(def: ToolDef, question: string[]): number {
+  const name = def.name.split('_');
+  const desc = new Set(words(`${def.title} ${def.description}`));
+  const near = (a: string, b: string) => a.slice(0, 5) === b.slice(0, 5);
+  let score = 0;
+  for (const q of question) {
+    if (name.some((n) => near(n, q))) score += 3;
+    else if ([...desc].some((d) => near(d, q))) score += 1;
+  }
+  return score;
+}
+
+export interface OfferedTools {
+  /** Full specs given to the model. */
+  specs: ToolSpec[];
+  /** One line naming the other tools the asker may call, or '' when there are none. */
+  catalog: string;
+}
+
+/**
+ * The tools offered to the model for one question, out of those the principal may ever call (the
+ * same filter as MCP tools/list). Reads: a core set plus the few that best match the question; the
+ * rest are named in a catalog line (the model may call them by name; the pipeline validates the
+ * arguments and says what is missing). Writes: only those whose action the user's own words ask
+ * for; the write guard would refuse the others anyway, and not offering them gives injected text
+ * nothing to aim at.
+ */
+export function offeredTools(
+  pipeline: ToolPipeline,
+  principal: Principal,
+  userWords: string[],
+): OfferedTools {
+  const visible = pipeline.visibleTools(principal);
+  const question = words(userWords.join(' '));
+  const reads = visible.filter((t) => t.annotations.readOnlyHint);
+  const core = reads.filter((t) => CORE.has(t.name));
+  const ranked = reads
+    .filter((t) => !CORE.has(t.name))
+    .map((t) => ({ t, score: relevance(t, question) }))
+    .filter((r) => r.score > 0)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, RELEVANT)
+    .map((r) => r.t);
+  const writes = visible.filter((t) => !t.annotations.readOnlyHint && asksFor(t.name, userWords));
+  const offered = new Set([...core, ...ranked, ...writes]);
+  const rest = reads.filter((t) => !offered.has(t));
+  const catalog = rest.length
+    ? `Other read-only tools you may call by name (the arguments are checked and errors say what is missing): ${rest
+        .map((t) => {
+          const props = pipeline.registry.jsonSchemas(t.name).input as {
+            properties?: Record<string, unknown>;
+            required?: string[];
+          };
+          const args = Object.keys(props.properties ?? {})
+            .filter((k) => k !== 'cluster')
+            .map((k) => (props.required?.includes(k) ? k : `${k}?`));
+          return `${t.name}(${args.join(', ')})`;
+        })
+        .join(', ')}.`
+    : '';
+  return { specs: visible.filter((t) => offered.has(t)).map((t) => specOf(pipeline, t)), catalog };
+}

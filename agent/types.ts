@@ -1,0 +1,92 @@
+import type { Principal } from '../policies/types.js';
+import type { Citation, RunbookSearcher } from '../rag/types.js';
+import type { ToolPipeline } from '../tools/core/invoke.js';
+import type { Logger } from '../tools/core/logger.js';
+import type { ResultStatus } from '../tools/core/types.js';
+import type { AgentConfig } from './config.js';
+import type { LlmProvider } from './providers/types.js';
+import type { AgentStore } from './store.js';
+
+export interface AgentDeps {
+  /** The one guarded path: every tool call of the agent goes through `pipeline.invoke`. */
+  pipeline: ToolPipeline;
+  /** null, or a server that does not answer, means degraded mode (runbooks and direct commands). */
+  llm: LlmProvider | null;
+  /** Runbook retrieval, when the knowledge base is configured. */
+  runbooks?: RunbookSearcher;
+  /** Threads, runs and paused state (SQLite in the data dir). */
+  store: AgentStore;
+  config: AgentConfig;
+  logger: Logger;
+}
+
+/** What a run reports while it works, in order; `done` comes last, exactly once. */
+export type AgentEvent =
+  | { type: 'text'; delta: string }
+  | { type: 'tool_call'; name: string; args: unknown }
+  | { type: 'tool_result'; name: string; status: ResultStatus; summary: string }
+  | { type: 'approval_required'; ticketId: string; plan: string }
+  | { type: 'notice'; message: string }
+  | { type: 'done'; answer: AgentAnswer };
+
+export type AnswerStatus = 'answered' | 'paused' | 'failed' | 'degraded';
+
+export interface AgentToolCall {
+  name: string;
+  args: unknown;
+  status: ResultStatus;
+}
+
+/** A change the agent refused to run on its own: the user had not asked for it (see agent/guard.ts). */
+export interface BlockedWrite {
+  name: string;
+  args: unknown;
+  reason: string;
+  /** Where the idea came from: the untrusted data read before it was proposed. */
+  origin: string;
+}
+
+export interface AgentUsage {
+  /** Model calls. */
+  steps: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Time spent waiting for the model. */
+  modelMs: number;
+  /** Time spent in tool calls (the pipeline and its backends). */
+  toolMs: number;
+  /** Everything else: the agent's own work (prompt building, budgeting, persistence). */
+  overheadMs: number;
+}
+
+export interface AgentAnswer {
+  runId: string;
+  threadId: string;
+  status: AnswerStatus;
+  /** The whole answer as a person reads it, with the tool calls and runbooks it rests on. */
+  text: string;
+  /** Runbook passages the answer rests on: those it cites first, then the others it was shown. */
+  citations: Citation[];
+  toolCalls: AgentToolCall[];
+  /** Present when the run paused on an approval ticket; `resume(runId)` continues it once decided. */
+  pendingTicket?: { id: string; plan: string };
+  /** Changes proposed but not run because the user did not ask for them. */
+  blockedWrites?: BlockedWrite[];
+  /** Degraded mode, retrieval trouble, trimmed context: what the reader should know. */
+  notices: string[];
+  usage: AgentUsage;
+}
+
+export interface AskInput {
+  question: string;
+  principal: Principal;
+  /** Continue this thread (its last turns are remembered); a new thread when omitted. */
+  threadId?: string;
+  signal?: AbortSignal;
+  onEvent?: (e: AgentEvent) => void;
+}
+
+export interface ResumeOptions {
+  signal?: AbortSignal;
+  onEvent?: (e: AgentEvent) => void;
+}

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { SHIPPED_PREFIX } from '../shipped.js';
+import type { Passage, RunbookSearcher, SearchOptions } from '../types.js';
+
+/** One question of the evaluation set and the runbook section that answers it. */
+export interface EvalQuestion {
+  id: string;
+  question: string;
+  /** Relative to rag/runbooks. */
+  source: string;
+  /** Heading path from the title, joined by " > "; the section or any subsection of it answers. */
+  heading: string;
+}
+
+const questionsSchema = z.strictObject({
+  questions: z
+    .array(
+      z.strictObject({
+        id: z.string().min(1),
+        question: z.string().min(3),
+        source: z.string().min(1),
+        heading: z.string().min(1),
+      }),
+    )
+    .min(1),
+});
+
+export function questionsFile(): string {
+  return fileURLToPath(new URL('../../rag/eval/questions.yaml', import.meta.url)).replace(
+    /[\\/]dist([\\/]rag[\\/]eval[\\/])/,
+    '$1',
+  );
+}
+
+export function loadQuestions(path = questionsFile()): EvalQuestion[] {
+  const parsed = questionsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(
+      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data.questions;
+}
+
+/** Whether a passage is (part of) the section that answers the question. */
+export function answers(p: Passage, q: EvalQuestion, prefix = SHIPPED_PREFIX): boolean {
+  if (p.citation.source !== `${prefix}/${q.source}`) return false;
+  const want = q.heading.split(' > ').map((s) => s.trim());
+  return want.every((h, i) => p.citation.headingPath[i] === h);
+}
+
+export interface EvalReport {
+  mode: NonNullable<SearchOptions['mode']>;
+  questions: number;
+  /** Share of questions answered in the top 5. */
+  recallAt5: number;
+  /** Mean reciprocal rank of the first answering passage in the top 10 (0 when absent). */
+  mrr: number;
+  /** Questions not answered in the top 5, with the rank found (or null). */
+  misses: { id: string; question: string; rank: number | null; top: string }[];
+  /** Modes other than the one asked for that the searcher fell back to, with its notice. */
+  degraded?: string;
+}
+
+export async function evaluate(
+  searcher: RunbookSearcher,
+  questions: EvalQuestion[],
+  mode: NonNullable<SearchOptions['mode']>,
+): Promise<EvalReport> {
+  let hits = 0;
+  let rr = 0;
+  const misses: EvalReport['misses'] = [];
+  let degraded: string | undefined;
+  for (const q of questions) {
+    const result = await searcher.search(q.question, { limit: 10, mode });
+    if (result.mode !== mode) degraded = `${result.mode} instead of ${mode}: ${result.notice ?? ''}`;
+    const index = result.passages.findIndex((p) => answers(p, q));
+    const rank = index === -1 ? null : index + 1;
+    if (rank !== null) rr += 1 / rank;
+    if (rank !== null && rank <= 5) hits++;
+    else {
+      const top = result.passages[0];
+      misses.push({
+        id: q.id,
+        question: q.question,
+        rank,
+        top: top ? `${top.citation.source} › ${top.citation.headingPath.join(' › ')}` : '(nothing)',
+      });
+    }
+  }
+  return {
+    mode,
+    questions: questions.length,
+    recallAt5: hits / questions.length,
+    mrr: rr / questions.length,
+    misses,
+    ...(degraded ? { degraded } : {}),
+  };
+}

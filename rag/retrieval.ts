@@ -1,0 +1,127 @@
+import type { Embedder } from './embeddings.js';
+import type {
+  Passage,
+  RunbookSearcher,
+  RunbookStore,
+  ScoredChunk,
+  SearchOptions,
+  SearchResult,
+} from './types.js';
+
+/** Reorders fused passages (a cross-encoder, an LLM judge…). The default keeps the fused order. */
+export interface Reranker {
+  rerank(query: string, passages: Passage[]): Promise<Passage[]>;
+}
+
+export const identityReranker: Reranker = { rerank: async (_query, passages) => passages };
+
+/** Whether dense retrieval is possible right now, and if not (or only partly), why. */
+export type EmbeddingState = { embedder: Embedder; notice?: string } | { embedder: null; notice: string };
+
+export interface HybridSearcherOptions {
+  store: RunbookStore;
+  /** Asked before each search, so a model that comes back (or goes away) is noticed. */
+  embedding: () => Promise<EmbeddingState> | EmbeddingState;
+  /** Told when embedding a query failed, so the next search can re-check the model. */
+  onEmbeddingFailure?: (error: Error) => void;
+  reranker?: Reranker;
+  /** Reciprocal rank fusion constant (60, as in Cormack et al.). */
+  rrfK?: number;
+  /** Results taken from each retriever before fusion. */
+  candidates?: number;
+}
+
+export const MAX_LIMIT = 50;
+
+/**
+ * Reciprocal rank fusion: each list adds 1/(k + rank) for every chunk it holds. Ties go to the chunk
+ * ranked best in any list, then to the first list's order.
+ */
+export function reciprocalRankFusion(lists: ScoredChunk[][], k = 60): ScoredChunk[] {
+  const fused = new Map<string, { hit: ScoredChunk; score: number; best: number; order: number }>();
+  let order = 0;
+  for (const list of lists) {
+    list.forEach((hit, i) => {
+      const rank = i + 1;
+      const entry = fused.get(hit.chunk.id);
+      if (entry) {
+        entry.score += 1 / (k + rank);
+        entry.best = Math.min(entry.best, rank);
+      } else fused.set(hit.chunk.id, { hit, score: 1 / (k + rank), best: rank, order: order++ });
+    });
+  }
+  return [...fused.values()]
+    .sort((a, b) => b.score - a.score || a.best - b.best || a.order - b.order)
+    .map((e) => ({ chunk: e.hit.chunk, score: e.score }));
+}
+
+function passage(hit: ScoredChunk): Passage {
+  const c = hit.chunk;
+  return {
+    citation: {
+      source: c.source,
+      title: c.title,
+      headingPath: c.headingPath,
+      lineStart: c.lineStart,
+      lineEnd: c.lineEnd,
+    },
+    text: c.text,
+    score: hit.score,
+    chunkId: c.id,
+  };
+}
+
+/**
+ * Runbook search over one store: BM25 and dense retrieval fused by reciprocal rank (hybrid) when an
+ * embedding model answers, keyword (BM25) only otherwise, and then the result says so in `notice`.
+ */
+export class HybridSearcher implements RunbookSearcher {
+  private readonly reranker: Reranker;
+  private readonly k: number;
+  private readonly candidates: number;
+
+  constructor(private readonly options: HybridSearcherOptions) {
+    this.reranker = options.reranker ?? identityReranker;
+    this.k = options.rrfK ?? 60;
+    this.candidates = options.candidates ?? 50;
+  }
+
+  async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
+    const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(options.limit ?? 5)));
+    const filter = options.filter;
+    const pool = Math.max(this.candidates, limit * 3);
+    const { store } = this.options;
+    const keyword = async (notice?: string): Promise<SearchResult> => ({
+      mode: 'keyword',
+      ...(notice ? { notice } : {}),
+      passages: await this.finish(query, await store.keywordSearch(query, pool, filter), limit),
+    });
+    if (options.mode === 'keyword') return keyword();
+
+    const state = await this.options.embedding();
+    if (!state.embedder) return keyword(state.notice);
+    let vector: Float32Array;
+    try {
+      vector = await state.embedder.embedQuery(query);
+    } catch (e) {
+      this.options.onEmbeddingFailure?.(e as Error);
+      return keyword(`${(e as Error).message}: keyword retrieval only`);
+    }
+    const notice = state.notice ? { notice: state.notice } : {};
+    if (options.mode === 'dense') {
+      const dense = await store.vectorSearch(vector, pool, filter);
+      return { mode: 'dense', ...notice, passages: await this.finish(query, dense, limit) };
+    }
+    const [lexical, dense] = await Promise.all([
+      store.keywordSearch(query, pool, filter),
+      store.vectorSearch(vector, pool, filter),
+    ]);
+    const fused = reciprocalRankFusion([lexical, dense], this.k);
+    return { mode: 'hybrid', ...notice, passages: await this.finish(query, fused, limit) };
+  }
+
+  private async finish(query: string, hits: ScoredChunk[], limit: number): Promise<Passage[]> {
+    const ranked = await this.reranker.rerank(query, hits.slice(0, Math.max(limit * 3, 20)).map(passage));
+    return ranked.slice(0, limit);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Nearest-neighbour search over normalised vectors held as sign bits (one bit a dimension) in
+ * memory, with exact cosine rescoring of the best candidates. At 100,000 chunks of 768 dimensions
+ * the codes take 9.6 MB and a query scans them in a few milliseconds, where an exact Float32 scan
+ * (or sqlite-vec's vec0) takes well over 100 ms on the same machine; see rag/README.md for the
+ * figures. Below `candidates` vectors the search is exact.
+ */
+
+export function normalise(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  const norm = Math.sqrt(sum);
+  if (norm === 0 || Math.abs(norm - 1) < 1e-6) return v;
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i]! / norm;
+  return out;
+}
+
+/** Sign bits, packed 32 to a word. */
+export function signCode(v: Float32Array): Uint32Array {
+  const code = new Uint32Array(Math.ceil(v.length / 32));
+  for (let i = 0; i < v.length; i++) if (v[i]! > 0) code[i >>> 5]! |= 1 << (i & 31);
+  return code;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+export class BinaryIndex {
+  private readonly words: number;
+  private distances = new Uint16Array(0);
+
+  constructor(
+    readonly dimension: number,
+    /** Row keys (chunk rowids), in the order of `codes`. */
+    readonly keys: Int32Array,
+    readonly codes: Uint32Array,
+  ) {
+    this.words = Math.ceil(dimension / 32);
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /**
+   * Keys of the `count` rows nearest to `query` by Hamming distance of their sign codes (rows tied
+   * at the cut-off are all kept). `allowed`, when given, holds the keys a filter lets through.
+   */
+  candidates(query: Float32Array, count: number, allowed?: Set<number>): number[] {
+    const n = this.keys.length;
+    const w = this.words;
+    const q = signCode(query);
+    if (this.distances.length < n) this.distances = new Uint16Array(n);
+    const dist = this.distances;
+    const histogram = new Uint32Array(this.dimension + 2);
+    const blocked = this.dimension + 1;
+    for (let r = 0; r < n; r++) {
+      if (allowed && !allowed.has(this.keys[r]!)) {
+        dist[r] = blocked;
+        continue;
+      }
+      let d = 0;
+      const o = r * w;
+      for (let j = 0; j < w; j++) d += popcount(this.codes[o + j]! ^ q[j]!);
+      dist[r] = d;
+      histogram[d]!++;
+    }
+    let threshold = 0;
+    let seen = 0;
+    for (; threshold <= this.dimension; threshold++) {
+      seen += histogram[threshold]!;
+      if (seen >= count) break;
+    }
+    const out: number[] = [];
+    for (let r = 0; r < n; r++) if (dist[r]! <= threshold) out.push(this.keys[r]!);
+    return out;
+  }
+}

@@ -1,0 +1,360 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ftsQuery, identifierParts } from '../keyword.js';
+import type { Chunk, DocumentRecord, RunbookStore, ScoredChunk, SearchFilter } from '../types.js';
+import { BinaryIndex, dot, normalise, signCode } from './binary-index.js';
+import { dimensionMismatch, SCHEMA } from './embedded-schema.js';
+
+export interface EmbeddedStoreOptions {
+  /** SQLite file (created with its folder), or ':memory:'. */
+  path: string;
+  /** Vectors rescored exactly per dense query (more is slower and closer to exact). */
+  candidates?: number;
+}
+
+/** FTS5 column weights: title and heading path count more than the body. */
+const BM25 = 'bm25(chunks_fts, 3.0, 2.5, 1.5, 1.0)';
+
+interface ChunkRow {
+  rowid: number;
+  id: string;
+  source: string;
+  ordinal: number;
+  title: string;
+  heading_path: string;
+  line_start: number;
+  line_end: number;
+  text: string;
+  tags: string;
+  alerts: string;
+  services: string;
+  namespaces: string;
+  team: string | null;
+}
+
+interface DocumentRow {
+  source: string;
+  title: string;
+  hash: string;
+  embedding_model: string | null;
+  chunk_count: number;
+  ingested_at: string;
+}
+
+function toChunk(r: ChunkRow): Chunk {
+  return {
+    id: r.id,
+    source: r.source,
+    ordinal: r.ordinal,
+    title: r.title,
+    headingPath: JSON.parse(r.heading_path) as string[],
+    lineStart: r.line_start,
+    lineEnd: r.line_end,
+    text: r.text,
+    tags: JSON.parse(r.tags) as string[],
+    alerts: JSON.parse(r.alerts) as string[],
+    services: JSON.parse(r.services) as string[],
+    namespaces: JSON.parse(r.namespaces) as string[],
+    ...(r.team !== null ? { team: r.team } : {}),
+  };
+}
+
+function toDocument(r: DocumentRow): DocumentRecord {
+  return {
+    source: r.source,
+    title: r.title,
+    hash: r.hash,
+    embeddingModel: r.embedding_model,
+    chunkCount: r.chunk_count,
+    ingestedAt: r.ingested_at,
+  };
+}
+
+/** A Float32Array over a blob, copied when the blob is not 4-byte aligned. */
+function floats(blob: Buffer): Float32Array {
+  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
+  return new Float32Array(new Uint8Array(blob).buffer);
+}
+
+const blob = (a: Float32Array | Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * The embedded runbook store: one SQLite file in the data directory holding documents, chunks, an
+ * FTS5 index (BM25 over title, heading path, labels and body, Porter-stemmed) and the chunks'
+ * vectors. Dense search scans sign-bit codes held in memory and rescores the best candidates
+ * exactly (see binary-index.ts). Every document replacement is one transaction.
+ */
+export class EmbeddedStore implements RunbookStore {
+  readonly kind = 'embedded' as const;
+  private db: Database.Database | undefined;
+  private dimension: number | null = null;
+  private index: { generation: number; index: BinaryIndex } | undefined;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly options: EmbeddedStoreOptions) {}
+
+  get path(): string {
+    return this.options.path;
+  }
+
+  private get conn(): Database.Database {
+    if (!this.db) throw new Error('runbook store is not open; call open() first');
+    return this.db;
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.conn.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  private meta(key: string): string | undefined {
+    return (this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)
+      ?.value;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.stmt(
+      'INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    ).run(key, value);
+  }
+
+  private storedDimension(): number | null {
+    const d = this.meta('dimension');
+    return d === undefined ? null : Number(d);
+  }
+
+  async open(dimension: number | null): Promise<void> {
+    if (!this.db) {
+      if (this.options.path !== ':memory:') mkdirSync(dirname(this.options.path), { recursive: true });
+      const db = new Database(this.options.path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 10000');
+      this.db = db;
+      try {
+        db.exec(SCHEMA);
+        const schema = this.meta('schema');
+        if (schema === undefined) this.setMeta('schema', '1');
+        else if (schema !== '1') {
+          throw new Error(
+            `runbook store ${this.options.path} has schema ${schema}, this version reads 1: remove the file and ingest again`,
+          );
+        }
+      } catch (e) {
+        this.db = undefined;
+        db.close();
+        throw e;
+      }
+    }
+    const stored = this.storedDimension();
+    const hasVectors = this.stmt('SELECT EXISTS (SELECT 1 FROM vectors) AS any').get() as { any: number };
+    if (dimension !== null && stored !== null && stored !== dimension && hasVectors.any) {
+      throw dimensionMismatch(this.options.path, stored, dimension);
+    }
+    if (dimension !== null && stored !== dimension) this.setMeta('dimension', String(dimension));
+    this.dimension = dimension ?? stored;
+  }
+
+  async putDocument(doc: DocumentRecord, chunks: Chunk[], vectors: Float32Array[] | null): Promise<void> {
+    const db = this.conn;
+    if (vectors && vectors.length !== chunks.length) {
+      throw new Error(`${doc.source}: ${chunks.length} chunks but ${vectors.length} vectors`);
+    }
+    const dimension = this.dimension;
+    if (vectors && vectors.length > 0) {
+      if (dimension === null) throw new Error('runbook store was opened without an embedding dimension');
+      const bad = vectors.find((v) => v.length !== dimension);
+      if (bad) throw dimensionMismatch(this.options.path, dimension, bad.length);
+    }
+    for (const c of chunks) {
+      if (c.source !== doc.source) throw new Error(`chunk ${c.id} belongs to ${c.source}, not ${doc.source}`);
+    }
+    const insertChunk = this.stmt(
+      `INSERT INTO chunks(id, source, ordinal, title, heading_path, line_start, line_end, text, tags, alerts, services, namespaces, team)
+       VALUES (@id, @source, @ordinal, @title, @headingPath, @lineStart, @lineEnd, @text, @tags, @alerts, @services, @namespaces, @team)`,
+    );
+    const insertFts = this.stmt(
+      'INSERT INTO chunks_fts(rowid, title, headings, labels, body) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insertLabel = this.stmt('INSERT OR IGNORE INTO chunk_labels(kind, value, chunk) VALUES (?, ?, ?)');
+    const insertVector = this.stmt('INSERT INTO vectors(chunk, code, vec) VALUES (?, ?, ?)');
+    db.transaction(() => {
+      this.deleteSource(doc.source);
+      this.stmt(
+        `INSERT INTO documents(source, title, hash, embedding_model, chunk_count, ingested_at)
+         VALUES (@source, @title, @hash, @embeddingModel, @chunkCount, @ingestedAt)`,
+      ).run({ ...doc, chunkCount: chunks.length });
+      chunks.forEach((c, i) => {
+        const { lastInsertRowid } = insertChunk.run({
+          ...c,
+          headingPath: JSON.stringify(c.headingPath),
+          tags: JSON.stringify(c.tags),
+          alerts: JSON.stringify(c.alerts),
+          services: JSON.stringify(c.services),
+          namespaces: JSON.stringify(c.namespaces),
+          team: c.team ?? null,
+        });
+        const rowid = Number(lastInsertRowid);
+        const labels = [
+          ...c.tags,
+          ...c.alerts,
+          ...c.services,
+          ...identifierParts(`${c.headingPath.join(' ')} ${c.text}`),
+        ];
+        insertFts.run(rowid, c.title, c.headingPath.slice(1).join(' \n '), labels.join(' '), c.text);
+        for (const t of c.tags) insertLabel.run('tag', t.toLowerCase(), rowid);
+        for (const a of c.alerts) insertLabel.run('alert', a.toLowerCase(), rowid);
+        const v = vectors?.[i];
+        if (v) {
+          const unit = normalise(v);
+          insertVector.run(rowid, blob(signCode(unit)), blob(unit));
+        }
+      });
+      this.bumpGeneration();
+    })();
+  }
+
+  private deleteSource(source: string): void {
+    const rowids = this.stmt('SELECT rowid FROM chunks WHERE source = ?').pluck().all(source) as number[];
+    if (rowids.length > 0) {
+      const list = JSON.stringify(rowids);
+      this.stmt('DELETE FROM chunks_fts WHERE rowid IN (SELECT value FROM json_each(?))').run(list);
+      this.stmt('DELETE FROM chunk_labels WHERE chunk IN (SELECT value FROM json_each(?))').run(list);
+      this.stmt('DELETE FROM vectors WHERE chunk IN (SELECT value FROM json_each(?))').run(list);
+      this.stmt('DELETE FROM chunks WHERE source = ?').run(source);
+    }
+    this.stmt('DELETE FROM documents WHERE source = ?').run(source);
+  }
+
+  private bumpGeneration(): void {
+    this.setMeta('generation', String(Number(this.meta('generation') ?? 0) + 1));
+  }
+
+  async removeDocument(source: string): Promise<void> {
+    this.conn.transaction(() => {
+      this.deleteSource(source);
+      this.bumpGeneration();
+    })();
+  }
+
+  async listDocuments(): Promise<DocumentRecord[]> {
+    return (this.stmt('SELECT * FROM documents ORDER BY source').all() as DocumentRow[]).map(toDocument);
+  }
+
+  async getChunks(source: string): Promise<Chunk[]> {
+    return (
+      this.stmt('SELECT rowid, * FROM chunks WHERE source = ? ORDER BY ordinal').all(source) as ChunkRow[]
+    ).map(toChunk);
+  }
+
+  /** SQL conditions on `c` (chunks) for a filter, with their parameters. */
+  private filterSql(filter: SearchFilter | undefined): { sql: string; params: unknown[] } {
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    for (const tag of filter?.tags ?? []) {
+      parts.push(`c.rowid IN (SELECT chunk FROM chunk_labels WHERE kind = 'tag' AND value = ?)`);
+      params.push(tag.toLowerCase());
+    }
+    if (filter?.alert) {
+      parts.push(`c.rowid IN (SELECT chunk FROM chunk_labels WHERE kind = 'alert' AND value = ?)`);
+      params.push(filter.alert.toLowerCase());
+    }
+    if (filter?.team !== undefined) {
+      parts.push('c.team = ?');
+      params.push(filter.team);
+    }
+    if (filter?.sources) {
+      parts.push('c.source IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(filter.sources));
+    }
+    return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
+  }
+
+  async keywordSearch(query: string, limit: number, filter?: SearchFilter): Promise<ScoredChunk[]> {
+    const match = ftsQuery(query);
+    if (match === null || limit <= 0) return [];
+    const where = this.filterSql(filter);
+    const rows = this.stmt(
+      `SELECT c.rowid, c.*, ${BM25} AS rank FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
+       WHERE chunks_fts MATCH ?${where.sql} ORDER BY rank LIMIT ?`,
+    ).all(match, ...where.params, limit) as (ChunkRow & { rank: number })[];
+    // bm25() is lower-is-better; scores here are higher-is-better.
+    return rows.map((r) => ({ chunk: toChunk(r), score: -r.rank }));
+  }
+
+  private loadIndex(): BinaryIndex | undefined {
+    const generation = Number(this.meta('generation') ?? 0);
+    if (this.index?.generation === generation) return this.index.index;
+    const dimension = this.storedDimension();
+    if (dimension === null) return undefined;
+    const total = (this.stmt('SELECT count(*) FROM vectors').pluck().get() as number) ?? 0;
+    const words = Math.ceil(dimension / 32);
+    const keys = new Int32Array(total);
+    const codes = new Uint32Array(total * words);
+    let i = 0;
+    for (const row of this.stmt('SELECT chunk, code FROM vectors').raw().iterate() as Iterable<
+      [number, Buffer]
+    >) {
+      if (i === total) break;
+      keys[i] = row[0];
+      const code = row[1];
+      for (let j = 0; j < words; j++) codes[i * words + j] = code.readUInt32LE(j * 4);
+      i++;
+    }
+    const index = new BinaryIndex(dimension, keys.subarray(0, i), codes.subarray(0, i * words));
+    this.index = { generation, index };
+    return index;
+  }
+
+  async vectorSearch(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<ScoredChunk[]> {
+    const index = this.loadIndex();
+    if (!index || index.size === 0 || limit <= 0) return [];
+    if (vector.length !== index.dimension)
+      throw dimensionMismatch(this.options.path, index.dimension, vector.length);
+    const query = normalise(vector);
+    const want = Math.max(this.options.candidates ?? 500, limit * 10);
+    let allowed: Set<number> | undefined;
+    const where = this.filterSql(filter);
+    if (where.sql) {
+      allowed = new Set(
+        this.stmt(`SELECT c.rowid FROM chunks c WHERE 1${where.sql}`)
+          .pluck()
+          .all(...where.params) as number[],
+      );
+      if (allowed.size === 0) return [];
+    }
+    const candidates =
+      allowed && allowed.size <= want ? [...allowed] : index.candidates(query, want, allowed);
+    const scored = (
+      this.stmt('SELECT chunk, vec FROM vectors WHERE chunk IN (SELECT value FROM json_each(?))')
+        .raw()
+        .all(JSON.stringify(candidates)) as [number, Buffer][]
+    ).map(([rowid, vec]) => ({ rowid, score: dot(query, floats(vec)) }));
+    scored.sort((a, b) => b.score - a.score || a.rowid - b.rowid);
+    const top = scored.slice(0, limit);
+    const rows = this.stmt('SELECT rowid, * FROM chunks WHERE rowid IN (SELECT value FROM json_each(?))').all(
+      JSON.stringify(top.map((t) => t.rowid)),
+    ) as ChunkRow[];
+    const byRowid = new Map(rows.map((r) => [r.rowid, r]));
+    return top.flatMap((t) => {
+      const row = byRowid.get(t.rowid);
+      return row ? [{ chunk: toChunk(row), score: t.score }] : [];
+    });
+  }
+
+  async count(): Promise<number> {
+    return this.stmt('SELECT count(*) FROM chunks').pluck().get() as number;
+  }
+
+  async close(): Promise<void> {
+    this.statements.clear();
+    this.index = undefined;
+    this.db?.close();
+    this.db = undefined;
+  }
+}

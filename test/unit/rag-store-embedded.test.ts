@@ -1,0 +1,100 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BinaryIndex, dot, normalise, signCode } from '../../rag/store/binary-index.js';
+import { EmbeddedStore } from '../../rag/store/embedded.js';
+import type { Chunk, RunbookStore } from '../../rag/types.js';
+import { runbookStoreContract } from '../integration/rag-store-contract.js';
+
+const paths = new WeakMap<RunbookStore, string>();
+runbookStoreContract('embedded (SQLite)', {
+  async fresh() {
+    const path = join(mkdtempSync(join(tmpdir(), 'kubemate-rag-')), 'runbooks.db');
+    const store = new EmbeddedStore({ path });
+    paths.set(store, path);
+    return store;
+  },
+  async reopen(store) {
+    const again = new EmbeddedStore({ path: paths.get(store)! });
+    paths.set(again, paths.get(store)!);
+    return again;
+  },
+});
+
+function chunk(source: string, ordinal: number, text: string): Chunk {
+  return {
+    id: `${source}#${ordinal}`,
+    source,
+    ordinal,
+    title: source,
+    headingPath: [source],
+    lineStart: 1,
+    lineEnd: 1,
+    text,
+    tags: [],
+    alerts: [],
+    services: [],
+    namespaces: [],
+  };
+}
+
+function seeded(seed: number) {
+  let s = seed;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+
+describe('embedded store', () => {
+  it('sees writes made through another connection (another process) at the next search', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'kubemate-rag-')), 'runbooks.db');
+    const reader = new EmbeddedStore({ path });
+    const writer = new EmbeddedStore({ path });
+    await reader.open(2);
+    await writer.open(2);
+    const doc = (source: string) => ({
+      source,
+      title: source,
+      hash: 'h',
+      embeddingModel: 'm',
+      chunkCount: 1,
+      ingestedAt: 'now',
+    });
+    await writer.putDocument(doc('a.md'), [chunk('a.md', 0, 'alpha')], [Float32Array.from([1, 0])]);
+    expect((await reader.vectorSearch(Float32Array.from([1, 0]), 5)).map((h) => h.chunk.id)).toEqual([
+      'a.md#0',
+    ]);
+    await writer.putDocument(doc('b.md'), [chunk('b.md', 0, 'beta')], [Float32Array.from([0, 1])]);
+    expect((await reader.vectorSearch(Float32Array.from([0, 1]), 1)).map((h) => h.chunk.id)).toEqual([
+      'b.md#0',
+    ]);
+    await writer.close();
+    await reader.close();
+  });
+
+  it('finds the exact nearest neighbours on clustered 768-dimension vectors (sign codes, then exact rescoring)', () => {
+    const rnd = seeded(7);
+    const dim = 768;
+    const centres = Array.from({ length: 40 }, () => Float32Array.from({ length: dim }, rnd));
+    const vectors = Array.from({ length: 3000 }, (_, i) =>
+      normalise(Float32Array.from(centres[i % centres.length]!, (x) => x + 0.6 * rnd())),
+    );
+    const codes = new Uint32Array(vectors.length * (dim / 32));
+    for (const [i, v] of vectors.entries()) codes.set(signCode(v), i * (dim / 32));
+    const index = new BinaryIndex(dim, Int32Array.from(vectors.keys()), codes);
+    let found = 0;
+    for (let q = 0; q < 20; q++) {
+      const query = normalise(Float32Array.from(centres[q]!, (x) => x + 0.6 * rnd()));
+      const exact = vectors
+        .map((v, i) => [i, dot(v, query)] as const)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 10)
+        .map(([i]) => i);
+      const candidates = new Set(index.candidates(query, 500));
+      found += exact.filter((i) => candidates.has(i)).length;
+    }
+    expect(found / 200).toBeGreaterThanOrEqual(0.95);
+  });
+});
