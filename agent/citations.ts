@@ -1,4 +1,4 @@
-import type { Citation, Passage } from '../rag/types.js';
+import type { Citation } from '../rag/types.js';
 import { attr } from './untrusted.js';
 
 /** `[network/dns.md › DNS failures › Checks]`: how answers cite a runbook passage. */
@@ -28,15 +28,26 @@ export function orderCitations(
   return { cited, all: [...cited, ...unique.filter((c) => !cited.includes(c))] };
 }
 
-/** Passages out of a `runbooks_search` result's structured content, when it has them. */
-export function passagesFrom(structured: Record<string, unknown> | undefined): Passage[] {
+/**
+ * Citations out of a `runbooks_search` result's structured content: its passages carry the
+ * citation fields flat (`{source, title, headingPath, lineStart, lineEnd, …}`) or as `citation`.
+ */
+export function citationsFrom(structured: Record<string, unknown> | undefined): Citation[] {
   const list = structured?.passages;
   if (!Array.isArray(list)) return [];
-  return list.filter(
-    (p): p is Passage =>
-      !!p &&
-      typeof p === 'object' &&
-      typeof (p as Passage).citation?.source === 'string' &&
-      Array.isArray((p as Passage).citation?.headingPath),
-  );
+  const out: Citation[] = [];
+  for (const item of list) {
+    const c = (
+      item && typeof item === 'object' && 'citation' in item ? item.citation : item
+    ) as Partial<Citation>;
+    if (!c || typeof c.source !== 'string' || !Array.isArray(c.headingPath)) continue;
+    out.push({
+      source: c.source,
+      title: typeof c.title === 'string' ? c.title : c.source,
+      headingPath: c.headingPath.map(String),
+      lineStart: Number(c.lineStart ?? 0),
+      lineEnd: Number(c.lineEnd ?? 0),
+    });
+  }
+  return out;
 }

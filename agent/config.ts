@@ -13,7 +13,9 @@ export const llmConfigSchema = z
     /** `none` runs the agent in degraded mode only (runbooks and direct commands). */
     provider: z.enum(['ollama', 'openai-compatible', 'none']).default('ollama'),
     /** Default: http://127.0.0.1:11434 for Ollama, http://127.0.0.1:8000/v1 for OpenAI-compatible. */
-    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:11434' }).optional(),
+    url: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:11434' })
+      .optional(),
     model: z.string().min(1).default('llama3.1:8b'),
     /** Tokens the model may see at once (Ollama's num_ctx). */
     contextWindow: z.number().int().min(2048).max(1_048_576).default(8192),
@@ -36,7 +38,8 @@ export const llmConfigSchema = z
         code: 'custom',
         // Reported on provider, not apiKey, so the error never echoes the key.
         path: ['provider'],
-        message: 'llm.apiKey is set, but only provider openai-compatible uses it; set the provider or remove the key',
+        message:
+          'llm.apiKey is set, but only provider openai-compatible uses it; set the provider or remove the key',
       });
     }
   });

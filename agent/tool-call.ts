@@ -1,7 +1,7 @@
 import type { Principal } from '../policies/types.js';
 import { describeCall, type InvokeResult } from '../tools/core/invoke.js';
 import { cutToTokens } from './budget.js';
-import { passagesFrom } from './citations.js';
+import { citationsFrom } from './citations.js';
 import { originLabel, readLabel, writeRequested } from './guard.js';
 import { plainPlan } from './plan.js';
 import type { ToolCall } from './providers/types.js';
@@ -110,7 +110,7 @@ export async function runToolCall(ctx: CallContext, call: ToolCall): Promise<Cal
   if (def?.annotations.readOnlyHint && result.status !== 'invalid' && result.status !== 'denied') {
     state.reads.push(readLabel(call.name, call.arguments));
   }
-  for (const p of passagesFrom(result.structured)) state.consulted.push(p.citation);
+  state.consulted.push(...citationsFrom(result.structured));
 
   if (result.status === 'approval_required' && result.ticket) {
     const plan = plainPlan(result.ticket.plan);

@@ -6,7 +6,8 @@
  * Also the policy engine and the audit log (no cluster needed). `npm run bench -- policy|audit|pods`
  * runs one part; `npm run bench -- metrics` runs the promql_query_range benchmark on a real
  * Prometheus (bench/metrics.ts); `npm run bench -- runbooks` the runbook knowledge base (ingestion,
- * query latency at 100,000 chunks; bench/runbooks.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
+ * query latency at 100,000 chunks; bench/runbooks.ts); `npm run bench -- agent` the agent's overhead per
+ * step and prompt tokens per question over the eval scenarios (bench/agent.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,6 +22,7 @@ import type { KubeCluster } from '../tools/clients/kube.js';
 import { KubeReader } from '../tools/clients/kube-raw.js';
 import { podSummaries } from '../tools/cluster/pod-table.js';
 import { estimateTokens } from '../tools/core/shaping.js';
+import { benchAgent } from './agent.js';
 import { benchAudit } from './audit.js';
 import { kubemateEnv } from './env.js';
 import { benchMetrics } from './metrics.js';
@@ -149,6 +151,7 @@ async function main(): Promise<void> {
   if (!only || only === 'audit') process.stdout.write(`${(await benchAudit()).join('\n')}\n`);
   if (only === 'metrics') process.stdout.write(`${(await benchMetrics()).join('\n')}\n`);
   if (only === 'runbooks') process.stdout.write(`${(await benchRunbooks()).join('\n')}\n`);
+  if (only === 'agent') process.stdout.write(`${(await benchAgent()).join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;
   const cluster = external ? undefined : await startCluster({ nodes: 3 });

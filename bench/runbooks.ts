@@ -33,47 +33,91 @@ function prng(seed: number) {
 }
 
 const SYSTEMS =
-  'payments ledger checkout gateway settlement fraud-scoring card-auth reporting kyc notifications search batch-export'.split(
+  'payments ledger checkout gateway settlement fraud-scoring card-auth reporting kyc notifications'.split(
     ' ',
   );
 const OBJECTS =
-  'pod deployment statefulset node ingress service certificate volume job cronjob configmap secret hpa pdb'.split(
+  'pod deployment statefulset node ingress service certificate volume job cronjob configmap secret'.split(
     ' ',
   );
-const SYMPTOMS = [
-  'CrashLoopBackOff after the last release',
-  'OOMKilled with exit code 137',
-  'ImagePullBackOff from the private registry',
-  'Pending because of insufficient memory',
-  'readiness probe failing with 503',
-  'x509 certificate has expired',
-  'DNS lookups timing out intermittently',
-  'latency p99 above the SLO',
-  'disk pressure evictions on the node',
-  'connection refused from the upstream',
-  'too many open files in the container',
-  'NotReady after kernel patching',
-];
 const ALERTS =
-  'KubePodCrashLooping KubePodNotReady KubeNodeNotReady KubeDeploymentReplicasMismatch KubeJobFailed CPUThrottlingHigh NodeFilesystemSpaceFillingUp KubeHpaMaxedOut TargetDown'.split(
+  'KubePodCrashLooping KubePodNotReady KubeNodeNotReady KubeJobFailed CPUThrottlingHigh TargetDown'.split(
     ' ',
   );
-const VERBS =
-  'check compare restart scale drain cordon roll back raise lower rotate renew inspect page escalate'.split(
-    ' ',
-  );
-const NOUNS =
-  'limits requests replicas events logs metrics quota taints tolerations probes endpoints selectors secrets certificates resolvers routes weights budgets'.split(
-    ' ',
-  );
+const STOP =
+  'the a of to and in is it for on with that when then this be are as by or if from its not at'.split(' ');
+const DOMAIN =
+  `pod pods node nodes container containers deployment replica replicas namespace kubectl memory cpu limit
+  limits request requests restart restarts crash crashloopbackoff oomkilled probe readiness liveness startup
+  image registry pull secret secrets configmap volume volumes claim mount disk pressure eviction evicted taint
+  toleration affinity scheduler pending unschedulable quota service endpoints ingress gateway route dns
+  coredns lookup resolver upstream timeout latency error errors rate slo budget burn alert alerts page
+  silence inhibit alertmanager prometheus metric metrics query dashboard log logs trace traces span kubelet
+  containerd runtime cgroup kernel network cni mtu packet drop conntrack certificate certificates x509 tls
+  expired renew issuer cert-manager webhook admission apiserver etcd leader fsync compaction defrag backup
+  restore rollout rollback canary weight traffic hpa autoscaler scale scaling cronjob job backoff retry
+  deadline storage csi attach provision snapshot statefulset daemonset drain cordon upgrade patch release
+  version helm chart values manifest label selector annotation owner finalizer garbage heap jvm gc thread
+  connection pool database postgres redis kafka queue consumer lag partition broker throughput saturation
+  utilisation headroom capacity overcommit throttling ephemeral inode filesystem journal`
+    .split(/\s+/)
+    .filter(Boolean);
+
+/** Pseudo-words from syllables: the long tail of rare terms that real prose has. */
+function pseudoWords(n: number): string[] {
+  const syllables =
+    'ka lo mi ren tor va shi pel dun gro bix fen ul tam sor eck ri no zu wal pra mek tis od'.split(' ');
+  const rnd = prng(99);
+  const out = new Set<string>();
+  while (out.size < n) {
+    const k = 2 + Math.floor(rnd() * 3);
+    out.add(Array.from({ length: k }, () => syllables[Math.floor(rnd() * syllables.length)]).join(''));
+  }
+  return [...out];
+}
+
+/** Words by rank: function words first, then operations terms, then the long tail. */
+const VOCABULARY = [...STOP, ...DOMAIN, ...pseudoWords(8000)];
+/** Cumulative Zipf (s = 1.05) probabilities over VOCABULARY: text statistics like natural language. */
+const ZIPF = (() => {
+  const w = VOCABULARY.map((_, r) => 1 / (r + 1) ** 1.05);
+  const total = w.reduce((a, b) => a + b, 0);
+  let acc = 0;
+  return w.map((x) => {
+    acc += x / total;
+    return acc;
+  });
+})();
+
+function word(rnd: () => number): string {
+  const x = rnd();
+  let lo = 0;
+  let hi = ZIPF.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ZIPF[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return VOCABULARY[lo]!;
+}
 
 function sentence(rnd: () => number): string {
-  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
-  return `${pick(VERBS)[0]!.toUpperCase()}${pick(VERBS).slice(1)} the ${pick(NOUNS)} of the ${pick(SYSTEMS)} ${pick(OBJECTS)} when it shows ${pick(SYMPTOMS)}, then ${pick(VERBS)} its ${pick(NOUNS)} and note the ${pick(NOUNS)} in the ticket.`;
+  return `${Array.from({ length: 8 + Math.floor(rnd() * 12) }, () => word(rnd)).join(' ')}.`;
 }
 
 function paragraph(rnd: () => number, sentences: number): string {
   return Array.from({ length: sentences }, () => sentence(rnd)).join(' ');
+}
+
+/** A search as a person types it: three to six content words. */
+function queryText(rnd: () => number): string {
+  const words: string[] = [];
+  const want = 3 + Math.floor(rnd() * 4);
+  while (words.length < want) {
+    const w = word(rnd);
+    if (!STOP.includes(w) && !words.includes(w)) words.push(w);
+  }
+  return words.join(' ');
 }
 
 /** A runbook-like Markdown file of about 1–3 KB: front matter, title, symptoms, checks, causes, fixes. */
@@ -81,13 +125,12 @@ export function generateRunbook(i: number): string {
   const rnd = prng(i + 1);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const system = pick(SYSTEMS);
-  const symptom = pick(SYMPTOMS);
-  const title = `${system} ${pick(OBJECTS)}: ${symptom} (${i})`;
-  const subsections = (heading: string, n: number) =>
+  const heading = () => Array.from({ length: 3 + Math.floor(rnd() * 3) }, () => word(rnd)).join(' ');
+  const title = `${system} ${pick(OBJECTS)}: ${heading()} (${i})`;
+  const subsections = (n: number) =>
     Array.from(
       { length: n },
-      (_, k) =>
-        `### ${heading} ${k + 1}: ${pick(VERBS)} ${pick(NOUNS)}\n\n${paragraph(rnd, 1 + Math.floor(rnd() * 2))}\n`,
+      () => `### ${heading()}\n\n${paragraph(rnd, 1 + Math.floor(rnd() * 2))}\n`,
     ).join('\n');
   const code =
     rnd() < 0.5
@@ -105,18 +148,18 @@ export function generateRunbook(i: number): string {
     '',
     '## Symptoms',
     '',
-    ...Array.from({ length: 2 + Math.floor(rnd() * 2) }, () => `- ${pick(SYMPTOMS)} in ${system}`),
+    ...Array.from({ length: 2 + Math.floor(rnd() * 2) }, () => `- ${sentence(rnd)}`),
     '',
     '## Checks',
     '',
-    subsections('Check', 1 + Math.floor(rnd() * 2)),
+    subsections(1 + Math.floor(rnd() * 2)),
     code,
     '## Causes',
     '',
-    subsections('Cause', 1 + Math.floor(rnd() * 2)),
+    subsections(1 + Math.floor(rnd() * 2)),
     '## Fixes',
     '',
-    subsections('Fix', 1 + Math.floor(rnd() * 2)),
+    subsections(1 + Math.floor(rnd() * 2)),
   ].join('\n');
 }
 
@@ -193,7 +236,7 @@ async function fill(store: RunbookStore, label: string): Promise<number> {
   const docs = Math.ceil(CHUNKS / CHUNKS_PER_DOC);
   for (let d = 0; d < docs; d++) {
     const source = `bench/team-${d % 20}/runbook-${d}.md`;
-    const title = `${SYSTEMS[d % SYSTEMS.length]} ${OBJECTS[d % OBJECTS.length]}: ${SYMPTOMS[d % SYMPTOMS.length]}`;
+    const title = `${SYSTEMS[d % SYSTEMS.length]} ${OBJECTS[d % OBJECTS.length]}: ${sentence(rnd).slice(0, 40)}`;
     const chunks: Chunk[] = [];
     const vectors: Float32Array[] = [];
     for (let k = 0; k < CHUNKS_PER_DOC; k++) {
@@ -234,8 +277,8 @@ async function fill(store: RunbookStore, label: string): Promise<number> {
 async function benchQueries(label: string, store: RunbookStore): Promise<string[]> {
   const fillMs = await fill(store, label);
   const { near, rnd } = clusteredVectors(7);
-  const queries = Array.from({ length: QUERIES }, (_, i) => ({
-    text: `${SYMPTOMS[i % SYMPTOMS.length]} ${SYSTEMS[i % SYSTEMS.length]} ${NOUNS[i % NOUNS.length]}`,
+  const queries = Array.from({ length: QUERIES }, () => ({
+    text: queryText(rnd),
     vector: near(Math.floor(rnd() * TOPICS), 1.2),
   }));
   const byText = new Map(queries.map((q) => [q.text, q.vector]));

@@ -48,9 +48,58 @@ export function identifierParts(text: string): string[] {
   return [...out];
 }
 
+/** The terms a query searches for: its words and the parts of its identifiers, stop words dropped. */
+export function searchTerms(text: string): string[] {
+  return queryTerms([text, ...identifierParts(text)].join(' '));
+}
+
+/** A term as an FTS5 string: quoted, so nothing in it is query syntax. */
+export const quoteTerm = (term: string) => `"${term.replaceAll('"', '""')}"`;
+
 /** An FTS5 MATCH expression ORing the quoted terms, or null when nothing searchable is left. */
 export function ftsQuery(text: string): string | null {
-  const terms = queryTerms([text, ...identifierParts(text)].join(' '));
+  const terms = searchTerms(text);
+  return terms.length === 0 ? null : terms.map(quoteTerm).join(' OR ');
+}
+
+/**
+ * A token indexed in every chunk, so `rare AND (common OR everything)` can match the chunks holding
+ * a rare term while every common term still counts in their BM25 score. It never reaches a query
+ * from user text (user words are always quoted on their own) and adds nothing to scores: a term in
+ * every row has no inverse document frequency.
+ */
+export const EVERY_CHUNK_TOKEN = 'kubematechunk';
+
+export interface TermStats {
+  /** Chunks in the index. */
+  total: number;
+  /** Chunks holding the term. */
+  frequency(term: string): number;
+}
+
+/**
+ * The MATCH expression for a query over a large index. Scoring every chunk that holds a very common
+ * term ("pod" in a Kubernetes corpus) is what makes BM25 slow at 100,000 chunks, and such terms
+ * decide little. So, as Lucene's common-terms query does, when the terms would match more than
+ * `budget` chunks in all, the rarest terms (up to the budget, at least one) select the chunks and
+ * the common ones only add to those chunks' scores. Small indexes get the plain OR of every term.
+ */
+export function scaledMatch(text: string, stats: TermStats, budget = 10_000): string | null {
+  const terms = searchTerms(text);
   if (terms.length === 0) return null;
-  return terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' OR ');
+  const plain = terms.map(quoteTerm).join(' OR ');
+  if (stats.total <= budget) return plain;
+  const found = terms.map((t) => ({ t, df: stats.frequency(t) })).filter((x) => x.df > 0);
+  if (found.length === 0 || found.reduce((n, x) => n + x.df, 0) <= budget) return plain;
+  found.sort((a, b) => a.df - b.df);
+  const rare: string[] = [];
+  let matched = 0;
+  for (const { t, df } of found) {
+    if (rare.length > 0 && matched + df > budget) break;
+    rare.push(t);
+    matched += df;
+  }
+  const common = found.filter((x) => !rare.includes(x.t)).map((x) => x.t);
+  if (common.length === 0) return rare.map(quoteTerm).join(' OR ');
+  return `(${rare.map(quoteTerm).join(' OR ')}) AND (${[...common, EVERY_CHUNK_TOKEN].map(quoteTerm).join(' OR ')})`;
 }

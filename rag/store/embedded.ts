@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { ftsQuery, identifierParts } from '../keyword.js';
+import { EVERY_CHUNK_TOKEN, identifierParts, quoteTerm, scaledMatch } from '../keyword.js';
 import type { Chunk, DocumentRecord, RunbookStore, ScoredChunk, SearchFilter } from '../types.js';
 import { BinaryIndex, dot, normalise, signCode } from './binary-index.js';
 import { dimensionMismatch, SCHEMA } from './embedded-schema.js';
@@ -90,6 +90,7 @@ export class EmbeddedStore implements RunbookStore {
   private db: Database.Database | undefined;
   private dimension: number | null = null;
   private index: { generation: number; index: BinaryIndex } | undefined;
+  private stats: { generation: number; total: number; frequencies: Map<string, number> } | undefined;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly options: EmbeddedStoreOptions) {}
@@ -205,6 +206,7 @@ export class EmbeddedStore implements RunbookStore {
           ...c.alerts,
           ...c.services,
           ...identifierParts(`${c.headingPath.join(' ')} ${c.text}`),
+          EVERY_CHUNK_TOKEN,
         ];
         insertFts.run(rowid, c.title, c.headingPath.slice(1).join(' \n '), labels.join(' '), c.text);
         for (const t of c.tags) insertLabel.run('tag', t.toLowerCase(), rowid);
@@ -252,39 +254,69 @@ export class EmbeddedStore implements RunbookStore {
     ).map(toChunk);
   }
 
-  /** SQL conditions on `c` (chunks) for a filter, with their parameters. */
-  private filterSql(filter: SearchFilter | undefined): { sql: string; params: unknown[] } {
+  /** SQL conditions on a chunk rowid (`rowid`, an expression) for a filter, with their parameters. */
+  private filterSql(filter: SearchFilter | undefined, rowid: string): { sql: string; params: unknown[] } {
     const parts: string[] = [];
     const params: unknown[] = [];
     for (const tag of filter?.tags ?? []) {
-      parts.push(`c.rowid IN (SELECT chunk FROM chunk_labels WHERE kind = 'tag' AND value = ?)`);
+      parts.push(`${rowid} IN (SELECT chunk FROM chunk_labels WHERE kind = 'tag' AND value = ?)`);
       params.push(tag.toLowerCase());
     }
     if (filter?.alert) {
-      parts.push(`c.rowid IN (SELECT chunk FROM chunk_labels WHERE kind = 'alert' AND value = ?)`);
+      parts.push(`${rowid} IN (SELECT chunk FROM chunk_labels WHERE kind = 'alert' AND value = ?)`);
       params.push(filter.alert.toLowerCase());
     }
     if (filter?.team !== undefined) {
-      parts.push('c.team = ?');
+      parts.push(`${rowid} IN (SELECT rowid FROM chunks WHERE team = ?)`);
       params.push(filter.team);
     }
     if (filter?.sources) {
-      parts.push('c.source IN (SELECT value FROM json_each(?))');
+      parts.push(`${rowid} IN (SELECT rowid FROM chunks WHERE source IN (SELECT value FROM json_each(?)))`);
       params.push(JSON.stringify(filter.sources));
     }
     return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
   }
 
   async keywordSearch(query: string, limit: number, filter?: SearchFilter): Promise<ScoredChunk[]> {
-    const match = ftsQuery(query);
+    const match = scaledMatch(query, this.termStats());
     if (match === null || limit <= 0) return [];
-    const where = this.filterSql(filter);
+    const where = this.filterSql(filter, 'chunks_fts.rowid');
+    // Rank inside the index first: joining before the sort would read every matching chunk row.
     const rows = this.stmt(
-      `SELECT c.rowid, c.*, ${BM25} AS rank FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
-       WHERE chunks_fts MATCH ?${where.sql} ORDER BY rank LIMIT ?`,
+      `SELECT c.rowid, c.*, hit.rank FROM (
+         SELECT chunks_fts.rowid AS id, ${BM25} AS rank FROM chunks_fts
+         WHERE chunks_fts MATCH ?${where.sql} ORDER BY rank LIMIT ?
+       ) AS hit JOIN chunks c ON c.rowid = hit.id ORDER BY hit.rank`,
     ).all(match, ...where.params, limit) as (ChunkRow & { rank: number })[];
     // bm25() is lower-is-better; scores here are higher-is-better.
     return rows.map((r) => ({ chunk: toChunk(r), score: -r.rank }));
+  }
+
+  /** Chunk count and per-term chunk counts, cached until the store changes. */
+  private termStats() {
+    const generation = Number(this.meta('generation') ?? 0);
+    if (this.stats?.generation !== generation) {
+      this.stats = {
+        generation,
+        total: this.stmt('SELECT count(*) FROM chunks').pluck().get() as number,
+        frequencies: new Map(),
+      };
+    }
+    const stats = this.stats;
+    const count = this.stmt('SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?').pluck();
+    return {
+      total: stats.total,
+      frequency: (term: string) => {
+        let n = stats.frequencies.get(term);
+        if (n === undefined) {
+          n = count.get(quoteTerm(term)) as number;
+          // Bounded: a long-running server sees many distinct words.
+          if (stats.frequencies.size > 50_000) stats.frequencies.clear();
+          stats.frequencies.set(term, n);
+        }
+        return n;
+      },
+    };
   }
 
   private loadIndex(): BinaryIndex | undefined {
@@ -296,14 +328,14 @@ export class EmbeddedStore implements RunbookStore {
     const words = Math.ceil(dimension / 32);
     const keys = new Int32Array(total);
     const codes = new Uint32Array(total * words);
+    const bytes = new Uint8Array(codes.buffer);
     let i = 0;
-    for (const row of this.stmt('SELECT chunk, code FROM vectors').raw().iterate() as Iterable<
+    for (const [chunk, code] of this.stmt('SELECT chunk, code FROM vectors').raw().iterate() as Iterable<
       [number, Buffer]
     >) {
       if (i === total) break;
-      keys[i] = row[0];
-      const code = row[1];
-      for (let j = 0; j < words; j++) codes[i * words + j] = code.readUInt32LE(j * 4);
+      keys[i] = chunk;
+      bytes.set(code.subarray(0, words * 4), i * words * 4);
       i++;
     }
     const index = new BinaryIndex(dimension, keys.subarray(0, i), codes.subarray(0, i * words));
@@ -319,7 +351,7 @@ export class EmbeddedStore implements RunbookStore {
     const query = normalise(vector);
     const want = Math.max(this.options.candidates ?? 500, limit * 10);
     let allowed: Set<number> | undefined;
-    const where = this.filterSql(filter);
+    const where = this.filterSql(filter, 'c.rowid');
     if (where.sql) {
       allowed = new Set(
         this.stmt(`SELECT c.rowid FROM chunks c WHERE 1${where.sql}`)

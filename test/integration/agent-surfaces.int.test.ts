@@ -217,7 +217,11 @@ describe('/api/ask', () => {
     expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     const list = events(res.body);
     // Text streams in between; notices (e.g. from runbook retrieval) may come first.
-    expect(list.map(([n]) => n).filter((n) => n !== 'text' && n !== 'notice')).toEqual(['tool_call', 'tool_result', 'done']);
+    expect(list.map(([n]) => n).filter((n) => n !== 'text' && n !== 'notice')).toEqual([
+      'tool_call',
+      'tool_result',
+      'done',
+    ]);
     expect(list.find(([n]) => n === 'tool_call')![1]).toEqual({
       type: 'tool_call',
       name: 'pods_list',

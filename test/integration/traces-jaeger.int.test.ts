@@ -2,11 +2,13 @@
 // OpenTelemetry SDK, the way instrumented services send them.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { type Attributes, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardOnlyPolicy } from '../../policies/guard.js';
 import type { Backends } from '../../tools/clients/backends.js';
 import { BackendSet } from '../../tools/clients/http-backend.js';
+import { ToolRegistry } from '../../tools/core/registry.js';
 import { traceTools } from '../../tools/traces/index.js';
 import { OtlpServices, startJaeger, type TestJaeger, waitForTraces } from '../env/jaeger.js';
 import { testPipeline } from '../support/pipeline.js';
@@ -146,8 +148,19 @@ function backends(instances: ConstructorParameters<typeof BackendSet>[1]): Backe
   return { kube: { as: () => ({}) }, jaeger: new BackendSet('Jaeger', instances) } as unknown as Backends;
 }
 
+const registry = new ToolRegistry([traceTools]);
+const validator = new AjvJsonSchemaValidator();
+
+/** Calls through the pipeline; structured content must satisfy the tool's outputSchema, as MCP clients check. */
 async function call(tool: string, args: Record<string, unknown>, p = pipeline) {
-  return p.invoke(tool, args, me);
+  const res = await p.invoke(tool, args, me);
+  if (res.structured) {
+    const check = validator.getValidator(registry.jsonSchemas(tool).output!)(res.structured);
+    expect(check.valid, `${tool}: structuredContent does not match outputSchema: ${check.errorMessage}`).toBe(
+      true,
+    );
+  }
+  return res;
 }
 
 beforeAll(async () => {

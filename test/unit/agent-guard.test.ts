@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fitToBudget, promptTokens } from '../../agent/budget.js';
+import { citationsFrom } from '../../agent/citations.js';
 import { parseIntent } from '../../agent/degraded/intent.js';
 import { readLabel, targetsOf, writeRequested } from '../../agent/guard.js';
 import { plainPlan } from '../../agent/plan.js';
@@ -40,9 +41,7 @@ describe('the write guard', () => {
       ok: true,
     });
     expect(
-      writeRequested(tool('deployment_scale'), scale, [
-        'Please scale api in namespace payments to 4.',
-      ]),
+      writeRequested(tool('deployment_scale'), scale, ['Please scale api in namespace payments to 4.']),
     ).toEqual({ ok: true });
     expect(writeRequested(tool('deployment_scale'), scale, ['把 payments/api 扩容到 4'])).toEqual({
       ok: true,
@@ -259,5 +258,25 @@ describe('degraded mode commands', () => {
     });
     expect(parseIntent('why is checkout slow?')).toEqual({ kind: 'none' });
     expect(parseIntent('help')).toEqual({ kind: 'help' });
+  });
+});
+
+describe('citations from runbooks_search results', () => {
+  it('reads flat and nested passage citations, and skips anything else', () => {
+    const flat = {
+      source: 'a.md',
+      title: 'A',
+      headingPath: ['A', 'Checks'],
+      lineStart: 3,
+      lineEnd: 9,
+      n: 1,
+      text: 'x',
+    };
+    const nested = { citation: { source: 'b.md', title: 'B', headingPath: ['B'], lineStart: 1, lineEnd: 2 } };
+    expect(citationsFrom({ passages: [flat, nested, { nope: 1 }, null] })).toEqual([
+      { source: 'a.md', title: 'A', headingPath: ['A', 'Checks'], lineStart: 3, lineEnd: 9 },
+      { source: 'b.md', title: 'B', headingPath: ['B'], lineStart: 1, lineEnd: 2 },
+    ]);
+    expect(citationsFrom(undefined)).toEqual([]);
   });
 });

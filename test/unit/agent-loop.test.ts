@@ -1,33 +1,25 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AgentStoreError, createLlmProvider, llmConfigSchema } from '../../agent/index.js';
-import { ApprovalStore } from '../../policies/approvals.js';
 import { GuardOnlyPolicy } from '../../policies/guard.js';
-import { approvalTools } from '../../tools/approvals/index.js';
-import { defineTool, type ToolDef } from '../../tools/core/types.js';
+import { defineTool } from '../../tools/core/types.js';
 import { askCollect, makeAgent, memoryRunbooks, ollamaAt, streamed } from '../support/agent-harness.js';
+import {
+  alice,
+  bob,
+  dave,
+  POLICY,
+  script,
+  toolMessages,
+  toolNames,
+  widgetRig,
+} from '../support/agent-rig.js';
 import { countingTools } from '../support/fake-tools.js';
-import type { ChatTurn, OllamaChatRequest, ScriptedOllama } from '../support/ollama-scripted.js';
+import type { OllamaChatRequest, ScriptedOllama } from '../support/ollama-scripted.js';
 import { startScriptedOllama } from '../support/ollama-scripted.js';
 import { type OpenAiRequest, startScriptedOpenAi } from '../support/openai-scripted.js';
 import { testPipeline } from '../support/pipeline.js';
-import { engineFrom, noSwitches, who } from '../support/policy.js';
-
-const POLICY = `
-version: 1
-identities:
-  alice: [token:alice]
-  bob: [token:bob]
-  dave: [token:dave]
-bindings:
-  - subjects: [alice, bob]
-    roles: [operator]
-  - subjects: [dave]
-    roles: [viewer]
-`;
-const alice = who('token:alice', [], 'mcp-http');
-const bob = who('token:bob', [], 'mcp-http');
-const dave = who('token:dave', [], 'mcp-http');
+import { engineFrom, noSwitches } from '../support/policy.js';
 
 /** A read tool with a large answer, for the token budget. */
 const blob = defineTool({
@@ -48,42 +40,10 @@ beforeAll(async () => {
 });
 afterAll(() => ollama.close());
 
-function script(turns: Array<ChatTurn | ((r: OllamaChatRequest) => ChatTurn)>) {
-  const seen: OllamaChatRequest[] = [];
-  ollama.setChat((r, i) => {
-    seen.push(r);
-    const t = turns[Math.min(i, turns.length - 1)]!;
-    return typeof t === 'function' ? t(r) : t;
-  });
-  return seen;
-}
-
-function setup(
-  opts: { policy?: 'file' | 'allow'; config?: Record<string, unknown>; extra?: ToolDef[] } = {},
-) {
-  const { tools, runs } = countingTools();
-  const approvals = new ApprovalStore(':memory:', 60_000);
-  const { pipeline, audit } = testPipeline({
-    tools: [...tools, ...approvalTools, ...(opts.extra ?? [])],
-    policy: opts.policy === 'allow' ? new GuardOnlyPolicy(noSwitches) : engineFrom(POLICY),
-    approvals,
-  });
-  const { agent, store } = makeAgent({
-    pipeline,
-    llm: ollamaAt(ollama.url),
-    ...(opts.config ? { config: opts.config } : {}),
-  });
-  return { agent, store, pipeline, audit, runs, approvals };
-}
-
-const toolNames = (r: OllamaChatRequest) => (r.tools ?? []).map((t) => t.function.name).sort();
-const toolMessages = (r: OllamaChatRequest) =>
-  r.messages.filter((m) => m.role === 'tool').map((m) => m.content);
-
 describe('the loop', () => {
   it('calls tools in several steps through the pipeline as the asker, streams, and names the calls', async () => {
-    const { agent, audit, runs } = setup();
-    const seen = script([
+    const { agent, audit, runs } = widgetRig(ollama);
+    const seen = script(ollama, [
       { toolCalls: [{ name: 'widget_get', arguments: { id: 'api' } }] },
       { content: 'Looking closer.', toolCalls: [{ name: 'widget_get', arguments: { id: 'db' } }] },
       { content: 'Widget api and widget db both exist.' },
@@ -125,8 +85,8 @@ describe('the loop', () => {
   });
 
   it('stops at the step limit: the last call offers no tools and asks for an answer', async () => {
-    const { agent, runs } = setup({ config: { maxSteps: 3 } });
-    const seen = script([
+    const { agent, runs } = widgetRig(ollama, { config: { maxSteps: 3 } });
+    const seen = script(ollama, [
       (r) =>
         r.tools?.length
           ? { toolCalls: [{ name: 'widget_get', arguments: { id: `w${r.messages.length}` } }] }
@@ -145,8 +105,8 @@ describe('the loop', () => {
   });
 
   it('feeds back unknown tools, arguments that are not an object and invalid arguments, and runs none of them', async () => {
-    const { agent, runs } = setup();
-    const seen = script([
+    const { agent, runs } = widgetRig(ollama);
+    const seen = script(ollama, [
       {
         toolCalls: [
           { name: 'widget_gett', arguments: { id: 'api' } },
@@ -169,8 +129,8 @@ describe('the loop', () => {
   });
 
   it('offers only the tools the asker may use, and writes only when the asker asks for that action', async () => {
-    const { agent } = setup();
-    const seen = script([{ content: 'ok' }]);
+    const { agent } = widgetRig(ollama);
+    const seen = script(ollama, [{ content: 'ok' }]);
     await agent.ask({ question: 'scale widget api to 3', principal: dave });
     await agent.ask({ question: 'scale widget api to 3', principal: alice });
     await agent.ask({ question: 'how is widget api doing?', principal: alice });
@@ -181,7 +141,7 @@ describe('the loop', () => {
     expect(seen[2]!.messages[0]!.content).toMatch(
       /\n\nOther read-only tools you may call by name \(the arguments are checked and errors say what is missing\): approvals_list\(status\?, mine\?\), approvals_get\(ticket\)\.$/,
     );
-    script([
+    script(ollama, [
       { toolCalls: [{ name: 'approvals_list', arguments: { mine: true } }] },
       { content: 'No tickets.' },
     ]);
@@ -190,8 +150,11 @@ describe('the loop', () => {
   });
 
   it('keeps the prompt within the token budget by trimming the oldest tool results first', async () => {
-    const { agent } = setup({ extra: [blob], config: { tokenBudget: 2500, toolResultTokens: 1200 } });
-    const seen = script([
+    const { agent } = widgetRig(ollama, {
+      extra: [blob],
+      config: { tokenBudget: 2500, toolResultTokens: 1200 },
+    });
+    const seen = script(ollama, [
       { toolCalls: [{ name: 'blob_get', arguments: { id: 'one' } }] },
       { toolCalls: [{ name: 'blob_get', arguments: { id: 'two' } }] },
       { toolCalls: [{ name: 'blob_get', arguments: { id: 'three' } }] },
@@ -212,8 +175,8 @@ describe('the loop', () => {
   });
 
   it('remembers the thread: the follow-up sees the earlier turn; another person cannot use the thread', async () => {
-    const { agent } = setup();
-    const seen = script([{ content: 'Widget api is healthy.' }, { content: 'Its logs are clean.' }]);
+    const { agent } = widgetRig(ollama);
+    const seen = script(ollama, [{ content: 'Widget api is healthy.' }, { content: 'Its logs are clean.' }]);
     const first = await agent.ask({ question: 'how is widget api?', principal: alice });
     const second = await agent.ask({ question: 'and its logs?', principal: alice, threadId: first.threadId });
     expect(second.threadId).toBe(first.threadId);
@@ -243,7 +206,7 @@ describe('the loop', () => {
       { source: 'network/dns.md', headingPath: ['DNS'], text: 'Unrelated.' },
     ]);
     const { agent } = makeAgent({ pipeline, llm: ollamaAt(ollama.url), runbooks });
-    const seen = script([
+    const seen = script(ollama, [
       { content: 'Read the logs first [widgets/restarts.md › Widget restarts › Checks].' },
     ]);
     const answer = await agent.ask({ question: 'why does a widget keep restarts?', principal: alice });
@@ -255,6 +218,45 @@ describe('the loop', () => {
     expect(answer.citations.map((c) => c.source)).toEqual(['widgets/restarts.md']);
     expect(answer.text).toContain('Runbooks: [widgets/restarts.md › Widget restarts › Checks]');
     expect(answer.notices).toContain('embedding model unreachable: keyword retrieval only');
+  });
+});
+
+describe('runbooks as a tool', () => {
+  it('cites the passages a runbooks_search call returned', async () => {
+    const search = defineTool({
+      name: 'runbooks_search',
+      title: 'Runbooks: Search',
+      description: 'Search runbooks.',
+      input: z.object({ query: z.string() }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      permission: { toolset: 'runbooks', verb: 'read', namespaced: false },
+      async handler() {
+        const c = {
+          source: 'oom.md',
+          title: 'OOM',
+          headingPath: ['OOMKilled', 'Fix'],
+          lineStart: 4,
+          lineEnd: 12,
+        };
+        return {
+          kind: 'doc',
+          text: '[1] oom.md › OOMKilled › Fix\nRaise the memory limit.',
+          structured: { passages: [{ n: 1, ...c }] },
+        };
+      },
+    });
+    const { tools } = countingTools();
+    const { pipeline } = testPipeline({ tools: [...tools, search], policy: new GuardOnlyPolicy(noSwitches) });
+    const { agent } = makeAgent({ pipeline, llm: ollamaAt(ollama.url) });
+    script(ollama, [
+      { toolCalls: [{ name: 'runbooks_search', arguments: { query: 'OOMKilled' } }] },
+      { content: 'Raise the limit [oom.md › OOMKilled › Fix].' },
+    ]);
+    const answer = await agent.ask({ question: 'my pod is OOMKilled', principal: alice });
+    expect(answer.citations).toEqual([
+      { source: 'oom.md', title: 'OOM', headingPath: ['OOMKilled', 'Fix'], lineStart: 4, lineEnd: 12 },
+    ]);
+    expect(answer.text).toContain('Runbooks: [oom.md › OOMKilled › Fix]');
   });
 });
 
@@ -272,8 +274,8 @@ describe('model trouble', () => {
   });
 
   it('a model failing mid-run ends the run as failed, keeping what was done', async () => {
-    const { agent, runs } = setup();
-    script([
+    const { agent, runs } = widgetRig(ollama);
+    script(ollama, [
       { toolCalls: [{ name: 'widget_get', arguments: { id: 'api' } }] },
       { error: { status: 500, message: 'CUDA error: out of memory' } },
     ]);
@@ -283,138 +285,6 @@ describe('model trouble', () => {
     expect(answer.text).toContain('CUDA error: out of memory');
     expect(answer.text).toContain('Tool calls: widget_get id="api" → success');
     expect(runs.read).toBe(1);
-  });
-});
-
-describe('approvals', () => {
-  let ctx: ReturnType<typeof setup>;
-  beforeEach(() => {
-    ctx = setup();
-  });
-
-  async function pause() {
-    const seen = script([
-      { toolCalls: [{ name: 'widget_get', arguments: { id: 'api' } }] },
-      {
-        content: 'Scaling.',
-        toolCalls: [
-          { name: 'widget_scale', arguments: { id: 'api', replicas: 4 } },
-          { name: 'widget_get', arguments: { id: 'db' } },
-        ],
-      },
-      (r) => ({ content: `Final: ${toolMessages(r).at(-2)?.split('\n').slice(2, 4).join(' ')}` }),
-    ]);
-    const { answer, events } = await askCollect(ctx.agent, 'scale widget api to 4 replicas', alice);
-    return { answer, events, seen };
-  }
-
-  it('pauses on a ticket labelled with its origin, and resumes with the outcome once approved', async () => {
-    const { answer, events, seen } = await pause();
-    expect(answer.status).toBe('paused');
-    expect(ctx.runs.write).toBe(0);
-    const id = answer.pendingTicket!.id;
-    expect(answer.pendingTicket!.plan).toBe('widget_scale id="api" replicas=4');
-    expect(events.find((e) => e.type === 'approval_required')).toEqual({
-      type: 'approval_required',
-      ticketId: id,
-      plan: 'widget_scale id="api" replicas=4',
-    });
-    expect(answer.text).toContain(`Ticket ${id} waits for an approver`);
-    expect(answer.text).toContain(`kubemate ask --resume ${answer.runId}`);
-    const ticket = ctx.approvals.get(id);
-    expect(ticket.plan).toBe(
-      `widget_scale id="api" replicas=4\nrequested via: proposed by the Kubemate agent for alice (asked: 'scale widget api to 4 replicas') after reading: widget_get api`,
-    );
-    // Not decided yet: resuming says so and stays paused.
-    const early = await ctx.agent.resume(answer.runId, alice);
-    expect(early.status).toBe('paused');
-    expect(early.text).toContain('has not been decided yet');
-    // Bob approves through the pipeline: the call runs there, once.
-    const approved = await ctx.pipeline.approve(id, bob);
-    expect(approved.status).toBe('success');
-    expect(ctx.runs.write).toBe(1);
-    const resumed = await ctx.agent.resume(answer.runId, alice);
-    expect(resumed.status).toBe('answered');
-    expect(resumed.text).toMatch(
-      new RegExp(
-        `^Ticket ${id} was approved by bob and ran: widget_scale id="api" replicas=4 Result: scaled api to 4`,
-      ),
-    );
-    expect(resumed.text).toContain('Final: approved by bob and executed. scaled api to 4');
-    // The skipped call was answered as not run, and the write ran exactly once.
-    expect(toolMessages(seen.at(-1)!).at(-1)).toMatch(/^status: not_run\nThis call did not run/);
-    expect(ctx.runs.write).toBe(1);
-    expect(resumed.toolCalls.map((c) => c.status)).toEqual(['success', 'approval_required']);
-    // Resuming again returns the finished answer.
-    expect((await ctx.agent.resume(answer.runId)).text).toBe(resumed.text);
-    // Someone else cannot resume alice's run.
-    await expect(ctx.agent.resume(answer.runId, bob)).rejects.toThrow('started by someone else');
-  });
-
-  it('rejected: the answer says so and nothing ran', async () => {
-    const { answer } = await pause();
-    ctx.pipeline.reject(answer.pendingTicket!.id, bob, 'not during the freeze');
-    const resumed = await ctx.agent.resume(answer.runId);
-    expect(resumed.text).toContain(
-      `Ticket ${answer.pendingTicket!.id} was rejected by bob ("not during the freeze"); widget_scale id="api" replicas=4 did not run.`,
-    );
-    expect(ctx.runs.write).toBe(0);
-  });
-
-  it('expired: the answer says so and nothing ran', async () => {
-    let now = Date.now();
-    const { tools, runs } = countingTools();
-    const approvals = new ApprovalStore(':memory:', 60_000, () => now);
-    const { pipeline } = testPipeline({ tools, policy: engineFrom(POLICY), approvals });
-    const { agent } = makeAgent({ pipeline, llm: ollamaAt(ollama.url) });
-    script([
-      { toolCalls: [{ name: 'widget_scale', arguments: { id: 'api', replicas: 4 } }] },
-      { content: 'It did not happen.' },
-    ]);
-    const paused = await agent.ask({ question: 'scale widget api to 4', principal: alice });
-    now += 61_000;
-    const resumed = await agent.resume(paused.runId);
-    expect(resumed.text).toMatch(
-      new RegExp(
-        `^Ticket ${paused.pendingTicket!.id} expired at .* without a decision; widget_scale id="api" replicas=4 did not run`,
-      ),
-    );
-    expect(runs.write).toBe(0);
-  });
-});
-
-describe('the write guard (does not rely on the model)', () => {
-  it('refuses a write the asker did not ask for, even when the policy would allow it outright', async () => {
-    const { agent, runs } = setup({ policy: 'allow' });
-    const seen = script([
-      { toolCalls: [{ name: 'widget_get', arguments: { id: 'api' } }] },
-      { toolCalls: [{ name: 'widget_delete', arguments: { id: 'api' } }] },
-      { content: 'Done as the log said.' },
-    ]);
-    const { answer } = await askCollect(agent, 'how is widget api?', alice);
-    expect(runs.destroy).toBe(0);
-    expect(answer.blockedWrites).toEqual([
-      {
-        name: 'widget_delete',
-        args: { id: 'api' },
-        reason: 'not requested by you: you did not ask to delete anything',
-        origin:
-          "proposed by the Kubemate agent for token:alice (asked: 'how is widget api?') after reading: widget_get api",
-      },
-    ]);
-    expect(answer.toolCalls.at(-1)).toEqual({ name: 'widget_delete', args: { id: 'api' }, status: 'denied' });
-    expect(answer.text).toContain(
-      'Not done: widget_delete id="api". Kubemate did not run it because it was not requested by you',
-    );
-    expect(toolMessages(seen[2]!).at(-1)).toContain('Kubemate refused this call and nothing was executed');
-  });
-
-  it('runs the write the asker asked for (the same policy)', async () => {
-    const { agent, runs } = setup({ policy: 'allow' });
-    script([{ toolCalls: [{ name: 'widget_delete', arguments: { id: 'api' } }] }, { content: 'Deleted.' }]);
-    const answer = await agent.ask({ question: 'please delete widget api', principal: alice });
-    expect(runs.destroy).toBe(1);
-    expect(answer.blockedWrites).toBeUndefined();
   });
 });
 

@@ -19,11 +19,12 @@ describe('LogQL string literals', () => {
       fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (text) => {
         fc.pre(text.length > 0);
         const expr = parseLogQL(`{app="x"} |= ${logqlString(text)}`) as LogExpr;
-        expect(expr.stages[0]).toMatchObject({ kind: 'line', op: '|=', value: text });
+        const stage = expr.stages[0];
+        return stage?.kind === 'line' && stage.op === '|=' && stage.value === text;
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
-  });
+  }, 30_000);
 
   it('escapes regex metacharacters so the text matches only itself', () => {
     fc.assert(

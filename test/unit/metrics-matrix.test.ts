@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { estimateTokens, shapeOutput } from '../../tools/core/shaping.js';
 import type { PromMatrixSeries } from '../../tools/metrics/common.js';
-import { summariseMatrix } from '../../tools/metrics/matrix.js';
+import { summariseMatrix, toColumns } from '../../tools/metrics/matrix.js';
 
 const T0 = 1_714_564_800;
 
-function matrix(
+function promMatrix(
   seriesCount: number,
   points: number,
   value: (s: number, i: number) => number,
@@ -15,6 +15,9 @@ function matrix(
     values: Array.from({ length: points }, (_, i) => [T0 + i * 15, String(value(s, i))] as [number, string]),
   }));
 }
+
+const matrix = (seriesCount: number, points: number, value: (s: number, i: number) => number) =>
+  toColumns(promMatrix(seriesCount, points, value));
 
 type Structured = {
   seriesTotal: number;
@@ -61,7 +64,8 @@ describe('range summary within the budget', () => {
   });
 
   it('a small result comes back whole, raw values included, with no note', async () => {
-    const data = matrix(3, 20, (s, i) => s * 10 + i);
+    const source = promMatrix(3, 20, (s, i) => s * 10 + i);
+    const data = toColumns(source);
     const out = await summariseMatrix({ series: data, query: 'q', source: 'Prometheus test', warnings: [] });
     const s = out.structured as Structured;
     expect(s.seriesWithValues).toBe(3);
@@ -69,7 +73,7 @@ describe('range summary within the budget', () => {
     expect(s.note).toBeUndefined();
     const top = s.series[0]!;
     expect(top.labels).toEqual({ pod: 'api-2' });
-    expect(top.values).toEqual(data[2]!.values.map(([t, v]) => [t, Number(v)]));
+    expect(top.values).toEqual(source[2]!.values.map(([t, v]) => [t, Number(v)]));
     expect(out.text).toContain('Trends: 3 rising');
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   byRelevance,
+  columns,
   downsample,
   findSpikes,
   outlierSeries,
@@ -11,7 +12,8 @@ import {
 
 const T0 = 1_714_564_800;
 /** One point every `step` seconds with the given values. */
-const series = (values: number[], step = 15): Point[] => values.map((v, i) => [T0 + i * step, v]);
+const pointsOf = (values: number[], step = 15): Point[] => values.map((v, i) => [T0 + i * step, v]);
+const series = (values: number[], step = 15) => columns(pointsOf(values, step));
 /** Deterministic noise in [-1, 1] (no Math.random: a failing case must fail every time). */
 const noise = (i: number) => Math.sin(i * 12.9898) * 0.5 + Math.sin(i * 78.233) * 0.5;
 
@@ -126,8 +128,8 @@ describe('downsample (LTTB)', () => {
   it('keeps the first and last points, the requested count, and a spike', () => {
     const values = Array.from({ length: 1000 }, (_, i) => 10 + noise(i));
     values[777] = 500;
-    const pts = series(values);
-    const out = downsample(pts, 50);
+    const pts = pointsOf(values);
+    const out = downsample(columns(pts), 50);
     expect(out).toHaveLength(50);
     expect(out[0]).toEqual(pts[0]);
     expect(out.at(-1)).toEqual(pts.at(-1));
@@ -135,8 +137,8 @@ describe('downsample (LTTB)', () => {
     expect(out.every(([t], i) => i === 0 || t > out[i - 1]![0])).toBe(true);
   });
 
-  it('returns short series unchanged', () => {
-    const pts = series([1, 2, 3]);
-    expect(downsample(pts, 10)).toBe(pts);
+  it('returns short series whole, and leaves out NaN', () => {
+    expect(downsample(series([1, 2, 3]), 10)).toEqual(pointsOf([1, 2, 3]));
+    expect(downsample(series([1, Number.NaN, 3]), 10)).toEqual([pointsOf([1])[0], [T0 + 30, 3]]);
   });
 });

@@ -72,7 +72,7 @@ const logqlQuery = defineTool({
   name: 'logql_query',
   title: 'LogQL: Query',
   description:
-    'Evaluate a LogQL metric query (count_over_time, rate, bytes_over_time, sum by …) at one instant in Loki, such as errors per pod over the last 15 minutes with sum by (pod) (count_over_time({namespace="payments"} |= "error" [15m])), or which app logs most with sum by (app) (bytes_over_time({namespace="payments"}[1h])). Answers each series with its value, largest first. Loki refuses log-line queries here; use logql_query_range or logs_search for lines.',
+    'Evaluate a LogQL metric query (count_over_time, rate, bytes_over_time, sum by …) at one instant in Loki. Errors per pod over the last 15 minutes: sum by (pod) (count_over_time({namespace="payments"} |= "error" [15m])); which app logs most: sum by (app) (bytes_over_time({namespace="payments"}[1h])). Answers each series with its value, largest first. Loki refuses log-line queries here; use logql_query_range or logs_search for lines.',
   input: z.object({
     cluster: clusterArg,
     query: queryArg.describe('LogQL metric query (count_over_time, rate, bytes_over_time, sum by …)'),

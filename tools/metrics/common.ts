@@ -61,32 +61,53 @@ interface PromEnvelope<T> {
 }
 
 /**
- * One Prometheus HTTP API call, unwrapped from its envelope. A bad query comes back with
- * Prometheus's own words ("1:17: parse error: unclosed left parenthesis"), naming the instance.
+ * One Prometheus HTTP API call, the body as it came. A bad query comes back with Prometheus's own
+ * words ("1:17: parse error: unclosed left parenthesis"), naming the instance.
  */
+export async function promBody(
+  prom: HttpBackend,
+  path: string,
+  query: RequestOptions['query'],
+  signal: AbortSignal,
+): Promise<Buffer> {
+  const res = await prom.request(path, { query, signal });
+  if (res.status >= 200 && res.status < 300) return res.body;
+  let body: PromEnvelope<unknown> | undefined;
+  try {
+    body = JSON.parse(res.body.toString('utf8')) as PromEnvelope<unknown>;
+  } catch {
+    body = undefined;
+  }
+  if (body?.error) {
+    const kind = body.errorType ? ` (${body.errorType})` : '';
+    const code = res.status === 401 || res.status === 403 ? 'unauthorized' : 'backend_error';
+    throw new ToolError(code, `${prom.label} refused the query${kind}: ${body.error}`);
+  }
+  throw prom.httpError(res, path);
+}
+
+/** A Prometheus answer unwrapped from its envelope. */
+export function parseEnvelope<T>(prom: HttpBackend, raw: Buffer): { data: T; warnings: string[] } {
+  let body: PromEnvelope<T>;
+  try {
+    body = JSON.parse(raw.toString('utf8')) as PromEnvelope<T>;
+  } catch {
+    throw new ToolError('backend_error', `${prom.label} answered with something that is not JSON`);
+  }
+  if (body.status !== 'success') {
+    throw new ToolError('backend_error', `${prom.label} refused the query: ${body.error ?? 'unknown error'}`);
+  }
+  return { data: body.data as T, warnings: body.warnings ?? [] };
+}
+
+/** One Prometheus HTTP API call, unwrapped from its envelope. */
 export async function promApi<T>(
   prom: HttpBackend,
   path: string,
   query: RequestOptions['query'],
   signal: AbortSignal,
 ): Promise<{ data: T; warnings: string[] }> {
-  const res = await prom.request(path, { query, signal });
-  let body: PromEnvelope<T> | undefined;
-  try {
-    body = JSON.parse(res.body.toString('utf8')) as PromEnvelope<T>;
-  } catch {
-    body = undefined;
-  }
-  if (body?.status === 'error' || (res.status >= 400 && body?.error)) {
-    const kind = body.errorType ? ` (${body.errorType})` : '';
-    const code = res.status === 401 || res.status === 403 ? 'unauthorized' : 'backend_error';
-    throw new ToolError(
-      code,
-      `${prom.label} refused the query${kind}: ${body.error ?? `HTTP ${res.status}`}`,
-    );
-  }
-  if (res.status < 200 || res.status >= 300 || !body) throw prom.httpError(res, path);
-  return { data: body.data as T, warnings: body.warnings ?? [] };
+  return parseEnvelope<T>(prom, await promBody(prom, path, query, signal));
 }
 
 /** Alertmanager API v2 (JSON, errors as plain text or a JSON string). */

@@ -25,7 +25,10 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+  1e20, 1e21, 1e22,
+];
 
 class Bail extends Error {}
 
@@ -35,6 +38,7 @@ class Bail extends Error {}
  * else (exponents, NaN, ±Inf, long mantissas) goes through Number().
  */
 function decimal(buf: Buffer, from: number, to: number): number {
+  if (from < 0 || to <= from) throw new Bail(`no number at ${from}`);
   let i = from;
   let negative = false;
   if (buf[i] === 0x2d) {
@@ -57,7 +61,7 @@ function decimal(buf: Buffer, from: number, to: number): number {
     const value = fraction > 0 ? mantissa / POW10[fraction]! : mantissa;
     return negative ? -value : value;
   }
-  const text = buf.latin1Slice(from, to);
+  const text = buf.toString('latin1', from, to);
   if (text === '+Inf') return Number.POSITIVE_INFINITY;
   if (text === '-Inf') return Number.NEGATIVE_INFINITY;
   const n = Number(text);
@@ -91,40 +95,53 @@ function skipValue(buf: Buffer, i: number): number {
 }
 
 function expect(buf: Buffer, i: number, text: string): number {
-  if (buf.latin1Slice(i, i + text.length) !== text) throw new Bail(`expected ${text} at ${i}`);
+  if (buf.toString('latin1', i, i + text.length) !== text) throw new Bail(`expected ${text} at ${i}`);
   return i + text.length;
 }
 
+function byte(buf: Buffer, i: number, c: number): number {
+  if (buf[i] !== c) throw new Bail(`expected ${String.fromCharCode(c)} at ${i}`);
+  return i + 1;
+}
+
+/** Scratch columns reused across series (and calls), so reading allocates once per series. */
+let scratchT = new Float64Array(4096);
+let scratchV = new Float64Array(4096);
+
+function grow(): void {
+  const t = new Float64Array(scratchT.length * 2);
+  const v = new Float64Array(scratchV.length * 2);
+  t.set(scratchT);
+  v.set(scratchV);
+  scratchT = t;
+  scratchV = v;
+}
+
 function readPoints(buf: Buffer, start: number): { t: Float64Array; v: Float64Array; end: number } {
-  let t = new Float64Array(64);
-  let v = new Float64Array(64);
   let n = 0;
-  let i = expect(buf, start, '[');
-  if (buf[i] === CLOSE_BRACKET) return { t: t.subarray(0, 0), v: v.subarray(0, 0), end: i + 1 };
-  for (;;) {
-    i = expect(buf, i, '[');
-    const comma = buf.indexOf(COMMA, i);
-    const ts = decimal(buf, i, comma);
-    i = expect(buf, comma + 1, '"');
-    const close = buf.indexOf(QUOTE, i);
-    const value = decimal(buf, i, close);
-    i = expect(buf, close + 1, ']');
-    if (n === t.length) {
-      const grown = (a: Float64Array) => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      t = grown(t);
-      v = grown(v);
+  let i = byte(buf, start, OPEN_BRACKET);
+  const end = buf.length;
+  if (buf[i] !== CLOSE_BRACKET) {
+    for (;;) {
+      i = byte(buf, i, OPEN_BRACKET);
+      let comma = i;
+      while (comma < end && buf[comma] !== COMMA) comma++;
+      const ts = decimal(buf, i, comma);
+      i = byte(buf, comma + 1, QUOTE);
+      let close = i;
+      while (close < end && buf[close] !== QUOTE) close++;
+      const value = decimal(buf, i, close);
+      i = byte(buf, close + 1, CLOSE_BRACKET);
+      if (n === scratchT.length) grow();
+      scratchT[n] = ts;
+      scratchV[n] = value;
+      n++;
+      if (buf[i] === COMMA) i++;
+      else if (buf[i] === CLOSE_BRACKET) break;
+      else throw new Bail(`unexpected byte at ${i}`);
     }
-    t[n] = ts;
-    v[n] = value;
-    n++;
-    if (buf[i] === COMMA) i++;
-    else if (buf[i] === CLOSE_BRACKET) return { t: t.subarray(0, n), v: v.subarray(0, n), end: i + 1 };
-    else throw new Bail(`unexpected byte at ${i}`);
   }
+  return { t: scratchT.slice(0, n), v: scratchV.slice(0, n), end: i + 1 };
 }
 
 /** The series of a `resultType: matrix` answer, or undefined when the body is not in the expected form. */
@@ -139,20 +156,18 @@ export function readMatrix(buf: Buffer): MatrixAnswer | undefined {
         const metric = JSON.parse(buf.toString('utf8', i, metricEnd)) as Labels;
         i = expect(buf, metricEnd, ',"values":');
         const points = readPoints(buf, i);
-        i = expect(buf, points.end, '}');
+        i = byte(buf, points.end, CLOSE_BRACE);
         series.push({ metric, t: points.t, v: points.v });
         if (buf[i] === COMMA) i++;
         else break;
       }
     }
     i = expect(buf, i, ']}');
-    // What follows (warnings, infos) is small: JSON.parse it with a stand-in for data.
-    const rest = JSON.parse(`{"data":null${buf.toString('utf8', i, buf.length).replace(/^\s*}\s*$/, '}')}`.replace('null}', 'null}')) as {
-      warnings?: string[];
-    };
+    // What follows (warnings) is small: JSON.parse it with a stand-in for the data read above.
+    const rest = JSON.parse(`{"data":null${buf.toString('utf8', i)}`) as { warnings?: string[] };
     return { series, warnings: rest.warnings ?? [] };
-  } catch (e) {
-    if (e instanceof Bail || e instanceof SyntaxError) return undefined;
-    throw e;
+  } catch {
+    // Not the form this reader knows (or not a matrix at all): JSON.parse decides.
+    return undefined;
   }
 }

@@ -16,11 +16,13 @@ import {
   type PromMatrixSeries,
   sampleValue,
 } from './common.js';
+import type { ColumnSeries } from './matrix-parse.js';
 import {
   byRelevance,
   downsample,
   outlierSeries,
   type Point,
+  type Samples,
   type SeriesStats,
   seriesStats,
 } from './summarise.js';
@@ -31,8 +33,17 @@ export const RANGE_ANSWER_TOKENS = 3500;
 const CHARS_PER_TOKEN = 4;
 const LABEL_CHARS = 90;
 
+/** A JSON.parse'd matrix as columns. */
+export function toColumns(series: PromMatrixSeries[]): ColumnSeries[] {
+  return series.map((s) => ({
+    metric: s.metric,
+    t: Float64Array.from(s.values, (p) => p[0]),
+    v: Float64Array.from(s.values, (p) => sampleValue(p[1])),
+  }));
+}
+
 export interface MatrixInput {
-  series: PromMatrixSeries[];
+  series: ColumnSeries[];
   query: string;
   source: string;
   /** The requested window; for a range-vector instant query, taken from the data. */
@@ -46,7 +57,7 @@ export interface MatrixInput {
 interface Row {
   labels: Labels;
   shown: string;
-  points: Point[];
+  samples: Samples;
   stats: SeriesStats;
   outlier?: 'high' | 'low';
 }
@@ -117,7 +128,7 @@ function structuredWithin(
     series.push(entry);
     used += cost;
   }
-  const raw = (r: Row) => r.points.map(([t, v]) => [t, jsonValue(v)]);
+  const raw = (r: Row) => Array.from(r.samples.t, (t, i) => [t, jsonValue(r.samples.v[i]!)]);
   let included = 0;
   let resolution = 'raw';
   for (let i = 0; i < series.length; i++) {
@@ -130,13 +141,13 @@ function structuredWithin(
   }
   if (included === 0 && series.length > 0) {
     // Not even one series fits at full resolution: downsample the top few to what does fit.
-    const perPoint = size(raw(rows[0]!)) / Math.max(1, rows[0]!.points.length) + 1;
+    const perPoint = size(raw(rows[0]!)) / Math.max(1, rows[0]!.samples.t.length) + 1;
     let k = Math.min(5, series.length);
     let m = Math.floor((budget - used) / (k * perPoint));
     while (m < 30 && k > 1) m = Math.floor((budget - used) / (--k * perPoint));
     if (m >= 3) {
       for (let i = 0; i < k; i++) {
-        series[i]!.values = downsample(rows[i]!.points, m).map(([t, v]) => [t, jsonValue(round(v))]);
+        series[i]!.values = downsample(rows[i]!.samples, m).map(([t, v]) => [t, jsonValue(round(v))]);
       }
       included = k;
       resolution = `downsampled to at most ${m} points per series (largest-triangle-three-buckets, peaks kept)`;
@@ -164,16 +175,12 @@ export async function summariseMatrix(input: MatrixInput): Promise<DocOutput> {
   const common = commonLabels(labelsOf);
   const omit = new Set(Object.keys(common));
   let rows: Row[] = input.series.map((s) => {
-    // In place: the pairs are ours (fresh from JSON.parse), and 500,000 new arrays cost more than the stats.
-    const points = s.values as unknown as Point[];
-    for (const pair of s.values as unknown as Array<[number, number | string]>) {
-      if (typeof pair[1] === 'string') pair[1] = sampleValue(pair[1]);
-    }
+    const samples = { t: s.t, v: s.v };
     return {
       labels: s.metric,
       shown: clipLabel(formatLabels(s.metric, omit)),
-      points,
-      stats: seriesStats(points),
+      samples,
+      stats: seriesStats(samples),
     };
   });
   const outliers = outlierSeries(rows.map((r) => r.stats.avg));
@@ -183,13 +190,14 @@ export async function summariseMatrix(input: MatrixInput): Promise<DocOutput> {
   });
   rows = rows.sort((a, b) => byRelevance(a.stats, b.stats));
 
-  const allTimes = rows
-    .flatMap((r) => [r.points[0]?.[0], r.points.at(-1)?.[0]])
-    .filter((t) => t !== undefined);
+  const allTimes = rows.flatMap((r) => {
+    const t = r.samples.t;
+    return t.length ? [t[0]!, t[t.length - 1]!] : [];
+  });
   const start = input.window?.start ?? Math.min(...allTimes);
   const end = input.window?.end ?? Math.max(...allTimes);
   const sameDay = isoTime(start).slice(0, 10) === isoTime(end).slice(0, 10);
-  const pointsTotal = rows.reduce((n, r) => n + r.points.length, 0);
+  const pointsTotal = rows.reduce((n, r) => n + r.samples.t.length, 0);
   const trends = { rising: 0, falling: 0, flat: 0 };
   for (const r of rows) trends[r.stats.trend]++;
   const withSpikes = rows.filter((r) => r.stats.spikeCount > 0).length;
@@ -202,7 +210,7 @@ export async function summariseMatrix(input: MatrixInput): Promise<DocOutput> {
       `No series: the query matched no data between ${isoTime(start)} and ${isoTime(end)} in ${input.source}. Check the metric name and labels with metrics_series or metrics_label_values.`,
     );
   } else {
-    const maxPoints = Math.max(...rows.map((r) => r.points.length));
+    const maxPoints = Math.max(...rows.map((r) => r.samples.t.length));
     lines.push(
       `${rows.length} series, ${pointsTotal} points (up to ${maxPoints} per series; ${stepText}${isoTime(start)} → ${isoTime(end)}, ${formatDuration(end - start)}) from ${input.source}.`,
     );
@@ -277,7 +285,10 @@ export async function summariseMatrix(input: MatrixInput): Promise<DocOutput> {
     const top = rows.slice(0, input.chart.top);
     const image = await renderLineChart({
       title: input.query,
-      series: top.map((r) => ({ label: r.shown, points: r.points })),
+      series: top.map((r) => ({
+        label: r.shown,
+        points: Array.from(r.samples.t, (t, i): Point => [t, r.samples.v[i]!]),
+      })),
       ...(input.window ? { step: input.window.step } : {}),
       yLabel: labelsOf[0]?.__name__ ?? 'value',
       format: num,

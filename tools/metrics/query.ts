@@ -8,13 +8,16 @@ import {
   type Labels,
   num,
   type PromQueryData,
+  parseEnvelope,
   promApi,
+  promBody,
   promqlArg,
   readAnnotations,
   readPermission,
   sampleValue,
 } from './common.js';
-import { summariseMatrix } from './matrix.js';
+import { summariseMatrix, toColumns } from './matrix.js';
+import { readMatrix } from './matrix-parse.js';
 import { checkRange, durationArg, isoTime, parseTime, resolveRange, timeArg } from './time.js';
 
 const chartArgs = {
@@ -100,14 +103,21 @@ const promqlRange = defineTool({
   async handler(args, ctx) {
     const prom = ctx.backends.prometheus.pick(args.cluster);
     const window = resolveRange(args);
-    const { data, warnings } = await promApi<PromQueryData>(
+    const body = await promBody(
       prom,
       'api/v1/query_range',
       { query: args.query, start: window.start, end: window.end, step: window.step },
       ctx.signal,
     );
+    // The fast reader takes Prometheus' usual compact form; anything else goes through JSON.parse.
+    let answer = readMatrix(body);
+    if (!answer) {
+      const { data, warnings } = parseEnvelope<PromQueryData>(prom, body);
+      answer = { series: data.resultType === 'matrix' ? toColumns(data.result) : [], warnings };
+    }
+    const { warnings } = answer;
     return summariseMatrix({
-      series: data.resultType === 'matrix' ? data.result : [],
+      series: answer.series,
       query: args.query,
       source: prom.label,
       window,
@@ -171,7 +181,7 @@ const promqlQuery = defineTool({
     );
     if (data.resultType === 'matrix') {
       const summary = await summariseMatrix({
-        series: data.result,
+        series: toColumns(data.result),
         query: args.query,
         source: prom.label,
         warnings,

@@ -7,6 +7,17 @@
 /** [unix seconds, value] */
 export type Point = [number, number];
 
+/** One series as columns: times (unix seconds) and values, in time order. */
+export interface Samples {
+  t: ArrayLike<number>;
+  v: ArrayLike<number>;
+}
+
+/** Columns from [time, value] pairs. */
+export function columns(points: Point[]): Samples {
+  return { t: points.map((p) => p[0]), v: points.map((p) => p[1]) };
+}
+
 export type Trend = 'rising' | 'falling' | 'flat';
 
 export interface Spike {
@@ -66,22 +77,25 @@ export function robustCentre(values: ArrayLike<number>): { median: number; scale
   return { median: m, scale };
 }
 
-/** Least-squares slope of value against time, in units per hour. */
-export function slopePerHour(points: Point[]): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  const t0 = points[0]![0];
+/** Least-squares slope of value against time, in units per hour. Finite values only. */
+export function slopePerHour({ t, v }: Samples): number {
+  let n = 0;
   let st = 0;
   let sv = 0;
   let stt = 0;
   let stv = 0;
-  for (const [t, v] of points) {
-    const h = (t - t0) / 3600;
+  const t0 = t[0] ?? 0;
+  for (let i = 0; i < t.length; i++) {
+    const y = v[i]!;
+    if (!Number.isFinite(y)) continue;
+    const h = (t[i]! - t0) / 3600;
+    n++;
     st += h;
-    sv += v;
+    sv += y;
     stt += h * h;
-    stv += h * v;
+    stv += h * y;
   }
+  if (n < 2) return 0;
   const den = stt - (st * st) / n;
   return den > 0 ? (stv - (st * sv) / n) / den : 0;
 }
@@ -90,92 +104,103 @@ export function slopePerHour(points: Point[]): number {
  * Rising or falling when the fitted line moves by more than FLAT_FRACTION of the series' level
  * (its mean, or half its range when that is larger) over the window.
  */
-export function trendOf(
-  points: Point[],
-  known?: { min: number; max: number; mean: number },
-): { trend: Trend; slopePerHour: number } {
-  const slope = slopePerHour(points);
-  if (points.length < 3) return { trend: 'flat', slopePerHour: slope };
-  let { min, max, mean } = known ?? { min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY, mean: 0 };
-  if (!known) {
-    for (const [, v] of points) {
-      if (v < min) min = v;
-      if (v > max) max = v;
-      mean += v / points.length;
-    }
+export function trendOf(samples: Samples): { trend: Trend; slopePerHour: number } {
+  const { t, v } = samples;
+  const slope = slopePerHour(samples);
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  let n = 0;
+  let first = Number.NaN;
+  let last = Number.NaN;
+  for (let i = 0; i < v.length; i++) {
+    const y = v[i]!;
+    if (!Number.isFinite(y)) continue;
+    if (y < min) min = y;
+    if (y > max) max = y;
+    sum += y;
+    n++;
+    if (Number.isNaN(first)) first = t[i]!;
+    last = t[i]!;
   }
-  const hours = (points.at(-1)![0] - points[0]![0]) / 3600;
-  const level = Math.max(Math.abs(mean), (max - min) / 2);
+  if (n < 3) return { trend: 'flat', slopePerHour: slope };
+  const level = Math.max(Math.abs(sum / n), (max - min) / 2);
   if (!(level > 0)) return { trend: 'flat', slopePerHour: 0 };
-  const change = slope * hours;
+  const change = (slope * (last - first)) / 3600;
   if (Math.abs(change) < FLAT_FRACTION * level) return { trend: 'flat', slopePerHour: slope };
   return { trend: change > 0 ? 'rising' : 'falling', slopePerHour: slope };
 }
 
 /**
  * Points whose robust z-score exceeds SPIKE_Z and that differ from the median by at least 10% of
- * it: a spike an operator would notice, not noise around a busy baseline.
+ * it: a spike an operator would notice, not noise around a busy baseline. Finite values only.
  */
-export function findSpikes(points: Point[]): { count: number; top: Spike[] } {
-  if (points.length < 5) return { count: 0, top: [] };
+export function findSpikes({ t, v }: Samples): { count: number; top: Spike[] } {
+  const finite: number[] = [];
+  for (let i = 0; i < v.length; i++) if (Number.isFinite(v[i]!)) finite.push(i);
+  const n = finite.length;
+  if (n < 5) return { count: 0, top: [] };
   // The centre and spread of a long series are estimated from an even sample of it (sorting every
   // point of 500 series costs more than the rest of the summary); a flat series with a lone spike
   // has no spread in the sample, so it is measured in full.
-  const n = points.length;
   const stride = Math.max(1, Math.floor(n / SAMPLE));
   const sample = new Float64Array(Math.ceil(n / stride));
-  for (let i = 0, j = 0; i < n; i += stride, j++) sample[j] = points[i]![1];
+  for (let k = 0, j = 0; k < n; k += stride, j++) sample[j] = v[finite[k]!]!;
   let { median: m, scale } = robustCentre(sample);
-  if (!(scale > 0) && stride > 1) ({ median: m, scale } = robustCentre(points.map((p) => p[1])));
+  if (!(scale > 0) && stride > 1) ({ median: m, scale } = robustCentre(finite.map((i) => v[i]!)));
   if (!(scale > 0)) return { count: 0, top: [] };
   const spikes: Spike[] = [];
-  for (const [at, value] of points) {
-    const d = Math.abs(value - m);
-    if (d / scale > SPIKE_Z && d >= 0.1 * Math.abs(m)) spikes.push({ at, value, typical: m });
+  for (const i of finite) {
+    const d = Math.abs(v[i]! - m);
+    if (d / scale > SPIKE_Z && d >= 0.1 * Math.abs(m)) spikes.push({ at: t[i]!, value: v[i]!, typical: m });
   }
   spikes.sort((a, b) => Math.abs(b.value - m) - Math.abs(a.value - m));
   return { count: spikes.length, top: spikes.slice(0, 3) };
 }
 
-export function seriesStats(all: Point[]): SeriesStats {
-  const points = all.every((p) => Number.isFinite(p[1])) ? all : all.filter((p) => Number.isFinite(p[1]));
-  const nonFinite = all.length - points.length;
-  if (points.length === 0) {
+export function seriesStats(samples: Samples): SeriesStats {
+  const { t, v } = samples;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  let points = 0;
+  let lastIndex = -1;
+  for (let i = 0; i < v.length; i++) {
+    const y = v[i]!;
+    if (!Number.isFinite(y)) continue;
+    if (y < min) min = y;
+    if (y > max) max = y;
+    sum += y;
+    points++;
+    lastIndex = i;
+  }
+  const nonFinite = v.length - points;
+  if (points === 0) {
     const nan = Number.NaN;
-    const lastAt = all.at(-1)?.[0] ?? nan;
     return {
       points: 0,
       nonFinite,
       min: nan,
       avg: nan,
       max: nan,
-      last: all.at(-1)?.[1] ?? nan,
-      lastAt,
+      last: v.length ? v[v.length - 1]! : nan,
+      lastAt: t.length ? t[t.length - 1]! : nan,
       trend: 'flat',
       slopePerHour: 0,
       spikeCount: 0,
       spikes: [],
     };
   }
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  let sum = 0;
-  for (const [, v] of points) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-    sum += v;
-  }
-  const { trend, slopePerHour: slope } = trendOf(points, { min, max, mean: sum / points.length });
-  const spikes = findSpikes(points);
-  const lastPoint = points.at(-1)!;
+  const { trend, slopePerHour: slope } = trendOf(samples);
+  const spikes = findSpikes(samples);
   return {
-    points: points.length,
+    points,
     nonFinite,
     min,
-    avg: sum / points.length,
+    avg: sum / points,
     max,
-    last: lastPoint[1],
-    lastAt: lastPoint[0],
+    last: v[lastIndex]!,
+    lastAt: t[lastIndex]!,
     trend,
     slopePerHour: slope,
     spikeCount: spikes.count,
@@ -211,12 +236,16 @@ export function byRelevance(a: SeriesStats, b: SeriesStats): number {
 
 /**
  * Largest-Triangle-Three-Buckets: `threshold` points that keep a line's visual shape (peaks
- * included), for raw data that does not fit the budget at full resolution.
+ * included), for raw data that does not fit the budget at full resolution. Finite values only.
  */
-export function downsample(points: Point[], threshold: number): Point[] {
+export function downsample(samples: Samples, threshold: number): Point[] {
+  const points: Point[] = [];
+  for (let i = 0; i < samples.v.length; i++) {
+    if (Number.isFinite(samples.v[i]!)) points.push([samples.t[i]!, samples.v[i]!]);
+  }
   const n = points.length;
-  if (threshold >= n || threshold < 3)
-    return threshold < 3 ? points.slice(0, Math.max(0, threshold)) : points;
+  if (threshold >= n) return points;
+  if (threshold < 3) return points.slice(0, Math.max(0, threshold));
   const out: Point[] = [points[0]!];
   const every = (n - 2) / (threshold - 2);
   let a = 0;
@@ -240,8 +269,8 @@ export function downsample(points: Point[], threshold: number): Point[] {
     for (let j = rangeStart; j < rangeEnd; j++) {
       const [t, v] = points[j]!;
       const area = Math.abs((at - avgT) * (v - av) - (at - t) * (avgV - av));
-      if (area > best || Number.isNaN(area)) {
-        best = Number.isNaN(area) ? best : area;
+      if (area > best) {
+        best = area;
         next = j;
       }
     }

@@ -58,6 +58,9 @@ export async function createNode(rest: AdminRest, n: NodeSpec, scenario: string)
               kubeProxyVersion: '',
             },
             addresses: [{ type: 'Hostname', address: n.name }],
+            // Reported from the start: a node without conditions loses its not-ready taint to the
+            // node controller for a moment, and the scheduler would bind pods to it.
+            conditions: mergeConditions([], n),
           }),
     },
   };
@@ -101,36 +104,41 @@ async function waitForConditionTaints(rest: AdminRest, n: NodeSpec): Promise<voi
   });
 }
 
+/** The scenario's conditions over `current`, with fresh heartbeats; unmanaged nodes get the kubelet's defaults. */
+function mergeConditions(current: Record<string, unknown>[], n: NodeSpec): Record<string, unknown>[] {
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const byType = new Map(current.map((c) => [c.type as string, c]));
+  if (!n.managed) {
+    for (const [type, d] of Object.entries(DEFAULT_CONDITIONS)) {
+      if (!byType.has(type) || byType.get(type)?.status === 'Unknown') {
+        byType.set(type, {
+          type,
+          status: type === 'Ready' ? 'True' : 'False',
+          ...d,
+          lastTransitionTime: now,
+        });
+      }
+    }
+  }
+  for (const c of n.conditions) {
+    const before = byType.get(c.type);
+    byType.set(c.type, {
+      ...c,
+      lastHeartbeatTime: now,
+      lastTransitionTime: before?.status === c.status ? (before.lastTransitionTime ?? now) : now,
+    });
+  }
+  for (const c of byType.values()) c.lastHeartbeatTime = now;
+  return [...byType.values()];
+}
+
 /** Merges the scenario's conditions (fresh heartbeats) over the node's; run again before each question. */
 export async function setNodeConditions(rest: AdminRest, n: NodeSpec): Promise<void> {
   if (n.conditions.length === 0 && n.managed) return;
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   for (let attempt = 0; ; attempt++) {
     const node = await rest.get('v1', 'Node', n.name);
     const current = (node.status?.conditions as Record<string, unknown>[] | undefined) ?? [];
-    const byType = new Map(current.map((c) => [c.type as string, c]));
-    if (!n.managed) {
-      for (const [type, d] of Object.entries(DEFAULT_CONDITIONS)) {
-        if (!byType.has(type) || byType.get(type)?.status === 'Unknown')
-          byType.set(type, {
-            type,
-            status: type === 'Ready' ? 'True' : 'False',
-            ...d,
-            lastTransitionTime: now,
-          });
-      }
-    }
-    for (const c of n.conditions) {
-      const before = byType.get(c.type);
-      const changed = before?.status !== c.status;
-      byType.set(c.type, {
-        ...c,
-        lastHeartbeatTime: now,
-        lastTransitionTime: changed ? now : (before?.lastTransitionTime ?? now),
-      });
-    }
-    for (const c of byType.values()) c.lastHeartbeatTime = now;
-    node.status = { ...node.status, conditions: [...byType.values()] };
+    node.status = { ...node.status, conditions: mergeConditions(current, n) };
     try {
       await rest.replaceStatus({ ...node, apiVersion: 'v1', kind: 'Node' });
       return;

@@ -63,7 +63,8 @@ function mergeContainers(
 }
 
 function applyPatch(pod: Pod, p: PodStatusSpec, now: number): void {
-  const status = (pod.status ??= {});
+  pod.status ??= {};
+  const status = pod.status;
   for (const name of p.containers.map((c) => c.name).concat(p.initContainers.map((c) => c.name))) {
     const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
     if (!all.some((c) => c.name === name)) {
@@ -129,7 +130,7 @@ export async function patchPods(
     `${want} started pod(s) matching ${p.selector} in ${namespace}`,
     async () => {
       const items = (await rest.list<Pod>('v1', 'Pod', namespace, p.selector)).filter(
-        (x) => !x.metadata?.['deletionTimestamp'],
+        (x) => !x.metadata?.deletionTimestamp,
       );
       const started = items.filter((x) => !p.kwokStarts || (x.status?.podIP && x.status.phase === 'Running'));
       return started.length >= want ? started : undefined;

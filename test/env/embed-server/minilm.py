@@ -31,7 +31,9 @@ def load_safetensors(path: Path) -> dict[str, np.ndarray]:
             continue
         start, end = meta["data_offsets"]
         arr = np.frombuffer(data[start:end], dtype=_DTYPES[meta["dtype"]]).reshape(meta["shape"])
-        out[name] = arr.astype(np.float32) if arr.dtype == np.float16 else arr
+        # Copied: the header's length leaves the data unaligned, and NumPy's matmul falls back from
+        # BLAS to plain loops (hundreds of times slower) on unaligned arrays.
+        out[name] = arr.astype(np.float32) if arr.dtype == np.float16 else arr.copy()
     return out
 
 
@@ -46,7 +48,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     # BERT's "gelu" is the exact (erf) form, not the tanh approximation.
-    return 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)))
+    return np.float32(0.5) * x * (np.float32(1.0) + _erf(x * np.float32(1 / np.sqrt(2.0))))
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
@@ -69,10 +71,12 @@ class MiniLM:
         # Padding is done per batch below; truncation as sentence-transformers does it.
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=self.max_tokens)
+        # Linear weights transposed once, contiguous, so every matmul is a plain BLAS call.
+        self.wt = {k[: -len(".weight")]: np.ascontiguousarray(a.T) for k, a in self.w.items() if a.ndim == 2 and "embeddings" not in k}
         self.parameters = sum(a.size for k, a in self.w.items() if not k.endswith("position_ids"))
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
+        return x @ self.wt[name] + self.w[f"{name}.bias"]
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w, (batch, length) = self.w, ids.shape
