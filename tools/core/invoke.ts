@@ -434,6 +434,23 @@ export class ToolPipeline {
    * Records `approver`'s approval of a ticket. When the approval completes the quorum, the exact
    * approved call runs once, as its requester, and its result is returned and kept on the ticket.
    */
+  /**
+   * Audits a call a caller refused before it reached the pipeline (the agent's write guard), so every
+   * decision about a change is on the record even when nothing ran.
+   */
+  recordRefusal(
+    principal: Principal,
+    tool: string,
+    args: Record<string, unknown>,
+    reason: string,
+    rule: string,
+  ): void {
+    this.audit(principal, tool, args, {
+      decision: { effect: 'deny', reason, rule },
+      outcome: 'denied',
+    });
+  }
+
   async approve(ticketId: string, approver: Principal): Promise<InvokeResult> {
     const started = performance.now();
     const store = this.deps.approvals;
