@@ -78,19 +78,25 @@ export interface TermStats {
 }
 
 /**
- * The MATCH expression for a query over a large index. Scoring every chunk that holds a very common
- * term ("pod" in a Kubernetes corpus) is what makes BM25 slow at 100,000 chunks, and such terms
- * decide little. So, as Lucene's common-terms query does, when the terms would match more than
- * `budget` chunks in all, the rarest terms (up to the budget, at least one) select the chunks and
- * the common ones only add to those chunks' scores. Small indexes get the plain OR of every term.
+ * How to search a large index. Scoring every chunk that holds a very common term ("pod" in a
+ * Kubernetes corpus) is what makes BM25 slow at 100,000 chunks, and such terms decide little. So, as
+ * Lucene's common-terms query does, when the terms would match more than `budget` chunks in all, the
+ * rarest terms (up to the budget) select the chunks and the common ones only add to those chunks'
+ * scores. When even the rarest term is common, chunks holding every term are tried first. Every
+ * expression scores all the query's terms, so scores from `primary` and `fallback` compare.
+ * Small indexes get the plain OR of every term.
  */
-export function scaledMatch(text: string, stats: TermStats, budget = 10_000): string | null {
+export function keywordPlan(
+  text: string,
+  stats: TermStats,
+  budget = 5_000,
+): { primary: string; fallback?: string } | null {
   const terms = searchTerms(text);
   if (terms.length === 0) return null;
   const plain = terms.map(quoteTerm).join(' OR ');
-  if (stats.total <= budget) return plain;
+  if (stats.total <= budget) return { primary: plain };
   const found = terms.map((t) => ({ t, df: stats.frequency(t) })).filter((x) => x.df > 0);
-  if (found.length === 0 || found.reduce((n, x) => n + x.df, 0) <= budget) return plain;
+  if (found.length === 0 || found.reduce((n, x) => n + x.df, 0) <= budget) return { primary: plain };
   found.sort((a, b) => a.df - b.df);
   const rare: string[] = [];
   let matched = 0;
@@ -100,6 +106,9 @@ export function scaledMatch(text: string, stats: TermStats, budget = 10_000): st
     matched += df;
   }
   const common = found.filter((x) => !rare.includes(x.t)).map((x) => x.t);
-  if (common.length === 0) return rare.map(quoteTerm).join(' OR ');
-  return `(${rare.map(quoteTerm).join(' OR ')}) AND (${[...common, EVERY_CHUNK_TOKEN].map(quoteTerm).join(' OR ')})`;
+  const or = (ts: string[]) => ts.map(quoteTerm).join(' OR ');
+  const selected =
+    common.length === 0 ? or(rare) : `(${or(rare)}) AND (${or([...common, EVERY_CHUNK_TOKEN])})`;
+  if (found[0]!.df <= budget || found.length === 1) return { primary: selected };
+  return { primary: found.map((x) => quoteTerm(x.t)).join(' AND '), fallback: selected };
 }

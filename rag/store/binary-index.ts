@@ -23,12 +23,6 @@ export function signCode(v: Float32Array): Uint32Array {
   return code;
 }
 
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
-
 export function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
@@ -41,7 +35,7 @@ export class BinaryIndex {
 
   constructor(
     readonly dimension: number,
-    /** Row keys (chunk rowids), in the order of `codes`. */
+    /** Row keys (chunk rowids), ascending, in the order of `codes`. */
     readonly keys: Int32Array,
     readonly codes: Uint32Array,
   ) {
@@ -54,27 +48,40 @@ export class BinaryIndex {
 
   /**
    * Keys of the `count` rows nearest to `query` by Hamming distance of their sign codes (rows tied
-   * at the cut-off are all kept). `allowed`, when given, holds the keys a filter lets through.
+   * at the cut-off are all kept). `allowed`, when given, holds the keys a filter lets through, in
+   * ascending order (as `keys` are).
    */
-  candidates(query: Float32Array, count: number, allowed?: Set<number>): number[] {
+  candidates(query: Float32Array, count: number, allowed?: ArrayLike<number>): number[] {
     const n = this.keys.length;
     const w = this.words;
     const q = signCode(query);
     if (this.distances.length < n) this.distances = new Uint16Array(n);
     const dist = this.distances;
-    const histogram = new Uint32Array(this.dimension + 2);
-    const blocked = this.dimension + 1;
+    const codes = this.codes;
+    // Popcount inlined, one running offset: the hot loop of a dense query (100,000 rows × 24 words).
+    let o = 0;
     for (let r = 0; r < n; r++) {
-      if (allowed && !allowed.has(this.keys[r]!)) {
-        dist[r] = blocked;
-        continue;
-      }
       let d = 0;
-      const o = r * w;
-      for (let j = 0; j < w; j++) d += popcount(this.codes[o + j]! ^ q[j]!);
+      for (let j = 0; j < w; j++, o++) {
+        let x = codes[o]! ^ q[j]!;
+        x -= (x >>> 1) & 0x55555555;
+        x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+        d += (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+      }
       dist[r] = d;
-      histogram[d]!++;
     }
+    const blocked = this.dimension + 1;
+    if (allowed) {
+      // Both ascending: one merge walk marks the rows the filter lets through.
+      let a = 0;
+      for (let r = 0; r < n; r++) {
+        const key = this.keys[r]!;
+        while (a < allowed.length && allowed[a]! < key) a++;
+        if (allowed[a] !== key) dist[r] = blocked;
+      }
+    }
+    const histogram = new Uint32Array(this.dimension + 2);
+    for (let r = 0; r < n; r++) histogram[dist[r]!]!++;
     let threshold = 0;
     let seen = 0;
     for (; threshold <= this.dimension; threshold++) {
@@ -82,7 +89,9 @@ export class BinaryIndex {
       if (seen >= count) break;
     }
     const out: number[] = [];
-    for (let r = 0; r < n; r++) if (dist[r]! <= threshold) out.push(this.keys[r]!);
+    // Filtered-out rows sit above every real distance and never pass.
+    const cut = Math.min(threshold, this.dimension);
+    for (let r = 0; r < n; r++) if (dist[r]! <= cut) out.push(this.keys[r]!);
     return out;
   }
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { EVERY_CHUNK_TOKEN, identifierParts, quoteTerm, scaledMatch } from '../keyword.js';
+import { EVERY_CHUNK_TOKEN, identifierParts, keywordPlan, quoteTerm } from '../keyword.js';
 import type { Chunk, DocumentRecord, RunbookStore, ScoredChunk, SearchFilter } from '../types.js';
 import { BinaryIndex, dot, normalise, signCode } from './binary-index.js';
 import { dimensionMismatch, SCHEMA } from './embedded-schema.js';
@@ -278,18 +278,28 @@ export class EmbeddedStore implements RunbookStore {
   }
 
   async keywordSearch(query: string, limit: number, filter?: SearchFilter): Promise<ScoredChunk[]> {
-    const match = scaledMatch(query, this.termStats());
-    if (match === null || limit <= 0) return [];
+    const plan = keywordPlan(query, this.termStats());
+    if (plan === null || limit <= 0) return [];
+    let rows = this.ranked(plan.primary, limit, filter);
+    if (plan.fallback && rows.length < limit) {
+      const seen = new Set(rows.map((r) => r.rowid));
+      rows = [...rows, ...this.ranked(plan.fallback, limit, filter).filter((r) => !seen.has(r.rowid))]
+        .sort((a, b) => a.rank - b.rank)
+        .slice(0, limit);
+    }
+    // bm25() is lower-is-better; scores here are higher-is-better.
+    return rows.map((r) => ({ chunk: toChunk(r), score: -r.rank }));
+  }
+
+  private ranked(match: string, limit: number, filter?: SearchFilter): (ChunkRow & { rank: number })[] {
     const where = this.filterSql(filter, 'chunks_fts.rowid');
     // Rank inside the index first: joining before the sort would read every matching chunk row.
-    const rows = this.stmt(
+    return this.stmt(
       `SELECT c.rowid, c.*, hit.rank FROM (
          SELECT chunks_fts.rowid AS id, ${BM25} AS rank FROM chunks_fts
          WHERE chunks_fts MATCH ?${where.sql} ORDER BY rank LIMIT ?
        ) AS hit JOIN chunks c ON c.rowid = hit.id ORDER BY hit.rank`,
     ).all(match, ...where.params, limit) as (ChunkRow & { rank: number })[];
-    // bm25() is lower-is-better; scores here are higher-is-better.
-    return rows.map((r) => ({ chunk: toChunk(r), score: -r.rank }));
   }
 
   /** Chunk count and per-term chunk counts, cached until the store changes. */
@@ -330,9 +340,9 @@ export class EmbeddedStore implements RunbookStore {
     const codes = new Uint32Array(total * words);
     const bytes = new Uint8Array(codes.buffer);
     let i = 0;
-    for (const [chunk, code] of this.stmt('SELECT chunk, code FROM vectors').raw().iterate() as Iterable<
-      [number, Buffer]
-    >) {
+    for (const [chunk, code] of this.stmt('SELECT chunk, code FROM vectors ORDER BY chunk')
+      .raw()
+      .iterate() as Iterable<[number, Buffer]>) {
       if (i === total) break;
       keys[i] = chunk;
       bytes.set(code.subarray(0, words * 4), i * words * 4);
@@ -350,18 +360,15 @@ export class EmbeddedStore implements RunbookStore {
       throw dimensionMismatch(this.options.path, index.dimension, vector.length);
     const query = normalise(vector);
     const want = Math.max(this.options.candidates ?? 500, limit * 10);
-    let allowed: Set<number> | undefined;
+    let allowed: number[] | undefined;
     const where = this.filterSql(filter, 'c.rowid');
     if (where.sql) {
-      allowed = new Set(
-        this.stmt(`SELECT c.rowid FROM chunks c WHERE 1${where.sql}`)
-          .pluck()
-          .all(...where.params) as number[],
-      );
-      if (allowed.size === 0) return [];
+      allowed = this.stmt(`SELECT c.rowid FROM chunks c WHERE 1${where.sql} ORDER BY c.rowid`)
+        .pluck()
+        .all(...where.params) as number[];
+      if (allowed.length === 0) return [];
     }
-    const candidates =
-      allowed && allowed.size <= want ? [...allowed] : index.candidates(query, want, allowed);
+    const candidates = allowed && allowed.length <= want ? allowed : index.candidates(query, want, allowed);
     const scored = (
       this.stmt('SELECT chunk, vec FROM vectors WHERE chunk IN (SELECT value FROM json_each(?))')
         .raw()

@@ -53,7 +53,10 @@ install() {
       apt-get update -qq
     fi
     log "apt-get install ${PACKAGES[*]}"
-    with_services_blocked apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+    # A stale package list names files the mirror no longer has: refresh it once and try again.
+    with_services_blocked apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null ||
+      { log "install failed; apt-get update and retry"; apt-get update -qq &&
+        with_services_blocked apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null; }
   fi
   stop_services
   check

@@ -2,7 +2,7 @@
 // setup really creates the incident (Kubemate's own tools, through the pipeline, report the facts
 // its answer must contain), and the scripted model drives the agent through all of them. The
 // scripted model checks plumbing only; `npm run eval:agent` with OLLAMA_HOST evaluates a model.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,8 @@ describe('the scenario set', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(ScenarioError);
       message = (e as Error).message;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     expect(message).toMatch(
       /bad-key\/scenario\.yaml: invalid scenario\n {2}- setup: Unrecognized key: "manifest"/,

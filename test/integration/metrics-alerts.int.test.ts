@@ -1,7 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../app/wiring.js';
+import { buildMcpServer } from '../../mcp/server.js';
 import type { InvokeResult } from '../../tools/core/invoke.js';
 import { silentLogger } from '../../tools/core/logger.js';
 import { type PrometheusStack, startPrometheusStack } from '../env/prometheus.js';
@@ -57,6 +62,13 @@ async function groups(args: Record<string, unknown> = {}): Promise<AlertGroup[]>
 }
 
 const group = (all: AlertGroup[], name: string) => all.find((g) => g.alertname === name);
+
+/** Checks a result against the tool's published outputSchema, as an MCP client does. */
+function conforms(tool: string, structured: unknown): void {
+  const schema = app.pipeline.registry.jsonSchemas(tool).output!;
+  const check = new AjvJsonSchemaValidator().getValidator(schema as never)(structured);
+  expect(check.valid, `${tool}: ${check.errorMessage}`).toBe(true);
+}
 
 function previewOf(r: InvokeResult): string {
   return r
@@ -159,6 +171,7 @@ describe('silences', () => {
     expect(done.status, done.text).toBe('success');
     expect(done.ticket?.status).toBe('executed');
     silenceId = (done.structured as { id: string }).id;
+    conforms('silence_create', done.structured);
     const [silence] = await silencesInAlertmanager();
     expect(silence).toMatchObject({
       id: silenceId,
@@ -219,6 +232,7 @@ describe('silences', () => {
     const done = await app.pipeline.approve(asked.ticket!.id, carol);
     expect(done.status, done.text).toBe('success');
     expect(done.structured).toMatchObject({ id: silenceId, previousState: 'active', expired: true });
+    conforms('silence_expire', done.structured);
     expect((await silencesInAlertmanager())[0]!.status.state).toBe('expired');
     await waitFor('the alert to fire again', async () =>
       group(await groups(), 'KubemateTestHighErrorRate')?.firing === 1 ? true : undefined,
@@ -239,5 +253,49 @@ describe('silences', () => {
     expect(done.text).toContain(
       "no silence '00000000-0000-0000-0000-000000000000' in Alertmanager 'default'",
     );
+  });
+});
+
+describe('published output schemas', () => {
+  it("every metrics read tool's structuredContent passes the MCP client's outputSchema check", async () => {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await buildMcpServer(app.pipeline, alice).connect(serverSide);
+    const client = new Client({ name: 'test', version: '1' });
+    await client.connect(clientSide);
+    // listing the tools makes the client validate every structured result against its schema
+    const { tools } = await client.listTools();
+    const calls: Array<[string, Record<string, unknown>]> = [
+      ['promql_query', { query: 'sum by (pod) (container_memory_working_set_bytes)' }],
+      ['promql_query', { query: 'up[3s]' }],
+      ['promql_query', { query: 'scalar(sum(up))' }],
+      ['promql_query', { query: 'absent_metric_xyz' }],
+      ['promql_query_range', { query: 'sum by (pod) (rate(request_total[5s]))', lookback: '10s' }],
+      ['metrics_series', { match: ['up'] }],
+      ['metrics_labels', {}],
+      ['metrics_label_values', { label: 'job' }],
+      ['targets_list', {}],
+      ['alerts_list', {}],
+      ['silences_list', { state: 'expired' }],
+      ['workload_golden_signals', { namespace: NS, workload: 'cart', window: '5s' }],
+      ['node_usage', {}],
+    ];
+    const names = new Set(calls.map(([n]) => n));
+    expect(
+      tools
+        .filter(
+          (t) =>
+            t.outputSchema &&
+            app.pipeline.registry.find(t.name)?.permission.toolset === 'metrics' &&
+            t.annotations?.readOnlyHint,
+        )
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual([...names].sort());
+    for (const [name, args] of calls) {
+      const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      expect(r.isError, `${name}: ${JSON.stringify(r.content).slice(0, 300)}`).toBeFalsy();
+      expect(r.structuredContent, name).toBeDefined();
+    }
+    await client.close();
   });
 });

@@ -176,7 +176,8 @@ describe('promql_query_range', () => {
     await server.connect(serverSide);
     const client = new Client({ name: 'test', version: '1' });
     await client.connect(clientSide);
-    // the client validates structuredContent against the tool's outputSchema
+    // once it has listed the tools, the client validates structuredContent against each outputSchema
+    await client.listTools();
     const result = (await client.callTool({
       name: 'promql_query_range',
       arguments: { query: 'sum by (pod) (rate(request_total[3s]))', lookback: '6s', step: '1s', chart: true },
@@ -237,6 +238,12 @@ describe('discovery', () => {
     ]);
     const all = await raw<{ data: string[] }>('/api/v1/label/__name__/values', {});
     expect(s.unfiltered).toBeGreaterThanOrEqual(all.data.length - 5);
+    // a limit lists fewer, with the totals still exact
+    const few = await call('metrics_label_values', { label: '__name__', contains: 'response_', limit: 2 });
+    const f = few.structured as { total: number; items: Array<{ value: string }> };
+    expect(f.total).toBe(4);
+    expect(f.items.map((i) => i.value)).toEqual(['response_latency_ms_bucket', 'response_latency_ms_count']);
+    expect(few.text).toContain('Listing the first 2 (limit).');
   });
 
   it('targets_list puts the down target first with its last error', async () => {

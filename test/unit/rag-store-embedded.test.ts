@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EVERY_CHUNK_TOKEN, keywordPlan } from '../../rag/keyword.js';
 import { BinaryIndex, dot, normalise, signCode } from '../../rag/store/binary-index.js';
 import { EmbeddedStore } from '../../rag/store/embedded.js';
 import type { Chunk, RunbookStore } from '../../rag/types.js';
@@ -96,5 +97,54 @@ describe('embedded store', () => {
       found += exact.filter((i) => candidates.has(i)).length;
     }
     expect(found / 200).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('keeps the filter while scanning: only allowed rows become candidates', () => {
+    const rnd = seeded(3);
+    const dim = 64;
+    const keys = Int32Array.from({ length: 1000 }, (_, i) => i * 2 + 1);
+    const codes = new Uint32Array(keys.length * 2);
+    for (let i = 0; i < keys.length; i++) codes.set(signCode(Float32Array.from({ length: dim }, rnd)), i * 2);
+    const index = new BinaryIndex(dim, keys, codes);
+    const allowed = Array.from(keys).filter((_, i) => i % 3 === 0);
+    const found = index.candidates(Float32Array.from({ length: dim }, rnd), 20, allowed);
+    expect(found.length).toBeGreaterThanOrEqual(20);
+    expect(found.every((k) => allowed.includes(k))).toBe(true);
+    expect(index.candidates(Float32Array.from({ length: dim }, rnd), 50, [keys[5]!, keys[9]!])).toEqual([
+      keys[5],
+      keys[9],
+    ]);
+  });
+});
+
+describe('keyword plans at scale', () => {
+  const stats = (total: number, df: Record<string, number>) => ({
+    total,
+    frequency: (t: string) => df[t] ?? 0,
+  });
+
+  it('ORs every term on small indexes, or when the terms are rare enough', () => {
+    expect(keywordPlan('pod memory limit', stats(300, {}))).toEqual({
+      primary: '"pod" OR "memory" OR "limit"',
+    });
+    expect(keywordPlan('ledger fsync', stats(100_000, { ledger: 900, fsync: 1200 }))).toEqual({
+      primary: '"ledger" OR "fsync"',
+    });
+  });
+
+  it('lets rare terms select the chunks and common terms only score them', () => {
+    expect(
+      keywordPlan('pod pending ledger', stats(100_000, { pod: 30_000, pending: 4_000, ledger: 900 })),
+    ).toEqual({
+      primary: `("ledger" OR "pending") AND ("pod" OR "${EVERY_CHUNK_TOKEN}")`,
+    });
+  });
+
+  it('tries chunks holding every term first when even the rarest term is common', () => {
+    expect(keywordPlan('pods node', stats(100_000, { pods: 30_000, node: 20_000 }))).toEqual({
+      primary: '"node" AND "pods"',
+      fallback: `("node") AND ("pods" OR "${EVERY_CHUNK_TOKEN}")`,
+    });
+    expect(keywordPlan('NOT *', stats(100_000, {}))).toBeNull();
   });
 });

@@ -19,6 +19,18 @@ const lookbackArg = durationArg
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+const limitArg = z
+  .number()
+  .int()
+  .min(1)
+  .max(10_000)
+  .default(500)
+  .describe('List at most this many (default 500); totals stay exact');
+
+function limited(n: number, limit: number): string {
+  return n > limit ? ` Listing the first ${limit} (limit).` : '';
+}
+
 function window(lookback: string): { start: number; end: number } {
   const end = Date.now() / 1000;
   return { start: end - parseDuration(lookback)!, end };
@@ -44,6 +56,7 @@ const metricsSeries = defineTool({
     cluster: clusterArg,
     match: matchArg,
     lookback: lookbackArg,
+    limit: limitArg,
   }),
   output: listOutput({
     total: z.number(),
@@ -77,9 +90,9 @@ const metricsSeries = defineTool({
               top,
             )
               .map(([k, v]) => `${k || '(no name)'} ${v}`)
-              .join(', ')}.`,
+              .join(', ')}.${limited(rows.length, args.limit)}`,
       columns: ['SERIES'],
-      items: rows,
+      items: rows.slice(0, args.limit),
       row: (r: SeriesRow) => [r.shown],
       toStructured: (r: SeriesRow) => ({ labels: r.labels }),
       narrow: 'add label matchers to the selectors, or shorten the lookback',
@@ -148,6 +161,7 @@ const metricsLabelValues = defineTool({
       .optional()
       .describe('Keep only values containing this text (case-insensitive)'),
     lookback: lookbackArg,
+    limit: limitArg,
   }),
   output: listOutput({
     label: z.string(),
@@ -170,9 +184,9 @@ const metricsLabelValues = defineTool({
     const values = data.filter((v) => !needle || v.toLowerCase().includes(needle)).sort();
     return {
       kind: 'list',
-      header: `${values.length} values of label '${args.label}'${needle ? ` containing '${args.contains}' (of ${data.length})` : ''}${args.match ? ` on series matching ${args.match.join(', ')}` : ''} in the last ${args.lookback} (${prom.label}).`,
+      header: `${values.length} values of label '${args.label}'${needle ? ` containing '${args.contains}' (of ${data.length})` : ''}${args.match ? ` on series matching ${args.match.join(', ')}` : ''} in the last ${args.lookback} (${prom.label}).${limited(values.length, args.limit)}`,
       columns: ['VALUE'],
-      items: values,
+      items: values.slice(0, args.limit),
       row: (v: string) => [v],
       toStructured: (v: string) => ({ value: v }),
       narrow: 'give contains or match selectors',

@@ -51,7 +51,13 @@ const seriesStatsSchema = z.object({
   outlier: z.enum(['high', 'low']).optional(),
   nonFinite: z.number().optional(),
   values: z
-    .array(z.tuple([z.number(), z.union([z.number(), z.string()])]))
+    // pairs as plain arrays: a JSON Schema tuple (prefixItems) is not understood by draft-07 validators
+    .array(
+      z
+        .array(z.union([z.number(), z.string()]))
+        .min(2)
+        .max(2),
+    )
     .optional()
     .describe('[unix seconds, value] pairs; see valuesResolution'),
 });

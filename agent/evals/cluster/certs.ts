@@ -4,6 +4,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { CertificateSpec } from '../schema.js';
+import type { Vars } from '../template.js';
+import type { AdminRest } from './rest.js';
 
 const run = promisify(execFile);
 
@@ -55,4 +58,26 @@ export async function selfSignedCert(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A `kubernetes.io/tls` Secret holding a fresh certificate; the variables name its expiry. */
+export async function createTlsSecret(rest: AdminRest, namespace: string, c: CertificateSpec): Promise<Vars> {
+  const made = await selfSignedCert(c.commonName, c.dnsNames, c.days);
+  await rest.create(
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name: c.secret, annotations: c.annotations },
+      data: {
+        'tls.crt': Buffer.from(made.cert).toString('base64'),
+        'tls.key': Buffer.from(made.key).toString('base64'),
+      },
+    },
+    namespace,
+  );
+  return {
+    [`${c.secret}.notAfter`]: made.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    [`${c.secret}.notAfterDate`]: made.notAfter.toISOString().slice(0, 10),
+  };
 }

@@ -1,6 +1,6 @@
 import type { Scenario } from '../schema.js';
 import { fillDeep, type Vars } from '../template.js';
-import { selfSignedCert } from './certs.js';
+import { createTlsSecret } from './certs.js';
 import { recordEvents } from './events.js';
 import { MetricsApi, removeMetricsApi } from './metrics-api.js';
 import { createNode, EVAL_LABEL, setNodeConditions } from './nodes.js';
@@ -43,22 +43,7 @@ export class EvalCluster {
     for (const crd of setup.crds) await this.ensureCrd(crd, scenario.id).catch(where('crds'));
     await Promise.all(setup.nodes.map((n) => createNode(this.rest, n, scenario.id))).catch(where('nodes'));
     for (const c of setup.certificates) {
-      const made = await selfSignedCert(c.commonName, c.dnsNames, c.days).catch(where('certificates'));
-      await this.rest.create(
-        {
-          apiVersion: 'v1',
-          kind: 'Secret',
-          type: 'kubernetes.io/tls',
-          metadata: { name: c.secret, annotations: c.annotations },
-          data: {
-            'tls.crt': Buffer.from(made.cert).toString('base64'),
-            'tls.key': Buffer.from(made.key).toString('base64'),
-          },
-        },
-        namespace,
-      );
-      vars[`${c.secret}.notAfter`] = made.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z');
-      vars[`${c.secret}.notAfterDate`] = made.notAfter.toISOString().slice(0, 10);
+      Object.assign(vars, await createTlsSecret(this.rest, namespace, c).catch(where('certificates')));
     }
     // Before the manifests, so that an autoscaler's first look already finds metrics.
     if (setup.podMetrics.length > 0) {
