@@ -4,21 +4,91 @@ import type { ToolDef } from '../tools/core/types.js';
 import { asksFor } from './guard.js';
 import type { ToolSpec } from './providers/types.js';
 
-/** Validation details the pipeline enforces anyway; the model needs names, types and descriptions. */
-const DROP = new Set(['$schema', 'pattern', 'maxLength', 'minLength', 'additionalProperties']);
+/**
+ * JSON Schema details the model does not need: the pipeline validates every call anyway and its
+ * errors say what was wrong (bounds, patterns, defaults), so they only cost prompt tokens.
+ */
+const DROP = new Set([
+  '$schema',
+  'pattern',
+  'maxLength',
+  'minLength',
+  'additionalProperties',
+  'default',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minItems',
+  'maxItems',
+  'propertyNames',
+]);
 
+/** Words a parameter description may consist of and still say no more than the parameter's name. */
+const RESTATES = new Set(['name', 'namespace', 'pod', 'object', 'kind', 'container', 'kubernetes', 'of', 'the', 'a', 'an']);
+
+function nameWords(key: string): Set<string> {
+  return new Set(key.split(/(?=[A-Z])|_/).map((w) => w.toLowerCase()));
+}
+
+/** "Pod name" for `pod`, "Namespace of the pod" for `namespace`: nothing the name does not say. */
+function restatesName(key: string, description: string): boolean {
+  const own = nameWords(key);
+  const desc = description.toLowerCase().match(/[a-z]+/g) ?? [];
+  return desc.length <= 5 && desc.every((w) => own.has(w) || RESTATES.has(w));
+}
+
+/** The first sentence ("e.g." does not end one), bounded: cut at a top-level comma or colon when longer. */
+export function firstSentence(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  let depth = 0;
+  let end = flat.length;
+  let cut = -1;
+  for (let i = 0; i < flat.length; i++) {
+    const c = flat[i]!;
+    const spaced = i + 1 === flat.length || flat[i + 1] === ' ';
+    if (c === '(' || c === '[') depth++;
+    else if ((c === ')' || c === ']') && depth > 0) depth--;
+    else if (depth > 0 || !spaced) continue;
+    else if ('.!?'.includes(c) && !/\b(e\.g|i\.e|etc|vs)$/.test(flat.slice(0, i))) {
+      end = i + 1;
+      break;
+    } else if (i < max && ',:;'.includes(c)) cut = i;
+  }
+  const sentence = flat.slice(0, end);
+  if (sentence.length <= max) return sentence;
+  const head = cut > max / 3 ? sentence.slice(0, cut) : sentence.slice(0, sentence.lastIndexOf(' ', max));
+  return `${head}…`;
+}
+
+const TOOL_DESCRIPTION = 220;
+const PARAM_DESCRIPTION = 90;
+
+/**
+ * A tool's input schema as the model sees it: names, types, enums, required and short parameter
+ * descriptions. Every tool takes `cluster`; the system prompt explains it once, so it is left out
+ * here (the model may still send it, and the pipeline validates it).
+ */
 function compact(schema: unknown, key?: string): unknown {
   if (Array.isArray(schema)) return schema.map((s) => compact(s));
   if (!schema || typeof schema !== 'object') return schema;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(schema as Record<string, unknown>)) {
     if (DROP.has(k)) continue;
-    // Every tool takes `cluster`; the system prompt explains it once.
-    if (key === 'cluster' && k === 'description') continue;
-    out[k] =
-      k === 'properties'
-        ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, compact(s, p)]))
-        : compact(v);
+    if (k === 'description' && typeof v === 'string') {
+      if (key && restatesName(key, v)) continue;
+      out[k] = firstSentence(v, PARAM_DESCRIPTION);
+      continue;
+    }
+    if (k === 'properties' && v && typeof v === 'object') {
+      out[k] = Object.fromEntries(
+        Object.entries(v as object)
+          .filter(([p]) => p !== 'cluster')
+          .map(([p, s]) => [p, compact(s, p)]),
+      );
+      continue;
+    }
+    out[k] = compact(v);
   }
   return out;
 }
@@ -30,7 +100,7 @@ function specOf(pipeline: ToolPipeline, def: ToolDef): ToolSpec {
   if (!spec) {
     spec = {
       name: def.name,
-      description: def.description,
+      description: firstSentence(def.description, TOOL_DESCRIPTION),
       parameters: compact(pipeline.registry.jsonSchemas(def.name).input) as Record<string, unknown>,
     };
     specCache.set(def, spec);
@@ -44,14 +114,15 @@ const CORE = new Set([
   'pods_list',
   'pods_get',
   'events_list',
-  'workloads_list',
   'workload_describe',
   'pods_logs',
-  'nodes_list',
-  'runbooks_search',
 ]);
-/** Other read tools offered per question, those whose name and description best match it. */
-const RELEVANT = 5;
+/**
+ * Other read tools offered in full per question: the few whose name and description best match
+ * it, and only on a clear match (a word of the tool's name, or several of its description).
+ */
+const RELEVANT = 3;
+const MIN_RELEVANCE = 3;
 const STOP = new Set(
   'the and for with what why how are was were this that does did have has from into when where which who its our your you can could would should please about show list tell give there their them they any all not but'.split(
     ' ',
@@ -107,7 +178,7 @@ export function offeredTools(
   const ranked = reads
     .filter((t) => !CORE.has(t.name))
     .map((t) => ({ t, score: relevance(t, question) }))
-    .filter((r) => r.score > 0)
+    .filter((r) => r.score >= MIN_RELEVANCE)
     .sort((a, b) => b.score - a.score)
     .slice(0, RELEVANT)
     .map((r) => r.t);

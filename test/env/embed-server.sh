@@ -50,7 +50,7 @@ install() {
     die "pip install failed"
   fi
   # The model must reproduce sentence-transformers' own figures before it is trusted for evaluation.
-  if ! "$tmp/bin/python" "$here/embed-server/server.py" --selfcheck >&2; then
+  if ! "$tmp/bin/python" -B "$here/embed-server/server.py" --selfcheck >&2; then
     rm -rf "$tmp"
     die "the model does not match sentence-transformers' reference similarities"
   fi
@@ -66,7 +66,7 @@ case "${1:-}" in
   start)
     shift
     install >/dev/null
-    exec "$venv/bin/python" -u "$here/embed-server/server.py" "$@"
+    exec "$venv/bin/python" -B -u "$here/embed-server/server.py" "$@"
     ;;
   *)
     sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2

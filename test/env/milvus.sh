@@ -68,7 +68,7 @@ case "${1:-}" in
   serve)
     shift
     install >/dev/null
-    exec "$venv/bin/python" -u "$here/milvus/serve.py" server "$@"
+    exec "$venv/bin/python" -B -u "$here/milvus/serve.py" server "$@"
     ;;
   freeze)
     check_python

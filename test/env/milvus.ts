@@ -67,6 +67,8 @@ function launch(venv: string, dataDir: string, port: number, timeoutMs: number):
   const child = spawn(
     path.join(venv, 'bin', 'python'),
     [
+      // -B: no __pycache__ left beside serve.py in the repo.
+      '-B',
       '-u',
       path.join(here, 'milvus', 'serve.py'),
       'server',

@@ -3,9 +3,8 @@
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MilvusStore, MilvusStoreError, type MilvusStoreOptions } from '../../rag/store/milvus.js';
-import type { Chunk, DocumentRecord, RunbookStore } from '../../rag/types.js';
+import type { Chunk, DocumentRecord } from '../../rag/types.js';
 import { startMilvus, type TestMilvus } from '../env/milvus.js';
-import { runbookStoreContract } from './rag-store-contract.js';
 
 let milvus: TestMilvus;
 beforeAll(async () => {
@@ -31,18 +30,6 @@ function newStore(opts: Partial<MilvusStoreOptions> = {}): MilvusStore {
   open.push(store);
   return store;
 }
-
-// The behaviour both stores share, each store on a fresh collection.
-const collectionOf = new WeakMap<RunbookStore, string>();
-const storeOn = (collection: string) => {
-  const store = new MilvusStore({ address: milvus.address, collection });
-  collectionOf.set(store, collection);
-  return store;
-};
-runbookStoreContract('milvus-lite', {
-  fresh: async () => storeOn(`contract${++collections}_runbooks`),
-  reopen: async (store) => storeOn(collectionOf.get(store)!),
-});
 
 function chunk(source: string, ordinal: number, text: string, extra: Partial<Chunk> = {}): Chunk {
   return {

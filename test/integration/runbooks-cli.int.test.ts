@@ -1,0 +1,113 @@
+// `kubemate runbooks …` as a user runs it: the built CLI in a fresh data dir, with no embedding
+// server listening (a fresh machine without Ollama).
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function kubemate(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['dist/app/main.js', ...args],
+      { env, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+function freshMachine(): Record<string, string> {
+  const home = mkdtempSync(join(tmpdir(), 'kubemate-home-'));
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    KUBEMATE_DATA_DIR: join(home, '.kubemate'),
+    // Nothing listens on port 9 (discard): the embedding server is simply not there.
+    KUBEMATE_RUNBOOKS__EMBEDDING__URL: 'http://127.0.0.1:9',
+    KUBEMATE_LOG__LEVEL: 'silent',
+  };
+}
+
+describe('kubemate runbooks', () => {
+  it('searches the shipped runbooks on a fresh machine with no Ollama, by keyword, and says so', async () => {
+    const env = freshMachine();
+    const run = await kubemate(
+      ['runbooks', 'search', 'container', 'OOMKilled', 'exit code 137', '--limit', '2'],
+      env,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^2 runbook passages for "container OOMKilled exit code 137" \(keyword retrieval\)\./,
+    );
+    expect(run.stdout).toContain(
+      'Notice: embedding server http://127.0.0.1:9 is unreachable (ECONNREFUSED): keyword retrieval only.',
+    );
+    expect(run.stdout).toMatch(/^\[1\] kubemate\/[a-z-]+\.md › .+ \(lines \d+–\d+\)$/m);
+    expect(run.stdout).toMatch(/^ {4}\| /m);
+
+    const json = await kubemate(
+      ['runbooks', 'search', 'what to check', '--alert', 'KubeNodeNotReady', '--tag', 'nodes', '--json'],
+      env,
+    );
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.stdout) as {
+      status: string;
+      mode: string;
+      passages: { source: string }[];
+    };
+    expect(result).toMatchObject({ status: 'success', mode: 'keyword' });
+    expect(result.passages.length).toBeGreaterThan(0);
+    expect(result.passages.every((p) => p.source === 'kubemate/node-notready.md')).toBe(true);
+  });
+
+  it('ingests a folder with plain progress lines and a summary, reports bad files, and lists documents', async () => {
+    const env = freshMachine();
+    const dir = join(mkdtempSync(join(tmpdir(), 'kubemate-cli-')), 'platform');
+    mkdirSync(join(dir, 'network'), { recursive: true });
+    writeFileSync(
+      join(dir, 'network', 'mtu.md'),
+      '---\ntitle: MTU black holes\ntags: [network]\n---\n# MTU black holes\n\nLarge packets vanish across the overlay; lower the CNI MTU below the underlay MTU.\n',
+    );
+    writeFileSync(join(dir, 'bad.md'), '---\ntags: {oops: 1}\n---\n# Bad\n');
+
+    const first = await kubemate(['runbooks', 'ingest', dir, '--team', 'sre'], env);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain(
+      'note: embedding server http://127.0.0.1:9 is unreachable (ECONNREFUSED): keyword retrieval only',
+    );
+    expect(first.stderr).toContain('added     platform/network/mtu.md');
+    expect(first.stderr).toContain(
+      'failed    platform/bad.md: invalid front matter: tags: expected a list of strings',
+    );
+    expect(first.stdout).toMatch(
+      /^platform\/ from .+platform: 2 files: 1 added, 0 updated, 0 unchanged, 0 removed, 1 failed; 1 chunks written in [\d.]+ s \(embedding 0\.0 s, the rest [\d.]+ s\); keyword-only \(no embeddings\)$/m,
+    );
+
+    writeFileSync(join(dir, 'bad.md'), '# Fixed\n\nNow a fine runbook about conntrack table exhaustion.\n');
+    const second = await kubemate(['runbooks', 'ingest', dir], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('2 files: 1 added, 0 updated, 1 unchanged, 0 removed, 0 failed');
+
+    const found = await kubemate(['runbooks', 'search', 'overlay MTU packets', '--limit', '1'], env);
+    expect(found.stdout).toContain('[1] platform/network/mtu.md › MTU black holes (lines 5–7)');
+
+    const list = await kubemate(['runbooks', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^platform\/network\/mtu\.md +1 +\(keyword only\) +MTU black holes$/m);
+    expect(list.stdout).toMatch(/^kubemate\/oomkilled\.md +\d+ +\(keyword only\) +OOMKilled$/m);
+
+    const missing = await kubemate(['runbooks', 'ingest', join(dir, 'nope')], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/kubemate: runbook folder .+nope does not exist/);
+  });
+});
