@@ -17,3 +17,4 @@ console.log('system tokens', t(sys) , '+catalog', t(sys + '\n\n' + o.catalog));
 if (process.argv[3]) console.log(JSON.stringify(o.specs, null, 1), o.catalog);
 import { toolsets as ts2 } from './tools/index.js';
 if (process.argv[4]) for (const d of ts2.flat()) console.log(d.name, '|', (await import('./agent/tool-specs.js')).firstSentence(d.description, 220));
+if (process.argv[5]) for (const s of o.specs) console.log(JSON.stringify(s));

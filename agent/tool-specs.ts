@@ -25,7 +25,20 @@ const DROP = new Set([
 ]);
 
 /** Words a parameter description may consist of and still say no more than the parameter's name. */
-const RESTATES = new Set(['name', 'namespace', 'pod', 'object', 'kind', 'container', 'kubernetes', 'of', 'the', 'a', 'an']);
+const RESTATES = new Set([
+  'name',
+  'namespace',
+  'pod',
+  'object',
+  'workload',
+  'kind',
+  'container',
+  'kubernetes',
+  'of',
+  'the',
+  'a',
+  'an',
+]);
 
 function nameWords(key: string): Set<string> {
   return new Set(key.split(/(?=[A-Z])|_/).map((w) => w.toLowerCase()));
@@ -123,6 +136,8 @@ const CORE = new Set([
  */
 const RELEVANT = 3;
 const MIN_RELEVANCE = 3;
+/** Optional arguments named per tool in the catalog line (the first ones, usually the main filters). */
+const CATALOG_OPTIONAL = 2;
 const STOP = new Set(
   'the and for with what why how are was were this that does did have has from into when where which who its our your you can could would should please about show list tell give there their them they any all not but'.split(
     ' ',
@@ -192,9 +207,11 @@ export function offeredTools(
             properties?: Record<string, unknown>;
             required?: string[];
           };
-          const args = Object.keys(props.properties ?? {})
-            .filter((k) => k !== 'cluster')
-            .map((k) => (props.required?.includes(k) ? k : `${k}?`));
+          const names = Object.keys(props.properties ?? {}).filter((k) => k !== 'cluster');
+          const required = names.filter((k) => props.required?.includes(k));
+          const optional = names.filter((k) => !props.required?.includes(k)).map((k) => `${k}?`);
+          const args = [...required, ...optional.slice(0, CATALOG_OPTIONAL)];
+          if (optional.length > CATALOG_OPTIONAL) args.push('…');
           return `${t.name}(${args.join(', ')})`;
         })
         .join(', ')}.`

@@ -2,9 +2,11 @@
 // server listening (a fresh machine without Ollama).
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 interface Run {
   code: number;
@@ -25,14 +27,27 @@ function kubemate(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
+/** A loopback port nothing listens on: the embedding server is simply not there. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+let ollama: string;
+beforeAll(async () => {
+  ollama = `http://127.0.0.1:${await closedPort()}`;
+});
+
 function freshMachine(): Record<string, string> {
   const home = mkdtempSync(join(tmpdir(), 'kubemate-home-'));
   return {
     PATH: process.env.PATH ?? '',
     HOME: home,
     KUBEMATE_DATA_DIR: join(home, '.kubemate'),
-    // Nothing listens on port 9 (discard): the embedding server is simply not there.
-    KUBEMATE_RUNBOOKS__EMBEDDING__URL: 'http://127.0.0.1:9',
+    KUBEMATE_RUNBOOKS__EMBEDDING__URL: ollama,
     KUBEMATE_LOG__LEVEL: 'silent',
   };
 }
@@ -50,7 +65,7 @@ describe('kubemate runbooks', () => {
       /^2 runbook passages for "container OOMKilled exit code 137" \(keyword retrieval\)\./,
     );
     expect(run.stdout).toContain(
-      'Notice: embedding server http://127.0.0.1:9 is unreachable (ECONNREFUSED): keyword retrieval only.',
+      `Notice: embedding server ${ollama} is unreachable (ECONNREFUSED): keyword retrieval only.`,
     );
     expect(run.stdout).toMatch(/^\[1\] kubemate\/[a-z-]+\.md › .+ \(lines \d+–\d+\)$/m);
     expect(run.stdout).toMatch(/^ {4}\| /m);
@@ -83,7 +98,7 @@ describe('kubemate runbooks', () => {
     const first = await kubemate(['runbooks', 'ingest', dir, '--team', 'sre'], env);
     expect(first.code).toBe(1);
     expect(first.stderr).toContain(
-      'note: embedding server http://127.0.0.1:9 is unreachable (ECONNREFUSED): keyword retrieval only',
+      `note: embedding server ${ollama} is unreachable (ECONNREFUSED): keyword retrieval only`,
     );
     expect(first.stderr).toContain('added     platform/network/mtu.md');
     expect(first.stderr).toContain(
