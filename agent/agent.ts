@@ -39,6 +39,23 @@ const askSchema = z.object({
 /** Remembered answers are kept short in the prompt; the thread keeps them whole. */
 const MEMORY_ANSWER_TOKENS = 400;
 
+/**
+ * Pre-fetched passages go with every model call of the question, so each is kept to its opening
+ * (most sections state the symptom and first checks there): the best match gets the most room,
+ * the others are pointers; runbooks_search (in the catalog) reads whole sections.
+ */
+const PASSAGE_TOKENS = [100, 50];
+
+/** The passage's head, cut at a line or sentence end (runbooks_search, in the catalog, reads on). */
+export function trimPassage(text: string, tokens: number): string {
+  const max = tokens * 4;
+  if (text.length <= max) return text;
+  const head = text.slice(0, max);
+  const end = Math.max(head.lastIndexOf('\n'), head.lastIndexOf('. '));
+  const kept = end > max / 2 ? head.slice(0, end + 1) : head.slice(0, head.lastIndexOf(' '));
+  return `${kept.trimEnd()} …(cut)`;
+}
+
 /** An onEvent that throws must not break the run. */
 function emitter(onEvent?: (e: AgentEvent) => void) {
   return (e: AgentEvent) => {
@@ -269,11 +286,14 @@ export class Agent {
 
   private userMessage(state: RunState, passages: Passage[]): string {
     if (!passages.length) return state.question;
-    const blocks = passages.map((p) =>
+    const blocks = passages.map((p, i) =>
       wrapUntrusted(
         state.nonce,
         `runbook ${citationLabel(p.citation)}`,
-        cutToTokens(p.text, this.deps.config.toolResultTokens, 'passage'),
+        trimPassage(
+          p.text,
+          Math.min(PASSAGE_TOKENS[i] ?? PASSAGE_TOKENS.at(-1)!, this.deps.config.toolResultTokens),
+        ),
       ),
     );
     return `${state.question}\n\n${prompt('runbook-context', { passages: blocks.join('\n') })}`;

@@ -34,6 +34,7 @@ const RESTATES = new Set([
   'kind',
   'container',
   'kubernetes',
+  'involved',
   'of',
   'the',
   'a',
@@ -74,8 +75,8 @@ export function firstSentence(text: string, max: number): string {
   return `${head}…`;
 }
 
-const TOOL_DESCRIPTION = 220;
-const PARAM_DESCRIPTION = 90;
+const TOOL_DESCRIPTION = 160;
+const PARAM_DESCRIPTION = 50;
 
 /**
  * A tool's input schema as the model sees it: names, types, enums, required and short parameter
@@ -89,8 +90,11 @@ function compact(schema: unknown, key?: string): unknown {
   for (const [k, v] of Object.entries(schema as Record<string, unknown>)) {
     if (DROP.has(k)) continue;
     if (k === 'description' && typeof v === 'string') {
-      if (key && restatesName(key, v)) continue;
-      out[k] = firstSentence(v, PARAM_DESCRIPTION);
+      // Parameter examples ("…, e.g. app=api") show syntax every model knows; the rest may go too.
+      // Long ones keep their main clause: "Lines from the end (default 200, max 5000)" → "Lines from the end".
+      let text = key ? v.replace(/,? e\.g\..*$/s, '') : v;
+      if (text.length > PARAM_DESCRIPTION) text = text.replace(/(;| \().*$/s, '');
+      if (!key || !restatesName(key, text)) out[k] = firstSentence(text, PARAM_DESCRIPTION + 20);
       continue;
     }
     if (k === 'properties' && v && typeof v === 'object') {
@@ -121,15 +125,13 @@ function specOf(pipeline: ToolPipeline, def: ToolDef): ToolSpec {
   return spec;
 }
 
-/** Offered to every question (when the asker may use them): the first look at any incident. */
-const CORE = new Set([
-  'namespace_summary',
-  'pods_list',
-  'pods_get',
-  'events_list',
-  'workload_describe',
-  'pods_logs',
-]);
+/**
+ * Offered in full to every question (when the asker may use them): the first look at any
+ * incident. events_list is not among them: namespace_summary, pods_get and workload_describe
+ * show the relevant events already; it is offered when the question is about events, and
+ * otherwise named in the catalog like every other read.
+ */
+const CORE = new Set(['namespace_summary', 'pods_list', 'pods_get', 'workload_describe', 'pods_logs']);
 /**
  * Other read tools offered in full per question: the few whose name and description best match
  * it, and only on a clear match (a word of the tool's name, or several of its description).
@@ -166,6 +168,27 @@ function relevance(def: ToolDef, question: string[]): number {
   return score;
 }
 
+/**
+ * Toolsets that need an observability backend or a knowledge base. With none configured every
+ * call of theirs fails with "no Prometheus is configured…", so they are neither offered nor
+ * listed (a call by name still goes through the pipeline and says how to configure one).
+ */
+function backendConfigured(pipeline: ToolPipeline, def: ToolDef): boolean {
+  const b = pipeline.backends;
+  switch (def.permission.toolset) {
+    case 'metrics':
+      return !!(b.prometheus?.configured || b.alertmanager?.configured);
+    case 'traces':
+      return !!b.jaeger?.configured;
+    case 'logs':
+      return !!b.loki?.configured;
+    case 'runbooks':
+      return !!b.runbooks;
+    default:
+      return true;
+  }
+}
+
 export interface OfferedTools {
   /** Full specs given to the model. */
   specs: ToolSpec[];
@@ -186,7 +209,7 @@ export function offeredTools(
   principal: Principal,
   userWords: string[],
 ): OfferedTools {
-  const visible = pipeline.visibleTools(principal);
+  const visible = pipeline.visibleTools(principal).filter((t) => backendConfigured(pipeline, t));
   const question = words(userWords.join(' '));
   const reads = visible.filter((t) => t.annotations.readOnlyHint);
   const core = reads.filter((t) => CORE.has(t.name));

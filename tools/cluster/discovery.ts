@@ -25,7 +25,11 @@ export interface CatalogEntry {
 
 interface Catalog {
   at: number;
+  /** How long it may be used: TTL_MS when every group was read, less when some could not be. */
+  ttl: number;
   entries: Promise<CatalogEntry[]>;
+  /** API groups whose resources could not be read ("" is the core group); known once loaded. */
+  unread: string[];
 }
 
 /** Kinds change when CRDs are installed: keep discovery briefly, and look again on a miss. */
@@ -42,7 +46,10 @@ interface GroupList {
   }>;
 }
 
-async function loadCatalog(cluster: KubeCluster): Promise<CatalogEntry[]> {
+/** A catalog with groups missing is kept only this long, so the next lookup reads them again. */
+const PARTIAL_TTL_MS = 2_000;
+
+async function loadCatalog(cluster: KubeCluster): Promise<{ entries: CatalogEntry[]; unread: string[] }> {
   const [core, groups] = await Promise.all([
     cluster.raw.get<{ versions?: string[] }>('/api'),
     cluster.raw.get<GroupList>('/apis'),
@@ -67,15 +74,16 @@ async function loadCatalog(cluster: KubeCluster): Promise<CatalogEntry[]> {
       others: (g.versions ?? []).map((v) => v.version).filter((v) => v !== preferred.version),
     });
   }
-  const lists = await Promise.all(
-    wanted.map((w) =>
-      cluster.raw
-        .get<{ resources?: APIResource[] }>(w.path)
-        // An aggregated API that is down must not hide every other kind.
-        .then((l) => ({ w, resources: l.resources ?? [] }))
-        .catch(() => ({ w, resources: [] as APIResource[] })),
-    ),
-  );
+  const read = (w: (typeof wanted)[number]) =>
+    cluster.raw
+      .get<{ resources?: APIResource[] }>(w.path)
+      .then((l) => ({ w, resources: l.resources ?? [], ok: true }))
+      // An aggregated API that is down must not hide every other kind.
+      .catch(() => ({ w, resources: [] as APIResource[], ok: false }));
+  const lists = await Promise.all(wanted.map(read));
+  // One more try for the groups that failed (a dropped connection, an aggregated API restarting).
+  for (let i = 0; i < lists.length; i++) if (!lists[i]!.ok) lists[i] = await read(lists[i]!.w);
+  const unread = lists.filter((l) => !l.ok).map((l) => l.w.group);
   const entries: CatalogEntry[] = [];
   for (const { w, resources } of lists) {
     for (const r of resources) {
@@ -94,20 +102,35 @@ async function loadCatalog(cluster: KubeCluster): Promise<CatalogEntry[]> {
       });
     }
   }
-  return entries;
+  return { entries, unread };
 }
 
-/** Every resource the cluster serves, cached per cluster for a short while. */
+/**
+ * Every resource the cluster serves, cached per cluster for a short while. A catalog missing
+ * groups that could not be read is kept only briefly (see `unreadGroups`).
+ */
 export function catalog(cluster: KubeCluster, maxAgeMs = TTL_MS): Promise<CatalogEntry[]> {
   const key = `${cluster.name}\u0000${cluster.server}`;
   const hit = catalogs.get(key);
-  if (hit && Date.now() - hit.at < maxAgeMs) return hit.entries;
-  const entries = kubeCall(cluster, 'discover the API resources', () => loadCatalog(cluster));
-  catalogs.set(key, { at: Date.now(), entries });
-  entries.catch(() => {
-    if (catalogs.get(key)?.entries === entries) catalogs.delete(key);
-  });
-  return entries;
+  if (hit && Date.now() - hit.at < Math.min(maxAgeMs, hit.ttl)) return hit.entries;
+  const loaded = kubeCall(cluster, 'discover the API resources', () => loadCatalog(cluster));
+  const record: Catalog = { at: Date.now(), ttl: TTL_MS, entries: loaded.then((l) => l.entries), unread: [] };
+  catalogs.set(key, record);
+  loaded.then(
+    (l) => {
+      record.unread = l.unread;
+      if (l.unread.length) record.ttl = PARTIAL_TTL_MS;
+    },
+    () => {
+      if (catalogs.get(key) === record) catalogs.delete(key);
+    },
+  );
+  return record.entries;
+}
+
+/** The API groups the cached catalog of `cluster` could not read ("" is the core group). */
+export function unreadGroups(cluster: KubeCluster): string[] {
+  return catalogs.get(`${cluster.name}\u0000${cluster.server}`)?.unread ?? [];
 }
 
 export function qualified(e: CatalogEntry): string {
@@ -182,13 +205,21 @@ export async function resolveResource(
   let found = find(entries, input);
   if (found.matches.length === 0) {
     // A CRD installed a moment ago: look again before giving up.
-    entries = await catalog(cluster, MISS_REFRESH_MS);
+    // With groups missing from the cached catalog, read them again now.
+    entries = await catalog(cluster, unreadGroups(cluster).length ? 0 : MISS_REFRESH_MS);
     found = find(entries, input);
   }
   const { matches } = found;
   if (matches.length === 0) {
     const names = [...new Set(entries.flatMap((e) => [e.resource, e.kind.toLowerCase()]))];
     const hint = didYouMean(input.toLowerCase(), names);
+    const unread = unreadGroups(cluster).map((g) => g || 'core (v1)');
+    if (unread.length) {
+      throw new ToolError(
+        'backend_error',
+        `cluster '${cluster.name}' did not answer discovery for the API groups ${unread.join(', ')}, so '${input}' could not be looked up; try again in a moment.`,
+      );
+    }
     throw new ToolError(
       'not_found',
       `cluster '${cluster.name}' serves no resource named '${input}'${hint ? ` (did you mean '${hint}'?)` : ''}. Use a kind, plural or short name (Deployment, deployments, deploy), group-qualified when needed (certificates.cert-manager.io).`,

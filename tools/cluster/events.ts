@@ -32,7 +32,10 @@ export function sortEvents(events: CoreV1Event[]): CoreV1Event[] {
 
 function oneLine(text: string | undefined): string {
   const flat = (text ?? '').replace(/\s+/g, ' ').trim();
-  return flat.length > MESSAGE_CHARS ? `${flat.slice(0, MESSAGE_CHARS)}…` : flat;
+  if (flat.length <= MESSAGE_CHARS) return flat;
+  // The cause is often at the end ("… failed to pull image …: 401 Unauthorized"): keep both ends.
+  const tail = Math.floor(MESSAGE_CHARS / 2) - 1;
+  return `${flat.slice(0, MESSAGE_CHARS - tail - 1)}…${flat.slice(-tail)}`;
 }
 
 /** Events about one object, warnings first. */
