@@ -108,3 +108,11 @@ export function listOutput<S extends z.ZodRawShape>(shape: S) {
     narrow: z.string().optional().describe('how to ask for fewer items, when some were left out'),
   });
 }
+
+/** Annotations of a tool that only reads from a backend outside Kubemate (Prometheus, Jaeger, Loki). */
+export const backendReadAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+} as const;

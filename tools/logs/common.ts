@@ -1,15 +1,11 @@
 import { z } from 'zod';
+import { backendReadAnnotations } from '../core/types.js';
 
 export { durationMs, lookbackArg, plural, timestampArg, timeWindow } from '../traces/common.js';
 
 export const TOOLSET = 'logs';
 
-export const readAnnotations = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const;
+export const readAnnotations = backendReadAnnotations;
 
 export const clusterArg = z
   .string()

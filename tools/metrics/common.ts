@@ -1,15 +1,11 @@
 import { z } from 'zod';
 import type { HttpBackend, RequestOptions } from '../clients/http-backend.js';
 import { ToolError } from '../core/errors.js';
+import { backendReadAnnotations } from '../core/types.js';
 
 export const TOOLSET = 'metrics';
 
-export const readAnnotations = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const;
+export const readAnnotations = backendReadAnnotations;
 
 export const readPermission = { toolset: TOOLSET, verb: 'read', namespaced: false } as const;
 

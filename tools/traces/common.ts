@@ -1,14 +1,10 @@
 import { z } from 'zod';
 import { ToolError } from '../core/errors.js';
+import { backendReadAnnotations } from '../core/types.js';
 
 export const TOOLSET = 'traces';
 
-export const readAnnotations = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const;
+export const readAnnotations = backendReadAnnotations;
 
 export const clusterArg = z
   .string()
