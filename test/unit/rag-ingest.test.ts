@@ -198,7 +198,9 @@ describe('keyword-only fallback', () => {
     await ollama.close();
     const result = await kb.search('servfail');
     expect(result.mode).toBe('keyword');
-    expect(result.notice).toMatch(/is unreachable \((ECONNREFUSED|other side closed)\): keyword retrieval only$/);
+    expect(result.notice).toMatch(
+      /is unreachable \((ECONNREFUSED|other side closed)\): keyword retrieval only$/,
+    );
     expect(result.passages.map((p) => p.chunkId)).toEqual(['ops/dns.md#0']);
   });
 
