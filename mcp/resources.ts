@@ -96,9 +96,15 @@ export function registerRunbookResources(server: Server, pipeline: ToolPipeline,
   server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
     const { uri } = request.params;
     const decision = decide();
-    if (decision.effect !== 'allow') throw refuse(decision);
+    const audit = (outcome: 'success' | 'error' | 'denied') =>
+      pipeline.recordDecision(principal, GATE_TOOL, { resource: uri }, decision, outcome);
+    if (decision.effect !== 'allow') {
+      audit('denied');
+      throw refuse(decision);
+    }
     const source = sourceOfUri(uri);
     const doc = source === undefined ? undefined : await documents.readDocument(source);
+    audit(doc ? 'success' : 'error');
     if (!doc) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: no runbook document at ${uri}`);
     return { contents: [{ uri, mimeType: 'text/markdown', text: defaultRedactor(doc.markdown) }] };
   });

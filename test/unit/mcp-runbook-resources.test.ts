@@ -8,7 +8,7 @@ import type { Principal } from '../../policies/types.js';
 import type { KnowledgeBase } from '../../rag/knowledge-base.js';
 import { runbookTools } from '../../tools/runbooks/index.js';
 import { countingTools } from '../support/fake-tools.js';
-import { testPipeline } from '../support/pipeline.js';
+import { type MemoryAudit, testPipeline } from '../support/pipeline.js';
 import { engineFrom, who } from '../support/policy.js';
 import { runbookBackends, shippedKnowledgeBase } from '../support/runbooks.js';
 
@@ -43,12 +43,15 @@ afterAll(async () => {
   await kb.close();
 });
 
+let lastAudit: MemoryAudit;
+
 async function connect(principal: Principal, withKb = true) {
-  const { pipeline } = testPipeline({
+  const { pipeline, audit } = testPipeline({
     tools: [...runbookTools, ...countingTools().tools],
     policy: engineFrom(POLICY),
     backends: runbookBackends(withKb ? kb : undefined),
   });
+  lastAudit = audit;
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await buildMcpServer(pipeline, principal).connect(serverSide);
   const client = new Client({ name: 'test', version: '1' });
@@ -78,6 +81,12 @@ describe('runbook documents as MCP resources', () => {
     const body = file.slice(file.indexOf('# OOMKilled'));
     const squeeze = (s: string) => s.replace(/\n{3,}/g, '\n\n').trim();
     expect(squeeze(text)).toBe(squeeze(body));
+    expect(lastAudit.records.at(-1)).toMatchObject({
+      tool: 'runbooks_search',
+      args: { resource: oom!.uri },
+      decision: { effect: 'allow' },
+      outcome: 'success',
+    });
     await client.close();
   });
 
@@ -107,6 +116,7 @@ describe('runbook documents as MCP resources', () => {
         client.readResource({ uri: 'kubemate://runbooks/kubemate/oomkilled.md' }),
         name,
       ).rejects.toThrow(reason);
+      expect(lastAudit.records.at(-1), name).toMatchObject({ tool: 'runbooks_search', outcome: 'denied' });
       await client.close();
     }
   });

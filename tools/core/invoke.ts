@@ -435,6 +435,20 @@ export class ToolPipeline {
    * approved call runs once, as its requester, and its result is returned and kept on the ticket.
    */
   /**
+   * Audits a decision taken outside `invoke` on the policy's own answer: reading runbook documents
+   * as MCP resources, say. Records what was decided and, when allowed, what came of it.
+   */
+  recordDecision(
+    principal: Principal,
+    tool: string,
+    args: Record<string, unknown>,
+    decision: Decision,
+    outcome: 'success' | 'error' | 'denied',
+  ): void {
+    this.audit(principal, tool, args, { decision, outcome });
+  }
+
+  /**
    * Audits a call a caller refused before it reached the pipeline (the agent's write guard), so every
    * decision about a change is on the record even when nothing ran.
    */
