@@ -30,6 +30,8 @@ export interface OllamaEmbedderOptions {
   /** Texts per /api/embed request. */
   batchSize?: number;
   timeoutMs?: number;
+  /** For one search query, which a person is waiting on (default: 10 s, or timeoutMs if shorter). */
+  queryTimeoutMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -65,6 +67,7 @@ export class OllamaEmbedder implements Embedder {
   readonly url: string;
   private readonly batchSize: number;
   private readonly timeoutMs: number;
+  private readonly queryTimeoutMs: number;
   private readonly fetch: typeof fetch;
   private readonly prefixes: { query: string; document: string };
 
@@ -73,6 +76,7 @@ export class OllamaEmbedder implements Embedder {
     this.url = options.url.replace(/\/+$/, '');
     this.batchSize = Math.max(1, options.batchSize ?? 32);
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? Math.min(this.timeoutMs, 10_000);
     this.fetch = options.fetch ?? fetch;
     this.prefixes = prefixesFor(options.model);
   }
@@ -87,15 +91,19 @@ export class OllamaEmbedder implements Embedder {
   }
 
   async embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
-    return (await this.request([this.prefixes.query + text], signal))[0]!;
+    return (await this.request([this.prefixes.query + text], signal, this.queryTimeoutMs))[0]!;
   }
 
   async probe(signal?: AbortSignal): Promise<number> {
     return (await this.request(['kubernetes runbook'], signal))[0]!.length;
   }
 
-  private async request(input: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+  private async request(
+    input: string[],
+    signal?: AbortSignal,
+    timeoutMs = this.timeoutMs,
+  ): Promise<Float32Array[]> {
+    const timeout = AbortSignal.timeout(timeoutMs);
     const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const where = `${this.url}/api/embed`;
     let response: Response;
@@ -117,7 +125,7 @@ export class OllamaEmbedder implements Embedder {
       if (timeout.aborted) {
         throw new EmbeddingError(
           'timeout',
-          `embedding server ${this.url} did not answer within ${this.timeoutMs / 1000} s (model ${this.model})`,
+          `embedding server ${this.url} did not answer within ${timeoutMs / 1000} s (model ${this.model})`,
           { cause: e },
         );
       }

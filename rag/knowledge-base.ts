@@ -107,8 +107,10 @@ export class KnowledgeBase implements RunbookSearcher, RunbookDocuments {
     this.searcher = new HybridSearcher({
       store,
       embedding: () => this.embedding(),
-      onEmbeddingFailure: () => {
-        this.checkedAt = 0;
+      // Keyword-only until the next check, so a dead server does not slow every search down.
+      onEmbeddingFailure: (e) => {
+        this.state = { embedder: null, notice: `${e.message}: keyword retrieval only` };
+        this.checkedAt = Date.now();
       },
       ...(options.reranker ? { reranker: options.reranker } : {}),
     });

@@ -67,6 +67,13 @@ describe('Ollama embeddings client', () => {
       const slow = await failure(new OllamaEmbedder({ url: slowUrl, model: 'm', timeoutMs: 200 }).probe());
       expect(slow.code).toBe('timeout');
       expect(slow.message).toBe(`embedding server ${slowUrl} did not answer within 0.2 s (model m)`);
+      // A search query waits less than a batch of documents.
+      const query = await failure(
+        new OllamaEmbedder({ url: slowUrl, model: 'm', timeoutMs: 60_000, queryTimeoutMs: 150 }).embedQuery(
+          'q',
+        ),
+      );
+      expect(query.message).toBe(`embedding server ${slowUrl} did not answer within 0.15 s (model m)`);
     } finally {
       silent.closeAllConnections();
       silent.close();

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OllamaEmbedder } from '../../rag/embeddings.js';
 import type { IngestProgress } from '../../rag/ingest.js';
 import { KnowledgeBase, type RunbooksSettings } from '../../rag/knowledge-base.js';
-import { type ScriptedOllama, startScriptedOllama } from '../support/ollama-scripted.js';
+import { hashedEmbedding, type ScriptedOllama, startScriptedOllama } from '../support/ollama-scripted.js';
 
 const settings = (over: Partial<RunbooksSettings['embedding']> = {}): RunbooksSettings => ({
   dirs: [],
@@ -202,6 +202,26 @@ describe('keyword-only fallback', () => {
       /is unreachable \((ECONNREFUSED|other side closed)\): keyword retrieval only$/,
     );
     expect(result.passages.map((p) => p.chunkId)).toEqual(['ops/dns.md#0']);
+  });
+
+  it('after a failed query embedding, stays keyword-only without asking the model again for a while', async () => {
+    let broken = false;
+    const ollama = await server({
+      embed: (texts) => {
+        if (broken) throw new Error('model crashed');
+        return texts.map((t) => hashedEmbedding(t));
+      },
+    });
+    const kb = await kbFor(mkdtempSync(join(tmpdir(), 'kubemate-data-')), ollama.url);
+    await kb.ingest({ dir: root(), prefix: 'ops' });
+    broken = true;
+    const first = await kb.search('servfail');
+    expect(first).toMatchObject({ mode: 'keyword' });
+    expect(first.notice).toMatch(/refused the request: Error: model crashed: keyword retrieval only$/);
+    const asked = embedCount(ollama);
+    const second = await kb.search('servfail');
+    expect(second).toMatchObject({ mode: 'keyword', notice: first.notice });
+    expect(embedCount(ollama)).toBe(asked);
   });
 
   it('refuses vectors of another dimension: keyword search with a notice, and ingestion fails clearly', async () => {
