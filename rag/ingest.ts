@@ -210,6 +210,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestSummar
     await store.removeDocument(source);
     summary.files.removed++;
   }
+  if (summary.files.added + summary.files.updated + summary.files.removed > 0) await store.flush?.();
   summary.ms.total = performance.now() - started;
   summary.ms.other = summary.ms.total - summary.ms.embedding;
   return summary;

@@ -83,6 +83,11 @@ export interface RunbookStore {
   vectorSearch(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<ScoredChunk[]>;
   /** Number of chunks stored. */
   count(): Promise<number>;
+  /**
+   * Makes everything written so far durable and indexed, called once at the end of an ingest (Milvus
+   * seals its growing segments, so searches use the index instead of scanning unsealed rows).
+   */
+  flush?(): Promise<void>;
   close(): Promise<void>;
 }
 

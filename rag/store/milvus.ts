@@ -222,6 +222,16 @@ export class MilvusStore implements RunbookStore {
   }
 
   /** Drops both collections, every team's partition included (for a rebuild, and for tests). */
+  async flush(): Promise<void> {
+    this.assertOpen();
+    // After the queued writes, so the seal covers them.
+    return this.write(async () => {
+      await this.db.call('flush', (c) =>
+        c.flushSync({ collection_names: [this.layout.chunks, this.layout.docs] }),
+      );
+    });
+  }
+
   async drop(): Promise<void> {
     this.opened = false;
     await dropAll(this.db, this.layout);

@@ -166,6 +166,29 @@ describe('MilvusStore on milvus-lite', () => {
     expect((await store.vectorSearch(vec(1, 0, 0, 0), 5)).map((h) => h.chunk.text)).toEqual([v2[0]!.text]);
   });
 
+  it('flushes written rows into sealed segments that later writes still replace and remove', async () => {
+    const store = newStore();
+    await store.open(4);
+    await seed(store);
+    await store.flush();
+    expect(await store.count()).toBe(4);
+    expect(ids(await store.keywordSearch('CoreDNS resolution', 5))[0]).toBe('network/dns.md#0');
+    expect(ids(await store.vectorSearch(vec(0, 0, 0, 1), 1))).toEqual(['tls/certs.md#0']);
+
+    // Rows now in sealed segments: a replacement and a removal must still reach them.
+    const v2 = [chunk('pods/crashloop.md', 0, 'rewritten: restarts explained by a failing probe')];
+    await put(store, v2, [vec(0, 1, 0, 0)], 'h2');
+    await store.removeDocument('network/dns.md');
+    await store.flush();
+    expect(await store.count()).toBe(2);
+    expect(await store.getChunks('pods/crashloop.md')).toEqual(v2);
+    expect(await store.keywordSearch('CoreDNS resolution', 5)).toEqual([]);
+    expect(ids(await store.vectorSearch(vec(0.7, 0.7, 0, 0), 5))).toEqual([
+      'pods/crashloop.md#0',
+      'tls/certs.md#0',
+    ]);
+  });
+
   it('ranks the chunk that answers a keyword query first, over text, title and heading path', async () => {
     const store = newStore();
     await store.open(4);

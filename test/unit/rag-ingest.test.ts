@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OllamaEmbedder } from '../../rag/embeddings.js';
-import type { IngestProgress } from '../../rag/ingest.js';
+import { type IngestProgress, ingestFolder } from '../../rag/ingest.js';
 import { KnowledgeBase, type RunbooksSettings } from '../../rag/knowledge-base.js';
+import { EmbeddedStore } from '../../rag/store/embedded.js';
 import { hashedEmbedding, type ScriptedOllama, startScriptedOllama } from '../support/ollama-scripted.js';
 
 const settings = (over: Partial<RunbooksSettings['embedding']> = {}): RunbooksSettings => ({
@@ -159,6 +160,32 @@ describe('incremental ingestion', () => {
     const result = await kb.search('servfail');
     expect(result).toMatchObject({ mode: 'hybrid' });
     expect(result.notice).toBeUndefined();
+  });
+});
+
+describe('flush after ingest', () => {
+  it('asks the store to flush once after an ingest that changed something, and not otherwise', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'kubemate-data-'));
+    let flushes = 0;
+    const store = new (class extends EmbeddedStore {
+      async flush() {
+        flushes++;
+      }
+    })({ path: join(data, 'runbooks.db') });
+    await store.open(null);
+    try {
+      const root = folder({ 'a.md': runbook('Alpha', 'first'), 'b.md': runbook('Beta', 'second') });
+      await ingestFolder({ store, embedder: null, root, prefix: 'x' });
+      expect(flushes).toBe(1);
+      await ingestFolder({ store, embedder: null, root, prefix: 'x' });
+      expect(flushes).toBe(1);
+      rmSync(join(root, 'b.md'));
+      const removed = await ingestFolder({ store, embedder: null, root, prefix: 'x' });
+      expect(removed.files.removed).toBe(1);
+      expect(flushes).toBe(2);
+    } finally {
+      await store.close();
+    }
   });
 });
 
