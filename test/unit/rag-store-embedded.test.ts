@@ -5,8 +5,21 @@ import { describe, expect, it } from 'vitest';
 import { EVERY_CHUNK_TOKEN, keywordPlan } from '../../rag/keyword.js';
 import { BinaryIndex, dot, normalise, signCode } from '../../rag/store/binary-index.js';
 import { EmbeddedStore } from '../../rag/store/embedded.js';
+import { hammingScanner } from '../../rag/store/hamming.js';
 import type { Chunk, RunbookStore } from '../../rag/types.js';
 import { runbookStoreContract } from '../integration/rag-store-contract.js';
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x >>> 0; v; v >>>= 1) n += v & 1;
+  return n;
+}
+
+function rowBits(codes: Uint32Array, row: number, words: number): number {
+  let n = 0;
+  for (let j = 0; j < words; j++) n += popcount(codes[row * words + j]!);
+  return n;
+}
 
 const paths = new WeakMap<RunbookStore, string>();
 runbookStoreContract('embedded (SQLite)', {
@@ -97,6 +110,56 @@ describe('embedded store', () => {
       found += exact.filter((i) => candidates.has(i)).length;
     }
     expect(found / 200).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('scans in WebAssembly SIMD here, with exactly the distances of the JavaScript scan', () => {
+    const rnd = seeded(11);
+    const word = () => Math.floor(rnd() * 2 ** 32) >>> 0;
+    // 24 words is 768 dimensions; 7 and 1 are not whole 128-bit vectors, so rows are padded.
+    for (const [words, rows] of [
+      [24, 500],
+      [12, 33],
+      [7, 50],
+      [1, 9],
+      [40, 3],
+      [24, 0],
+    ] as const) {
+      const codes = Uint32Array.from({ length: rows * words }, word);
+      const query = Uint32Array.from({ length: words }, word);
+      const simd = hammingScanner(codes, words);
+      const js = hammingScanner(codes, words, { simd: false });
+      expect([simd.simd, js.simd]).toEqual([true, false]);
+      const expected = Array.from({ length: rows }, (_, r) => {
+        let d = 0;
+        for (let j = 0; j < words; j++) d += popcount(codes[r * words + j]! ^ query[j]!);
+        return d;
+      });
+      expect(Array.from(js.distances(query))).toEqual(expected);
+      expect(Array.from(simd.distances(query))).toEqual(expected);
+      // The all-ones query: every distance is the number of zero bits in the row.
+      const ones = new Uint32Array(words).fill(0xffffffff);
+      expect(Array.from(simd.distances(ones))).toEqual(
+        expected.map((_, r) => 32 * words - rowBits(codes, r, words)),
+      );
+    }
+  });
+
+  it('gives the same candidates with and without SIMD', () => {
+    const rnd = seeded(5);
+    const dim = 384;
+    const keys = Int32Array.from({ length: 2000 }, (_, i) => i + 1);
+    const codes = new Uint32Array(keys.length * (dim / 32));
+    for (let i = 0; i < keys.length; i++)
+      codes.set(signCode(Float32Array.from({ length: dim }, rnd)), i * (dim / 32));
+    const fast = new BinaryIndex(dim, keys, codes);
+    const slow = new BinaryIndex(dim, keys, codes, { simd: false });
+    expect([fast.simd, slow.simd]).toEqual([true, false]);
+    for (let q = 0; q < 5; q++) {
+      const query = Float32Array.from({ length: dim }, rnd);
+      expect(fast.candidates(query, 40)).toEqual(slow.candidates(query, 40));
+      const allowed = Array.from(keys).filter((k) => k % 7 === q);
+      expect(fast.candidates(query, 10, allowed)).toEqual(slow.candidates(query, 10, allowed));
+    }
   });
 
   it('keeps the filter while scanning: only allowed rows become candidates', () => {
