@@ -1,7 +1,7 @@
 /**
  * Hamming distances from one sign code to every stored code: the hot loop of a dense query on the
  * embedded store (100,000 chunks × 768 bits is 9.6 MB to read per query). Where the runtime has
- * WebAssembly SIMD (Node 16.4 and later) the scan runs in a 200-byte module using `i8x16.popcnt`;
+ * WebAssembly SIMD (Node 20 has it) the scan runs in a one-function module using `i8x16.popcnt`;
  * otherwise in JavaScript with a 16-bit popcount table. Both give identical distances (a unit test
  * compares them); `npm run bench -- runbooks` measures the difference.
  */
@@ -206,5 +206,12 @@ export function hammingScanner(
 ): HammingScanner {
   const rows = Math.floor(codes.length / words);
   const module = options.simd === false ? null : simdModule();
-  return module ? new SimdScanner(module, codes, words, rows) : new JsScanner(codes, words, rows);
+  if (module) {
+    try {
+      return new SimdScanner(module, codes, words, rows);
+    } catch {
+      // WebAssembly memory could not be had (a huge index, or a capped address space): scan in JS.
+    }
+  }
+  return new JsScanner(codes, words, rows);
 }
