@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { hashToken } from '../mcp/auth.js';
@@ -8,6 +8,7 @@ import { serveStdio } from '../mcp/stdio.js';
 import { AuditLog } from '../policies/audit-log.js';
 import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
+import type { OutputImage } from '../tools/core/types.js';
 import { buildRegistry } from '../tools/index.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAskCommands } from './commands/ask.js';
@@ -122,7 +123,8 @@ tools
   .description('Call one tool as the local principal')
   .option('--args <json>', 'arguments as a JSON object', '{}')
   .option('--json', 'print the structured result as JSON')
-  .action(async (name: string, opts: { args: string; json?: boolean }) => {
+  .option('--images <dir>', 'save images the tool returns (charts) into this folder as PNG files')
+  .action(async (name: string, opts: { args: string; json?: boolean; images?: string }) => {
     let args: unknown;
     try {
       args = JSON.parse(opts.args);
@@ -131,15 +133,46 @@ tools
     }
     const a = app(config(), true);
     const result = await a.pipeline.invoke(name, args, localPrincipal(a.config, 'cli'));
+    const images = saveImages(name, result.images ?? [], opts.images);
     if (opts.json) {
-      process.stdout.write(
-        `${JSON.stringify({ status: result.status, text: result.text, structured: result.structured }, null, 2)}\n`,
-      );
+      const out = { status: result.status, text: result.text, structured: result.structured, images };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
       (result.isError ? process.stderr : process.stdout).write(`${result.text}\n`);
+      for (const i of images) {
+        process.stdout.write(
+          i.file
+            ? `image saved: ${i.file}\n`
+            : `image (${i.mimeType}, ${i.bytes} bytes) not shown: add --images DIR to save it\n`,
+        );
+      }
     }
     process.exitCode = result.isError ? (result.status === 'invalid' ? 2 : 1) : 0;
   });
+
+/** Writes a tool's images into `dir` (created if missing) under names that never overwrite a file. */
+function saveImages(
+  tool: string,
+  images: OutputImage[],
+  dir: string | undefined,
+): { mimeType: string; bytes: number; file?: string }[] {
+  if (images.length > 0 && dir) mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  return images.map((image, n) => {
+    const bytes = Buffer.from(image.data, 'base64');
+    if (!dir) return { mimeType: image.mimeType, bytes: bytes.length };
+    for (let k = 0; ; k++) {
+      const file = join(dir, `${tool}-${stamp}-${n + 1}${k ? `-${k}` : ''}.png`);
+      try {
+        writeFileSync(file, bytes, { flag: 'wx' });
+        return { mimeType: image.mimeType, bytes: bytes.length, file };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+          fail(`cannot save image: ${(e as Error).message}`, 1);
+      }
+    }
+  });
+}
 
 program
   .command('config')

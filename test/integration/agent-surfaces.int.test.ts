@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +8,7 @@ import { buildHttpServer } from '../../app/http.js';
 import { type App, buildApp } from '../../app/wiring.js';
 import { hashToken } from '../../mcp/auth.js';
 import { silentLogger } from '../../tools/core/logger.js';
+import { baseEnv, type CliRun, runKubemate } from '../support/cli.js';
 import {
   adminClients,
   createDeployment,
@@ -53,29 +53,17 @@ const replicas = async (name: string) =>
 const openApp = () => buildApp({ ...cfg, policy: { ...cfg.policy, file: policyFile } }, silentLogger);
 
 /** `node dist/app/main.js …` as alice against the same data dir, policy and model: another process. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['dist/app/main.js', ...args], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      KUBEMATE_DATA_DIR: cfg.dataDir,
-      KUBEMATE_POLICY__FILE: policyFile,
-      KUBEMATE_KUBERNETES__KUBECONFIG: testKubeconfig(),
-      KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin',
-      KUBEMATE_LLM__URL: ollama.url,
-      KUBEMATE_LOCAL__PRINCIPAL: '{id: "slack:UALICE", groups: []}',
-      KUBEMATE_LOG__LEVEL: 'warn',
-    },
+function cli(args: string[]): Promise<CliRun> {
+  return runKubemate(args, {
+    ...baseEnv(),
+    KUBEMATE_DATA_DIR: cfg.dataDir,
+    KUBEMATE_POLICY__FILE: policyFile,
+    KUBEMATE_KUBERNETES__KUBECONFIG: testKubeconfig(),
+    KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin',
+    KUBEMATE_LLM__URL: ollama.url,
+    KUBEMATE_LOCAL__PRINCIPAL: '{id: "slack:UALICE", groups: []}',
+    KUBEMATE_LOG__LEVEL: 'warn',
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 beforeAll(async () => {

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -8,7 +10,8 @@ import { buildMcpServer } from '../../mcp/server.js';
 import { silentLogger } from '../../tools/core/logger.js';
 import { readMatrix } from '../../tools/metrics/matrix-parse.js';
 import { type PrometheusStack, startPrometheusStack } from '../env/prometheus.js';
-import { kubemateConfig, waitFor } from '../support/kube.js';
+import { baseEnv, runKubemate } from '../support/cli.js';
+import { kubemateConfig, testKubeconfig, waitFor } from '../support/kube.js';
 import { MemoryAudit } from '../support/pipeline.js';
 import { decodePng, PNG_SIGNATURE } from '../support/png.js';
 import { who } from '../support/policy.js';
@@ -197,6 +200,46 @@ describe('promql_query_range', () => {
       .at(-1)!;
     expect(record.images).toBe(1);
     expect(JSON.stringify(record)).not.toContain(image.data.slice(0, 40));
+  });
+});
+
+describe('kubemate tools call (the built CLI)', () => {
+  const cli = (args: string[]) =>
+    runKubemate(['tools', 'call', ...args], {
+      ...baseEnv(),
+      KUBEMATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'kubemate-data-')),
+      KUBEMATE_KUBERNETES__KUBECONFIG: testKubeconfig(),
+      KUBEMATE_OBSERVABILITY__PROMETHEUS: JSON.stringify([{ url: stack.prometheusUrl, retries: 0 }]),
+      KUBEMATE_LOG__LEVEL: 'silent',
+    });
+  const chartArgs = JSON.stringify({
+    query: 'sum by (pod) (rate(request_total[3s]))',
+    lookback: '6s',
+    step: '1s',
+    chart: true,
+  });
+
+  it('saves a chart as a PNG file with --images, never overwriting, and says where', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'kubemate-images-')), 'charts');
+    const first = await cli(['promql_query_range', '--args', chartArgs, '--images', dir]);
+    expect(first.code, first.stderr).toBe(0);
+    const saved = [...first.stdout.matchAll(/^image saved: (.+\.png)$/gm)].map((m) => m[1]!);
+    expect(saved).toHaveLength(1);
+    expect(saved[0]!.startsWith(dir)).toBe(true);
+    expect(decodePng(readFileSync(saved[0]!)).width).toBe(960);
+    const again = await cli(['promql_query_range', '--args', chartArgs, '--images', dir, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    const json = JSON.parse(again.stdout) as { images: { file: string; bytes: number; mimeType: string }[] };
+    expect(json.images).toHaveLength(1);
+    expect(json.images[0]!.mimeType).toBe('image/png');
+    expect(readFileSync(json.images[0]!.file).length).toBe(json.images[0]!.bytes);
+    expect(readdirSync(dir).sort()).toEqual([basename(saved[0]!), basename(json.images[0]!.file)].sort());
+  });
+
+  it('without --images, says an image came back and how to save it', async () => {
+    const r = await cli(['promql_query_range', '--args', chartArgs]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^image \(image\/png, \d+ bytes\) not shown: add --images DIR to save it$/m);
   });
 });
 

@@ -1,31 +1,14 @@
 // `kubemate runbooks …` as a user runs it: the built CLI in a fresh data dir, with no embedding
 // server listening (a fresh machine without Ollama).
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { baseEnv, runKubemate } from '../support/cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kubemate(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['dist/app/main.js', ...args],
-      { env, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const kubemate = runKubemate;
 
 /** A loopback port nothing listens on: the embedding server is simply not there. */
 async function closedPort(): Promise<number> {
@@ -44,7 +27,7 @@ beforeAll(async () => {
 function freshMachine(): Record<string, string> {
   const home = mkdtempSync(join(tmpdir(), 'kubemate-home-'));
   return {
-    PATH: process.env.PATH ?? '',
+    ...baseEnv(),
     HOME: home,
     KUBEMATE_DATA_DIR: join(home, '.kubemate'),
     KUBEMATE_RUNBOOKS__EMBEDDING__URL: ollama,
