@@ -5,16 +5,26 @@ import { describeIssues } from '../tools/core/invoke.js';
 import { answerParts, composeAnswer } from './answer.js';
 import { cutToTokens } from './budget.js';
 import { citationLabel } from './citations.js';
+import { proposalsToConfirm, whichOne } from './confirm.js';
 import { runDegraded } from './degraded/run.js';
 import { type LoopOutcome, runLoop } from './loop.js';
+import { plainPlan } from './plan.js';
 import { prompt } from './prompts.js';
 import type { ChatMessage } from './providers/types.js';
 import { decidedTicket } from './resume.js';
 import { emptyUsage, type RunState } from './state.js';
 import { AgentStoreError, newId, type ThreadContext } from './store.js';
-import type { CallContext } from './tool-call.js';
-import type { AgentAnswer, AgentDeps, AgentEvent, AnswerStatus, AskInput, ResumeOptions } from './types.js';
-import { newNonce, wrapUntrusted } from './untrusted.js';
+import { actingAs, type CallContext, callLabel } from './tool-call.js';
+import type {
+  AgentAnswer,
+  AgentDeps,
+  AgentEvent,
+  AnswerStatus,
+  AskInput,
+  BlockedWrite,
+  ResumeOptions,
+} from './types.js';
+import { attr, newNonce, wrapUntrusted } from './untrusted.js';
 
 export class AgentInputError extends Error {
   constructor(message: string) {
@@ -113,6 +123,10 @@ export class Agent {
       ...(input.signal ? { signal: input.signal } : {}),
     };
     store.saveRun({ id: state.runId, status: 'running', state });
+    const confirmed = proposalsToConfirm(question, turns, store);
+    if (confirmed.kind === 'one') return this.runConfirmed(ctx, started, confirmed.proposal);
+    if (confirmed.kind === 'several')
+      return this.finish(ctx, started, 'answered', whichOne(confirmed.proposals), undefined, false);
     const passages = await this.prefetch(state, emit);
 
     const llm = this.deps.llm;
@@ -204,7 +218,7 @@ export class Agent {
     const { call, skipped } = state.pending;
     delete state.pending;
     const llm = this.deps.llm;
-    if (state.degraded || !llm) {
+    if (state.degraded || state.direct || !llm) {
       return this.finish(ctx, started, state.degraded ? 'degraded' : 'answered', '', undefined, false);
     }
     state.messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: decided.toolMessage });
@@ -223,6 +237,54 @@ export class Agent {
       return this.finish(ctx, started, 'degraded', '', undefined, false);
     }
     return this.afterLoop(ctx, started, outcome);
+  }
+
+  /**
+   * The user said yes to the one change the previous answer proposed and did not run: run exactly
+   * that call (see confirm.ts), without the model, as the user. Approvals pause it as usual.
+   */
+  private async runConfirmed(
+    ctx: CallContext,
+    started: number,
+    proposal: BlockedWrite,
+  ): Promise<AgentAnswer> {
+    const { deps, state, emit } = ctx;
+    state.direct = true;
+    const person = deps.pipeline.policy.personOf(state.principal);
+    const label = callLabel(proposal.name, proposal.args);
+    const origin = attr(`${proposal.origin}; confirmed by ${person} ("${attr(state.question, 60)}")`, 800);
+    emit({ type: 'tool_call', name: proposal.name, args: proposal.args });
+    const t0 = performance.now();
+    const result = await deps.pipeline.invoke(proposal.name, proposal.args ?? {}, actingAs(state.principal), {
+      origin,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    state.usage.toolMs += performance.now() - t0;
+    state.toolCalls.push({ name: proposal.name, args: proposal.args, status: result.status });
+    if (result.status === 'approval_required' && result.ticket) {
+      const plan = plainPlan(result.ticket.plan);
+      const call = { id: `confirmed_${state.runId}`, name: proposal.name, arguments: proposal.args };
+      state.pending = { call, ticketId: result.ticket.id, plan, skipped: [] };
+      emit({
+        type: 'tool_result',
+        name: proposal.name,
+        status: result.status,
+        summary: `approval required: ticket ${result.ticket.id}`,
+      });
+      emit({ type: 'approval_required', ticketId: result.ticket.id, plan });
+      const content = `You confirmed the change I proposed: ${label}.`;
+      return this.finish(ctx, started, 'paused', content, { id: result.ticket.id, plan }, false);
+    }
+    emit({
+      type: 'tool_result',
+      name: proposal.name,
+      status: result.status,
+      summary: result.text.split('\n')[0] ?? '',
+    });
+    const content = result.isError
+      ? `You confirmed the change I proposed, ${label}, but it did not run (${result.status}):\n${result.text}`
+      : `Done, as you confirmed: ${label}.\n\n${result.text}`;
+    return this.finish(ctx, started, result.isError ? 'failed' : 'answered', content, undefined, false);
   }
 
   private async loop(ctx: CallContext, memory: { count: number }): Promise<LoopOutcome> {

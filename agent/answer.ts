@@ -1,4 +1,5 @@
 import { citationLabel, orderCitations } from './citations.js';
+import { distinctProposals } from './confirm.js';
 import type { RunState } from './state.js';
 import { callLabel } from './tool-call.js';
 import type { AgentAnswer, AnswerStatus } from './types.js';
@@ -18,7 +19,7 @@ export function answerParts(state: RunState, pending?: { id: string; plan: strin
   }
   for (const b of state.blocked) {
     tail.push(
-      `Not done: ${callLabel(b.name, b.args)}. Kubemate did not run it because it was ${b.reason}. It was ${b.origin}. If you want this change, ask for it in your own words.`,
+      `Not done: ${callLabel(b.name, b.args)}. Kubemate did not run it because it was ${b.reason}. It was ${b.origin}. If you want this change, ask for it in your own words${distinctProposals(state.blocked).length === 1 ? ', or reply "yes" to run exactly this call (approval rules still apply)' : ''}.`,
     );
   }
   const calls = state.toolCalls.map((c) => `${callLabel(c.name, c.args)} → ${c.status}`);

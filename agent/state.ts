@@ -38,6 +38,8 @@ export interface RunState {
   wallMs: number;
   /** No model: the run is a direct command or a runbook answer. */
   degraded: boolean;
+  /** A confirmed proposal ran without the model (confirm.ts); a resume reports the ticket without it. */
+  direct?: boolean;
   pending?: PendingCall;
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { isConfirmation } from '../../agent/confirm.js';
 import { ApprovalStore } from '../../policies/approvals.js';
 import { askCollect, makeAgent, ollamaAt } from '../support/agent-harness.js';
 import { alice, bob, POLICY, script, toolMessages, widgetRig } from '../support/agent-rig.js';
@@ -145,5 +146,131 @@ describe('the write guard (does not rely on the model)', () => {
     const answer = await agent.ask({ question: 'please delete widget api', principal: alice });
     expect(runs.destroy).toBe(1);
     expect(answer.blockedWrites).toBeUndefined();
+  });
+});
+
+describe('confirming a proposal with a yes', () => {
+  const modelCalls = () => ollama.requests.filter((r) => r.path === '/api/chat').length;
+
+  async function proposeDelete(rig: ReturnType<typeof widgetRig>) {
+    script(ollama, [
+      { toolCalls: [{ name: 'widget_get', arguments: { id: 'api' } }] },
+      { toolCalls: [{ name: 'widget_delete', arguments: { id: 'api' } }] },
+      { content: 'The widget looks stuck; deleting it would help.' },
+    ]);
+    const { answer } = await askCollect(rig.agent, 'how is widget api?', alice);
+    expect(rig.runs.destroy).toBe(0);
+    expect(answer.text).toContain('or reply "yes" to run exactly this call (approval rules still apply)');
+    return answer;
+  }
+
+  it('runs exactly the proposed call, without asking the model, when the reply is only a yes', async () => {
+    const rig = widgetRig(ollama, { policy: 'allow' });
+    const first = await proposeDelete(rig);
+    const before = modelCalls();
+    const { answer, events } = await askCollect(rig.agent, 'Yes, go ahead please!', alice, first.threadId);
+    expect(modelCalls()).toBe(before);
+    expect(rig.runs.destroy).toBe(1);
+    expect(answer.status).toBe('answered');
+    expect(answer.text).toMatch(/^Done, as you confirmed: widget_delete id="api"\./);
+    expect(answer.toolCalls).toEqual([{ name: 'widget_delete', args: { id: 'api' }, status: 'success' }]);
+    expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_result', 'text', 'done']);
+    // The proposal is used up: another yes finds nothing to confirm and goes to the model.
+    script(ollama, [{ content: 'Nothing is waiting for a yes.' }]);
+    await askCollect(rig.agent, 'yes', alice, answer.threadId);
+    expect(modelCalls()).toBe(before + 1);
+    expect(rig.runs.destroy).toBe(1);
+  });
+
+  it('still needs the approval the policy requires, and the ticket says who confirmed it', async () => {
+    const rig = widgetRig(ollama);
+    script(ollama, [
+      { toolCalls: [{ name: 'widget_get', arguments: { id: 'api' } }] },
+      { toolCalls: [{ name: 'widget_scale', arguments: { id: 'api', replicas: 4 } }] },
+      { content: 'Four replicas would absorb the load.' },
+    ]);
+    const first = await rig.agent.ask({ question: 'why is widget api slow?', principal: alice });
+    expect(first.blockedWrites).toHaveLength(1);
+    const before = modelCalls();
+    const paused = await rig.agent.ask({
+      question: '好的，执行吧',
+      principal: alice,
+      threadId: first.threadId,
+    });
+    expect(paused.status).toBe('paused');
+    expect(rig.runs.write).toBe(0);
+    const id = paused.pendingTicket!.id;
+    expect(paused.text).toContain('You confirmed the change I proposed: widget_scale id="api" replicas=4.');
+    expect(rig.approvals.get(id).plan).toBe(
+      `widget_scale id="api" replicas=4\nrequested via: proposed by the Kubemate agent for alice (asked: 'why is widget api slow?') after reading: widget_get api; confirmed by alice ('好的,执行吧')`,
+    );
+    await rig.pipeline.approve(id, bob);
+    expect(rig.runs.write).toBe(1);
+    const resumed = await rig.agent.resume(paused.runId, alice);
+    expect(resumed.status).toBe('answered');
+    expect(resumed.text).toMatch(new RegExp(`^Ticket ${id} was approved by bob and ran`));
+    expect(modelCalls()).toBe(before);
+    expect(rig.runs.write).toBe(1);
+  });
+
+  it('runs nothing on a yes when several changes were proposed, and lists them', async () => {
+    const rig = widgetRig(ollama, { policy: 'allow' });
+    script(ollama, [
+      {
+        toolCalls: [
+          { name: 'widget_delete', arguments: { id: 'api' } },
+          { name: 'widget_scale', arguments: { id: 'db', replicas: 2 } },
+        ],
+      },
+      { content: 'Two changes would help.' },
+    ]);
+    const first = await rig.agent.ask({ question: 'what should we do about widget api?', principal: alice });
+    expect(first.text).not.toContain('reply "yes"');
+    const before = modelCalls();
+    const answer = await rig.agent.ask({ question: 'yes', principal: alice, threadId: first.threadId });
+    expect(modelCalls()).toBe(before);
+    expect([rig.runs.destroy, rig.runs.write]).toEqual([0, 0]);
+    expect(answer.text).toContain('My last answer proposed 2 changes, so a yes does not say which one');
+    expect(answer.text).toContain('1. widget_delete id="api"');
+    expect(answer.text).toContain('2. widget_scale id="db" replicas=2');
+  });
+
+  it('treats anything more than a yes as a new question for the model and the guard', async () => {
+    const rig = widgetRig(ollama, { policy: 'allow' });
+    const first = await proposeDelete(rig);
+    for (const reply of ['ok thanks', 'yes, but what about widget db?', 'why?']) {
+      const before = modelCalls();
+      script(ollama, [{ content: 'Noted.' }]);
+      await rig.agent.ask({ question: reply, principal: alice, threadId: first.threadId });
+      expect(modelCalls(), reply).toBe(before + 1);
+    }
+    expect(rig.runs.destroy).toBe(0);
+  });
+
+  it('knows a yes from everything else', () => {
+    for (const yes of [
+      'yes',
+      'Yes please',
+      'go ahead',
+      'OK, do it.',
+      'sure, thanks',
+      'lgtm',
+      '确认',
+      '好的，执行吧',
+      'y',
+    ])
+      expect(isConfirmation(yes), yes).toBe(true);
+    for (const other of [
+      'ok',
+      'thanks',
+      'ok thanks',
+      'no',
+      'yes but scale db',
+      'yesterday',
+      'why',
+      '',
+      '不要',
+    ])
+      expect(isConfirmation(other), other).toBe(false);
   });
 });
