@@ -55,7 +55,7 @@ export function isConfirmation(text: string): boolean {
 
 export type Confirmed =
   | { kind: 'none' }
-  | { kind: 'one'; proposal: BlockedWrite; fromRun: string }
+  | { kind: 'one'; proposal: BlockedWrite }
   | { kind: 'several'; proposals: BlockedWrite[] };
 
 /** The change(s) the previous answer in this thread proposed and did not run. */
@@ -70,7 +70,7 @@ export function proposalsToConfirm(question: string, turns: ThreadTurn[], store:
   }
   const proposals = distinctProposals(blocked);
   if (proposals.length === 0) return { kind: 'none' };
-  if (proposals.length === 1) return { kind: 'one', proposal: proposals[0]!, fromRun: last.runId };
+  if (proposals.length === 1) return { kind: 'one', proposal: proposals[0]! };
   return { kind: 'several', proposals };
 }
 

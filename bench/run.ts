@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   if (!only || only === 'policy') process.stdout.write(`${benchPolicy().join('\n')}\n`);
   if (!only || only === 'audit') process.stdout.write(`${(await benchAudit()).join('\n')}\n`);
   if (only === 'metrics') process.stdout.write(`${(await benchMetrics()).join('\n')}\n`);
-  if (only === 'runbooks') process.stdout.write(`${(await benchRunbooks()).join('\n')}\n`);
+  if (only === 'runbooks') await benchRunbooks();
   if (only === 'agent') process.stdout.write(`${(await benchAgent()).join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;

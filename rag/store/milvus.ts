@@ -221,10 +221,9 @@ export class MilvusStore implements RunbookStore {
     await this.db.close();
   }
 
-  /** Drops both collections, every team's partition included (for a rebuild, and for tests). */
+  /** Seals both collections' growing segments, after the queued writes, so searches use the index. */
   async flush(): Promise<void> {
     this.assertOpen();
-    // After the queued writes, so the seal covers them.
     return this.write(async () => {
       await this.db.call('flush', (c) =>
         c.flushSync({ collection_names: [this.layout.chunks, this.layout.docs] }),
@@ -232,6 +231,7 @@ export class MilvusStore implements RunbookStore {
     });
   }
 
+  /** Drops both collections, every team's partition included (for a rebuild, and for tests). */
   async drop(): Promise<void> {
     this.opened = false;
     await dropAll(this.db, this.layout);
