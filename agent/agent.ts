@@ -8,13 +8,12 @@ import { citationLabel } from './citations.js';
 import { proposalsToConfirm, whichOne } from './confirm.js';
 import { runDegraded } from './degraded/run.js';
 import { type LoopOutcome, runLoop } from './loop.js';
-import { plainPlan } from './plan.js';
 import { prompt } from './prompts.js';
 import type { ChatMessage } from './providers/types.js';
 import { decidedTicket } from './resume.js';
 import { emptyUsage, type RunState } from './state.js';
 import { AgentStoreError, newId, type ThreadContext } from './store.js';
-import { actingAs, type CallContext, callLabel } from './tool-call.js';
+import { type CallContext, callLabel, invokeAsAsker } from './tool-call.js';
 import type {
   AgentAnswer,
   AgentDeps,
@@ -254,33 +253,20 @@ export class Agent {
     const label = callLabel(proposal.name, proposal.args);
     const origin = attr(`${proposal.origin}; confirmed by ${person} ("${attr(state.question, 60)}")`, 800);
     emit({ type: 'tool_call', name: proposal.name, args: proposal.args });
-    const t0 = performance.now();
-    const result = await deps.pipeline.invoke(proposal.name, proposal.args ?? {}, actingAs(state.principal), {
-      origin,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    });
-    state.usage.toolMs += performance.now() - t0;
-    state.toolCalls.push({ name: proposal.name, args: proposal.args, status: result.status });
-    if (result.status === 'approval_required' && result.ticket) {
-      const plan = plainPlan(result.ticket.plan);
+    const { result, outcome } = await invokeAsAsker(ctx, proposal.name, proposal.args, origin);
+    if (outcome.paused) {
       const call = { id: `confirmed_${state.runId}`, name: proposal.name, arguments: proposal.args };
-      state.pending = { call, ticketId: result.ticket.id, plan, skipped: [] };
-      emit({
-        type: 'tool_result',
-        name: proposal.name,
-        status: result.status,
-        summary: `approval required: ticket ${result.ticket.id}`,
-      });
-      emit({ type: 'approval_required', ticketId: result.ticket.id, plan });
+      state.pending = { call, ticketId: outcome.ticketId, plan: outcome.plan, skipped: [] };
       const content = `You confirmed the change I proposed: ${label}.`;
-      return this.finish(ctx, started, 'paused', content, { id: result.ticket.id, plan }, false);
+      return this.finish(
+        ctx,
+        started,
+        'paused',
+        content,
+        { id: outcome.ticketId, plan: outcome.plan },
+        false,
+      );
     }
-    emit({
-      type: 'tool_result',
-      name: proposal.name,
-      status: result.status,
-      summary: result.text.split('\n')[0] ?? '',
-    });
     const content = result.isError
       ? `You confirmed the change I proposed, ${label}, but it did not run (${result.status}):\n${result.text}`
       : `Done, as you confirmed: ${label}.\n\n${result.text}`;

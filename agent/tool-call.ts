@@ -97,34 +97,48 @@ export async function runToolCall(ctx: CallContext, call: ToolCall): Promise<Cal
     }
   }
 
+  const { result, outcome } = await invokeAsAsker(ctx, call.name, call.arguments, origin);
+  if (def?.annotations.readOnlyHint && result.status !== 'invalid' && result.status !== 'denied') {
+    state.reads.push(readLabel(call.name, call.arguments));
+  }
+  state.consulted.push(...citationsFrom(result.structured));
+  if (!outcome.paused) push(result.status, result.text);
+  return outcome;
+}
+
+/**
+ * One call through the pipeline as the asker: timed, recorded among the run's calls, reported as
+ * events, and paused (with the ticket's plan in plain words) when it needs approval.
+ */
+export async function invokeAsAsker(
+  ctx: CallContext,
+  name: string,
+  args: unknown,
+  origin?: string,
+): Promise<{ result: InvokeResult; outcome: CallOutcome }> {
+  const { deps, state, emit } = ctx;
   const started = performance.now();
   let result: InvokeResult;
   try {
-    result = await deps.pipeline.invoke(call.name, call.arguments ?? {}, actingAs(state.principal), {
+    result = await deps.pipeline.invoke(name, args ?? {}, actingAs(state.principal), {
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(origin ? { origin } : {}),
     });
   } finally {
     state.usage.toolMs += performance.now() - started;
   }
-  state.toolCalls.push({ name: call.name, args: call.arguments, status: result.status });
-  if (def?.annotations.readOnlyHint && result.status !== 'invalid' && result.status !== 'denied') {
-    state.reads.push(readLabel(call.name, call.arguments));
-  }
-  state.consulted.push(...citationsFrom(result.structured));
-
+  state.toolCalls.push({ name, args, status: result.status });
   if (result.status === 'approval_required' && result.ticket) {
     const plan = plainPlan(result.ticket.plan);
     emit({
       type: 'tool_result',
-      name: call.name,
+      name,
       status: result.status,
       summary: `approval required: ticket ${result.ticket.id}`,
     });
     emit({ type: 'approval_required', ticketId: result.ticket.id, plan });
-    return { paused: true, ticketId: result.ticket.id, plan };
+    return { result, outcome: { paused: true, ticketId: result.ticket.id, plan } };
   }
-  push(result.status, result.text);
-  emit({ type: 'tool_result', name: call.name, status: result.status, summary: summary(result.text) });
-  return { paused: false };
+  emit({ type: 'tool_result', name, status: result.status, summary: summary(result.text) });
+  return { result, outcome: { paused: false } };
 }
