@@ -1,18 +1,12 @@
 // MilvusStore against a real Milvus: milvus-lite's gRPC server started on loopback for this file.
 // Vectors are hand-made (4 dimensions), so no embedding server is involved.
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MilvusStore, MilvusStoreError, type MilvusStoreOptions } from '../../rag/store/milvus.js';
 import type { Chunk, DocumentRecord } from '../../rag/types.js';
-import { startMilvus, type TestMilvus } from '../env/milvus.js';
+import { milvusForFile } from '../support/milvus.js';
 
-let milvus: TestMilvus;
-beforeAll(async () => {
-  milvus = await startMilvus();
-}, 180_000);
-afterAll(async () => {
-  await milvus?.stop();
-});
+const milvus = milvusForFile();
 
 const open: MilvusStore[] = [];
 afterEach(async () => {

@@ -1,18 +1,11 @@
 // The shared RunbookStore contract (rag-store-contract.ts) against a real Milvus: milvus-lite's
 // gRPC server on loopback, one collection per test.
-import { afterAll, beforeAll } from 'vitest';
 import { MilvusStore } from '../../rag/store/milvus.js';
 import type { RunbookStore } from '../../rag/types.js';
-import { startMilvus, type TestMilvus } from '../env/milvus.js';
+import { milvusForFile } from '../support/milvus.js';
 import { runbookStoreContract } from './rag-store-contract.js';
 
-let milvus: TestMilvus;
-beforeAll(async () => {
-  milvus = await startMilvus();
-}, 180_000);
-afterAll(async () => {
-  await milvus?.stop();
-});
+const milvus = milvusForFile();
 
 const collections = new WeakMap<RunbookStore, string>();
 let n = 0;
