@@ -17,9 +17,13 @@ export function answerParts(state: RunState, pending?: { id: string; plan: strin
       `Paused for approval: ${pending.plan}\nTicket ${pending.id} waits for an approver (kubemate approvals approve ${pending.id}); once it is decided, continue with: kubemate ask --resume ${state.runId}`,
     );
   }
+  const orYes =
+    distinctProposals(state.blocked).length === 1
+      ? ', or reply "yes" to run exactly this call (approval rules still apply)'
+      : '';
   for (const b of state.blocked) {
     tail.push(
-      `Not done: ${callLabel(b.name, b.args)}. Kubemate did not run it because it was ${b.reason}. It was ${b.origin}. If you want this change, ask for it in your own words${distinctProposals(state.blocked).length === 1 ? ', or reply "yes" to run exactly this call (approval rules still apply)' : ''}.`,
+      `Not done: ${callLabel(b.name, b.args)}. Kubemate did not run it because it was ${b.reason}. It was ${b.origin}. If you want this change, ask for it in your own words${orYes}.`,
     );
   }
   const calls = state.toolCalls.map((c) => `${callLabel(c.name, c.args)} → ${c.status}`);
