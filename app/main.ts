@@ -156,7 +156,13 @@ function saveImages(
   images: OutputImage[],
   dir: string | undefined,
 ): { mimeType: string; bytes: number; file?: string }[] {
-  if (images.length > 0 && dir) mkdirSync(dir, { recursive: true });
+  if (images.length > 0 && dir) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      fail(`cannot save images into ${dir}: ${(e as Error).message}`, 1);
+    }
+  }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   return images.map((image, n) => {
     const bytes = Buffer.from(image.data, 'base64');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -234,6 +234,15 @@ describe('kubemate tools call (the built CLI)', () => {
     expect(json.images[0]!.mimeType).toBe('image/png');
     expect(readFileSync(json.images[0]!.file).length).toBe(json.images[0]!.bytes);
     expect(readdirSync(dir).sort()).toEqual([basename(saved[0]!), basename(json.images[0]!.file)].sort());
+  });
+
+  it('says clearly when the images folder cannot be made, and exits 1', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kubemate-images-')), 'not-a-folder');
+    writeFileSync(file, 'x');
+    const r = await cli(['promql_query_range', '--args', chartArgs, '--images', join(file, 'charts')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^kubemate: cannot save images into .*not-a-folder\/charts: /m);
+    expect(readFileSync(file, 'utf8')).toBe('x');
   });
 
   it('without --images, says an image came back and how to save it', async () => {
