@@ -9,18 +9,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck disable=SC1091
 source "$here/versions.env"
 
-cache_root="${KUBEMATE_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubemate-testenv}"
-export CGO_ENABLED=0 GOFLAGS=-mod=mod
-
-log() { printf '[testenv-build] %s\n' "$*" >&2; }
-
-# quiet CMD...: runs CMD, showing its output only if it fails.
-quiet() {
-  local out rc=0
-  out="$("$@" 2>&1)" || rc=$?
-  if ((rc != 0)); then printf '%s\n' "$out" >&2; log "failed ($rc): $*"; fi
-  return "$rc"
-}
+LOG_TAG=testenv-build
+# shellcheck disable=SC1091
+source "$here/lib.sh"
+cache_root="$(testenv_cache_root)"
+go_pinned_env
 
 # version_of NAME PATH -> prints what the binary says its version is
 version_of() {
@@ -52,23 +45,36 @@ have() { # have NAME -> prints path when a usable binary exists outside our cach
   return 1
 }
 
-elapsed() { echo "$((SECONDS - $1))s"; }
+# go_build NAME OUT LDFLAGS PKG...: compiles PKG... from the committed build module
+# test/env/gomod/NAME (see gomod.sh) to OUT (a directory ending in /, or a file for one package).
+# Modules are downloaded as go.sum lists them, never resolved.
+go_build() {
+  local name=$1 out=$2 ld=$3; shift 3
+  local t0=$SECONDS
+  quiet go -C "$here/gomod/$name" mod download
+  log "$name: modules downloaded in $(elapsed "$t0")"
+  local t1=$SECONDS
+  go build -C "$here/gomod/$name" -trimpath -ldflags "$ld" -o "$out" "$@"
+  log "$name: compiled in $(elapsed "$t1")"
+}
+
+# build_into_cache DIR FN: runs FN TMPDIR and then puts TMPDIR in DIR's place, so that an
+# interrupted build never looks cached.
+build_into_cache() {
+  local dir=$1; shift
+  local tmp="$dir.tmp.$$"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  "$@" "$tmp"
+  rm -rf "$dir" && mv "$tmp" "$dir"
+}
 
 build_etcd() {
   local out="$cache_root/etcd-$ETCD_VERSION"
   if [[ -x "$out/etcd" ]]; then log "etcd $ETCD_VERSION: cached"; return 0; fi
   log "etcd $ETCD_VERSION: building"
-  local mod t0=$SECONDS t1; mod="$(mktemp -d)"
-  (
-    cd "$mod"
-    quiet go mod init kubemate.local/etcd-build
-    quiet go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-    t1=$SECONDS
-    log "etcd $ETCD_VERSION: modules resolved in $(elapsed "$t0")"
-    go build -trimpath -ldflags "-s -w" -o "$mod/etcd" go.etcd.io/etcd/server/v3
-    log "etcd $ETCD_VERSION: compiled in $(elapsed "$t1")"
-  )
-  mkdir -p "$out" && mv "$mod/etcd" "$out/etcd" && rm -rf "$mod"
+  local t0=$SECONDS
+  etcd_into() { go_build etcd "$1/etcd" "-s -w" go.etcd.io/etcd/server/v3; }
+  build_into_cache "$out" etcd_into
   log "etcd $ETCD_VERSION: built in $(elapsed "$t0")"
 }
 
@@ -79,43 +85,14 @@ build_kubernetes() {
   for b in "${bins[@]}"; do [[ -x "$out/$b" ]] || missing=1; done
   if [[ $missing == 0 ]]; then log "kubernetes $KUBERNETES_VERSION: cached"; return 0; fi
   log "kubernetes $KUBERNETES_VERSION: building ${bins[*]} (15-25 minutes on 2 cores when cold)"
-  local mod t0=$SECONDS; mod="$(mktemp -d)"
-  local staging="v0.${KUBERNETES_VERSION#v1.}"
-  (
-    cd "$mod"
-    quiet go mod init kubemate.local/k8s-build
-    local gomod
-    gomod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-    # k8s.io/kubernetes replaces its staging modules with local paths; point them at the published tags.
-    local gover; gover="$(sed -n 's/^go \(.*\)/\1/p' "$gomod")"
-    {
-      echo "module kubemate.local/k8s-build"
-      echo "go $gover"
-      echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
-      grep -oE '^\s*k8s\.io/[a-z0-9-]+ => \./staging' "$gomod" | awk '{print $1}' | sort -u |
-        while read -r m; do echo "replace $m => $m $staging"; done
-    } >go.mod
+  local t0=$SECONDS
+  k8s_into() {
     local ld="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
-    go mod tidy >/dev/null 2>&1 || true
-    local pkgs=()
+    local pkgs=() b
     for b in "${bins[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-    cat >tools.go <<GO
-//go:build tools
-package tools
-import (
-$(for p in "${pkgs[@]}"; do echo "  _ \"$p\""; done)
-)
-GO
-    quiet go mod tidy
-    log "kubernetes $KUBERNETES_VERSION: modules resolved in $(elapsed "$t0")"
-    local t1=$SECONDS
-    mkdir -p bin
-    go build -trimpath -ldflags "$ld" -o bin/ "${pkgs[@]}"
-    log "kubernetes $KUBERNETES_VERSION: compiled in $(elapsed "$t1")"
-  )
-  mkdir -p "$out"
-  for b in "${bins[@]}"; do mv "$mod/bin/$b" "$out/$b"; done
-  rm -rf "$mod"
+    go_build kubernetes "$1/" "$ld" "${pkgs[@]}"
+  }
+  build_into_cache "$out" k8s_into
   log "kubernetes $KUBERNETES_VERSION: built in $(elapsed "$t0")"
 }
 
@@ -123,9 +100,9 @@ build_kwok() {
   local out="$cache_root/kwok-$KWOK_VERSION"
   if [[ -x "$out/kwok" ]]; then log "kwok $KWOK_VERSION: cached"; return 0; fi
   log "kwok $KWOK_VERSION: building"
-  local t0=$SECONDS tmp; tmp="$(mktemp -d)"
-  GOBIN="$tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-  mkdir -p "$out" && mv "$tmp/kwok" "$out/kwok" && rm -rf "$tmp"
+  local t0=$SECONDS
+  kwok_into() { go_build kwok "$1/kwok" "-s -w" sigs.k8s.io/kwok/cmd/kwok; }
+  build_into_cache "$out" kwok_into
   log "kwok $KWOK_VERSION: built in $(elapsed "$t0")"
 }
 

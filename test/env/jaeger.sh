@@ -12,27 +12,20 @@
 set -euo pipefail
 
 # github.com/jaegertracing/jaeger v1.76.0 still ships the v1 all-in-one at cmd/all-in-one (the v2
-# binary is cmd/jaeger). Its go.mod carries a replace directive, so `go install pkg@version` refuses
-# it: we build from a scratch module that requires jaeger and repeats its replace directives.
-JAEGER_VERSION="${JAEGER_VERSION:-v1.76.0}"
-JAEGER_MODULE=github.com/jaegertracing/jaeger
-JAEGER_MAIN="$JAEGER_MODULE/cmd/all-in-one"
+# binary is cmd/jaeger). It is built from the committed module test/env/gomod/jaeger (see gomod.sh),
+# which requires jaeger at the version versions.env pins and repeats its replace directives.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC1091
+source "$here/versions.env"
+LOG_TAG=testenv-build
+# shellcheck disable=SC1091
+source "$here/lib.sh"
+JAEGER_MAIN=github.com/jaegertracing/jaeger/cmd/all-in-one
 
-cache_root="${KUBEMATE_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubemate-testenv}"
+cache_root="$(testenv_cache_root)"
 out_dir="$cache_root/jaeger-${JAEGER_VERSION#v}"
 binary="$out_dir/jaeger-all-in-one"
-export CGO_ENABLED=0 GOFLAGS=-mod=mod
-
-log() { printf '[testenv-build] %s\n' "$*" >&2; }
-elapsed() { echo "$((SECONDS - $1))s"; }
-
-# quiet CMD...: runs CMD, showing its output only if it fails.
-quiet() {
-  local out rc=0
-  out="$("$@" 2>&1)" || rc=$?
-  if ((rc != 0)); then printf '%s\n' "$out" >&2; log "failed ($rc): $*"; fi
-  return "$rc"
-}
+go_pinned_env
 
 prebuilt() {
   [[ -n "${KUBEMATE_TESTENV_BIN:-}" && -x "$KUBEMATE_TESTENV_BIN/jaeger-all-in-one" ]] &&
@@ -51,31 +44,16 @@ build() {
     if [[ -x "$binary" ]]; then log "jaeger $JAEGER_VERSION: cached"; echo "$binary"; return 0; fi
   fi
   log "jaeger $JAEGER_VERSION: building $JAEGER_MAIN (several minutes on 2 cores when cold)"
-  local mod t0=$SECONDS t1
-  mod="$(mktemp -d)"
-  (
-    cd "$mod"
-    quiet go mod init kubemate.local/jaeger-build
-    local gomod gover
-    gomod="$(go mod download -json "$JAEGER_MODULE@$JAEGER_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-    [[ -n "$gomod" ]] || { log "jaeger: cannot download $JAEGER_MODULE@$JAEGER_VERSION"; exit 1; }
-    gover="$(sed -n 's/^go \(.*\)/\1/p' "$gomod")"
-    {
-      echo "module kubemate.local/jaeger-build"
-      echo "go $gover"
-      echo "require $JAEGER_MODULE $JAEGER_VERSION"
-      # Single-line replace directives (`replace a => b vX`), repeated as they are upstream.
-      grep -E '^replace [^ ]+ => [^ ]+ v[^ ]+' "$gomod" || true
-    } >go.mod
-    printf '//go:build tools\npackage tools\nimport _ "%s"\n' "$JAEGER_MAIN" >tools.go
-    quiet go mod tidy
-    log "jaeger $JAEGER_VERSION: modules resolved in $(elapsed "$t0")"
-    t1=$SECONDS
-    local pkg=github.com/jaegertracing/jaeger/internal/version
-    go build -trimpath -ldflags "-s -w -X $pkg.latestVersion=$JAEGER_VERSION" -o "$mod/jaeger-all-in-one" "$JAEGER_MAIN"
-    log "jaeger $JAEGER_VERSION: compiled in $(elapsed "$t1")"
-  )
-  mkdir -p "$out_dir" && mv "$mod/jaeger-all-in-one" "$binary" && rm -rf "$mod"
+  local t0=$SECONDS t1 tmp="$out_dir.tmp.$$"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  quiet go -C "$here/gomod/jaeger" mod download
+  log "jaeger $JAEGER_VERSION: modules downloaded in $(elapsed "$t0")"
+  t1=$SECONDS
+  local pkg=github.com/jaegertracing/jaeger/internal/version
+  go build -C "$here/gomod/jaeger" -trimpath -ldflags "-s -w -X $pkg.latestVersion=$JAEGER_VERSION" \
+    -o "$tmp/jaeger-all-in-one" "$JAEGER_MAIN"
+  log "jaeger $JAEGER_VERSION: compiled in $(elapsed "$t1")"
+  rm -rf "$out_dir" && mv "$tmp" "$out_dir"
   log "jaeger $JAEGER_VERSION: built in $(elapsed "$t0")"
   echo "$binary"
 }

@@ -9,7 +9,8 @@
 #
 # The venv lives in $KUBEMATE_TESTENV_CACHE (default ~/.cache/kubemate-testenv)/milvus-lite-<version>
 # and is rebuilt when milvus/requirements.txt changes. Needs Python >= 3.11 ($PYTHON, default python3)
-# and a reachable PyPI; only wheels are installed, so nothing is compiled.
+# and a reachable PyPI; only wheels are installed, so nothing is compiled, and only the pinned
+# tree (--no-deps), so nothing is resolved.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 reqs="$here/milvus/requirements.txt"
@@ -50,10 +51,16 @@ install() {
   local tmp="$venv.tmp.$$"
   rm -rf "$tmp"
   "$python" -m venv "$tmp"
+  # requirements.txt is the whole tree, pinned: --no-deps installs exactly it, so a new release of a
+  # transitive dependency can never change a fresh venv; pip check proves the tree is complete.
   if ! "$tmp/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    --only-binary=:all: -r "$reqs" >&2; then
+    --only-binary=:all: --no-deps -r "$reqs" >&2; then
     rm -rf "$tmp"
     die "pip install failed"
+  fi
+  if ! "$tmp/bin/python" -m pip check --disable-pip-version-check >&2; then
+    rm -rf "$tmp"
+    die "requirements.txt is not a complete tree; regenerate it: bash test/env/milvus.sh freeze"
   fi
   "$tmp/bin/python" -c 'import milvus_lite.cmdline' || { rm -rf "$tmp"; die "milvus-lite does not import"; }
   echo "$want_stamp" >"$tmp/$stamp_name"

@@ -18,20 +18,22 @@ import {
 } from '../support/kube.js';
 
 const namespace = uniqueName('tools');
+// Cross-namespace listings select by this label too, so pods of other test files never match.
+const suite = { 'kubemate-test': namespace };
 const me = { id: 'local:test', groups: ['local'], source: 'cli' as const };
 let app: App;
 let runningPod: string;
 
 beforeAll(async () => {
   await createNamespace(namespace);
-  await createDeployment(namespace, 'api', 2);
+  await createDeployment(namespace, 'api', 2, suite);
   const pods = await waitForRunningPods(namespace, 'app=api', 2);
   runningPod = pods[0]!.metadata!.name!;
   // A pod no node can hold: it stays Pending with a scheduler warning.
   await adminClients().core.createNamespacedPod({
     namespace,
     body: {
-      metadata: { name: 'too-big', labels: { app: 'too-big' } },
+      metadata: { name: 'too-big', labels: { ...suite, app: 'too-big' } },
       spec: {
         containers: [
           { name: 'main', image: 'registry.local/big:1', resources: { requests: { cpu: '5000' } } },
@@ -87,7 +89,7 @@ describe('cluster tools against the real API server', () => {
 
     const unhealthy = await app.pipeline.invoke(
       'pods_list',
-      { unhealthy: true, labelSelector: 'app in (api,too-big)' },
+      { unhealthy: true, labelSelector: `app in (api,too-big),kubemate-test=${namespace}` },
       me,
     );
     expect((unhealthy.structured as { items: Array<{ name: string; namespace: string }> }).items).toEqual([

@@ -48,16 +48,22 @@ export async function deleteNamespace(name: string): Promise<void> {
     .catch(() => undefined);
 }
 
-export async function createDeployment(namespace: string, name: string, replicas: number): Promise<void> {
+/** A Deployment whose pods are labelled app=<name>, plus `labels` (e.g. one unique to the test file). */
+export async function createDeployment(
+  namespace: string,
+  name: string,
+  replicas: number,
+  labels: Record<string, string> = {},
+): Promise<void> {
   await adminClients().apps.createNamespacedDeployment({
     namespace,
     body: {
-      metadata: { name, labels: { app: name } },
+      metadata: { name, labels: { ...labels, app: name } },
       spec: {
         replicas,
         selector: { matchLabels: { app: name } },
         template: {
-          metadata: { labels: { app: name } },
+          metadata: { labels: { ...labels, app: name } },
           spec: { containers: [{ name: 'main', image: `registry.local/${name}:1.0` }] },
         },
       },
