@@ -17,6 +17,19 @@ export interface Backends {
   runbookDocuments?: RunbookDocuments;
 }
 
+export type ObservabilityKind = 'prometheus' | 'alertmanager' | 'jaeger' | 'loki';
+
+/**
+ * The observability backends each toolset reaches through its `cluster` argument (a cluster or an
+ * instance name). The pipeline resolves that argument to the instance's cluster before the policy
+ * decides, so a toolset that calls one of these backends must be listed here.
+ */
+export const TOOLSET_BACKENDS: Readonly<Record<string, readonly ObservabilityKind[]>> = {
+  metrics: ['prometheus', 'alertmanager'],
+  traces: ['jaeger'],
+  logs: ['loki'],
+};
+
 /** What a handler gets: the same clients, bound to the calling principal where the backend can act as them. */
 export interface BoundBackends {
   kube: KubeAccess;

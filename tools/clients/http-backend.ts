@@ -7,7 +7,10 @@ import { ToolError } from '../core/errors.js';
 export interface HttpBackendOptions {
   name: string;
   url: string;
-  /** The cluster this instance watches; tools pick the instance by cluster. */
+  /**
+   * The cluster this instance watches (without it: the default cluster). Tools pick the instance by
+   * cluster or name, and the policy decides on this cluster, whichever way it was named.
+   */
   cluster?: string;
   bearerToken?: string;
   bearerTokenFile?: string;
@@ -244,11 +247,25 @@ export class BackendSet {
     return this.instances.length > 0;
   }
 
+  /** The cluster an instance watches: its own `cluster`, else the default cluster. */
+  private clusterOf(i: HttpBackend, dflt: string | undefined): string | undefined {
+    return i.cluster ?? dflt;
+  }
+
+  private known(): string {
+    return this.instances
+      .map((i) => (i.cluster ? `${i.name} (cluster ${i.cluster})` : `${i.name} (default cluster)`))
+      .join(', ');
+  }
+
   /**
-   * The instance for a cluster (or named so). With nothing asked: the one for the default cluster,
-   * else the only one, else the first.
+   * The instance a call reaches and the cluster it watches, which is what the policy decides on.
+   * `which` names a cluster or an instance; with nothing asked, the instance for the default
+   * cluster. An instance without `cluster` watches the default cluster. There is no fallback to
+   * another cluster's instance: a call that names no instance of a cluster fails here, before any
+   * request, with what is configured.
    */
-  pick(which?: string): HttpBackend {
+  resolve(which?: string): { instance: HttpBackend; cluster: string | undefined } {
     const key = this.kind.toLowerCase();
     if (this.instances.length === 0) {
       throw new ToolError(
@@ -256,20 +273,34 @@ export class BackendSet {
         `no ${this.kind} is configured; add it under observability.${key} in the Kubemate config (url, and optionally cluster, auth, tenant, timeoutSeconds)`,
       );
     }
+    const dflt = this.defaultCluster?.();
     if (which) {
       const hit =
-        this.instances.find((i) => i.cluster === which) ?? this.instances.find((i) => i.name === which);
+        this.instances.find((i) => this.clusterOf(i, dflt) === which) ??
+        this.instances.find((i) => i.name === which);
       if (!hit) {
-        const known = this.instances.map((i) => (i.cluster ? `${i.name} (cluster ${i.cluster})` : i.name));
         throw new ToolError(
           'unknown_cluster',
-          `no ${this.kind} is configured for '${which}'; configured: ${known.join(', ')}`,
+          `no ${this.kind} is configured for '${which}'; configured: ${this.known()}`,
         );
       }
-      return hit;
+      return { instance: hit, cluster: this.clusterOf(hit, dflt) };
     }
-    const dflt = this.defaultCluster?.();
-    return (dflt && this.instances.find((i) => i.cluster === dflt)) || this.instances[0]!;
+    const hit = this.instances.find((i) => this.clusterOf(i, dflt) === dflt);
+    if (!hit) {
+      throw new ToolError(
+        'unknown_cluster',
+        dflt
+          ? `no ${this.kind} is configured for the default cluster '${dflt}'; name a cluster or instance with the cluster argument (configured: ${this.known()}), or set cluster: ${dflt} on an instance under observability.${key}`
+          : `no default cluster is known, so no ${this.kind} is chosen by default; name a cluster or instance with the cluster argument (configured: ${this.known()})`,
+      );
+    }
+    return { instance: hit, cluster: this.clusterOf(hit, dflt) };
+  }
+
+  /** The instance for a cluster (or named so); see `resolve`. */
+  pick(which?: string): HttpBackend {
+    return this.resolve(which).instance;
   }
 
   close(): void {

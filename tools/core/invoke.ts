@@ -3,6 +3,7 @@ import { ApprovalError, type ApprovalStore, type Ticket } from '../../policies/a
 import { callHash } from '../../policies/canonical.js';
 import type { AuditRecord, AuditSink, Decision, PolicyEngine, Principal } from '../../policies/types.js';
 import { type Backends, bindBackends } from '../clients/backends.js';
+import { backendScopedPolicy } from './backend-scope.js';
 import { ToolError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ToolMetrics } from './metrics.js';
@@ -113,7 +114,12 @@ function ticketSummary(t: Ticket): InvokeResult['ticket'] {
  * metrics → audit. Approved tickets run through `approve`, which ends in the same execution step.
  */
 export class ToolPipeline {
-  constructor(private readonly deps: PipelineDeps) {}
+  private readonly deps: PipelineDeps;
+
+  constructor(deps: PipelineDeps) {
+    // Every decision (calls, approvals, re-checks) sees the cluster an observability call reaches.
+    this.deps = { ...deps, policy: backendScopedPolicy(deps.policy, deps.backends) };
+  }
 
   get registry(): ToolRegistry {
     return this.deps.registry;
