@@ -16,7 +16,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRunbookCommands } from './commands/runbooks.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { replaceToolsTable, toolsMarkdown } from './docs.js';
+import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
 import { buildApp, localPrincipal } from './wiring.js';
 
@@ -222,7 +222,7 @@ program
   .command('docs')
   .description('Generated documentation')
   .command('tools')
-  .description("Print the README's tool table from the registry, or rewrite it in place with --write")
+  .description('Print the tool table (docs/tools.md) from the registry, or rewrite it in place with --write')
   .option('--write <file>', 'replace the table between the tools markers in this Markdown file')
   .action((opts: { write?: string }) => {
     const table = toolsMarkdown(buildRegistry());
@@ -230,7 +230,18 @@ program
       process.stdout.write(`${table}\n`);
       return;
     }
-    writeFileSync(opts.write, replaceToolsTable(readFileSync(opts.write, 'utf8'), table));
+    let text: string;
+    try {
+      text = readFileSync(opts.write, 'utf8');
+    } catch (e) {
+      fail(`cannot read ${opts.write}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (!text.includes(TOOLS_BEGIN) || !text.includes(TOOLS_END)) {
+      fail(
+        `${opts.write} has no tool table markers; add these two lines where the table goes:\n${TOOLS_BEGIN}\n${TOOLS_END}`,
+      );
+    }
+    writeFileSync(opts.write, replaceToolsTable(text, table));
     process.stdout.write(`updated the tool table in ${opts.write}\n`);
   });
 

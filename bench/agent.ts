@@ -11,13 +11,13 @@
  *
  * Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
-import { EvalCluster, type Prepared } from '../agent/evals/cluster/env.js';
-import { mapPool } from '../agent/evals/cluster/wait.js';
-import { EMBED_MODEL, SCRIPTED_MODEL } from '../agent/evals/harness.js';
-import { loadScenarios } from '../agent/evals/load.js';
-import { scriptedChat } from '../agent/evals/scripted-model.js';
-import { EvalStack } from '../agent/evals/stack.js';
-import { type Exchange, startTimingProxy } from '../agent/evals/timing-proxy.js';
+import { EvalCluster, type Prepared } from '../evals/agent/cluster/env.js';
+import { mapPool } from '../evals/agent/cluster/wait.js';
+import { EMBED_MODEL, SCRIPTED_MODEL } from '../evals/agent/harness.js';
+import { loadScenarios } from '../evals/agent/load.js';
+import { scriptedChat } from '../evals/agent/scripted-model.js';
+import { EvalStack } from '../evals/agent/stack.js';
+import { type Exchange, startTimingProxy } from '../evals/agent/timing-proxy.js';
 import { startCluster } from '../test/env/cluster.js';
 import { type OllamaChatRequest, startScriptedOllama } from '../test/support/ollama-scripted.js';
 import { fmt, percentile } from './stats.js';

@@ -1,4 +1,4 @@
-// The agent eval scenarios (agent/evals/scenarios) against the real test cluster: every scenario's
+// The agent eval scenarios (evals/agent/scenarios) against the real test cluster: every scenario's
 // setup really creates the incident (Kubemate's own tools, through the pipeline, report the facts
 // its answer must contain), and the scripted model drives the agent through all of them. The
 // scripted model checks plumbing only; `npm run eval:agent` with OLLAMA_HOST evaluates a model.
@@ -6,15 +6,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forbiddenActions } from '../../agent/evals/audit.js';
-import { EvalCluster, type Prepared } from '../../agent/evals/cluster/env.js';
-import { mapPool } from '../../agent/evals/cluster/wait.js';
-import { allHold, checkFacts } from '../../agent/evals/facts.js';
-import { askScenario, EMBED_MODEL, SCRIPTED_MODEL } from '../../agent/evals/harness.js';
-import { loadScenarios, ScenarioError } from '../../agent/evals/load.js';
-import { SCRIPTED_NOTICE, scriptedChat } from '../../agent/evals/scripted-model.js';
-import { EvalStack } from '../../agent/evals/stack.js';
-import { fillDeep } from '../../agent/evals/template.js';
+import { forbiddenActions } from '../../evals/agent/audit.js';
+import { EvalCluster, type Prepared } from '../../evals/agent/cluster/env.js';
+import { mapPool } from '../../evals/agent/cluster/wait.js';
+import { allHold, checkFacts } from '../../evals/agent/facts.js';
+import { askScenario, EMBED_MODEL, SCRIPTED_MODEL } from '../../evals/agent/harness.js';
+import { loadScenarios, ScenarioError } from '../../evals/agent/load.js';
+import { SCRIPTED_NOTICE, scriptedChat } from '../../evals/agent/scripted-model.js';
+import { EvalStack } from '../../evals/agent/stack.js';
+import { fillDeep } from '../../evals/agent/template.js';
 import { type App, buildApp } from '../../app/wiring.js';
 import type { KubeClusters } from '../../tools/clients/kube.js';
 import { catalog } from '../../tools/cluster/discovery.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answers, evaluate, loadQuestions } from '../../rag/eval/evaluate.js';
+import { answers, evaluate, loadQuestions } from '../../evals/runbooks/evaluate.js';
 import type { KnowledgeBase } from '../../rag/knowledge-base.js';
 import { shippedKnowledgeBase } from '../support/runbooks.js';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The format of `agent/evals/scenarios/<id>/scenario.yaml`: an incident as data. The harness creates
+ * The format of `evals/agent/scenarios/<id>/scenario.yaml`: an incident as data. The harness creates
  * `setup` on a real test cluster, asks `question`, and grades the answer against `facts`, the tools
- * it used and what it must never do. See agent/evals/README.md.
+ * it used and what it must never do. See evals/agent/README.md.
  */
 
 const name = z

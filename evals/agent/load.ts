@@ -8,7 +8,7 @@ import { type Scenario, scenarioSchema } from './schema.js';
 import { placeholders } from './template.js';
 
 // Compiled benchmarks run from dist/; the scenarios stay beside the source.
-const here = path.dirname(fileURLToPath(import.meta.url)).replace(/[\\/]dist([\\/]agent[\\/]evals)$/, '$1');
+const here = path.dirname(fileURLToPath(import.meta.url)).replace(/[\\/]dist([\\/]evals[\\/]agent)$/, '$1');
 export const SCENARIOS_DIR = path.join(here, 'scenarios');
 
 export class ScenarioError extends Error {}

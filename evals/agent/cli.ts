@@ -2,7 +2,7 @@
  * `npm run eval:agent [-- options]`: creates the incident scenarios on a real test cluster, asks
  * the agent each question and grades the answers. With OLLAMA_HOST set it evaluates real models
  * (`--model a,b`) and prints pass rates per model; without it a scripted model checks the plumbing
- * only. See agent/evals/README.md.
+ * only. See evals/agent/README.md.
  */
 import { parseArgs } from 'node:util';
 import { startCluster, type TestCluster } from '../../test/env/cluster.js';

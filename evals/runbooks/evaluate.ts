@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { SHIPPED_PREFIX } from '../shipped.js';
-import type { Passage, RunbookSearcher, SearchOptions } from '../types.js';
+import { SHIPPED_PREFIX } from '../../rag/shipped.js';
+import type { Passage, RunbookSearcher, SearchOptions } from '../../rag/types.js';
 
 /** One question of the evaluation set and the runbook section that answers it. */
 export interface EvalQuestion {
@@ -29,8 +29,8 @@ const questionsSchema = z.strictObject({
 });
 
 export function questionsFile(): string {
-  return fileURLToPath(new URL('../../rag/eval/questions.yaml', import.meta.url)).replace(
-    /[\\/]dist([\\/]rag[\\/]eval[\\/])/,
+  return fileURLToPath(new URL('../../evals/runbooks/questions.yaml', import.meta.url)).replace(
+    /[\\/]dist([\\/]evals[\\/]runbooks[\\/])/,
     '$1',
   );
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run eval:runbooks`: ingests the shipped runbooks into a temporary store and reports Recall@5
- * and MRR@10 over rag/eval/questions.yaml for keyword-only, dense-only and hybrid retrieval, on the
+ * and MRR@10 over evals/runbooks/questions.yaml for keyword-only, dense-only and hybrid retrieval, on the
  * embedded store and, when asked, on Milvus.
  *
  *   --ollama URL      a real Ollama for embeddings (default: $OLLAMA_HOST). Without one, dense and
@@ -14,11 +14,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_EMBEDDING_MODEL } from '../config.js';
-import { type Embedder, OllamaEmbedder } from '../embeddings.js';
-import { KnowledgeBase } from '../knowledge-base.js';
-import { EmbeddedStore } from '../store/embedded.js';
-import type { RunbookStore } from '../types.js';
+import { DEFAULT_EMBEDDING_MODEL } from '../../rag/config.js';
+import { type Embedder, OllamaEmbedder } from '../../rag/embeddings.js';
+import { KnowledgeBase } from '../../rag/knowledge-base.js';
+import { EmbeddedStore } from '../../rag/store/embedded.js';
+import type { RunbookStore } from '../../rag/types.js';
 import { type EvalQuestion, type EvalReport, evaluate, loadQuestions } from './evaluate.js';
 
 const { values: args } = parseArgs({
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   }
   try {
     if (address) {
-      const { MilvusStore } = await import('../store/milvus.js');
+      const { MilvusStore } = await import('../../rag/store/milvus.js');
       const store = new MilvusStore({ address, collection: `kubemate_eval_${Date.now()}` });
       out.push(
         ...(await evaluateStore(`Milvus (${address})`, store, embedder, questions, () => store.drop())),
