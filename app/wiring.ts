@@ -44,6 +44,13 @@ function kubeconfigAvailable(config: Config): boolean {
   return existsSync(join(homedir(), '.kube', 'config'));
 }
 
+/** Logged at start when no policy file is configured: what that means, and how to change it. */
+export const NO_POLICY_WARNING =
+  'no policy file is configured (policy.file): every tool that changes state is refused, every ' +
+  "principal that reaches Kubemate may use the read tools, and calls run as Kubemate's own " +
+  'Kubernetes identity (no impersonation). Write a policy file in the format of policy.example.yaml ' +
+  'and set policy.file (or KUBEMATE_POLICY__FILE) to grant changes per person.';
+
 export function loadPolicyFile(path: string): PolicyFile {
   let text: string;
   try {
@@ -81,6 +88,7 @@ export function buildApp(
     approvals = new ApprovalStore(join(config.dataDir, 'approvals.db'), file.approvalTtlMinutes * 60_000);
   } else {
     policy = new GuardOnlyPolicy(config.policy);
+    logger.warn({ policy: 'none' }, NO_POLICY_WARNING);
   }
   const auditLog = overrides.audit ? undefined : new AuditLog(join(config.dataDir, 'audit.db'));
   const runbooks = new LazyKnowledgeBase({

@@ -1,5 +1,5 @@
 import { type GuardSettings, globToRegExp, guardDecision } from './guard.js';
-import { BUILTIN_ROLES, type Grant, type PolicyFile } from './policy-file.js';
+import { BUILTIN_ROLES, type Grant, isSystemGroup, type PolicyFile } from './policy-file.js';
 import type {
   ApprovalCheck,
   ApprovalRequirement,
@@ -35,6 +35,10 @@ function anyGlob(globs: string[] | undefined): Matcher | undefined {
 }
 
 const IDENTITY_CACHE = 10_000;
+
+function withoutSystemGroups(groups: readonly string[]): string[] {
+  return [...new Set(groups.filter((g) => !isSystemGroup(g)))];
+}
 
 interface CompiledSelector {
   toolsets?: Matcher;
@@ -233,12 +237,13 @@ export class FilePolicyEngine implements PolicyEngine {
   kubeIdentity(principal: Principal): { user: string; groups: string[] } | undefined {
     if (!this.policy.impersonation.enabled) return undefined;
     const { person, id } = this.identify(principal);
-    const mapped = this.policy.impersonation.users[person];
-    if (mapped) return { user: mapped.user, groups: [...mapped.groups] };
     // Only groups this policy file gives the person are forwarded: groups a surface reports are not
-    // trusted to name Kubernetes groups, and system: groups are never impersonated.
+    // trusted to name Kubernetes groups. system: groups are never impersonated, whatever their source
+    // (an `impersonation.users` override included): they are the cluster's own (system:masters).
+    const mapped = this.policy.impersonation.users[person];
+    if (mapped) return { user: mapped.user, groups: withoutSystemGroups(mapped.groups) };
     const groups = new Set([...(this.memberOf.get(person) ?? []), ...(this.memberOf.get(id) ?? [])]);
-    return { user: person, groups: [...groups].filter((g) => !g.startsWith('system:')).sort() };
+    return { user: person, groups: withoutSystemGroups([...groups]).sort() };
   }
 
   personOf(principal: Principal): string {

@@ -55,15 +55,44 @@ export function guardDecision(settings: GuardSettings, tool: ToolFacts): Decisio
   return undefined;
 }
 
+/** The rule on decisions taken without a policy file, so an audit record says why. */
+export const NO_POLICY_RULE = 'no-policy-file';
+
 /**
- * The policy used until the per-person policy file is configured: the guard switches, and
- * every principal that reached Kubemate (authenticated by its surface) may call what remains.
+ * What a caller is told when a change is refused for want of a policy file: why, and exactly how to
+ * configure one.
+ */
+export function noPolicyReason(tool: string): string {
+  return (
+    `no policy file is configured, so Kubemate refuses every tool that changes state ('${tool}' does); ` +
+    'reads stay open. To allow changes, write a policy file that grants them (roles, bindings and ' +
+    'approval rules, in the format of policy.example.yaml), check it with `kubemate policy check FILE`, ' +
+    'and set policy.file in the configuration (or KUBEMATE_POLICY__FILE)'
+  );
+}
+
+/** True for tools that change state: anything not both declared read-only and of the read verb. */
+export function changesState(tool: ToolFacts): boolean {
+  return !tool.annotations.readOnlyHint || tool.permission.verb !== 'read';
+}
+
+/**
+ * The policy when no per-person policy file is configured. It fails closed: the guard switches
+ * apply, reads are allowed to every principal that reached Kubemate (authenticated by its surface),
+ * and every tool that changes state is refused with a message saying how to configure a policy.
+ * Without a policy file there is no identity mapping and no impersonation, so calls would run as
+ * Kubemate's own Kubernetes identity: that is acceptable for reads on one person's machine, never
+ * for changes.
  */
 export class GuardOnlyPolicy implements PolicyEngine {
   constructor(private readonly settings: GuardSettings) {}
 
   decide(_principal: Principal, tool: ToolFacts): Decision {
-    return guardDecision(this.settings, tool) ?? { effect: 'allow', rule: 'guard:default-allow' };
+    const switched = guardDecision(this.settings, tool);
+    if (switched) return switched;
+    if (changesState(tool))
+      return { effect: 'deny', reason: noPolicyReason(tool.name), rule: NO_POLICY_RULE };
+    return { effect: 'allow', rule: `${NO_POLICY_RULE}:reads-only` };
   }
 
   mayEverCall(principal: Principal, tool: ToolFacts): boolean {
@@ -74,8 +103,11 @@ export class GuardOnlyPolicy implements PolicyEngine {
     return principal.id;
   }
 
-  /** Without a policy file nothing needs approval, so there is nothing to approve. */
+  /** Without a policy file nothing that changes state may run, so there is nothing to approve. */
   mayApprove(): ApprovalCheck {
-    return { ok: false, reason: 'no policy file is configured, so no call needs approval' };
+    return {
+      ok: false,
+      reason: 'no policy file is configured, so no change can be requested or approved',
+    };
   }
 }

@@ -5,6 +5,11 @@ import { z } from 'zod';
  * what is always denied, and what needs approval by whom. Anything not granted is denied.
  */
 
+/** Kubernetes reserves `system:` groups (system:masters is cluster-admin); Kubemate never asks for one. */
+export function isSystemGroup(group: string): boolean {
+  return group.trim().toLowerCase().startsWith('system:');
+}
+
 const glob = z.string().min(1).max(253);
 const verb = z.enum(['read', 'write', 'admin']);
 
@@ -89,7 +94,20 @@ export const policyFileSchema = z.strictObject({
       users: z
         .record(
           z.string().min(1),
-          z.strictObject({ user: z.string().min(1), groups: z.array(z.string().min(1)).default([]) }),
+          z.strictObject({
+            user: z.string().min(1),
+            groups: z
+              .array(
+                z
+                  .string()
+                  .min(1)
+                  .refine(
+                    (g) => !isSystemGroup(g),
+                    'system: groups are reserved by Kubernetes (system:masters is cluster-admin) and are never impersonated; remove it',
+                  ),
+              )
+              .default([]),
+          }),
         )
         .default({}),
     })

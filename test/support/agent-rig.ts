@@ -1,14 +1,13 @@
 import { ApprovalStore } from '../../policies/approvals.js';
-import { GuardOnlyPolicy } from '../../policies/guard.js';
 import { approvalTools } from '../../tools/approvals/index.js';
 import type { ToolDef } from '../../tools/core/types.js';
 import { makeAgent, ollamaAt } from './agent-harness.js';
 import { countingTools } from './fake-tools.js';
 import type { ChatTurn, OllamaChatRequest, ScriptedOllama } from './ollama-scripted.js';
 import { testPipeline } from './pipeline.js';
-import { engineFrom, noSwitches, who } from './policy.js';
+import { engineFrom, who } from './policy.js';
 
-/** The agent's unit tests: counting widget tools, a policy file (writes need approval) or allow-all. */
+/** The agent's unit tests: counting widget tools, a policy file (writes need approval) or one without approvals. */
 export const POLICY = `
 version: 1
 identities:
@@ -47,7 +46,8 @@ export function widgetRig(
   const approvals = new ApprovalStore(':memory:', 60_000);
   const { pipeline, audit } = testPipeline({
     tools: [...tools, ...approvalTools, ...(opts.extra ?? [])],
-    policy: opts.policy === 'allow' ? new GuardOnlyPolicy(noSwitches) : engineFrom(POLICY),
+    // 'allow': the same people and roles, with no approval rules, so writes the policy grants run outright.
+    policy: engineFrom(opts.policy === 'allow' ? `${POLICY}approvals: []\n` : POLICY),
     approvals,
   });
   const { agent, store } = makeAgent({

@@ -4,15 +4,72 @@ import { GuardOnlyPolicy, type GuardSettings } from '../../policies/guard.js';
 import { defineTool } from '../../tools/core/types.js';
 import { countingTools } from '../support/fake-tools.js';
 import { testPipeline } from '../support/pipeline.js';
+import { engineFrom } from '../support/policy.js';
 
 const principal = { id: 'local:test', groups: ['local'], source: 'cli' as const };
 const open: GuardSettings = { readOnly: false, disableDestructive: false, allowTools: [], denyTools: [] };
 
+/** A policy file that lets the test principal run everything outright: the switches are what is tested. */
+const ADMIN_POLICY = `
+version: 1
+identities:
+  tester: [local:test]
+bindings:
+  - subjects: [tester]
+    roles: [admin]
+approvals: []
+`;
+
 function setup(settings: Partial<GuardSettings> = {}) {
   const { tools, runs } = countingTools();
-  const t = testPipeline({ tools, policy: new GuardOnlyPolicy({ ...open, ...settings }) });
+  const t = testPipeline({ tools, policy: engineFrom(ADMIN_POLICY, 'prod', { ...open, ...settings }) });
   return { ...t, runs };
 }
+
+describe('without a policy file (fail closed)', () => {
+  function bare(settings: Partial<GuardSettings> = {}) {
+    const { tools, runs } = countingTools();
+    const t = testPipeline({ tools, policy: new GuardOnlyPolicy({ ...open, ...settings }) });
+    return { ...t, runs };
+  }
+
+  it('refuses every tool that changes state, says how to configure a policy, and audits why', async () => {
+    const { pipeline, audit, runs } = bare();
+    for (const [tool, args] of [
+      ['widget_scale', { id: 'a', replicas: 3 }],
+      ['widget_delete', { id: 'a' }],
+    ] as const) {
+      const r = await pipeline.invoke(tool, args, principal);
+      expect(r).toMatchObject({ status: 'denied', errorCode: 'forbidden', isError: true });
+      expect(r.text).toContain('no policy file is configured');
+      expect(r.text).toContain('policy.example.yaml');
+      expect(r.text).toContain('policy.file');
+      expect(r.text).toContain('Nothing was executed.');
+    }
+    expect(runs).toEqual({ write: 0, destroy: 0, read: 0 });
+    const decisions = audit.records.filter((r) => r.kind === 'decision');
+    expect(decisions.map((r) => r.decision)).toEqual([
+      expect.objectContaining({ effect: 'deny', rule: 'no-policy-file' }),
+      expect.objectContaining({ effect: 'deny', rule: 'no-policy-file' }),
+    ]);
+    expect((decisions[0]!.decision as { reason: string }).reason).toContain('changes state');
+  });
+
+  it('keeps reads open, so a first start is useful, and hides the tools it would refuse', async () => {
+    const { pipeline, audit, runs } = bare();
+    const r = await pipeline.invoke('widget_get', { id: 'a' }, principal);
+    expect(r.status).toBe('success');
+    expect(runs.read).toBe(1);
+    expect(audit.records[0]!.decision).toEqual({ effect: 'allow', rule: 'no-policy-file:reads-only' });
+    expect(pipeline.visibleTools(principal).map((t) => t.name)).toEqual(['widget_get']);
+  });
+
+  it('still applies the switches first', async () => {
+    const { pipeline } = bare({ denyTools: ['widget_get'] });
+    const r = await pipeline.invoke('widget_get', { id: 'a' }, principal);
+    expect(r.decision).toMatchObject({ effect: 'deny', rule: 'denyTools:widget_get' });
+  });
+});
 
 describe('invoke pipeline', () => {
   it('runs an allowed call and audits the decision and the result', async () => {
@@ -22,7 +79,11 @@ describe('invoke pipeline', () => {
     expect(result.text).toBe('scaled a to 3');
     expect(runs.write).toBe(1);
     expect(audit.records.map((r) => r.kind)).toEqual(['decision', 'result']);
-    expect(audit.records[0]!.decision).toEqual({ effect: 'allow', rule: 'guard:default-allow' });
+    expect(audit.records[0]!.decision).toEqual({
+      effect: 'allow',
+      rule: 'bindings[0] role admin',
+      person: 'tester',
+    });
     expect(audit.records[1]!.outcome).toBe('success');
   });
 

@@ -17,6 +17,29 @@ export interface KubeIdentity {
 }
 
 /**
+ * The Impersonate-Group values to send: never a `system:` group, whatever the identity says. The
+ * policy already drops them; this is the last place before the wire, so no other source of groups
+ * (a future mapper, a kubeconfig's act-as settings) can ask the API server for system:masters.
+ */
+export function forwardedGroups(groups: readonly string[]): string[] {
+  return [...new Set(groups.filter((g) => !g.trim().toLowerCase().startsWith('system:')))];
+}
+
+/** Every header that asks the API server to act as someone else (User, Group, Uid, Extra-*). */
+export const IMPERSONATE_HEADER = /^impersonate-/i;
+
+/** Sets the identity's impersonation headers, after removing any the request already carried. */
+export function setImpersonation(headers: Headers, identity: KubeIdentity): void {
+  const existing: string[] = [];
+  headers.forEach((_value, name) => {
+    if (IMPERSONATE_HEADER.test(name)) existing.push(name);
+  });
+  for (const name of existing) headers.delete(name);
+  headers.set('Impersonate-User', identity.user);
+  for (const g of forwardedGroups(identity.groups)) headers.append('Impersonate-Group', g);
+}
+
+/**
  * Sends requests with Impersonate-User and one Impersonate-Group header per group. The client's
  * own HTTP library takes headers as a plain object, which cannot repeat a header, so several
  * groups would collapse into one; this library builds real multi-valued headers instead.
@@ -26,9 +49,7 @@ class ImpersonatingHttp implements HttpLibrary {
 
   send(request: RequestContext): Observable<ResponseContext> {
     const headers = new Headers(request.getHeaders());
-    for (const name of ['Impersonate-User', 'Impersonate-Group', 'Impersonate-Uid']) headers.delete(name);
-    headers.set('Impersonate-User', this.identity.user);
-    for (const g of this.identity.groups) headers.append('Impersonate-Group', g);
+    setImpersonation(headers, this.identity);
     const result = fetch(request.getUrl(), {
       method: request.getHttpMethod().toString(),
       body: request.getBody() as string | undefined,

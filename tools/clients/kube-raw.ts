@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createGunzip, createInflate } from 'node:zlib';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import { Headers } from 'node-fetch';
-import type { KubeIdentity } from './impersonation.js';
+import { IMPERSONATE_HEADER, type KubeIdentity, setImpersonation } from './impersonation.js';
 
 /** Options for one request; a body that is not a string is sent as JSON. */
 export interface RawRequest {
@@ -59,14 +59,11 @@ export class KubeReader {
     }
     const headers = new Headers({ Accept: 'application/json' });
     for (const [k, v] of Object.entries(opts.headers ?? {})) {
-      if (/^impersonate-/i.test(k)) continue;
+      if (IMPERSONATE_HEADER.test(k)) continue;
       for (const one of Array.isArray(v) ? v : [v]) headers.append(k, String(one));
     }
     if (opts.auth) headers.set('Authorization', `Basic ${Buffer.from(opts.auth).toString('base64')}`);
-    if (this.identity) {
-      headers.set('Impersonate-User', this.identity.user);
-      for (const g of this.identity.groups) headers.append('Impersonate-Group', g);
-    }
+    if (this.identity) setImpersonation(headers, this.identity);
     return { headers, agent: this.agent, server: cluster.server.replace(/\/+$/, '') };
   }
 
@@ -85,7 +82,7 @@ export class KubeReader {
    */
   async request<T>(method: string, path: string, opts: RawRequest = {}): Promise<T> {
     const text = await this.fetchText(method, path, opts);
-    return (text ? JSON.parse(text) : undefined) as T;
+    return (text ? parseReply(text, method, path) : undefined) as T;
   }
 
   /** The response body as text; failures are ApiExceptions like the generated client's. */
@@ -148,7 +145,7 @@ export class KubeReader {
       const peeked = peekContinue(text);
       pending = peeked ? fetchPage(peeked) : undefined;
       try {
-        const page = JSON.parse(text) as {
+        const page = parseReply(text, 'GET', path) as {
           items?: T[] | null;
           rows?: T[] | null;
           metadata?: { continue?: string };
@@ -188,6 +185,29 @@ export class KubeReader {
 
   close(): void {
     this.agent?.destroy();
+  }
+}
+
+/**
+ * A reply that is not the JSON a Kubernetes API server sends (a proxy's login page, a cut body).
+ * Its text is not quoted: it came from whatever answered, and messages reach people and models.
+ */
+export class MalformedReplyError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    length: number,
+  ) {
+    super(`the reply to ${method} ${path} is not JSON (${length} characters that do not parse)`);
+    this.name = 'MalformedReplyError';
+  }
+}
+
+function parseReply(text: string, method: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MalformedReplyError(method, path, text.length);
   }
 }
 

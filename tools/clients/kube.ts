@@ -8,7 +8,7 @@ import {
 import type { Principal } from '../../policies/types.js';
 import { ToolError } from '../core/errors.js';
 import { impersonatingClient, type KubeIdentity } from './impersonation.js';
-import { KubeReader } from './kube-raw.js';
+import { KubeReader, MalformedReplyError } from './kube-raw.js';
 
 export interface KubeSettings {
   /** Path to a kubeconfig; when absent the usual KUBECONFIG / ~/.kube/config / in-cluster loading applies. */
@@ -194,13 +194,63 @@ export function kubeError(cluster: KubeCluster, action: string, e: unknown): Too
         return new ToolError('backend_error', `${prefix}: ${detail}`);
     }
   }
-  const err = e as NodeJS.ErrnoException & { type?: string };
-  const reason = err?.code ?? err?.type ?? 'error';
+  const as = cluster.actingAs ? ` as ${cluster.actingAs.user}` : '';
+  const prefix = `cannot ${action} in cluster '${cluster.name}'${as}`;
+  if (e instanceof MalformedReplyError) {
+    return new ToolError(
+      'backend_error',
+      `${prefix}: ${e.message}; check that the kubeconfig's server is the API server itself, not a proxy or login page`,
+      { cause: e },
+    );
+  }
+  const network = networkFailure(e);
+  if (network) {
+    return new ToolError(
+      network.code === 'AbortError' ? 'timeout' : 'backend_unavailable',
+      network.code === 'AbortError'
+        ? `${prefix}: the request was cancelled or timed out`
+        : `cannot ${action}: cluster '${cluster.name}' at ${cluster.server} is unreachable (${network.code}: ${network.message})`,
+      { cause: e },
+    );
+  }
+  // Anything else happened in Kubemate, not on the network: a bug, or a reply of a shape it did not
+  // expect (a TypeError reading a field that is not there). Saying "unreachable" would send the
+  // person to check a network that is fine.
+  const err = e instanceof Error ? e : new Error(String(e));
+  const what = `${err.name}: ${err.message}`;
   return new ToolError(
-    'backend_unavailable',
-    `cannot ${action}: cluster '${cluster.name}' at ${cluster.server} is unreachable (${reason}: ${err?.message ?? String(e)})`,
+    'internal',
+    BUG_ERRORS.has(err.name)
+      ? `${prefix}: Kubemate failed on the reply (${what}); this is a bug in Kubemate or an unexpected reply, not a connection problem`
+      : `${prefix}: ${what} (not a connection problem)`,
     { cause: e },
   );
+}
+
+/** Errors that only come from code: a program's own mistake, or data of a shape it did not expect. */
+const BUG_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
+
+/** Codes of errors from the network and TLS layers (Node's errno, undici, OpenSSL). */
+const NETWORK_CODE =
+  /^(E(CONNREFUSED|CONNRESET|CONNABORTED|HOSTUNREACH|HOSTDOWN|NETUNREACH|NETDOWN|NETRESET|TIMEDOUT|PIPE|AI_AGAIN|AI_FAIL|NOTFOUND|ADDRNOTAVAIL|PROTO)|ERR_STREAM_PREMATURE_CLOSE|ERR_SOCKET_\w+|ERR_TLS_\w+|ERR_SSL_\w+|UND_ERR_\w+|CERT_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_\w+|HOSTNAME_MISMATCH|ERR_HTTP2_\w+)$/;
+
+/**
+ * The network failure behind an error, looking through wrappers (`TypeError: fetch failed` from
+ * Node's fetch carries the socket error as its cause), or undefined when the error is not one.
+ */
+export function networkFailure(e: unknown): { code: string; message: string } | undefined {
+  let cur: unknown = e;
+  for (let depth = 0; depth < 5 && cur && typeof cur === 'object'; depth++) {
+    const err = cur as { name?: unknown; code?: unknown; type?: unknown; message?: unknown; cause?: unknown };
+    const message = typeof err.message === 'string' ? err.message : '';
+    if (err.name === 'AbortError' || err.code === 'ABORT_ERR') return { code: 'AbortError', message };
+    if (typeof err.code === 'string' && NETWORK_CODE.test(err.code)) return { code: err.code, message };
+    // node-fetch's FetchError: `system` wraps a socket error, `request-timeout` is its own timeout.
+    if (err.name === 'FetchError' && (err.type === 'system' || err.type === 'request-timeout'))
+      return { code: typeof err.code === 'string' ? err.code : String(err.type), message };
+    cur = err.cause;
+  }
+  return undefined;
 }
 
 /** Runs one API call, translating failures. */

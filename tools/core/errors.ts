@@ -8,7 +8,9 @@ export type ToolErrorCode =
   | 'unauthorized'
   | 'backend_unavailable'
   | 'backend_error'
-  | 'timeout';
+  | 'timeout'
+  /** A bug, or a reply Kubemate could not make sense of: never reported as a backend being down. */
+  | 'internal';
 
 export class ToolError extends Error {
   constructor(
