@@ -1,5 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { suggestion, ToolError } from '../core/errors.js';
+import { apiVersionProblem, pathSegment } from '../shared/k8s-names.js';
 import { type KubeCluster, kubeCall } from './kube.js';
 
 /** One API resource as discovery describes it, with the REST paths to reach its objects. */
@@ -40,8 +41,15 @@ const MAX_AGE_MS = 10 * 60_000;
 /** Per API server, per groupVersion. Impersonated views of one cluster share it: discovery is public. */
 const cache = new Map<string, Map<string, CachedList>>();
 
+/** `/api/v1` or `/apis/apps/v1`; an apiVersion that is not `[group/]version` never becomes a path. */
 function basePath(apiVersion: string): string {
-  return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const problem = apiVersionProblem(apiVersion);
+  if (problem)
+    throw new ToolError('invalid_arguments', `apiVersion '${apiVersion}' is not valid: ${problem}`);
+  const slash = apiVersion.indexOf('/');
+  return slash < 0
+    ? `/api/${pathSegment(apiVersion, 'version')}`
+    : `/apis/${pathSegment(apiVersion.slice(0, slash), 'API group')}/${pathSegment(apiVersion.slice(slash + 1), 'version')}`;
 }
 
 function resourcesOf(cluster: KubeCluster, apiVersion: string, refresh: boolean): Promise<APIResource[]> {
@@ -133,17 +141,19 @@ export async function resolveKind(
     resource: r.name,
     namespaced: r.namespaced,
     verbs: r.verbs ?? [],
+    // Every segment is checked and encoded here as well as by the tools' schemas: a second wall.
     collectionPath: (namespace) =>
       r.namespaced && namespace
-        ? `${base}/namespaces/${encodeURIComponent(namespace)}/${r.name}`
-        : `${base}/${r.name}`,
+        ? `${base}/namespaces/${pathSegment(namespace, 'namespace')}/${pathSegment(r.name, 'resource')}`
+        : `${base}/${pathSegment(r.name, 'resource')}`,
     objectPath: (name, namespace) => {
       if (r.namespaced && !namespace) {
         throw new ToolError('invalid_arguments', `${r.kind} is namespaced: give a namespace for '${name}'`);
       }
+      const object = `${pathSegment(r.name, 'resource')}/${pathSegment(name, `${r.kind} name`)}`;
       return r.namespaced
-        ? `${base}/namespaces/${encodeURIComponent(namespace!)}/${r.name}/${encodeURIComponent(name)}`
-        : `${base}/${r.name}/${encodeURIComponent(name)}`;
+        ? `${base}/namespaces/${pathSegment(namespace!, 'namespace')}/${object}`
+        : `${base}/${object}`;
     },
   };
 }

@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createGunzip, createInflate } from 'node:zlib';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import { Headers } from 'node-fetch';
+import { ToolError } from '../core/errors.js';
 import { IMPERSONATE_HEADER, type KubeIdentity, setImpersonation } from './impersonation.js';
 
 /** Options for one request; a body that is not a string is sent as JSON. */
@@ -87,6 +88,7 @@ export class KubeReader {
 
   /** The response body as text; failures are ApiExceptions like the generated client's. */
   private async fetchText(method: string, path: string, opts: RawRequest = {}): Promise<string> {
+    assertApiPath(path);
     const { headers, agent, server } = await this.prepare();
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {}))
@@ -276,6 +278,34 @@ function send(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * The last wall before a request: a path whose segments would be normalised away (`.`, `..`, or
+ * their percent-encoded forms) or that carries a query or fragment of its own never leaves, so no
+ * unchecked name can make a request address another object than the one it names.
+ */
+export function assertApiPath(path: string): void {
+  const refuse = (why: string): never => {
+    throw new ToolError(
+      'invalid_arguments',
+      `refusing to send a request for ${JSON.stringify(path)}: ${why}`,
+    );
+  };
+  if (!path.startsWith('/')) refuse('it is not an absolute API path');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[?#\\\u0000-\u001f\u007f]/.test(path)) refuse('it contains ?, #, \\ or control characters');
+  for (const segment of path.slice(1).split('/')) {
+    let decoded = '';
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      refuse('it has a malformed percent-encoding');
+    }
+    if (segment === '' && path !== '/') refuse('it has an empty segment');
+    if (decoded === '.' || decoded === '..') refuse(`it has a '${decoded}' segment`);
+    if (decoded.includes('/') || decoded.includes('\\')) refuse('a segment encodes a slash');
+  }
 }
 
 /** Times an idempotent request is sent again after a dropped connection. */

@@ -5,6 +5,7 @@ import { type ResolvedKind, resolveKind } from '../clients/discovery.js';
 import { type KubeCluster, kubeError } from '../clients/kube.js';
 import { ToolError } from '../core/errors.js';
 import { defineTool, type ToolDef } from '../core/types.js';
+import { apiVersionProblem, assertObjectName, kindProblem, nameProblem } from '../shared/k8s-names.js';
 import { clusterArg, namespaceArg, TOOLSET } from './common.js';
 import { capLines, diffObjects, type FieldChange, formatChange } from './object-diff.js';
 
@@ -98,6 +99,67 @@ export function maskSecretValues(text: string): string {
   }
 }
 
+/** The objects of each document (a List's items too), for checks that run before anything else. */
+function eachObject(value: unknown, visit: (item: unknown) => void): void {
+  if (value === null || value === undefined) return;
+  if (isObj(value) && value.kind === 'List' && Array.isArray(value.items)) value.items.forEach(visit);
+  else visit(value);
+}
+
+/**
+ * Why an object's identity cannot be sent to the API server: a malformed apiVersion or kind, a
+ * name or namespace that breaks the path rules (`..` would address the parent object). Checked
+ * again per kind once the kind is resolved (`assertObjectName`).
+ */
+function identityProblem(item: Record<string, unknown>): string | undefined {
+  const meta = isObj(item.metadata) ? item.metadata : {};
+  const kind = typeof item.kind === 'string' ? item.kind : '';
+  if (typeof item.apiVersion === 'string') {
+    const p = apiVersionProblem(item.apiVersion);
+    if (p) return `apiVersion ${JSON.stringify(item.apiVersion)} is not valid: ${p}`;
+  }
+  if (typeof item.kind === 'string') {
+    const p = kindProblem(item.kind);
+    if (p) return `kind ${JSON.stringify(item.kind)} ${p}`;
+  }
+  if (typeof meta.name === 'string' && meta.name !== '') {
+    const p = nameProblem(meta.name, 'path-segment');
+    if (p) return `${kind || 'object'} name ${JSON.stringify(meta.name)} is not valid: it ${p}`;
+  }
+  if (meta.namespace !== undefined && meta.namespace !== null) {
+    if (typeof meta.namespace !== 'string') return `${kind || 'object'} metadata.namespace must be a string`;
+    const p = nameProblem(meta.namespace, 'dns1123-label');
+    if (p) return `namespace ${JSON.stringify(meta.namespace)} is not valid: it ${p}`;
+  }
+  return undefined;
+}
+
+/**
+ * The first invalid object identity in a manifest, for the input schema: such a call is refused
+ * before any request and before any approval ticket. Text that does not parse is left to the
+ * handler, which reports where.
+ */
+export function manifestIdentityProblem(text: string): string | undefined {
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    docs = parseAllDocuments(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0)) return undefined;
+  let problem: string | undefined;
+  docs.forEach((d, i) => {
+    if (problem) return;
+    eachObject(d.toJS(), (item) => {
+      if (!problem && isObj(item)) {
+        const p = identityProblem(item);
+        if (p) problem = `document ${i + 1}: ${p}`;
+      }
+    });
+  });
+  return problem;
+}
+
 /** The documents of the YAML text; parse errors name the document and line but never quote it. */
 function parseDocuments(text: string): Obj[] {
   const out: Obj[] = [];
@@ -128,6 +190,8 @@ function parseDocuments(text: string): Obj[] {
           `${where} (${item.kind}) needs metadata.name; generateName is not supported`,
         );
       }
+      const problem = identityProblem(item);
+      if (problem) throw new ToolError('invalid_arguments', `${where}: ${problem}. Nothing was applied.`);
       out.push(item as Obj);
     }
   });
@@ -148,6 +212,7 @@ async function resolveTargets(cluster: KubeCluster, text: string, namespace?: st
   for (const doc of docs) {
     const kind = await resolveKind(cluster, doc.apiVersion, doc.kind);
     const name = doc.metadata.name;
+    assertObjectName(kind.group, kind.kind, name);
     const own = typeof doc.metadata.namespace === 'string' ? doc.metadata.namespace : undefined;
     let ns: string | undefined;
     if (kind.namespaced) {
@@ -267,7 +332,15 @@ const resourcesApply = defineTool({
       .describe(
         'Namespace for objects that do not set one; when given, every object must be namespaced and in it',
       ),
-    yaml: z.string().min(1).max(200_000).describe('The manifest: YAML documents separated by ---'),
+    yaml: z
+      .string()
+      .min(1)
+      .max(200_000)
+      .superRefine((text, ctx) => {
+        const problem = manifestIdentityProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .describe('The manifest: YAML documents separated by ---'),
     force: z.boolean().default(false).describe('Take over fields that another field manager owns'),
   }),
   output: z.object({

@@ -2,11 +2,9 @@ import { ApiException, type V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { KubeCluster } from '../clients/kube.js';
 import { suggestion, ToolError } from '../core/errors.js';
+import { namespaceName, objectName } from '../shared/k8s-names.js';
 
 export const TOOLSET = 'cluster';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export const clusterArg = z
   .string()
@@ -14,15 +12,10 @@ export const clusterArg = z
   .optional()
   .describe('Cluster (kubeconfig context) to query; omit for the default cluster');
 
-export const namespaceArg = z
-  .string()
-  .max(63)
-  .regex(DNS_LABEL, 'must be a Kubernetes namespace name (lowercase letters, digits and -)');
+/** Names are validated by the shared schemas in tools/shared, the same in every toolset. */
+export const namespaceArg = namespaceName;
 
-export const nameArg = z
-  .string()
-  .max(253)
-  .regex(DNS_SUBDOMAIN, 'must be a Kubernetes object name (lowercase letters, digits, - and .)');
+export const nameArg = objectName;
 
 export const selectorArg = z.string().max(1024);
 

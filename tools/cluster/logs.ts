@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
 import { suggestion, ToolError } from '../core/errors.js';
 import { defineTool, type ToolDef } from '../core/types.js';
+import { containerName } from '../shared/k8s-names.js';
 import {
   assertNamespaceExists,
   clusterArg,
@@ -278,9 +279,7 @@ const podsLogs = defineTool({
     cluster: clusterArg,
     namespace: namespaceArg.describe('Namespace of the pod'),
     pod: nameArg.describe('Pod name'),
-    container: z
-      .string()
-      .max(63)
+    container: containerName
       .optional()
       .describe(
         "Container name; default: the pod's default or first container (others are listed in the answer)",

@@ -4,13 +4,13 @@ import { z } from 'zod';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
 import { suggestion, ToolError } from '../core/errors.js';
 import { defineTool, listOutput, type ToolDef } from '../core/types.js';
+import { anyObjectName, assertObjectName } from '../shared/k8s-names.js';
 import {
   age,
   assertNamespaceExists,
   clusterArg,
   countBy,
   formatCounts,
-  nameArg,
   namespaceArg,
   PAGE_SIZE,
   readAnnotations,
@@ -331,7 +331,9 @@ const resourcesGet = defineTool({
     kind: kindArg.describe(
       'Kind, plural or short name, optionally group-qualified: "deploy", "Certificate.cert-manager.io"',
     ),
-    name: nameArg.describe('Object name'),
+    name: anyObjectName.describe(
+      'Object name (checked against the rules of its kind once the kind is known)',
+    ),
     namespace: namespaceArg.optional().describe('Namespace of the object; omit for cluster-scoped kinds'),
   }),
   output: z.object({
@@ -354,6 +356,7 @@ const resourcesGet = defineTool({
     const cluster = ctx.backends.kube.get(args.cluster);
     const r = await resolveResource(cluster, args.kind, 'get');
     checkScope(r, args.namespace);
+    assertObjectName(r.entry.group, r.entry.kind, args.name);
     const path = r.resolved.objectPath(args.name, args.namespace);
     const ref = args.namespace ? `${args.namespace}/${args.name}` : args.name;
     const obj = await kubeCall(cluster, `get ${qualified(r.entry)} ${ref}`, () =>

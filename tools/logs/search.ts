@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineTool, type ToolDef } from '../core/types.js';
+import { containerName, namespaceName } from '../shared/k8s-names.js';
 import { answer, logqlOutput } from './answer.js';
 import { type LokiQueryData, lokiGet, nanos } from './client.js';
 import {
@@ -36,7 +37,7 @@ const regexArg = z
 const input = z
   .object({
     cluster: clusterArg,
-    namespace: z.string().min(1).max(253).optional().describe('Kubernetes namespace'),
+    namespace: namespaceName.optional().describe('Kubernetes namespace'),
     pod: z
       .string()
       .min(1)
@@ -46,7 +47,7 @@ const input = z
     podRegex: regexArg
       .optional()
       .describe('Regular expression for the pod name (whole name), instead of pod'),
-    container: z.string().min(1).max(253).optional().describe('Container name'),
+    container: containerName.optional().describe('Container name'),
     app: z
       .string()
       .min(1)

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { HttpBackend } from '../clients/http-backend.js';
-import { nameArg, namespaceArg } from '../cluster/common.js';
 import { defineTool, type ToolDef } from '../core/types.js';
+import { namespaceName, objectName } from '../shared/k8s-names.js';
 import {
   bytes,
   clusterArg,
@@ -130,8 +130,8 @@ const goldenSignals = defineTool({
     'The four golden signals of one workload from Prometheus: request rate, error rate, latency p50/p95/p99, and saturation (CPU and memory against the pods\' limits). Tries Linkerd proxy metrics first, then common HTTP server metric names (http_requests_total, http_request_duration_seconds), and shows the PromQL it used for each signal so you can refine it. Call it for "is service X healthy" or during an incident on one workload.',
   input: z.object({
     cluster: clusterArg,
-    namespace: namespaceArg.describe('Namespace of the workload'),
-    workload: nameArg.describe('Deployment, StatefulSet or DaemonSet name'),
+    namespace: namespaceName.describe('Namespace of the workload'),
+    workload: objectName.describe('Deployment, StatefulSet or DaemonSet name'),
     window: durationArg
       .refine((d) => (parseDuration(d) ?? 0) >= 2, 'must be at least 2s')
       .default('5m')
