@@ -143,6 +143,8 @@ export class ConfigError extends Error {
 const ENV_PREFIX = 'KUBEMATE_';
 /** Variables Kubernetes injects for a Service named kubemate (KUBEMATE_PORT, KUBEMATE_SERVICE_HOST, …). */
 const SERVICE_LINK = /^KUBEMATE_(PORT|SERVICE_HOST|SERVICE_PORT)(_|$)/;
+/** The test environment's own variables (KUBEMATE_TEST_KUBECONFIG, KUBEMATE_TESTENV_CACHE, …). */
+const TEST_ENV = /^KUBEMATE_TEST(ENV)?_/;
 
 function lookup(obj: unknown, path: PropertyKey[]): unknown {
   let cur = obj;
@@ -174,7 +176,7 @@ export function envOverrides(env: NodeJS.ProcessEnv): {
   const sources = new Map<string, string>();
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
-    if (name === 'KUBEMATE_CONFIG' || SERVICE_LINK.test(name)) continue;
+    if (name === 'KUBEMATE_CONFIG' || SERVICE_LINK.test(name) || TEST_ENV.test(name)) continue;
     const path = name
       .slice(ENV_PREFIX.length)
       .split('__')

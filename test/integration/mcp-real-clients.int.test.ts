@@ -26,6 +26,9 @@ import { MemoryAudit } from '../support/pipeline.js';
 
 const run = promisify(execFile);
 const INSPECTOR = path.resolve('node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
+// The 1.x CLI finds its own package.json relative to the working directory, not to itself, so it
+// runs from its build folder (where ../package.json is its own).
+const INSPECTOR_CWD = path.dirname(INSPECTOR);
 const TOKEN = 'kmt_real-clients-test-token';
 const namespace = uniqueName('clients');
 const other = uniqueName('clients-other');
@@ -90,7 +93,7 @@ describe('the official MCP Inspector CLI', () => {
     const { stdout } = await run(
       process.execPath,
       [INSPECTOR, '--cli', url, '--transport', 'http', '--header', `Authorization: Bearer ${TOKEN}`, ...args],
-      { timeout: 60_000 },
+      { timeout: 60_000, cwd: INSPECTOR_CWD },
     );
     return JSON.parse(stdout) as Record<string, unknown>;
   }
@@ -150,9 +153,7 @@ describe('the official MCP Inspector CLI', () => {
     const failed = await run(
       process.execPath,
       [INSPECTOR, '--cli', url, '--transport', 'http', '--method', 'tools/list'],
-      {
-        timeout: 60_000,
-      },
+      { timeout: 60_000, cwd: INSPECTOR_CWD },
     ).then(
       () => undefined,
       (e: { stderr?: string; stdout?: string }) => `${e.stdout ?? ''}${e.stderr ?? ''}`,
@@ -186,7 +187,7 @@ describe('the official MCP Inspector CLI', () => {
         '--tool-arg',
         `namespace=${namespace}`,
       ],
-      { timeout: 60_000 },
+      { timeout: 60_000, cwd: INSPECTOR_CWD },
     );
     const result = JSON.parse(stdout) as { isError?: boolean; structuredContent: { total: number } };
     expect(result.isError).toBeFalsy();

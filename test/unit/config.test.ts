@@ -96,4 +96,16 @@ describe('configuration from the environment, hardened', () => {
     });
     expect(cfg.server.port).toBe(8080);
   });
+
+  it("ignores the test environment's variables, so a process started from a test run can start", () => {
+    const cfg = loadConfig({
+      env: {
+        KUBEMATE_TEST_KUBECONFIG: '/tmp/kubeconfig',
+        KUBEMATE_TESTENV_CACHE: '/tmp/cache',
+        KUBEMATE_SERVER__PORT: '9000',
+      },
+    });
+    expect(cfg.server.port).toBe(9000);
+    expect(() => loadConfig({ env: { KUBEMATE_TESTS: 'x' } })).toThrow(/tests: unknown key/);
+  });
 });
