@@ -127,7 +127,7 @@ describe('the write guard (does not rely on the model)', () => {
         args: { id: 'api' },
         reason: 'not requested by you: you did not ask to delete anything',
         origin:
-          "proposed by the Kubemate agent for token:alice (asked: 'how is widget api?') after reading: widget_get api",
+          "proposed by the Kubemate agent for alice (asked: 'how is widget api?') after reading: widget_get api",
       },
     ]);
     expect(answer.toolCalls.at(-1)).toEqual({ name: 'widget_delete', args: { id: 'api' }, status: 'denied' });
