@@ -40,8 +40,10 @@ export class LazyKnowledgeBase implements RunbookSearcher, RunbookDocuments {
       // Unchanged files cost a hash each; a folder that cannot be read must not stop searches.
       try {
         const summaries = await kb.sync();
-        for (const s of summaries)
+        for (const s of summaries) {
           for (const f of s.failures) this.options.warn?.(`runbook ${f.file} skipped: ${f.error}`);
+          for (const f of s.skipped) this.options.warn?.(`runbook ${f.file} skipped: ${f.reason}`);
+        }
       } catch (e) {
         this.options.warn?.(`runbook ingestion on first use failed: ${(e as Error).message}`);
       }

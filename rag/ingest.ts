@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type ChunkerOptions, chunkDocument } from './chunker.js';
 import type { Embedder } from './embeddings.js';
 import { loadDocument } from './loaders/index.js';
 import { documentMetadata } from './metadata.js';
 import type { Chunk, DocumentRecord, RunbookStore } from './types.js';
-import { runbookFiles } from './walk.js';
+import { readRunbookFile, walkRunbooks } from './walk.js';
 
 export type FileOutcome = 'added' | 'updated' | 'unchanged' | 'failed';
 
@@ -44,6 +42,8 @@ export interface IngestSummary {
   /** Chunks written (of added and updated files). */
   chunks: number;
   failures: { file: string; error: string }[];
+  /** Files left alone on purpose (symbolic links out of the folder, link loops), with why. */
+  skipped: { file: string; reason: string }[];
   ms: { total: number; embedding: number; other: number };
 }
 
@@ -73,7 +73,8 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestSummar
   const started = performance.now();
   const { store, embedder, prefix } = options;
   const model = embedder?.model ?? null;
-  const files = await runbookFiles(options.root, options.exclude);
+  const walk = await walkRunbooks(options.root, options.exclude);
+  const files = walk.files;
   const existing = new Map(
     (await store.listDocuments()).filter((d) => d.source.startsWith(`${prefix}/`)).map((d) => [d.source, d]),
   );
@@ -85,6 +86,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestSummar
     files: { seen: files.length, added: 0, updated: 0, unchanged: 0, removed: 0, failed: 0 },
     chunks: 0,
     failures: [],
+    skipped: walk.skipped.map((s) => ({ file: `${prefix}/${s.file}`, reason: s.reason })),
     ms: { total: 0, embedding: 0, other: 0 },
   };
   let done = 0;
@@ -161,7 +163,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestSummar
     existing.delete(source);
     let bytes: Buffer;
     try {
-      bytes = await readFile(join(options.root, rel));
+      bytes = await readRunbookFile(options.root, rel);
     } catch (e) {
       report(source, 'failed', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       continue;

@@ -61,10 +61,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 export function formatSummary(s: IngestSummary): string {
   const f = s.files;
   const mode = s.mode === 'dense' ? `embedded with ${s.model}` : 'keyword-only (no embeddings)';
+  const skipped = s.skipped.map((k) => `\n  skipped ${k.file}: ${k.reason}`).join('');
   return (
     `${s.prefix}/ from ${s.root}: ${f.seen} files: ${f.added} added, ${f.updated} updated, ${f.unchanged} unchanged, ` +
     `${f.removed} removed, ${f.failed} failed; ${s.chunks} chunks written in ${seconds(s.ms.total)} ` +
-    `(embedding ${seconds(s.ms.embedding)}, the rest ${seconds(s.ms.other)}); ${mode}`
+    `(embedding ${seconds(s.ms.embedding)}, the rest ${seconds(s.ms.other)}); ${mode}${skipped}`
   );
 }
 

@@ -48,10 +48,30 @@ describe('runbooks CLI output', () => {
         files: { seen: 10, added: 2, updated: 1, unchanged: 6, removed: 1, failed: 1 },
         chunks: 30,
         failures: [],
+        skipped: [],
         ms: { total: 2500, embedding: 2000, other: 500 },
       }),
     ).toBe(
       'runbooks/ from /srv/runbooks: 10 files: 2 added, 1 updated, 6 unchanged, 1 removed, 1 failed; 30 chunks written in 2.5 s (embedding 2.0 s, the rest 0.5 s); embedded with nomic-embed-text',
+    );
+    const withSkips = formatSummary({
+      root: '/srv/runbooks',
+      prefix: 'runbooks',
+      mode: 'keyword',
+      model: null,
+      files: { seen: 1, added: 1, updated: 0, unchanged: 0, removed: 0, failed: 0 },
+      chunks: 2,
+      failures: [],
+      skipped: [
+        {
+          file: 'runbooks/notes.md',
+          reason: 'a symbolic link that resolves outside the runbook folder; not read',
+        },
+      ],
+      ms: { total: 100, embedding: 0, other: 100 },
+    });
+    expect(withSkips.split('\n')[1]).toBe(
+      '  skipped runbooks/notes.md: a symbolic link that resolves outside the runbook folder; not read',
     );
   });
 });
