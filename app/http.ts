@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyPluginAsync,
   LogController,
 } from 'fastify';
+import { checkOrigin } from '../mcp/auth.js';
 import { mcpHttpPlugin } from '../mcp/http.js';
 import { askHttpPlugin } from './ask-http.js';
 import type { App } from './wiring.js';
@@ -36,12 +37,16 @@ const healthPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app }) 
     return cached.unreachable;
   };
   fastify.get('/healthz', async () => ({ status: 'ok' }));
-  fastify.get('/readyz', async (_req, reply) => {
+  // Cluster names are for callers with a token; anyone else (a load balancer, a probe) gets the status.
+  fastify.get('/readyz', async (req, reply) => {
     const unreachable = await probe();
+    const named = app.auth.authenticate(req.headers.authorization) !== undefined;
     if (unreachable.length > 0) {
-      return reply.code(503).send({ status: 'not ready', unreachableClusters: unreachable });
+      return reply
+        .code(503)
+        .send({ status: 'not ready', ...(named ? { unreachableClusters: unreachable } : {}) });
     }
-    return { status: 'ready', clusters: app.clusters.names() };
+    return { status: 'ready', ...(named ? { clusters: app.clusters.names() } : {}) };
   });
 };
 
@@ -58,23 +63,27 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
     // One log line per tool call comes from the pipeline; per-request lines would repeat it.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  const origins = {
+    allowedHosts: app.config.server.allowedHosts,
+    allowedOrigins: app.config.server.allowedOrigins,
+  };
+  // DNS-rebinding protection for every route, unknown ones included: a hook on the root instance
+  // runs before any plugin's routes and before the 404 handler. The MCP and ask plugins check again.
+  fastify.addHook('onRequest', async (req, reply) => {
+    const refused = checkOrigin(origins, req.headers.host, req.headers.origin);
+    if (!refused) return;
+    const message = `Forbidden: ${refused}`;
+    return reply
+      .code(403)
+      .send(
+        req.url === '/mcp' || req.url.startsWith('/mcp?')
+          ? { jsonrpc: '2.0', error: { code: -32000, message }, id: null }
+          : { error: message },
+      );
+  });
   await fastify.register(healthPlugin, { app });
   await fastify.register(metricsPlugin, { app });
-  await fastify.register(mcpHttpPlugin, {
-    pipeline: app.pipeline,
-    auth: app.auth,
-    origins: {
-      allowedHosts: app.config.server.allowedHosts,
-      allowedOrigins: app.config.server.allowedOrigins,
-    },
-  });
-  await fastify.register(askHttpPlugin, {
-    agent: () => app.agent(),
-    auth: app.auth,
-    origins: {
-      allowedHosts: app.config.server.allowedHosts,
-      allowedOrigins: app.config.server.allowedOrigins,
-    },
-  });
+  await fastify.register(mcpHttpPlugin, { pipeline: app.pipeline, auth: app.auth, origins });
+  await fastify.register(askHttpPlugin, { agent: () => app.agent(), auth: app.auth, origins });
   return fastify;
 }

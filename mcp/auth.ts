@@ -42,9 +42,13 @@ export interface OriginPolicy {
   allowedOrigins: string[];
 }
 
-function hostname(hostHeader: string): string {
-  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
-  return hostHeader.split(':')[0] ?? '';
+/**
+ * The hostname of a Host header (`name`, `name:port`, `[v6]` or `[v6]:port`), or undefined when the
+ * header is anything else: `127.0.0.1:evil.example` names no host, it does not name 127.0.0.1.
+ */
+function hostname(hostHeader: string): string | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]@/\s]+)(?::\d{1,5})?$/.exec(hostHeader);
+  return m?.[1];
 }
 
 /** DNS-rebinding protection: returns a reason to refuse, or undefined when the request may pass. */
@@ -53,7 +57,8 @@ export function checkOrigin(
   host: string | undefined,
   origin: string | undefined,
 ): string | undefined {
-  if (!host || !policy.allowedHosts.includes(hostname(host).toLowerCase())) {
+  const name = host ? hostname(host) : undefined;
+  if (!name || !policy.allowedHosts.includes(name.toLowerCase())) {
     return `Host '${host ?? ''}' is not allowed; add its hostname to server.allowedHosts`;
   }
   if (origin !== undefined && !policy.allowedOrigins.includes(origin)) {

@@ -234,7 +234,10 @@ describe('MCP over Streamable HTTP', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(((await ready.json()) as { clusters: string[] }).clusters).toContain('kubemate');
+    // Cluster names only for a caller with a token.
+    expect(await ready.json()).toEqual({ status: 'ready' });
+    const named = await fetch(`${base}/readyz`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(((await named.json()) as { clusters: string[] }).clusters).toContain('kubemate');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/kubemate_tool_calls_total\{tool="pods_list",status="success"\} [1-9]/);
     expect(metrics).toMatch(/kubemate_tool_duration_seconds_bucket\{le="[0-9.]+",tool="pods_list"\}/);

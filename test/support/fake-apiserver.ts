@@ -107,6 +107,8 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
         res.writeHead(status, { 'content-type': 'application/json' }).end(text);
       const custom = fake.respond?.(method, path);
       if (custom) return json(custom.status, custom.body);
+      if (path === '/version')
+        return json(200, JSON.stringify({ major: '1', minor: '33', gitVersion: 'v1.33.0' }));
       if (path === '/api') return json(200, JSON.stringify({ kind: 'APIVersions', versions: ['v1'] }));
       if (path === '/apis') return json(200, JSON.stringify({ kind: 'APIGroupList', groups: [] }));
       if (path === '/api/v1') return json(200, JSON.stringify(coreResources));
