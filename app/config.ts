@@ -69,10 +69,11 @@ const backendListSchema = z
 export const configSchema = z.strictObject({
   dataDir: pathSchema.default(join(homedir(), '.kubemate')),
   log: z
-    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') })
-    .default({
-      level: 'info',
-    }),
+    .strictObject({
+      /** Unset: `serve` and `mcp` log at info, the other CLI commands only warnings and errors. */
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
+    })
+    .default({}),
   server: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),

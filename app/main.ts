@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { hashToken } from '../mcp/auth.js';
 import { serveStdio } from '../mcp/stdio.js';
 import { AuditLog } from '../policies/audit-log.js';
@@ -16,9 +16,26 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRunbookCommands } from './commands/runbooks.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { checkReferencedFiles } from './config-files.js';
 import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
 import { buildApp, localPrincipal } from './wiring.js';
+
+/** The version in package.json, read beside dist/ (and from the source tree when run with tsx). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'kubemate' && pkg.version) return pkg.version;
+    } catch {
+      // try the next place
+    }
+  }
+  return 'unknown';
+}
 
 const program = new Command();
 program
@@ -26,6 +43,7 @@ program
   .description(
     'ChatOps assistant for Kubernetes operations: permission-checked tools over MCP, CLI and chat.',
   )
+  .version(packageVersion(), '-V, --version', 'print the version of Kubemate')
   .option(
     '-c, --config <file>',
     'YAML configuration file (default: $KUBEMATE_CONFIG, else ./kubemate.yaml if present)',
@@ -36,6 +54,14 @@ function configFile(): string | undefined {
   const given = program.opts<{ config?: string }>().config ?? process.env.KUBEMATE_CONFIG;
   if (given) return given;
   return existsSync('kubemate.yaml') ? 'kubemate.yaml' : undefined;
+}
+
+/** --port: a whole number 0-65535, checked as the config's own server.port is. */
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) {
+    throw new InvalidArgumentError(`'${value}' is not a port; give a number from 0 to 65535.`);
+  }
+  return Number(value);
 }
 
 function fail(message: string, code = 2): never {
@@ -52,9 +78,9 @@ function config(): Config {
   }
 }
 
-/** Interactive commands keep stderr quiet unless a log level was asked for. */
+/** Interactive commands keep stderr quiet unless a log level was asked for (config or environment). */
 function app(cfg = config(), quiet = false) {
-  const level = quiet && !process.env.KUBEMATE_LOG__LEVEL && !configFile() ? 'warn' : cfg.log.level;
+  const level = cfg.log.level ?? (quiet ? 'warn' : 'info');
   try {
     return buildApp(cfg, createLogger(level));
   } catch (e) {
@@ -66,13 +92,25 @@ program
   .command('serve')
   .description('Serve MCP over Streamable HTTP at /mcp, with /healthz, /readyz and /metrics')
   .option('--host <host>', 'address to listen on (default from config: 127.0.0.1)')
-  .option('--port <port>', 'port to listen on (default from config: 8080)', (v) => Number.parseInt(v, 10))
+  .option('--port <port>', 'port to listen on, 0-65535 (default from config: 8080)', parsePort)
   .action(async (opts: { host?: string; port?: number }) => {
     const a = app();
     const server = await buildHttpServer(a);
     const host = opts.host ?? a.config.server.host;
     const port = opts.port ?? a.config.server.port;
-    await server.listen({ host, port });
+    try {
+      await server.listen({ host, port });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why: Record<string, string> = {
+        EADDRINUSE: `port ${port} on ${host} is already in use; stop what holds it or choose another with --port`,
+        EACCES: `not allowed to listen on ${host}:${port}; ports below 1024 need privileges, choose another with --port`,
+        EADDRNOTAVAIL: `${host} is not an address of this machine; choose another with --host`,
+        ENOTFOUND: `cannot resolve the host name ${host}; choose another with --host`,
+      };
+      await a.close();
+      fail(why[err.code ?? ''] ?? `cannot listen on ${host}:${port}: ${err.message}`, 1);
+    }
     const clusters = a.clusters.names();
     a.logger.info(
       { url: `http://${host}:${port}/mcp`, clusters, tokens: a.config.auth.tokens.length },
@@ -186,15 +224,24 @@ program
   .command('check <file>')
   .description('Validate a configuration file (with environment overrides applied)')
   .action((file: string) => {
+    let cfg: Config;
     try {
-      const cfg = loadConfig({ file });
-      process.stdout.write(
-        `${file}: valid. Serving on ${cfg.server.host}:${cfg.server.port}, ${cfg.auth.tokens.length} token(s), read-only ${cfg.policy.readOnly}.\n`,
-      );
+      cfg = loadConfig({ file });
     } catch (e) {
       if (e instanceof ConfigError) fail(e.message, 1);
       throw e;
     }
+    const problems = checkReferencedFiles(cfg);
+    if (problems.length > 0) {
+      fail(
+        `${file}: the configuration is valid, but files it refers to are not:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+        1,
+      );
+    }
+    process.stdout.write(
+      `${file}: valid. Serving on ${cfg.server.host}:${cfg.server.port}, ${cfg.auth.tokens.length} token(s), ` +
+        `${cfg.policy.file ? `policy ${cfg.policy.file}` : 'no policy file (changes refused)'}, read-only ${cfg.policy.readOnly}.\n`,
+    );
   });
 
 const token = program.command('token').description('Bearer tokens for MCP over HTTP');
