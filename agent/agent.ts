@@ -9,6 +9,7 @@ import { proposalsToConfirm, whichOne } from './confirm.js';
 import { runDegraded } from './degraded/run.js';
 import { type LoopOutcome, runLoop } from './loop.js';
 import { prompt } from './prompts.js';
+import { confirmable } from './proposal.js';
 import type { ChatMessage } from './providers/types.js';
 import { decidedTicket } from './resume.js';
 import { emptyUsage, type RunState } from './state.js';
@@ -126,6 +127,8 @@ export class Agent {
     if (confirmed.kind === 'one') return this.runConfirmed(ctx, started, confirmed.proposal);
     if (confirmed.kind === 'several')
       return this.finish(ctx, started, 'answered', whichOne(confirmed.proposals), undefined, false);
+    if (confirmed.kind === 'refused')
+      return this.finish(ctx, started, 'answered', confirmed.message, undefined, false);
     const passages = await this.prefetch(state, emit);
 
     const llm = this.deps.llm;
@@ -239,7 +242,7 @@ export class Agent {
   }
 
   /**
-   * The user said yes to the one change the previous answer proposed and did not run: run exactly
+   * The user said yes to a change the previous answer showed whole and did not run: run exactly
    * that call (see confirm.ts), without the model, as the user. Approvals pause it as usual.
    */
   private async runConfirmed(
@@ -249,6 +252,11 @@ export class Agent {
   ): Promise<AgentAnswer> {
     const { deps, state, emit } = ctx;
     state.direct = true;
+    if (!confirmable(proposal)) {
+      // The arguments are not those whose digest was shown: run nothing.
+      const content = `The change you confirmed no longer matches what my last answer showed, so nothing has run. Ask for it in your own words.`;
+      return this.finish(ctx, started, 'failed', content, undefined, false);
+    }
     const person = deps.pipeline.policy.personOf(state.principal);
     const label = callLabel(proposal.name, proposal.args);
     const origin = attr(`${proposal.origin}; confirmed by ${person} ("${attr(state.question, 60)}")`, 800);

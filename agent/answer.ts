@@ -1,5 +1,6 @@
 import { citationLabel, orderCitations } from './citations.js';
 import { distinctProposals } from './confirm.js';
+import { confirmable } from './proposal.js';
 import type { RunState } from './state.js';
 import { callLabel } from './tool-call.js';
 import type { AgentAnswer, AnswerStatus } from './types.js';
@@ -17,16 +18,28 @@ export function answerParts(state: RunState, pending?: { id: string; plan: strin
       `Paused for approval: ${pending.plan}\nTicket ${pending.id} waits for an approver (kubemate approvals approve ${pending.id}); once it is decided, continue with: kubemate ask --resume ${state.runId}`,
     );
   }
-  const orYes =
-    distinctProposals(state.blocked).length === 1
-      ? ', or reply "yes" to run exactly this call (approval rules still apply)'
-      : '';
+  // A plain yes is enough when only one change was proposed; with several, the digest says which.
+  const single = distinctProposals(state.blocked).length === 1;
   for (const b of state.blocked) {
+    const shown = b.shown ?? callLabel(b.name, b.args);
+    const howToConfirm = confirmable(b)
+      ? `, or reply "yes ${b.digest}"${single ? ' (or just "yes")' : ''} to run exactly the call shown here (approval rules still apply)`
+      : `; a yes cannot confirm it because ${b.notConfirmable ?? 'it was not shown whole'}`;
     tail.push(
-      `Not done: ${callLabel(b.name, b.args)}. Kubemate did not run it because it was ${b.reason}. It was ${b.origin}. If you want this change, ask for it in your own words${orYes}.`,
+      `Not done: ${shown}. Kubemate did not run it because it was ${b.reason}. It was ${b.origin}. If you want this change, ask for it in your own words${howToConfirm}.`,
     );
   }
-  const calls = state.toolCalls.map((c) => `${callLabel(c.name, c.args)} → ${c.status}`);
+  // A refused call is named as its proposal shows it (values a tool masks stay masked).
+  const proposed = new Map(state.blocked.map((b) => [`${b.name} ${JSON.stringify(b.args)}`, b.shown]));
+  const calls = state.toolCalls.map((c) => {
+    const shown = c.status === 'denied' ? proposed.get(`${c.name} ${JSON.stringify(c.args)}`) : undefined;
+    const label = shown
+      ? shown.length > 160
+        ? `${shown.slice(0, 159)}…`
+        : shown
+      : callLabel(c.name, c.args);
+    return `${label} → ${c.status}`;
+  });
   if (calls.length) tail.push(`Tool calls: ${calls.join('; ')}`);
   return { lead, tail: tail.join('\n\n') };
 }

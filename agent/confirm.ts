@@ -1,3 +1,4 @@
+import { confirmable } from './proposal.js';
 import type { AgentStore, ThreadTurn } from './store.js';
 import { callLabel } from './tool-call.js';
 import type { BlockedWrite } from './types.js';
@@ -5,10 +6,13 @@ import type { BlockedWrite } from './types.js';
 /**
  * Confirming a proposal: when the agent's last answer in a thread showed a change it did not run
  * (the write guard refused it because the user had not asked for it), a reply that is only a yes
- * ("yes", "go ahead", "do it", "好的", "确认执行") runs exactly that call: the same tool and
- * arguments, as the user, through the pipeline, so the policy and approvals decide as for any
- * call. Nothing is asked of the model, so nothing in the data it read can change what runs. A reply
- * with anything more than a yes is an ordinary question, and the guard reads it as before.
+ * ("yes", "go ahead", "do it", "好的", "确认执行"), with the digest the answer showed next to the
+ * change ("yes 3f9a2c", needed when it proposed several), runs exactly that call: the same tool
+ * and arguments, as the user, through the pipeline, so the policy and approvals decide as for any
+ * call. Only a call the answer showed whole can be confirmed, and it runs only if its arguments
+ * still hash to the digest shown (proposal.ts). Nothing is asked of the model, so nothing in the
+ * data it read can change what runs. A reply with anything more than a yes is an ordinary
+ * question, and the guard reads it as before.
  */
 
 /** Words that say yes to a proposed change. */
@@ -47,21 +51,44 @@ const SEPARATOR = '[\\s,，.!！。]*';
 const PHRASE = new RegExp(`^(?:(?:${alternation([...YES, ...FILLER])})${SEPARATOR})+$`, 'i');
 const ONLY_FILLER = new RegExp(`^(?:(?:${alternation(FILLER)})${SEPARATOR})+$`, 'i');
 
-/** Whether the whole message is a yes (and says nothing else). */
-export function isConfirmation(text: string): boolean {
+/** A digest as the answer shows it, "3f9a2c", said with the yes. */
+const DIGEST = /(?<![0-9a-z])[0-9a-f]{6}(?![0-9a-z])/gi;
+
+/**
+ * A message that is only a yes, optionally with the digest of the change it confirms
+ * ("yes 3f9a2c"); null for anything else.
+ */
+export function parseConfirmation(text: string): { digest?: string } | null {
   const t = text.normalize('NFKC').trim();
-  return t.length > 0 && t.length <= 60 && PHRASE.test(t) && !ONLY_FILLER.test(t);
+  if (t.length === 0 || t.length > 60) return null;
+  const digests = [...t.matchAll(DIGEST)].map((m) => m[0].toLowerCase());
+  if (digests.length > 1) return null;
+  const rest = t.replace(DIGEST, ' ').trim();
+  if (!rest || !PHRASE.test(rest) || ONLY_FILLER.test(rest)) return null;
+  return digests[0] ? { digest: digests[0] } : {};
+}
+
+/** Whether the whole message is a yes (and says nothing else but, perhaps, a digest). */
+export function isConfirmation(text: string): boolean {
+  return parseConfirmation(text) !== null;
 }
 
 export type Confirmed =
   | { kind: 'none' }
-  | { kind: 'one'; proposal: BlockedWrite }
-  | { kind: 'several'; proposals: BlockedWrite[] };
+  | { kind: 'one'; proposal: BlockedWrite & { digest: string } }
+  | { kind: 'several'; proposals: BlockedWrite[] }
+  /** A yes that cannot run anything: say why; nothing runs and the model is not asked. */
+  | { kind: 'refused'; message: string };
 
-/** The change(s) the previous answer in this thread proposed and did not run. */
+/**
+ * The change a yes confirms: of those the previous answer in this thread proposed and did not
+ * run, the one whose digest the yes gives, or the only one. It must have been shown whole and its
+ * arguments must still hash to the digest shown (proposal.ts); otherwise nothing runs.
+ */
 export function proposalsToConfirm(question: string, turns: ThreadTurn[], store: AgentStore): Confirmed {
   const last = turns.at(-1);
-  if (!last || !isConfirmation(question)) return { kind: 'none' };
+  const yes = parseConfirmation(question);
+  if (!last || !yes) return { kind: 'none' };
   let blocked: BlockedWrite[];
   try {
     blocked = store.getRun(last.runId).state.blocked;
@@ -70,8 +97,23 @@ export function proposalsToConfirm(question: string, turns: ThreadTurn[], store:
   }
   const proposals = distinctProposals(blocked);
   if (proposals.length === 0) return { kind: 'none' };
-  if (proposals.length === 1) return { kind: 'one', proposal: proposals[0]! };
-  return { kind: 'several', proposals };
+  if (yes.digest) {
+    const matches = proposals.filter((p) => confirmable(p) && p.digest === yes.digest);
+    if (matches.length === 1)
+      return { kind: 'one', proposal: matches[0] as BlockedWrite & { digest: string } };
+    if (matches.length > 1) return { kind: 'several', proposals: matches };
+    return {
+      kind: 'refused',
+      message: `No change my last answer showed has the digest ${yes.digest}, so nothing has run. Reply with the digest shown next to the change, or ask for it in your own words.`,
+    };
+  }
+  if (proposals.length > 1) return { kind: 'several', proposals };
+  const only = proposals[0]!;
+  if (confirmable(only)) return { kind: 'one', proposal: only };
+  return {
+    kind: 'refused',
+    message: `A yes cannot confirm the change my last answer proposed, because ${only.notConfirmable ?? 'it was not shown whole'}; nothing has run. If you want it, ask for it in your own words.`,
+  };
 }
 
 /** Refused writes without repeats (a model may propose the same call twice). */
@@ -83,6 +125,11 @@ export function distinctProposals(blocked: BlockedWrite[]): BlockedWrite[] {
 
 /** The answer when a yes could mean more than one change: nothing runs; say which, in words. */
 export function whichOne(proposals: BlockedWrite[]): string {
-  const list = proposals.map((p, i) => `  ${i + 1}. ${callLabel(p.name, p.args)}`).join('\n');
-  return `My last answer proposed ${proposals.length} changes, so a yes does not say which one; nothing has run.\n${list}\nAsk for the one you want in your own words.`;
+  const list = proposals
+    .map((p, i) => {
+      const how = confirmable(p) ? ` (reply "yes ${p.digest}")` : ' (cannot be confirmed with a yes)';
+      return `  ${i + 1}. ${callLabel(p.name, p.args)}${how}`;
+    })
+    .join('\n');
+  return `My last answer proposed ${proposals.length} changes, so a yes does not say which one; nothing has run.\n${list}\nAsk for the one you want in your own words, or reply yes with the digest of the one shown whole in that answer.`;
 }

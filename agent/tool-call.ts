@@ -1,9 +1,10 @@
 import type { Principal } from '../policies/types.js';
-import { describeCall, type InvokeResult } from '../tools/core/invoke.js';
+import type { InvokeResult } from '../tools/core/invoke.js';
 import { cutToTokens } from './budget.js';
 import { citationsFrom } from './citations.js';
-import { originLabel, readLabel, writeRequested } from './guard.js';
+import { originLabel, readLabel, withoutDefaults, writeRequested } from './guard.js';
 import { plainPlan } from './plan.js';
+import { exactCall, proposalView } from './proposal.js';
 import type { ToolCall } from './providers/types.js';
 import type { RunState } from './state.js';
 import type { AgentDeps, AgentEvent } from './types.js';
@@ -27,9 +28,12 @@ export function argsObject(args: unknown): Record<string, unknown> {
   return args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
 }
 
-/** `pods_logs namespace="payments" pod="api-x"`, bounded: how answers name the calls they rest on. */
+/**
+ * `pods_logs namespace="payments" pod="api-x"`, bounded: how answers name the calls they rest on.
+ * Characters that do not show are written as escapes, as in a proposal (proposal.ts).
+ */
 export function callLabel(name: string, args: unknown): string {
-  const text = describeCall(name, argsObject(args));
+  const text = exactCall(name, argsObject(args));
   return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
 
@@ -73,14 +77,20 @@ export async function runToolCall(ctx: CallContext, call: ToolCall): Promise<Cal
     const parsed = def.input.safeParse(call.arguments ?? {});
     origin = originLabel(deps.pipeline.policy.personOf(state.principal), state.question, state.reads);
     if (parsed.success) {
-      // What the model asked for, as the tool will read it: defaults it did not send are not targets.
+      // What the model asked for, as the tool will read it; defaults, sent or not, are not targets.
       const given = argsObject(call.arguments);
-      const args = Object.fromEntries(
-        Object.entries(parsed.data as Record<string, unknown>).filter(([k]) => k in given),
-      );
-      const verdict = writeRequested(def, args, state.userWords);
+      const data = parsed.data as Record<string, unknown>;
+      const args = Object.fromEntries(Object.entries(data).filter(([k]) => k in given));
+      const verdict = writeRequested(def, withoutDefaults(def, given, data), state.userWords);
       if (!verdict.ok) {
-        state.blocked.push({ name: call.name, args: call.arguments, reason: verdict.reason, origin });
+        const view = proposalView(def, call.name, call.arguments);
+        state.blocked.push({
+          name: call.name,
+          args: call.arguments,
+          reason: verdict.reason,
+          origin,
+          ...view,
+        });
         state.toolCalls.push({ name: call.name, args: call.arguments, status: 'denied' });
         deps.pipeline.recordRefusal(state.principal, call.name, args, verdict.reason, 'agent write guard');
         deps.logger.warn(

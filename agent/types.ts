@@ -44,6 +44,12 @@ export interface BlockedWrite {
   reason: string;
   /** Where the idea came from: the untrusted data read before it was proposed. */
   origin: string;
+  /** The call as the answer shows it (see proposal.ts). */
+  shown?: string;
+  /** Present when `shown` is the whole call: the digest a yes confirms ("yes 3f9a2c"). */
+  digest?: string;
+  /** Why a yes cannot confirm it (too long to show, secret values masked). */
+  notConfirmable?: string;
 }
 
 export interface AgentUsage {

@@ -128,6 +128,8 @@ describe('the write guard (does not rely on the model)', () => {
         reason: 'not requested by you: you did not ask to delete anything',
         origin:
           "proposed by the Kubemate agent for alice (asked: 'how is widget api?') after reading: widget_get api",
+        shown: 'widget_delete id="api"',
+        digest: '025243',
       },
     ]);
     expect(answer.toolCalls.at(-1)).toEqual({ name: 'widget_delete', args: { id: 'api' }, status: 'denied' });
@@ -160,7 +162,12 @@ describe('confirming a proposal with a yes', () => {
     ]);
     const { answer } = await askCollect(rig.agent, 'how is widget api?', alice);
     expect(rig.runs.destroy).toBe(0);
-    expect(answer.text).toContain('or reply "yes" to run exactly this call (approval rules still apply)');
+    expect(answer.text).toContain(
+      'Not done: widget_delete id="api". Kubemate did not run it because it was not requested by you',
+    );
+    expect(answer.text).toContain(
+      'or reply "yes 025243" (or just "yes") to run exactly the call shown here (approval rules still apply)',
+    );
     return answer;
   }
 

@@ -110,14 +110,28 @@ describe('the write guard', () => {
     ).toEqual({ ok: true });
   });
 
-  it('finds the targets of a manifest, and ignores free text and timings', () => {
+  it('finds the targets of a manifest and of flags, and ignores free text and timings', () => {
     expect(
       targetsOf({
         yaml: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: shop\ndata:\n  a: b\n',
       }),
-    ).toEqual(['app-config', 'shop']);
-    expect(targetsOf({ ticket: 'apr_1', reason: 'too risky today' })).toEqual(['apr_1']);
-    expect(targetsOf({ name: 'node-1', force: true, timeoutSeconds: 30 })).toEqual(['node-1']);
+    ).toEqual({
+      targets: [
+        { as: 'kind', key: 'kind', value: 'ConfigMap' },
+        { as: 'word', key: 'name', value: 'app-config' },
+        { as: 'word', key: 'namespace', value: 'shop' },
+      ],
+    });
+    expect(targetsOf({ ticket: 'apr_1', reason: 'too risky today' })).toEqual({
+      targets: [{ as: 'word', key: 'ticket', value: 'apr_1' }],
+    });
+    // A boolean changes what the write does: force is a target (it was ignored before).
+    expect(targetsOf({ name: 'node-1', force: true, timeoutSeconds: 30 })).toEqual({
+      targets: [
+        { as: 'word', key: 'name', value: 'node-1' },
+        { as: 'flag', key: 'force', value: true },
+      ],
+    });
     expect(readLabel('pods_logs', { namespace: 'payments', pod: 'api-7d9f' })).toBe(
       'pods_logs payments/api-7d9f',
     );
