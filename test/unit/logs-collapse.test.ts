@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collapseLog, normaliseLine, renderCollapsed, severity } from '../../tools/cluster/logs.js';
+import { collapseLog, normaliseLine, renderCollapsed, severity } from '../../tools/shared/log-text.js';
 
 // A Spring Boot service that loses its database and dies, as `kubectl logs` shows it.
 const javaLog = `2024-05-01 12:00:00.101  INFO 1 --- [           main] c.e.payments.PaymentsApplication         : Starting PaymentsApplication v2.3.1 using Java 17.0.9 with PID 1

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
 import { suggestion, ToolError } from '../core/errors.js';
 import { defineTool, type ToolDef } from '../core/types.js';
+import { clipLine, plural } from '../shared/text.js';
 import {
   age,
   assertNamespaceExists,
@@ -94,17 +95,10 @@ function podInfo(pod: V1Pod): PodInfo {
   };
 }
 
-function clip(text: string | undefined, max = 240): string {
-  const flat = (text ?? '').replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
+const clip = (text: string | undefined, max = 240): string => clipLine(text, max);
 
 function specContainer(pod: V1Pod, name: string): V1Container | undefined {
   return [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === name);
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** The short list of likely causes, most telling first, from pod states, conditions and events. */

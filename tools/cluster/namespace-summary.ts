@@ -2,6 +2,7 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { kubeCall } from '../clients/kube.js';
 import { defineTool, type ToolDef } from '../core/types.js';
+import { clipLine } from '../shared/text.js';
 import {
   assertNamespaceExists,
   clusterArg,
@@ -45,10 +46,7 @@ function lastSeen(e: CoreV1Event): number {
   ).getTime();
 }
 
-function clip(text: string | undefined, max = 200): string {
-  const flat = (text ?? '').replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
+const clip = (text: string | undefined, max = 200): string => clipLine(text, max);
 
 const namespaceSummary = defineTool({
   name: 'namespace_summary',

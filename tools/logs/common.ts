@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { backendReadAnnotations } from '../core/types.js';
 
-export { durationMs, lookbackArg, plural, timestampArg, timeWindow } from '../traces/common.js';
+export { plural } from '../shared/text.js';
+export { durationMs, lookbackArg, timestampArg, timeWindow } from '../shared/time.js';
 
 export const TOOLSET = 'logs';
 

@@ -1,23 +1,9 @@
-import { severity as lineSeverity, type Severity } from '../cluster/logs.js';
+import { ERROR_LEVELS, severity as lineSeverity, type Severity, WARN_LEVELS } from '../shared/log-text.js';
 import type { LokiStream } from './client.js';
 import { fmtLabels, fmtSpan, fmtTime, plural, quoteLog, sparkline, UNTRUSTED_NOTE } from './common.js';
 import { type Pattern, PatternClusterer, template, variantSummary } from './patterns.js';
 
 const LEVEL_LABELS = ['level', 'detected_level', 'severity', 'severity_text', 'lvl', 'log_level', 'loglevel'];
-const ERROR_LEVELS = new Set([
-  'error',
-  'err',
-  'fatal',
-  'panic',
-  'critical',
-  'crit',
-  'alert',
-  'emerg',
-  'emergency',
-  'dpanic',
-  'severe',
-]);
-const WARN_LEVELS = new Set(['warn', 'warning']);
 /** Labels that tell where a line came from, most specific first. */
 const SOURCE_LABELS = [
   'pod',
