@@ -31,6 +31,8 @@ export const llmConfigSchema = z
     timeoutSeconds: z.number().positive().max(3600).default(120),
     /** Bearer token for an OpenAI-compatible server (vLLM's --api-key). */
     apiKey: z.string().min(1).optional(),
+    /** Largest reply read from the model server (a whole streamed answer); default 16. */
+    maxResponseMiB: z.number().positive().max(1024).optional(),
   })
   .superRefine((v, ctx) => {
     if (v.apiKey && v.provider !== 'openai-compatible') {

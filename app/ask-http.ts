@@ -4,11 +4,14 @@ import { type Agent, type AgentEvent, AgentInputError, AgentStoreError } from '.
 import { checkOrigin, type OriginPolicy, type TokenAuthenticator } from '../mcp/auth.js';
 import type { Principal } from '../policies/types.js';
 import { describeIssues } from '../tools/core/invoke.js';
+import type { PrincipalLimiter } from '../tools/core/limits.js';
 
 export interface AskHttpOptions {
   agent: () => Agent;
   auth: TokenAuthenticator;
   origins: OriginPolicy;
+  /** Per-principal limits on questions (and resumes): in flight at once and per minute. */
+  limiter?: PrincipalLimiter;
 }
 
 const askBody = z.strictObject({
@@ -86,6 +89,22 @@ export const askHttpPlugin: FastifyPluginAsync<AskHttpOptions> = async (app, opt
       );
     }
     req.principal = principal;
+  });
+
+  // Each question runs a model and tools for a while: one principal may not queue up many.
+  app.addHook('preHandler', async (req, reply) => {
+    if (!opts.limiter) return;
+    const admission = opts.limiter.admit((req.principal as Principal).id);
+    if (!admission.ok) {
+      reply.header('Retry-After', String(admission.retryAfterSeconds));
+      return problem(
+        reply,
+        429,
+        `Too many requests: ${admission.reason}; retry after ${admission.retryAfterSeconds} s`,
+      );
+    }
+    reply.raw.once('finish', admission.release);
+    reply.raw.once('close', admission.release);
   });
 
   app.post('/api/ask', async (req, reply) => {

@@ -55,6 +55,8 @@ const httpBackendSchema = z
     headers: z.record(z.string(), z.string()).optional(),
     timeoutSeconds: z.number().positive().max(300).default(10),
     retries: z.number().int().min(0).max(5).default(2),
+    /** Largest answer read from this instance; a larger one fails with a message to narrow the query. */
+    maxResponseMiB: z.number().positive().max(1024).default(32),
   })
   .refine((b) => !(b.bearerToken || b.bearerTokenFile) || !b.basicAuth, 'use bearer or basic auth, not both');
 
@@ -65,6 +67,15 @@ const backendListSchema = z
     (list) => new Set(list.map((b) => b.name)).size === list.length,
     'instance names must be unique (set name: on each)',
   );
+
+/** One surface's per-principal limits (see tools/core/limits.ts), with its defaults. */
+function limitSchema(d: { concurrent: number; perMinute: number; burst: number }) {
+  return z.strictObject({
+    concurrent: z.number().int().min(0).max(10_000).default(d.concurrent),
+    perMinute: z.number().int().min(0).max(1_000_000).default(d.perMinute),
+    burst: z.number().int().min(1).max(1_000_000).default(d.burst),
+  });
+}
 
 export const configSchema = z.strictObject({
   dataDir: pathSchema.default(join(homedir(), '.kubemate')),
@@ -99,6 +110,8 @@ export const configSchema = z.strictObject({
       kubeconfig: pathSchema.optional(),
       contexts: z.array(z.string().min(1)).min(1).optional(),
       defaultCluster: z.string().min(1).optional(),
+      /** Largest API server answer read (after decompression); default 64. Lists are read in pages. */
+      maxResponseMiB: z.number().positive().max(4096).optional(),
     })
     .default({}),
   policy: z
@@ -125,6 +138,19 @@ export const configSchema = z.strictObject({
       timeoutSeconds: z.number().positive().max(600).default(30),
     })
     .default({ maxTokens: 6000, timeoutSeconds: 30 }),
+  /**
+   * Per-principal limits on the HTTP surfaces: requests in flight at once, requests per minute
+   * (bursts allowed), and JSON-RPC messages in one /mcp batch. 0 turns a limit off. Past a limit
+   * the answer is 429 with Retry-After.
+   */
+  limits: z
+    .strictObject({
+      ask: limitSchema({ concurrent: 2, perMinute: 30, burst: 10 }).prefault({}),
+      mcp: limitSchema({ concurrent: 16, perMinute: 600, burst: 120 })
+        .extend({ maxBatch: z.number().int().min(1).max(1000).default(20) })
+        .prefault({}),
+    })
+    .prefault({}),
   /** The model behind the agent (`kubemate ask`, /api/ask, the bots); see agent/config.ts. */
   llm: llmConfigSchema.prefault({}),
   agent: agentConfigSchema.prefault({}),

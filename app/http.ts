@@ -6,6 +6,7 @@ import Fastify, {
 } from 'fastify';
 import { checkOrigin } from '../mcp/auth.js';
 import { mcpHttpPlugin } from '../mcp/http.js';
+import { PrincipalLimiter } from '../tools/core/limits.js';
 import { askHttpPlugin } from './ask-http.js';
 import type { App } from './wiring.js';
 
@@ -83,7 +84,18 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   });
   await fastify.register(healthPlugin, { app });
   await fastify.register(metricsPlugin, { app });
-  await fastify.register(mcpHttpPlugin, { pipeline: app.pipeline, auth: app.auth, origins });
-  await fastify.register(askHttpPlugin, { agent: () => app.agent(), auth: app.auth, origins });
+  const { ask, mcp } = app.config.limits;
+  await fastify.register(mcpHttpPlugin, {
+    pipeline: app.pipeline,
+    auth: app.auth,
+    origins,
+    limits: { limiter: new PrincipalLimiter(mcp), maxBatch: mcp.maxBatch },
+  });
+  await fastify.register(askHttpPlugin, {
+    agent: () => app.agent(),
+    auth: app.auth,
+    origins,
+    limiter: new PrincipalLimiter(ask),
+  });
   return fastify;
 }

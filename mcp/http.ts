@@ -1,6 +1,7 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ToolPipeline } from '../tools/core/invoke.js';
+import type { PrincipalLimiter } from '../tools/core/limits.js';
 import { checkOrigin, type OriginPolicy, type TokenAuthenticator } from './auth.js';
 import { buildMcpServer } from './server.js';
 
@@ -8,6 +9,8 @@ export interface McpHttpOptions {
   pipeline: ToolPipeline;
   auth: TokenAuthenticator;
   origins: OriginPolicy;
+  /** Per-principal limits: requests in flight and per minute (a batch costs one per message), batch size. */
+  limits?: { limiter: PrincipalLimiter; maxBatch: number };
 }
 
 function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string) {
@@ -31,6 +34,34 @@ export const mcpHttpPlugin: FastifyPluginAsync<McpHttpOptions> = async (app, opt
       return jsonRpcError(reply, 401, -32001, `Unauthorized: ${why}`);
     }
     req.principal = principal;
+  });
+
+  // After the body is parsed (the batch size is known) and before any message is handled.
+  app.addHook('preHandler', async (req, reply) => {
+    const limits = opts.limits;
+    if (!limits || req.method !== 'POST') return;
+    const messages = Array.isArray(req.body) ? req.body.length : 1;
+    if (messages > limits.maxBatch) {
+      return jsonRpcError(
+        reply,
+        400,
+        -32600,
+        `Invalid Request: a batch of ${messages} messages is more than the ${limits.maxBatch} allowed (limits.mcp.maxBatch); send fewer at once`,
+      );
+    }
+    const admission = limits.limiter.admit(req.principal!.id, messages);
+    if (!admission.ok) {
+      reply.header('Retry-After', String(admission.retryAfterSeconds));
+      return jsonRpcError(
+        reply,
+        429,
+        -32000,
+        `Too many requests: ${admission.reason}; retry after ${admission.retryAfterSeconds} s`,
+      );
+    }
+    // The reply is hijacked below: its end is seen on the raw response, whichever way it ends.
+    reply.raw.once('finish', admission.release);
+    reply.raw.once('close', admission.release);
   });
 
   app.post('/mcp', async (req, reply) => {

@@ -76,6 +76,8 @@ export const runbooksConfigSchema = z
         /** Texts per /api/embed request. */
         batchSize: z.number().int().min(1).max(1024).default(32),
         timeoutSeconds: z.number().positive().max(3600).default(60),
+        /** Largest /api/embed answer read, in MiB; default 64 (a batch of 32 large vectors is ~3). */
+        maxResponseMiB: z.number().positive().max(4096).optional(),
       })
       .prefault({}),
   })

@@ -32,7 +32,29 @@ export interface OllamaEmbedderOptions {
   timeoutMs?: number;
   /** For one search query, which a person is waiting on (default: 10 s, or timeoutMs if shorter). */
   queryTimeoutMs?: number;
+  /** Largest /api/embed answer read (default 64 MiB); a larger one is an error, not a full memory. */
+  maxResponseBytes?: number;
   fetch?: typeof fetch;
+}
+
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** The body as text, or undefined when it is longer than `maxBytes` (the rest is never read). */
+async function readCapped(response: Response, maxBytes: number): Promise<string | undefined> {
+  if (!response.body) return '';
+  if (Number(response.headers.get('content-length')) > maxBytes) {
+    await response.body.cancel().catch(() => undefined);
+    return undefined;
+  }
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  // Leaving the loop early cancels the stream.
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) return undefined;
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /**
@@ -68,6 +90,7 @@ export class OllamaEmbedder implements Embedder {
   private readonly batchSize: number;
   private readonly timeoutMs: number;
   private readonly queryTimeoutMs: number;
+  private readonly maxBytes: number;
   private readonly fetch: typeof fetch;
   private readonly prefixes: { query: string; document: string };
 
@@ -77,6 +100,7 @@ export class OllamaEmbedder implements Embedder {
     this.batchSize = Math.max(1, options.batchSize ?? 32);
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.queryTimeoutMs = options.queryTimeoutMs ?? Math.min(this.timeoutMs, 10_000);
+    this.maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.fetch = options.fetch ?? fetch;
     this.prefixes = prefixesFor(options.model);
   }
@@ -115,13 +139,20 @@ export class OllamaEmbedder implements Embedder {
         body: JSON.stringify({ model: this.model, input, truncate: true }),
         signal: s,
       });
-      const text = await response.text();
+      const text = await readCapped(response, this.maxBytes);
+      if (text === undefined) {
+        throw new EmbeddingError(
+          'bad_response',
+          `embedding server ${this.url} answered with more than ${this.maxBytes / (1024 * 1024)} MiB for ${input.length} texts (model ${this.model}); lower runbooks.embedding.batchSize or raise runbooks.embedding.maxResponseMiB`,
+        );
+      }
       try {
         body = text ? JSON.parse(text) : {};
       } catch {
         body = { error: text.slice(0, 200) };
       }
     } catch (e) {
+      if (e instanceof EmbeddingError) throw e;
       if (timeout.aborted) {
         throw new EmbeddingError(
           'timeout',

@@ -127,6 +127,7 @@ export class KnowledgeBase implements RunbookSearcher, RunbookDocuments {
               model: e.model,
               batchSize: e.batchSize,
               timeoutMs: e.timeoutSeconds * 1000,
+              ...(e.maxResponseMiB ? { maxResponseBytes: e.maxResponseMiB * 1024 * 1024 } : {}),
             })
           : null;
     const kb = new KnowledgeBase(await openStore(options), embedder, options);

@@ -44,12 +44,69 @@ export async function postJson(
   });
 }
 
-/** The lines of a streamed body, as they arrive (NDJSON and SSE are both line-based). */
-export async function* lines(body: ReadableStream<Uint8Array> | null): AsyncGenerator<string> {
+/** Largest model answer read by default (a whole streamed reply, or one JSON body). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** Error bodies are only ever shown cut short: this much is plenty. */
+const ERROR_BODY_BYTES = 64 * 1024;
+
+function tooLarge(url: string, maxBytes: number): LlmError {
+  return new LlmError(
+    'bad_response',
+    `the model server at ${url} sent more than ${Math.round((maxBytes / (1024 * 1024)) * 100) / 100} MiB in one answer; Kubemate stopped reading (raise llm.maxResponseMiB if the server is right)`,
+  );
+}
+
+/**
+ * A body read up to `maxBytes`; past that, the read stops and a LlmError says so (or, with
+ * `truncate`, what was read so far is returned: error bodies are only ever shown cut short).
+ */
+export async function readCapped(
+  res: Response,
+  url: string,
+  maxBytes: number,
+  truncate = false,
+): Promise<string> {
+  if (!res.body) return '';
+  if (!truncate && Number(res.headers.get('content-length')) > maxBytes) {
+    await res.body.cancel().catch(() => undefined);
+    throw tooLarge(url, maxBytes);
+  }
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  // Leaving the loop early cancels the stream, so the rest is never read.
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      if (!truncate) throw tooLarge(url, maxBytes);
+      parts.push(chunk.subarray(0, chunk.byteLength - (size - maxBytes)));
+      break;
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** A JSON body read up to `maxBytes`. */
+export async function readJson<T>(res: Response, url: string, maxBytes: number): Promise<T> {
+  return JSON.parse(await readCapped(res, url, maxBytes)) as T;
+}
+
+/**
+ * The lines of a streamed body, as they arrive (NDJSON and SSE are both line-based), up to
+ * `maxBytes` in all: a server that never stops (or never ends a line) cannot fill memory.
+ */
+export async function* lines(
+  body: ReadableStream<Uint8Array> | null,
+  limit: { url: string; maxBytes: number } = { url: '(model server)', maxBytes: DEFAULT_MAX_RESPONSE_BYTES },
+): AsyncGenerator<string> {
   if (!body) return;
   const decoder = new TextDecoder();
   let buffered = '';
+  let size = 0;
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit.maxBytes) throw tooLarge(limit.url, limit.maxBytes);
     buffered += decoder.decode(chunk, { stream: true });
     let nl = buffered.indexOf('\n');
     while (nl >= 0) {
@@ -65,7 +122,7 @@ export async function* lines(body: ReadableStream<Uint8Array> | null): AsyncGene
 
 /** An error body's message, whether `{error: "…"}` (Ollama) or `{error: {message}}` (OpenAI). */
 export async function errorMessage(res: Response): Promise<string> {
-  const text = await res.text().catch(() => '');
+  const text = await readCapped(res, res.url, ERROR_BODY_BYTES, true).catch(() => '');
   try {
     const body = JSON.parse(text) as { error?: string | { message?: string }; message?: string };
     if (typeof body.error === 'string') return body.error;

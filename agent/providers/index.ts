@@ -6,6 +6,7 @@ import type { LlmProvider } from './types.js';
 /** The provider the `llm` configuration names; null for `provider: none` (degraded mode only). */
 export function createLlmProvider(config: LlmConfig): LlmProvider | null {
   const timeoutMs = config.timeoutSeconds * 1000;
+  const limit = config.maxResponseMiB ? { maxResponseBytes: config.maxResponseMiB * 1024 * 1024 } : {};
   switch (config.provider) {
     case 'none':
       return null;
@@ -17,6 +18,7 @@ export function createLlmProvider(config: LlmConfig): LlmProvider | null {
         temperature: config.temperature,
         keepAlive: config.keepAlive,
         timeoutMs,
+        ...limit,
       });
     case 'openai-compatible':
       return new OpenAiCompatibleProvider({
@@ -26,6 +28,7 @@ export function createLlmProvider(config: LlmConfig): LlmProvider | null {
         temperature: config.temperature,
         timeoutMs,
         ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+        ...limit,
       });
   }
 }

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { callSignal, errorMessage, fetchFailure, lines, parseArguments, postJson } from './http.js';
+import {
+  callSignal,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  errorMessage,
+  fetchFailure,
+  lines,
+  parseArguments,
+  postJson,
+  readJson,
+} from './http.js';
 import {
   type ChatMessage,
   type ChatRequest,
@@ -17,6 +26,8 @@ export interface OllamaOptions {
   temperature: number;
   keepAlive: string | number;
   timeoutMs: number;
+  /** Largest reply read (a whole streamed chat, or one JSON body); default 16 MiB. */
+  maxResponseBytes?: number;
 }
 
 interface OllamaToolCall {
@@ -66,6 +77,10 @@ export class OllamaProvider implements LlmProvider {
   readonly url: string;
   readonly model: string;
   readonly contextWindow: number;
+
+  private get maxBytes(): number {
+    return this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  }
 
   constructor(private readonly opts: OllamaOptions) {
     this.url = opts.url.replace(/\/+$/, '');
@@ -124,7 +139,7 @@ export class OllamaProvider implements LlmProvider {
     let promptTokens: number | undefined;
     let completionTokens: number | undefined;
     try {
-      for await (const line of lines(res.body)) {
+      for await (const line of lines(res.body, { url: this.url, maxBytes: this.maxBytes })) {
         if (!line.trim()) continue;
         let chunk: OllamaChunk;
         try {
@@ -175,7 +190,7 @@ export class OllamaProvider implements LlmProvider {
     try {
       const res = await fetch(`${this.url}/api/tags`, { signal });
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${await errorMessage(res)}`);
-      tags = (await res.json()) as typeof tags;
+      tags = await readJson<typeof tags>(res, this.url, this.maxBytes);
     } catch (e) {
       const err = fetchFailure(
         e,
@@ -204,7 +219,11 @@ export class OllamaProvider implements LlmProvider {
     try {
       const res = await postJson(`${this.url}/api/show`, { model: this.model }, { signal });
       if (res.ok) {
-        const show = (await res.json()) as { model_info?: Record<string, unknown>; capabilities?: string[] };
+        const show = await readJson<{ model_info?: Record<string, unknown>; capabilities?: string[] }>(
+          res,
+          this.url,
+          this.maxBytes,
+        );
         const key = Object.keys(show.model_info ?? {}).find((k) => k.endsWith('.context_length'));
         if (key) contextLength = Number(show.model_info![key]);
         if (show.capabilities) tools = show.capabilities.includes('tools');

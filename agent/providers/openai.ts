@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { callSignal, errorMessage, fetchFailure, lines, parseArguments, postJson } from './http.js';
+import {
+  callSignal,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  errorMessage,
+  fetchFailure,
+  lines,
+  parseArguments,
+  postJson,
+  readJson,
+} from './http.js';
 import {
   type ChatMessage,
   type ChatRequest,
@@ -18,6 +27,8 @@ export interface OpenAiOptions {
   temperature: number;
   timeoutMs: number;
   apiKey?: string;
+  /** Largest reply read (a whole streamed chat, or one JSON body); default 16 MiB. */
+  maxResponseBytes?: number;
 }
 
 interface Delta {
@@ -64,6 +75,10 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   readonly url: string;
   readonly model: string;
   readonly contextWindow: number;
+
+  private get maxBytes(): number {
+    return this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  }
 
   constructor(private readonly opts: OpenAiOptions) {
     const trimmed = opts.url.replace(/\/+$/, '');
@@ -132,7 +147,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     let promptTokens: number | undefined;
     let completionTokens: number | undefined;
     try {
-      for await (const line of lines(res.body)) {
+      for await (const line of lines(res.body, { url: this.url, maxBytes: this.maxBytes })) {
         if (!line.startsWith('data:')) continue;
         const data = line.slice(5).trim();
         if (data === '[DONE]') break;
@@ -207,9 +222,11 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       const err = this.statusError(res.status, await errorMessage(res));
       return { ...base, reachable: true, message: err.message };
     }
-    const body = (await res.json().catch(() => ({}))) as {
-      data?: Array<{ id: string; max_model_len?: number }>;
-    };
+    const body = await readJson<{ data?: Array<{ id: string; max_model_len?: number }> }>(
+      res,
+      this.url,
+      this.maxBytes,
+    ).catch(() => ({}) as { data?: Array<{ id: string; max_model_len?: number }> });
     const available = (body.data ?? []).map((m) => m.id);
     const entry = body.data?.find((m) => m.id === this.model);
     if (!entry) {

@@ -22,7 +22,11 @@ export interface HttpBackendOptions {
   timeoutSeconds: number;
   /** Extra attempts after a connection failure, a 5xx or a 429, all within the timeout. */
   retries: number;
+  /** Largest answer read, in MiB (default 32): a larger one fails instead of filling memory. */
+  maxResponseMiB?: number;
 }
+
+const DEFAULT_MAX_RESPONSE_MIB = 32;
 
 export type BackendKind = 'Prometheus' | 'Alertmanager' | 'Jaeger' | 'Loki';
 
@@ -75,6 +79,7 @@ export class HttpBackend {
   readonly cluster: string | undefined;
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
+  private readonly maxBytes: number;
 
   constructor(
     readonly kind: BackendKind,
@@ -84,6 +89,7 @@ export class HttpBackend {
     this.url = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
     this.cluster = options.cluster;
     this.timeoutMs = options.timeoutSeconds * 1000;
+    this.maxBytes = (options.maxResponseMiB ?? DEFAULT_MAX_RESPONSE_MIB) * 1024 * 1024;
     const tls = options.tls;
     this.agent =
       this.url.protocol === 'https:'
@@ -146,7 +152,17 @@ export class HttpBackend {
         { method: opts.method ?? 'GET', headers, agent: this.agent, signal },
         (res) => {
           const parts: Buffer[] = [];
-          res.on('data', (d: Buffer) => parts.push(d));
+          let size = 0;
+          const tooLarge = () => {
+            reject(this.tooLarge());
+            req.destroy();
+          };
+          if (Number(res.headers['content-length']) > this.maxBytes) return tooLarge();
+          res.on('data', (d: Buffer) => {
+            size += d.length;
+            if (size > this.maxBytes) return tooLarge();
+            parts.push(d);
+          });
           res.on('end', () =>
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }),
           );
@@ -156,6 +172,15 @@ export class HttpBackend {
       req.on('error', reject);
       req.end(payload);
     });
+  }
+
+  /** Answers past the cap are refused whole: half an answer would be summarised as if it were all. */
+  private tooLarge(): ToolError {
+    const mib = this.maxBytes / (1024 * 1024);
+    return new ToolError(
+      'backend_error',
+      `${this.label}: the response exceeded ${mib} MiB; narrow the query (a shorter range, a coarser step, fewer series or labels), or raise maxResponseMiB for this instance`,
+    );
   }
 
   /**
@@ -179,6 +204,8 @@ export class HttpBackend {
         }
         return res;
       } catch (e) {
+        // Too large is an answer, not a failure: asking again would read it again.
+        if (e instanceof ToolError) throw e;
         if (signal.aborted) break;
         lastError = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
         if (!idempotent && attempt === 0 && (e as NodeJS.ErrnoException).code !== 'ECONNREFUSED') break;

@@ -26,10 +26,15 @@ export interface RawRequest {
 export class KubeReader {
   private agent: HttpsAgent | HttpAgent | undefined;
 
+  private readonly maxBytes: number;
+
   constructor(
     private readonly config: KubeConfig,
     private readonly identity?: KubeIdentity,
-  ) {}
+    limits: { maxResponseBytes?: number } = {},
+  ) {
+    this.maxBytes = limits.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  }
 
   private async prepare(): Promise<{ headers: Headers; agent: HttpsAgent | HttpAgent; server: string }> {
     const cluster = this.config.getCurrentCluster();
@@ -104,7 +109,7 @@ export class KubeReader {
     let resp: RawResponse;
     for (let attempt = 0; ; attempt++) {
       try {
-        resp = await send(url, method, headers, agent, body, opts.signal);
+        resp = await send(url, method, headers, agent, body, opts.signal, this.maxBytes);
         break;
       } catch (e) {
         // A keep-alive connection that the server (or a proxy) closed under a request. Reads are
@@ -234,6 +239,7 @@ function send(
   agent: HttpAgent | HttpsAgent,
   body: string | undefined,
   signal: AbortSignal | undefined,
+  maxBytes: number,
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const out: Record<string, string[]> = { ...headers.raw(), 'Accept-Encoding': ['gzip, deflate'] };
@@ -250,7 +256,25 @@ function send(
               ? res.pipe(createInflate())
               : res;
         const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
+        // Counted after decompression, so a small gzip bomb is stopped as early as a large answer.
+        let size = 0;
+        const tooLarge = () => {
+          reject(
+            new ToolError(
+              'backend_error',
+              `the API server's answer to ${method} ${new URL(url).pathname} exceeded ${maxBytes / (1024 * 1024)} MiB; narrow the request (a namespace, a label or field selector), or raise kubernetes.maxResponseMiB`,
+            ),
+          );
+          req.destroy();
+          // Stop the decompressor too: a bomb's input may already be buffered in full.
+          if (stream !== res) stream.destroy();
+        };
+        if (Number(res.headers['content-length']) > maxBytes) return tooLarge();
+        stream.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) return tooLarge();
+          chunks.push(c);
+        });
         stream.on('error', reject);
         stream.on('end', () => {
           const flat: Record<string, string> = {};
@@ -307,6 +331,9 @@ export function assertApiPath(path: string): void {
     if (decoded.includes('/') || decoded.includes('\\')) refuse('a segment encodes a slash');
   }
 }
+
+/** Largest answer read by default; lists are read in pages of 500, far below it. */
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Times an idempotent request is sent again after a dropped connection. */
 const TRANSIENT_RETRIES = 2;

@@ -19,6 +19,8 @@ export interface KubeSettings {
   defaultCluster?: string;
   /** No kubeconfig exists and Kubemate is not in a cluster: start with no clusters. */
   none?: boolean;
+  /** Largest API server answer read, after decompression (default 64 MiB). */
+  maxResponseMiB?: number;
 }
 
 export interface KubeCluster {
@@ -53,9 +55,13 @@ export class KubeClusters implements KubeAccess {
   /** Kubemate's own credentials per cluster. Kept out of KubeCluster so no handler can bypass impersonation. */
   private readonly configs = new Map<string, KubeConfig>();
   private readonly impersonated = new Map<string, KubeCluster>();
+  private readonly readerLimits: { maxResponseBytes?: number };
   private identityOf: IdentityMapper | undefined;
 
   constructor(settings: KubeSettings) {
+    this.readerLimits = settings.maxResponseMiB
+      ? { maxResponseBytes: settings.maxResponseMiB * 1024 * 1024 }
+      : {};
     this.base = new KubeConfig();
     try {
       if (settings.kubeconfig) this.base.loadFromFile(settings.kubeconfig);
@@ -117,7 +123,7 @@ export class KubeClusters implements KubeAccess {
         name: wanted,
         server: config.getCurrentCluster()?.server ?? '(unknown server)',
         core: config.makeApiClient(CoreV1Api),
-        raw: new KubeReader(config),
+        raw: new KubeReader(config, undefined, this.readerLimits),
         api: (apiType) => config.makeApiClient(apiType),
       };
       this.cache.set(wanted, cluster);
@@ -151,7 +157,7 @@ export class KubeClusters implements KubeAccess {
         ...base,
         actingAs: identity,
         core: impersonatingClient(config, CoreV1Api, identity),
-        raw: new KubeReader(config, identity),
+        raw: new KubeReader(config, identity, this.readerLimits),
         api: (apiType) => impersonatingClient(config, apiType, identity),
       };
       this.impersonated.set(key, cluster);
