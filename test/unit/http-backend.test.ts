@@ -67,6 +67,20 @@ describe('HttpBackend', () => {
     b.close();
   });
 
+  it('never calls a path outside the instance, whatever the path says', async () => {
+    seen = [];
+    const b = backend({ url: `${base}/prom` });
+    for (const path of ['../admin', 'api/../../admin', '//evil.example/x', 'api/%2e%2e/x', 'a%2Fb']) {
+      const e = await failure(b.request(path));
+      expect(e.code).toBe('invalid_arguments');
+      expect(e.message).toContain("refusing to call Prometheus 'main'");
+    }
+    expect(seen).toEqual([]);
+    await b.request('api/v1/status/buildinfo');
+    expect(seen[0]!.url).toBe('/prom/api/v1/status/buildinfo');
+    b.close();
+  });
+
   it('retries a 503 and then succeeds', async () => {
     flaky = 2;
     seen = [];

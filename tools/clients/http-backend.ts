@@ -126,6 +126,14 @@ export class HttpBackend {
 
   private target(path: string, query: RequestOptions['query']): URL {
     const u = new URL(path.replace(/^\//, ''), this.url);
+    // A second wall behind the tools' argument schemas: no path leaves the instance's own prefix
+    // (`..` segments, encoded or not, or a second leading slash would).
+    if (u.origin !== this.url.origin || !u.pathname.startsWith(this.url.pathname) || /%2e|%2f/i.test(path)) {
+      throw new ToolError(
+        'invalid_arguments',
+        `refusing to call ${this.label} at a path outside it: ${JSON.stringify(path)}`,
+      );
+    }
     for (const [k, v] of Object.entries(query ?? {})) {
       if (v === undefined) continue;
       if (Array.isArray(v)) for (const item of v) u.searchParams.append(k, item);
