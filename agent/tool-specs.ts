@@ -1,4 +1,5 @@
 import type { Principal } from '../policies/types.js';
+import { backendConfigured } from '../tools/clients/backends.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
 import type { ToolDef } from '../tools/core/types.js';
 import { asksFor } from './guard.js';
@@ -173,20 +174,9 @@ function relevance(def: ToolDef, question: string[]): number {
  * call of theirs fails with "no Prometheus is configured…", so they are neither offered nor
  * listed (a call by name still goes through the pipeline and says how to configure one).
  */
-function backendConfigured(pipeline: ToolPipeline, def: ToolDef): boolean {
-  const b = pipeline.backends;
-  switch (def.permission.toolset) {
-    case 'metrics':
-      return !!(b.prometheus?.configured || b.alertmanager?.configured);
-    case 'traces':
-      return !!b.jaeger?.configured;
-    case 'logs':
-      return !!b.loki?.configured;
-    case 'runbooks':
-      return !!b.runbooks;
-    default:
-      return true;
-  }
+function reachable(pipeline: ToolPipeline, def: ToolDef): boolean {
+  const kinds = pipeline.registry.backendsOf(def.name);
+  return kinds.length === 0 || kinds.some((kind) => backendConfigured(pipeline.backends, kind));
 }
 
 export interface OfferedTools {
@@ -209,7 +199,7 @@ export function offeredTools(
   principal: Principal,
   userWords: string[],
 ): OfferedTools {
-  const visible = pipeline.visibleTools(principal).filter((t) => backendConfigured(pipeline, t));
+  const visible = pipeline.visibleTools(principal).filter((t) => reachable(pipeline, t));
   const question = words(userWords.join(' '));
   const reads = visible.filter((t) => t.annotations.readOnlyHint);
   const core = reads.filter((t) => CORE.has(t.name));

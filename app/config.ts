@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
 import { runbooksConfigSchema } from '../rag/config.js';
+import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 
 /** `~/x` means a path in the home directory, as in a shell. */
 const pathSchema = z
@@ -124,14 +125,20 @@ export const configSchema = z.strictObject({
       denyTools: z.array(z.string().min(1)).default([]),
     })
     .default({ readOnly: false, disableDestructive: false, allowTools: [], denyTools: [] }),
+  /** One list of instances per HTTP observability backend kind (tools/clients/backends.ts). */
   observability: z
-    .strictObject({
-      prometheus: backendListSchema,
-      alertmanager: backendListSchema,
-      jaeger: backendListSchema,
-      loki: backendListSchema,
-    })
-    .default({ prometheus: [], alertmanager: [], jaeger: [], loki: [] }),
+    .strictObject(
+      Object.fromEntries(OBSERVABILITY_KINDS.map((kind) => [kind, backendListSchema])) as Record<
+        ObservabilityKind,
+        typeof backendListSchema
+      >,
+    )
+    .default(
+      Object.fromEntries(OBSERVABILITY_KINDS.map((kind) => [kind, []])) as unknown as Record<
+        ObservabilityKind,
+        z.infer<typeof backendListSchema>
+      >,
+    ),
   output: z
     .strictObject({
       maxTokens: z.number().int().min(200).max(200_000).default(6000),

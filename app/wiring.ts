@@ -11,6 +11,7 @@ import { GuardOnlyPolicy } from '../policies/guard.js';
 import { type PolicyFile, parsePolicy } from '../policies/policy-file.js';
 import type { AuditSink, PolicyEngine, Principal, PrincipalSource } from '../policies/types.js';
 import { LazyKnowledgeBase } from '../rag/index.js';
+import { HTTP_BACKENDS, OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 import { BackendSet } from '../tools/clients/http-backend.js';
 import { KubeClusters } from '../tools/clients/kube.js';
 import { ToolPipeline } from '../tools/core/invoke.js';
@@ -70,12 +71,9 @@ export function buildApp(
   const metrics = new ToolMetrics();
   const obs = config.observability;
   const defaultCluster = () => clusters.defaultCluster;
-  const observability = {
-    prometheus: new BackendSet('Prometheus', obs.prometheus, defaultCluster),
-    alertmanager: new BackendSet('Alertmanager', obs.alertmanager, defaultCluster),
-    jaeger: new BackendSet('Jaeger', obs.jaeger, defaultCluster),
-    loki: new BackendSet('Loki', obs.loki, defaultCluster),
-  };
+  const observability = Object.fromEntries(
+    OBSERVABILITY_KINDS.map((kind) => [kind, new BackendSet(HTTP_BACKENDS[kind], obs[kind], defaultCluster)]),
+  ) as Record<ObservabilityKind, BackendSet>;
   let policy: PolicyEngine;
   let approvals: ApprovalStore | undefined;
   if (overrides.policy) {

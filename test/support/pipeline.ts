@@ -6,6 +6,7 @@ import { silentLogger } from '../../tools/core/logger.js';
 import { ToolMetrics } from '../../tools/core/metrics.js';
 import { defaultRedactor } from '../../tools/core/redact.js';
 import { ToolRegistry } from '../../tools/core/registry.js';
+import type { Toolset } from '../../tools/core/toolset.js';
 import type { ToolDef } from '../../tools/core/types.js';
 
 export class MemoryAudit implements AuditSink {
@@ -28,7 +29,8 @@ const noClusters = {
 } as unknown as Backends;
 
 export function testPipeline(opts: {
-  tools: ToolDef[];
+  /** Tools, or a toolset (whose declared backends the pipeline then scopes decisions by). */
+  tools: ToolDef[] | Toolset;
   policy: PolicyEngine;
   backends?: Backends;
   maxTokens?: number;

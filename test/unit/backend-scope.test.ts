@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backends } from '../../tools/clients/backends.js';
 import { BackendSet, type HttpBackendOptions } from '../../tools/clients/http-backend.js';
-import { metricsTools } from '../../tools/metrics/index.js';
+import { metricsToolset } from '../../tools/metrics/index.js';
 import { testPipeline } from '../support/pipeline.js';
 import { engineFrom, who } from '../support/policy.js';
 
@@ -53,7 +53,7 @@ deny:
 function setup(defaultCluster: string, instances: HttpBackendOptions[]) {
   const prometheus = new BackendSet('Prometheus', instances, () => defaultCluster);
   const backends = { kube: { as: () => ({}) }, prometheus } as unknown as Backends;
-  const t = testPipeline({ tools: metricsTools, policy: engineFrom(policy, defaultCluster), backends });
+  const t = testPipeline({ tools: metricsToolset, policy: engineFrom(policy, defaultCluster), backends });
   return { ...t, close: () => prometheus.close() };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApprovalError, type Ticket } from '../../policies/approvals.js';
 import { ToolError } from '../core/errors.js';
+import { defineToolset, type Toolset } from '../core/toolset.js';
 import { defineTool, listOutput, type ToolContext, type ToolDef } from '../core/types.js';
 
 /** Tools of this toolset are never themselves put behind an approval (see policies/engine.ts). */
@@ -164,3 +165,9 @@ export const approvalTools: ToolDef[] = [
     },
   }),
 ];
+
+export const approvalsToolset: Toolset = defineToolset({
+  name: 'approvals',
+  backends: [],
+  tools: approvalTools,
+});

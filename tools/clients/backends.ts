@@ -1,60 +1,61 @@
 import type { Principal } from '../../policies/types.js';
 import type { RunbookDocuments } from '../../rag/knowledge-base.js';
 import type { RunbookSearcher } from '../../rag/types.js';
-import { BackendSet } from './http-backend.js';
+import { type BackendKind as BackendName, BackendSet } from './http-backend.js';
 import type { KubeAccess, KubeClusters } from './kube.js';
 
 /** The backend clients toolsets share. Built by app/ from configuration; toolsets never read config. */
-export interface Backends {
+/** Observability backends by kind; each set may be empty (tools then say how to configure one). */
+export type Backends = Partial<Record<ObservabilityKind, BackendSet>> & {
   kube: KubeClusters;
-  /** Observability backends; each set may be empty (tools then say how to configure one). */
-  prometheus?: BackendSet;
-  alertmanager?: BackendSet;
-  jaeger?: BackendSet;
-  loki?: BackendSet;
   /** The runbook knowledge base: search (tools, agent) and whole documents (MCP resources). */
   runbooks?: RunbookSearcher;
   runbookDocuments?: RunbookDocuments;
-}
-
-export type ObservabilityKind = 'prometheus' | 'alertmanager' | 'jaeger' | 'loki';
+};
 
 /**
- * The observability backends each toolset reaches through its `cluster` argument (a cluster or an
- * instance name). The pipeline resolves that argument to the instance's cluster before the policy
- * decides, so a toolset that calls one of these backends must be listed here.
+ * The HTTP observability backends, by kind, with the name people know them by. Configuration
+ * (`observability.<kind>`), wiring and binding loop over this; a new kind is one line here.
  */
-export const TOOLSET_BACKENDS: Readonly<Record<string, readonly ObservabilityKind[]>> = {
-  metrics: ['prometheus', 'alertmanager'],
-  traces: ['jaeger'],
-  logs: ['loki'],
-};
+export const HTTP_BACKENDS = {
+  prometheus: 'Prometheus',
+  alertmanager: 'Alertmanager',
+  jaeger: 'Jaeger',
+  loki: 'Loki',
+} as const satisfies Record<string, BackendName>;
 
-/** What a handler gets: the same clients, bound to the calling principal where the backend can act as them. */
-export interface BoundBackends {
-  kube: KubeAccess;
-  prometheus: BackendSet;
-  alertmanager: BackendSet;
-  jaeger: BackendSet;
-  loki: BackendSet;
-  /** Absent when no knowledge base is configured; the runbooks tools then say so. */
-  runbooks?: RunbookSearcher;
+export type ObservabilityKind = keyof typeof HTTP_BACKENDS;
+export const OBSERVABILITY_KINDS = Object.keys(HTTP_BACKENDS) as ObservabilityKind[];
+
+/** Whether a backend a toolset declares is there to be called (the cluster and approvals always are). */
+export function backendConfigured(
+  backends: Backends,
+  kind: ObservabilityKind | 'kubernetes' | 'runbooks',
+): boolean {
+  if (kind === 'kubernetes') return true;
+  if (kind === 'runbooks') return !!backends.runbooks;
+  return !!backends[kind]?.configured;
 }
 
-const none = {
-  prometheus: new BackendSet('Prometheus', []),
-  alertmanager: new BackendSet('Alertmanager', []),
-  jaeger: new BackendSet('Jaeger', []),
-  loki: new BackendSet('Loki', []),
+/** What a handler gets: the same clients, bound to the calling principal where the backend can act as them. */
+export type BoundBackends = Record<ObservabilityKind, BackendSet> & {
+  kube: KubeAccess;
+  /** Absent when no knowledge base is configured; the runbooks tools then say so. */
+  runbooks?: RunbookSearcher;
 };
 
+/** An empty set per kind, whose tools say how to configure one. */
+const none = Object.fromEntries(
+  OBSERVABILITY_KINDS.map((kind) => [kind, new BackendSet(HTTP_BACKENDS[kind], [])]),
+) as Record<ObservabilityKind, BackendSet>;
+
 export function bindBackends(backends: Backends, principal: Principal): BoundBackends {
+  const observability = Object.fromEntries(
+    OBSERVABILITY_KINDS.map((kind) => [kind, backends[kind] ?? none[kind]]),
+  ) as Record<ObservabilityKind, BackendSet>;
   return {
+    ...observability,
     kube: backends.kube.as(principal),
-    prometheus: backends.prometheus ?? none.prometheus,
-    alertmanager: backends.alertmanager ?? none.alertmanager,
-    jaeger: backends.jaeger ?? none.jaeger,
-    loki: backends.loki ?? none.loki,
     ...(backends.runbooks ? { runbooks: backends.runbooks } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { defineToolset, type Toolset } from '../core/toolset.js';
 import type { ToolDef } from '../core/types.js';
 import { applyTools } from './apply.js';
 import { describeTools } from './describe.js';
@@ -28,3 +29,9 @@ export const clusterTools: ToolDef[] = [
   ...nodeWriteTools,
   ...applyTools,
 ];
+
+export const clusterToolset: Toolset = defineToolset({
+  name: 'cluster',
+  backends: ['kubernetes'],
+  tools: clusterTools,
+});

@@ -6,7 +6,14 @@ import type {
   Principal,
   ToolFacts,
 } from '../../policies/types.js';
-import { type Backends, TOOLSET_BACKENDS } from '../clients/backends.js';
+import { type Backends, OBSERVABILITY_KINDS, type ObservabilityKind } from '../clients/backends.js';
+import type { BackendKind } from './toolset.js';
+
+/** The backends a tool reaches, as its toolset declares them (ToolRegistry.backendsOf). */
+export type BackendsOf = (tool: ToolFacts) => readonly BackendKind[];
+
+const isObservability = (k: BackendKind): k is ObservabilityKind =>
+  (OBSERVABILITY_KINDS as readonly string[]).includes(k);
 
 /**
  * The clusters a call of an observability tool reaches: for each backend kind the toolset uses,
@@ -15,14 +22,12 @@ import { type Backends, TOOLSET_BACKENDS } from '../clients/backends.js';
  */
 export function reachedClusters(
   backends: Backends,
-  tool: ToolFacts,
+  kinds: readonly BackendKind[],
   args: Record<string, unknown>,
 ): Array<string | undefined> {
-  const kinds = TOOLSET_BACKENDS[tool.permission.toolset];
-  if (!kinds) return [];
   const which = typeof args.cluster === 'string' && args.cluster !== '' ? args.cluster : undefined;
   const out = new Set<string | undefined>();
-  for (const kind of kinds) {
+  for (const kind of kinds.filter(isObservability)) {
     const set = backends[kind];
     if (!set?.configured) continue;
     try {
@@ -48,9 +53,13 @@ const severity = { deny: 2, 'needs-approval': 1, allow: 0 } as const;
  * `prod` also covers `cluster: "prom-main"` when prom-main watches prod. A call reaching more than
  * one cluster (Prometheus and Alertmanager picked by different names) gets the strictest answer.
  */
-export function backendScopedPolicy(inner: PolicyEngine, backends: Backends): PolicyEngine {
+export function backendScopedPolicy(
+  inner: PolicyEngine,
+  backends: Backends,
+  backendsOf: BackendsOf,
+): PolicyEngine {
   const each = (tool: ToolFacts, args: Record<string, unknown>) => {
-    const clusters = reachedClusters(backends, tool, args);
+    const clusters = reachedClusters(backends, backendsOf(tool), args);
     return clusters.length ? clusters.map((c) => scoped(args, c)) : [args];
   };
   return {

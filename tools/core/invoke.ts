@@ -118,7 +118,10 @@ export class ToolPipeline {
 
   constructor(deps: PipelineDeps) {
     // Every decision (calls, approvals, re-checks) sees the cluster an observability call reaches.
-    this.deps = { ...deps, policy: backendScopedPolicy(deps.policy, deps.backends) };
+    this.deps = {
+      ...deps,
+      policy: backendScopedPolicy(deps.policy, deps.backends, (tool) => deps.registry.backendsOf(tool.name)),
+    };
   }
 
   get registry(): ToolRegistry {

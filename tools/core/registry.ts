@@ -1,19 +1,30 @@
 import { z } from 'zod';
 import type { ToolFacts } from '../../policies/types.js';
 import { suggestion, ToolError } from './errors.js';
+import type { BackendKind, Toolset } from './toolset.js';
 import type { ToolDef } from './types.js';
 
 const NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)+$/;
 
 export type JsonSchema = Record<string, unknown>;
 
-/** All tools, built once from toolset arrays. Every surface loops over this; none registers tools itself. */
+const isToolset = (t: Toolset | readonly ToolDef[]): t is Toolset => !Array.isArray(t);
+
+/**
+ * All tools, built once from the toolsets. Every surface loops over this; none registers tools
+ * itself. A bare array of tools (tests) is a toolset that reaches no backend.
+ */
 export class ToolRegistry {
   private readonly byName = new Map<string, ToolDef>();
+  private readonly backendsByTool = new Map<string, readonly BackendKind[]>();
   private readonly schemas = new Map<string, { input: JsonSchema; output?: JsonSchema }>();
 
-  constructor(toolsets: readonly (readonly ToolDef[])[]) {
-    for (const tool of toolsets.flat()) {
+  constructor(toolsets: readonly (Toolset | readonly ToolDef[])[]) {
+    for (const set of toolsets) {
+      const tools = isToolset(set) ? set.tools : set;
+      for (const tool of tools) this.backendsByTool.set(tool.name, isToolset(set) ? set.backends : []);
+    }
+    for (const tool of toolsets.flatMap((set) => (isToolset(set) ? set.tools : set))) {
       if (!NAME.test(tool.name)) throw new Error(`tool name '${tool.name}' is not <resource>_<verb>`);
       if (this.byName.has(tool.name)) throw new Error(`tool '${tool.name}' is defined twice`);
       if (tool.annotations.readOnlyHint !== (tool.permission.verb === 'read')) {
@@ -56,6 +67,11 @@ export class ToolRegistry {
     const s = this.schemas.get(name);
     if (!s) throw new ToolError('unknown_tool', `unknown tool '${name}'`);
     return s;
+  }
+
+  /** The backends the tool's toolset declares it reaches. */
+  backendsOf(name: string): readonly BackendKind[] {
+    return this.backendsByTool.get(name) ?? [];
   }
 
   static facts(tool: ToolDef): ToolFacts {

@@ -1,3 +1,4 @@
+import { defineToolset, type Toolset } from '../core/toolset.js';
 import type { ToolDef } from '../core/types.js';
 import { alertTools } from './alerts.js';
 import { discoveryTools } from './discovery.js';
@@ -15,3 +16,9 @@ export const metricsTools: ToolDef[] = [
   ...goldenTools,
   ...nodeUsageTools,
 ];
+
+export const metricsToolset: Toolset = defineToolset({
+  name: 'metrics',
+  backends: ['prometheus', 'alertmanager'],
+  tools: metricsTools,
+});

@@ -1,4 +1,11 @@
+import { defineToolset, type Toolset } from '../core/toolset.js';
 import type { ToolDef } from '../core/types.js';
 import { runbookSearchTools } from './search.js';
 
 export const runbookTools: ToolDef[] = [...runbookSearchTools];
+
+export const runbooksToolset: Toolset = defineToolset({
+  name: 'runbooks',
+  backends: ['runbooks'],
+  tools: runbookTools,
+});
