@@ -7,6 +7,7 @@ import { cutToTokens } from './budget.js';
 import { citationLabel } from './citations.js';
 import { proposalsToConfirm, whichOne } from './confirm.js';
 import { runDegraded } from './degraded/run.js';
+import type { AgentDeps } from './deps.js';
 import { type LoopOutcome, runLoop } from './loop.js';
 import { prompt } from './prompts.js';
 import { confirmable } from './proposal.js';
@@ -17,7 +18,6 @@ import { AgentStoreError, newId, type ThreadContext } from './store.js';
 import { type CallContext, callLabel, invokeAsAsker } from './tool-call.js';
 import type {
   AgentAnswer,
-  AgentDeps,
   AgentEvent,
   AnswerStatus,
   AskInput,

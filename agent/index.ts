@@ -13,6 +13,7 @@ export {
   type LlmConfig,
   llmConfigSchema,
 } from './config.js';
+export type { AgentDeps } from './deps.js';
 export { createLlmProvider } from './providers/index.js';
 export {
   type ChatMessage,
@@ -25,7 +26,6 @@ export {
 export { AgentStore, AgentStoreError } from './store.js';
 export type {
   AgentAnswer,
-  AgentDeps,
   AgentEvent,
   AgentToolCall,
   AgentUsage,

@@ -1,7 +1,7 @@
 import { ApprovalError, type Ticket } from '../policies/approvals.js';
+import type { AgentDeps } from './deps.js';
 import type { PendingCall } from './state.js';
 import { toolMessage } from './tool-call.js';
-import type { AgentDeps } from './types.js';
 
 export interface Decided {
   /** One line for the answer, whatever the model makes of it. */

@@ -2,12 +2,13 @@ import type { Principal } from '../policies/types.js';
 import type { InvokeResult } from '../tools/core/invoke.js';
 import { cutToTokens } from './budget.js';
 import { citationsFrom } from './citations.js';
+import type { AgentDeps } from './deps.js';
 import { originLabel, readLabel, withoutDefaults, writeRequested } from './guard.js';
 import { plainPlan } from './plan.js';
 import { exactCall, proposalView } from './proposal.js';
 import type { ToolCall } from './providers/types.js';
 import type { RunState } from './state.js';
-import type { AgentDeps, AgentEvent } from './types.js';
+import type { AgentEvent } from './types.js';
 import { wrapUntrusted } from './untrusted.js';
 
 export interface CallContext {

@@ -1,24 +1,6 @@
 import type { Principal } from '../policies/types.js';
-import type { Citation, RunbookSearcher } from '../rag/types.js';
-import type { ToolPipeline } from '../tools/core/invoke.js';
-import type { Logger } from '../tools/core/logger.js';
+import type { Citation } from '../rag/types.js';
 import type { ResultStatus } from '../tools/core/types.js';
-import type { AgentConfig } from './config.js';
-import type { LlmProvider } from './providers/types.js';
-import type { AgentStore } from './store.js';
-
-export interface AgentDeps {
-  /** The one guarded path: every tool call of the agent goes through `pipeline.invoke`. */
-  pipeline: ToolPipeline;
-  /** null, or a server that does not answer, means degraded mode (runbooks and direct commands). */
-  llm: LlmProvider | null;
-  /** Runbook retrieval, when the knowledge base is configured. */
-  runbooks?: RunbookSearcher;
-  /** Threads, runs and paused state (SQLite in the data dir). */
-  store: AgentStore;
-  config: AgentConfig;
-  logger: Logger;
-}
 
 /** What a run reports while it works, in order; `done` comes last, exactly once. */
 export type AgentEvent =

@@ -114,4 +114,24 @@ describe('the layer table', () => {
     });
     expect(broken.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
   });
+
+  it('no import cycles between product modules (type imports count too)', () => {
+    const graph = new Map<string, string[]>();
+    for (const { from, to } of found) graph.set(from, [...(graph.get(from) ?? []), to]);
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const stack: string[] = [];
+    const visit = (node: string): void => {
+      state.set(node, 'open');
+      stack.push(node);
+      for (const next of graph.get(node) ?? []) {
+        if (state.get(next) === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next].join(' -> '));
+        else if (!state.has(next)) visit(next);
+      }
+      stack.pop();
+      state.set(node, 'done');
+    };
+    for (const node of [...graph.keys()].sort()) if (!state.has(node)) visit(node);
+    expect(cycles).toEqual([]);
+  });
 });
