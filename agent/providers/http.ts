@@ -144,3 +144,67 @@ export function parseArguments(raw: unknown): unknown {
     return raw;
   }
 }
+
+/** One model server as its errors name it: "the Ollama server at http://…: …; start it with …". */
+export interface ModelServer {
+  what: string;
+  url: string;
+  timeoutMs: number;
+  /** What to do when it cannot be reached. */
+  hint: string;
+  maxBytes: number;
+}
+
+/**
+ * The part of a streamed chat both providers share: POST the body, turn a connection failure or an
+ * error status into an LlmError (the provider words status errors), then hand each streamed event
+ * (`event(text)` picks the JSON out of a line; undefined skips it, null ends the stream) to
+ * `onChunk` parsed. Any failure while reading is an LlmError too, never a bare TypeError.
+ */
+export async function streamChat<T>(
+  server: ModelServer,
+  request: {
+    path: string;
+    body: unknown;
+    headers?: Record<string, string>;
+    signal?: AbortSignal;
+    statusError: (status: number, message: string) => LlmError;
+    event: (line: string) => string | undefined | null;
+    onChunk: (chunk: T) => void;
+  },
+): Promise<void> {
+  const { signal, timeout } = callSignal(server.timeoutMs, request.signal);
+  const fail = (e: unknown) =>
+    e instanceof LlmError
+      ? e
+      : fetchFailure(e, server.what, server.url, server.timeoutMs, timeout, server.hint);
+  let res: Response;
+  try {
+    res = await postJson(`${server.url}${request.path}`, request.body, {
+      ...(request.headers ? { headers: request.headers } : {}),
+      signal,
+    });
+  } catch (e) {
+    throw fail(e);
+  }
+  if (!res.ok) throw request.statusError(res.status, await errorMessage(res));
+  try {
+    for await (const line of lines(res.body, { url: server.url, maxBytes: server.maxBytes })) {
+      const data = request.event(line);
+      if (data === null) break;
+      if (data === undefined) continue;
+      let chunk: T;
+      try {
+        chunk = JSON.parse(data) as T;
+      } catch {
+        throw new LlmError(
+          'bad_response',
+          `${server.what} at ${server.url} sent something that is not JSON: ${data.slice(0, 120)}`,
+        );
+      }
+      request.onChunk(chunk);
+    }
+  } catch (e) {
+    throw fail(e);
+  }
+}

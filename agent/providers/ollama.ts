@@ -4,10 +4,11 @@ import {
   DEFAULT_MAX_RESPONSE_BYTES,
   errorMessage,
   fetchFailure,
-  lines,
+  type ModelServer,
   parseArguments,
   postJson,
   readJson,
+  streamChat,
 } from './http.js';
 import {
   type ChatMessage,
@@ -88,6 +89,16 @@ export class OllamaProvider implements LlmProvider {
     this.contextWindow = opts.contextWindow;
   }
 
+  private server(): ModelServer {
+    return {
+      what: 'the Ollama server',
+      url: this.url,
+      timeoutMs: this.opts.timeoutMs,
+      hint: 'start it with `ollama serve` or set llm.url',
+      maxBytes: this.maxBytes,
+    };
+  }
+
   private notFound(): LlmError {
     return new LlmError(
       'model_not_found',
@@ -96,7 +107,6 @@ export class OllamaProvider implements LlmProvider {
   }
 
   async chat(request: ChatRequest): Promise<ChatResponse> {
-    const { signal, timeout } = callSignal(this.opts.timeoutMs, request.signal);
     const body = {
       model: this.model,
       messages: request.messages.map(toOllama),
@@ -112,44 +122,20 @@ export class OllamaProvider implements LlmProvider {
       keep_alive: this.opts.keepAlive,
       options: { num_ctx: this.opts.contextWindow, temperature: this.opts.temperature },
     };
-    const fail = (e: unknown) =>
-      e instanceof LlmError
-        ? e
-        : fetchFailure(
-            e,
-            'the Ollama server',
-            this.url,
-            this.opts.timeoutMs,
-            timeout,
-            'start it with `ollama serve` or set llm.url',
-          );
-    let res: Response;
-    try {
-      res = await postJson(`${this.url}/api/chat`, body, { signal });
-    } catch (e) {
-      throw fail(e);
-    }
-    if (!res.ok) {
-      const message = await errorMessage(res);
-      if (res.status === 404 && /not found/i.test(message)) throw this.notFound();
-      throw new LlmError('server_error', `Ollama at ${this.url} answered ${res.status}: ${message}`);
-    }
     let content = '';
     const toolCalls: ToolCall[] = [];
     let promptTokens: number | undefined;
     let completionTokens: number | undefined;
-    try {
-      for await (const line of lines(res.body, { url: this.url, maxBytes: this.maxBytes })) {
-        if (!line.trim()) continue;
-        let chunk: OllamaChunk;
-        try {
-          chunk = JSON.parse(line) as OllamaChunk;
-        } catch {
-          throw new LlmError(
-            'bad_response',
-            `Ollama at ${this.url} sent a line that is not JSON: ${line.slice(0, 120)}`,
-          );
-        }
+    await streamChat<OllamaChunk>(this.server(), {
+      path: '/api/chat',
+      body,
+      ...(request.signal ? { signal: request.signal } : {}),
+      statusError: (status, message) =>
+        status === 404 && /not found/i.test(message)
+          ? this.notFound()
+          : new LlmError('server_error', `Ollama at ${this.url} answered ${status}: ${message}`),
+      event: (line) => (line.trim() ? line : undefined),
+      onChunk: (chunk) => {
         if (chunk.error) {
           if (/not found/i.test(chunk.error) && chunk.error.includes(this.model)) throw this.notFound();
           throw new LlmError('server_error', `Ollama at ${this.url}: ${chunk.error}`);
@@ -170,10 +156,8 @@ export class OllamaProvider implements LlmProvider {
           promptTokens = chunk.prompt_eval_count;
           completionTokens = chunk.eval_count;
         }
-      }
-    } catch (e) {
-      throw fail(e);
-    }
+      },
+    });
     return {
       content,
       toolCalls,

@@ -4,10 +4,11 @@ import {
   DEFAULT_MAX_RESPONSE_BYTES,
   errorMessage,
   fetchFailure,
-  lines,
+  type ModelServer,
   parseArguments,
   postJson,
   readJson,
+  streamChat,
 } from './http.js';
 import {
   type ChatMessage,
@@ -87,6 +88,16 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     this.contextWindow = opts.contextWindow;
   }
 
+  private server(): ModelServer {
+    return {
+      what: 'the OpenAI-compatible server',
+      url: this.url,
+      timeoutMs: this.opts.timeoutMs,
+      hint: 'start it or set llm.url',
+      maxBytes: this.maxBytes,
+    };
+  }
+
   private headers(): Record<string, string> {
     return this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {};
   }
@@ -106,7 +117,6 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   }
 
   async chat(request: ChatRequest): Promise<ChatResponse> {
-    const { signal, timeout } = callSignal(this.opts.timeoutMs, request.signal);
     const body = {
       model: this.model,
       messages: request.messages.map(toOpenAi),
@@ -123,43 +133,22 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       stream: true,
       stream_options: { include_usage: true },
     };
-    const fail = (e: unknown) =>
-      e instanceof LlmError
-        ? e
-        : fetchFailure(
-            e,
-            'the OpenAI-compatible server',
-            this.url,
-            this.opts.timeoutMs,
-            timeout,
-            'start it or set llm.url',
-          );
-    let res: Response;
-    try {
-      res = await postJson(`${this.url}/chat/completions`, body, { headers: this.headers(), signal });
-    } catch (e) {
-      throw fail(e);
-    }
-    if (!res.ok) throw this.statusError(res.status, await errorMessage(res));
-
     let content = '';
     const partial = new Map<number, { id?: string; name: string; args: string }>();
     let promptTokens: number | undefined;
     let completionTokens: number | undefined;
-    try {
-      for await (const line of lines(res.body, { url: this.url, maxBytes: this.maxBytes })) {
-        if (!line.startsWith('data:')) continue;
+    await streamChat<StreamChunk>(this.server(), {
+      path: '/chat/completions',
+      body,
+      headers: this.headers(),
+      ...(request.signal ? { signal: request.signal } : {}),
+      statusError: (status, message) => this.statusError(status, message),
+      event: (line) => {
+        if (!line.startsWith('data:')) return undefined;
         const data = line.slice(5).trim();
-        if (data === '[DONE]') break;
-        let chunk: StreamChunk;
-        try {
-          chunk = JSON.parse(data) as StreamChunk;
-        } catch {
-          throw new LlmError(
-            'bad_response',
-            `the server at ${this.url} sent an event that is not JSON: ${data.slice(0, 120)}`,
-          );
-        }
+        return data === '[DONE]' ? null : data;
+      },
+      onChunk: (chunk) => {
         if (chunk.error)
           throw new LlmError('server_error', `the server at ${this.url}: ${chunk.error.message ?? 'error'}`);
         if (chunk.usage) {
@@ -167,7 +156,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
           completionTokens = chunk.usage.completion_tokens ?? completionTokens;
         }
         const delta = chunk.choices?.[0]?.delta;
-        if (!delta) continue;
+        if (!delta) return;
         if (delta.content) {
           content += delta.content;
           request.onText?.(delta.content);
@@ -181,10 +170,8 @@ export class OpenAiCompatibleProvider implements LlmProvider {
           if (t.function?.arguments) cur.args += t.function.arguments;
           partial.set(index, cur);
         }
-      }
-    } catch (e) {
-      throw fail(e);
-    }
+      },
+    });
     const toolCalls: ToolCall[] = [...partial.entries()]
       .sort(([a], [b]) => a - b)
       .map(([, c]) => ({
