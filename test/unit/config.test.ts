@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,5 +107,20 @@ describe('configuration from the environment, hardened', () => {
     });
     expect(cfg.server.port).toBe(9000);
     expect(() => loadConfig({ env: { KUBEMATE_TESTS: 'x' } })).toThrow(/tests: unknown key/);
+  });
+
+  it('the sample error in docs/configuration.md is what Kubemate really prints', () => {
+    const doc = readFileSync('docs/configuration.md', 'utf8');
+    const sample = /```\nkubemate: (invalid configuration in kubemate\.yaml:[\s\S]*?)\n```/.exec(doc)?.[1];
+    expect(sample).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'kubemate-doc-'));
+    writeFileSync(join(dir, 'kubemate.yaml'), 'server:\n  port: eighty\nsever: {}\n');
+    let message = '';
+    try {
+      loadConfig({ file: join(dir, 'kubemate.yaml'), env: {} });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.replace(join(dir, 'kubemate.yaml'), 'kubemate.yaml')).toBe(sample);
   });
 });
