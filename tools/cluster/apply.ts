@@ -4,9 +4,11 @@ import { z } from 'zod';
 import { type ResolvedKind, resolveKind } from '../clients/discovery.js';
 import { type KubeCluster, kubeError } from '../clients/kube.js';
 import { ToolError } from '../core/errors.js';
+import { defaultRedactor, redactDeep } from '../core/redact.js';
 import { defineTool, type ToolDef } from '../core/types.js';
 import { apiVersionProblem, assertObjectName, kindProblem, nameProblem } from '../shared/k8s-names.js';
 import { clusterArg, namespaceArg, TOOLSET } from './common.js';
+import { isCredentialChange } from './credential-paths.js';
 import { capLines, diffObjects, type FieldChange, formatChange } from './object-diff.js';
 
 const FIELD_MANAGER = 'kubemate';
@@ -36,6 +38,8 @@ interface Outcome {
   changes: FieldChange[];
   /** For creations: fields the server filled in that the document did not set. */
   defaulted: number;
+  /** Changes whose values are not shown: Secret data, credential-named fields, secret arguments. */
+  hidden: Set<FieldChange>;
 }
 
 // Bookkeeping the server changes on every write; never part of what the user changes.
@@ -86,14 +90,15 @@ function maskSecret(obj: unknown): unknown {
 }
 
 /**
- * The manifest with every Secret's values masked (keys kept), for places that echo a call's
- * arguments: ticket plans and audit records. Text that does not parse is hidden whole.
+ * The manifest with every Secret's values masked (keys kept) and, in every kind, credential-named
+ * values (env entries, headers, data keys) and secret arguments masked, for places that echo a
+ * call's arguments: ticket plans and audit records. Text that does not parse is hidden whole.
  */
 export function maskSecretValues(text: string): string {
   try {
     const docs = parseAllDocuments(text);
     if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0)) throw new Error('unparseable');
-    return docs.map((d) => stringify(maskSecret(d.toJS()))).join('---\n');
+    return docs.map((d) => stringify(redactDeep(maskSecret(d.toJS()), defaultRedactor))).join('---\n');
   } catch {
     return `(a manifest of ${text.length} characters that does not parse; not shown)`;
   }
@@ -292,12 +297,17 @@ async function applyOne(
     throw err;
   }
   const all = diffObjects(live ?? {}, after, { ignore });
-  if (live) return { target: t, result: all.length ? 'changed' : 'unchanged', changes: all, defaulted: 0 };
+  const hiddenOf = (changes: FieldChange[]) =>
+    new Set(changes.filter((c) => hiddenPath(t, c) || isCredentialChange(c, [live, after, t.doc])));
+  if (live) {
+    const result = all.length ? 'changed' : 'unchanged';
+    return { target: t, result, changes: all, defaulted: 0, hidden: hiddenOf(all) };
+  }
   const asked = leafPaths(t);
   // The object's identity is already in the heading.
   const changes = all.filter((c) => asked.has(c.path) && !IDENTITY.has(c.path));
   const defaulted = all.filter((c) => !asked.has(c.path)).length;
-  return { target: t, result: 'created', changes, defaulted };
+  return { target: t, result: 'created', changes, defaulted, hidden: hiddenOf(changes) };
 }
 
 function describeOutcome(o: Outcome, dryRun: boolean): string[] {
@@ -305,12 +315,12 @@ function describeOutcome(o: Outcome, dryRun: boolean): string[] {
     ? { created: 'would be created', changed: 'would change', unchanged: 'unchanged' }
     : { created: 'created', changed: 'changed', unchanged: 'unchanged' };
   const head = `${o.target.label}: ${verb[o.result]}${o.defaulted ? ` (plus ${o.defaulted} ${o.defaulted === 1 ? 'field' : 'fields'} defaulted by the server)` : ''}`;
-  const lines = o.changes.map((c) => formatChange(c, hiddenPath(o.target, c)));
+  const lines = o.changes.map((c) => formatChange(c, o.hidden.has(c)));
   return [head, ...capLines(lines, LINES_PER_OBJECT)];
 }
 
-function structuredChange(t: Target, c: FieldChange) {
-  const hide = hiddenPath(t, c);
+function structuredChange(o: Outcome, c: FieldChange) {
+  const hide = o.hidden.has(c);
   const text = (v: unknown) => (hide ? '(hidden)' : JSON.stringify(v));
   return {
     op: c.op,
@@ -421,7 +431,7 @@ const resourcesApply = defineTool({
         ...(o.target.namespace ? { namespace: o.target.namespace } : {}),
         name: o.target.doc.metadata.name,
         result: o.result,
-        changes: o.changes.map((c) => structuredChange(o.target, c)),
+        changes: o.changes.map((c) => structuredChange(o, c)),
       })),
     };
     const lines = [

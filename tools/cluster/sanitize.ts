@@ -1,4 +1,4 @@
-import { defaultRedactor } from '../core/redact.js';
+import { argvMasks, defaultRedactor, isCredentialName } from '../core/redact.js';
 
 /**
  * The one place that makes a Kubernetes object safe to show. Every read tool that shows object
@@ -11,11 +11,8 @@ export const MASK = '[REDACTED]';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** Names that mark a value as a credential: DB_PASSWORD, api-token, aws_secret_access_key, tls.key… */
-const CREDENTIAL_NAME =
-  /pass(word|wd|phrase)|(^|[^a-z])(pass|pwd|auth|creds?|dsn)($|[^a-z])|secret|token|(^|[^a-z])key($|[^a-z])|(api|private|access|signing|encryption)[-_.]?key|credential|authorization|conn(ection)?[-_.]?str(ing)?|cookie|session|bearer/i;
-
 export function looksLikeCredentialName(name: string): boolean {
-  return CREDENTIAL_NAME.test(name);
+  return isCredentialName(name);
 }
 
 /** A value that carries a credential whatever its key: a JWT, a PEM key, `password=…`, a URL with a password. */
@@ -73,6 +70,18 @@ function sanitizeEnv(env: unknown[]): unknown[] {
   });
 }
 
+/** A container's command line with secrets given by position masked: `--db-password X`, `mysql -pX`. */
+function sanitizeCommand(obj: Record<string, unknown>): Record<string, unknown> {
+  const command = Array.isArray(obj.command) ? obj.command : [];
+  const args = Array.isArray(obj.args) ? obj.args : [];
+  const masks = argvMasks([...command, ...args]);
+  if (masks.size === 0) return obj;
+  const out = { ...obj };
+  if (command.length) out.command = command.map((a, i) => masks.get(i) ?? a);
+  if (args.length) out.args = args.map((a, i) => masks.get(command.length + i) ?? a);
+  return out;
+}
+
 function isSecret(obj: Record<string, unknown>): boolean {
   return obj.kind === 'Secret' && (obj.apiVersion === 'v1' || obj.apiVersion === undefined);
 }
@@ -88,7 +97,8 @@ function walk(value: unknown, secretHint = false): unknown {
   }
   const secret = secretHint || isSecret(obj);
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(obj)) {
+  const fields = Array.isArray(obj.command) || Array.isArray(obj.args) ? sanitizeCommand(obj) : obj;
+  for (const [key, v] of Object.entries(fields)) {
     if (secret && key === 'data') out.data = hiddenData(v as Record<string, unknown>, true);
     else if (secret && key === 'stringData') out.stringData = hiddenData(v as Record<string, unknown>, false);
     else if (key === 'managedFields') continue;

@@ -1,63 +1,119 @@
+import { argvMasks, findCliSecrets } from './redaction/argv.js';
+import { isCredentialName, isSecretKey, MASK } from './redaction/names.js';
+import { findPairs } from './redaction/pairs.js';
+import { findPrivateKeys } from './redaction/pem.js';
+import { findShapes } from './redaction/shapes.js';
+import { Spans } from './redaction/spans.js';
+
 /** Replaces secret-looking substrings. The pipeline applies it to every text and structured output. */
 export type Redactor = (text: string) => string;
 
-const MASK = '[REDACTED]';
+export { argvMasks, isCredentialName, isSecretKey, MASK };
 
-/** Words that make a key name a secret: `DB_PASSWORD`, `dbPassword`, `client_secret`, `SECRET_KEY`… */
-const SECRET_WORD =
-  '(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?key[_-]?data|credentials?|auth)';
+/**
+ * Text longer than this is cut before it is checked: the rest is replaced by a note, never shown
+ * unchecked. Checking is linear (about 20–40 ms per MB); the cap bounds one call's work.
+ */
+export const MAX_REDACT_CHARS = 4 * 1024 * 1024;
 
-const PATTERNS: Array<[RegExp, string]> = [
-  // PEM private keys, also when the text was cut before the END line
-  [/-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|[\s\S]*$)/g, MASK],
-  // Authorization headers and bearer tokens
-  [/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${MASK}`],
-  // JSON Web Tokens
-  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, MASK],
-  // AWS access key ids, GitHub and Slack tokens
-  [/\bAKIA[0-9A-Z]{16}\b/g, MASK],
-  [/\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, MASK],
-  [/\bxox[abpors]-[A-Za-z0-9-]{10,}/g, MASK],
-  // credentials embedded in URLs: scheme://user:password@host (user may be empty)
-  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, `$1${MASK}@`],
-  // key="quoted value with spaces" where the key names a secret
-  [new RegExp(`\\b([A-Za-z0-9_.-]*${SECRET_WORD})(["']?\\s*[:=]\\s*)"[^"]*"`, 'gi'), `$1$2"${MASK}"`],
-  [new RegExp(`\\b([A-Za-z0-9_.-]*${SECRET_WORD})(["']?\\s*[:=]\\s*)'[^']*'`, 'gi'), `$1$2'${MASK}'`],
-  // key=value / key: value where the key names a secret
-  [
-    new RegExp(`\\b([A-Za-z0-9_.-]*${SECRET_WORD})(["']?\\s*[:=]\\s*)(?!\\[REDACTED\\])([^\\s"',;}]+)`, 'gi'),
-    `$1$2${MASK}`,
-  ],
-];
+function redactText(input: string, keepLines = false): string {
+  // One flat copy: text built by concatenation is a tree of pieces, and reading it character by
+  // character would walk the tree each time.
+  const text = input.length > 256 ? ` ${input}`.slice(1) : input;
+  const spans = new Spans();
+  findPrivateKeys(text, spans);
+  findShapes(text, spans);
+  findPairs(text, spans);
+  findCliSecrets(text, spans);
+  return spans.apply(text, MASK, keepLines);
+}
 
-/** Object keys whose string values are secrets whatever they look like. */
-const SECRET_KEY = new RegExp(`^([A-Za-z0-9_.-]*?)${SECRET_WORD}$|^tls\\.key$|^\\.dockerconfigjson$`, 'i');
+function tooLong(rest: number): string {
+  return `… (${rest} more characters not shown: too long to check for credentials)`;
+}
 
+/**
+ * Masks credentials in free text: private key blocks, token shapes (JWT, AWS, GitHub, Stripe,
+ * OpenAI, Google…), URL passwords, values of secret-named keys, flags and headers, and name/value
+ * pairs with a secret name. Runs in time linear in the text.
+ */
 export const defaultRedactor: Redactor = (text) => {
-  let out = text;
-  for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
-  return out;
+  if (text.length <= MAX_REDACT_CHARS) return redactText(text);
+  return `${redactText(text.slice(0, MAX_REDACT_CHARS))}${tooLong(text.length - MAX_REDACT_CHARS)}`;
 };
 
-/** `{name: DB_PASSWORD, value: …}`: an env entry or parameter whose name says it is a secret. */
+/**
+ * The lines of one log, in order, redacted as one text (a key block spans lines) but returned
+ * line for line: entry i of the result is line i of the input, masked.
+ */
+export function redactLines(lines: readonly string[]): string[] {
+  const total = lines.reduce((n, l) => n + l.length + 1, 0);
+  if (total > MAX_REDACT_CHARS) return lines.map((l) => defaultRedactor(l));
+  const pieces = redactText(lines.join('\n'), true).split('\n');
+  let k = 0;
+  return lines.map((line) => {
+    let newlines = 0;
+    for (let i = line.indexOf('\n'); i >= 0; i = line.indexOf('\n', i + 1)) newlines++;
+    const out = pieces.slice(k, k + newlines + 1).join('\n');
+    k += newlines + 1;
+    return out;
+  });
+}
+
+/** A whole log (a container's output): redacted with its lines kept, so line numbers still hold. */
+export function redactLog(text: string): string {
+  if (text.length <= MAX_REDACT_CHARS) return redactText(text, true);
+  return `${redactText(text.slice(0, MAX_REDACT_CHARS), true)}${tooLong(text.length - MAX_REDACT_CHARS)}`;
+}
+
+/** Structures nested deeper than this are not walked: the part below is replaced whole. */
+const MAX_DEPTH = 64;
+
+/** Keys whose values are secrets whatever they look like (besides secret-named keys). */
+const SECRET_FIELD = /^(?:tls\.key|\.dockerconfigjson|\.dockercfg|ssh-privatekey)$/i;
+
+/** `{name: DB_PASSWORD, value: …}`: an env entry, header or parameter whose name says it is a secret. */
 function secretNamedValue(obj: Record<string, unknown>): boolean {
-  return typeof obj.name === 'string' && typeof obj.value === 'string' && SECRET_KEY.test(obj.name);
+  const name = typeof obj.name === 'string' ? obj.name : typeof obj.key === 'string' ? obj.key : undefined;
+  return name !== undefined && typeof obj.value !== 'object' && isCredentialName(name);
+}
+
+function redactArray(list: unknown[], redact: Redactor, depth: number): unknown[] {
+  const masks = argvMasks(list);
+  return list.map((v, i) => masks.get(i) ?? redactAt(v, redact, depth + 1));
+}
+
+function redactAt(value: unknown, redact: Redactor, depth: number): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (depth > MAX_DEPTH && value && typeof value === 'object')
+    return `${MASK} (nested deeper than ${MAX_DEPTH})`;
+  if (Array.isArray(value)) return redactArray(value, redact, depth);
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const namedSecret = secretNamedValue(obj);
+    // A container's command and args are one command line: `-u root` in command, `-pX` in args.
+    const command = Array.isArray(obj.command) ? obj.command : [];
+    const args = Array.isArray(obj.args) ? obj.args : [];
+    const argv = command.length && args.length ? argvMasks([...command, ...args]) : undefined;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      const scalar = typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint';
+      const secret =
+        (scalar && v !== '' && (isSecretKey(k) || SECRET_FIELD.test(k))) ||
+        (namedSecret && k === 'value' && v !== '' && v !== null && v !== undefined);
+      const key = redact(k);
+      if (secret) out[key] = MASK;
+      else if (argv && (k === 'command' || k === 'args')) {
+        const offset = k === 'command' ? 0 : command.length;
+        out[key] = (v as unknown[]).map((a, i) => argv.get(offset + i) ?? redactAt(a, redact, depth + 1));
+      } else out[key] = redactAt(v, redact, depth + 1);
+    }
+    return out;
+  }
+  return value;
 }
 
 /** Applies a redactor to every string inside a JSON-like value, and masks values under secret keys. */
 export function redactDeep<T>(value: T, redact: Redactor): T {
-  if (typeof value === 'string') return redact(value) as T;
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact)) as T;
-  if (value && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const namedSecret = secretNamedValue(obj);
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) {
-      const secret =
-        (typeof v === 'string' && v !== '' && SECRET_KEY.test(k)) || (namedSecret && k === 'value');
-      out[k] = secret ? MASK : redactDeep(v, redact);
-    }
-    return out as T;
-  }
-  return value;
+  return redactAt(value, redact, 0) as T;
 }

@@ -1,3 +1,4 @@
+import { redactLines } from '../core/redact.js';
 import { ERROR_LEVELS, severity as lineSeverity, type Severity, WARN_LEVELS } from '../shared/log-text.js';
 import type { LokiStream } from './client.js';
 import { fmtLabels, fmtSpan, fmtTime, plural, quoteLog, sparkline, UNTRUSTED_NOTE } from './common.js';
@@ -47,6 +48,9 @@ export interface ReduceOptions {
   maxStructuredPatterns?: number;
 }
 
+/** Nanosecond timestamps as decimal strings, compared without parsing. */
+const byTimestamp = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+
 const rank = (p: Pattern<PatternData>) => (p.data.errors > 0 ? 2 : p.data.warnings > 0 ? 1 : 0);
 
 /**
@@ -55,19 +59,25 @@ const rank = (p: Pattern<PatternData>) => (p.data.errors > 0 ? 2 : p.data.warnin
  */
 export function reduceStreams(streams: LokiStream[], opts: ReduceOptions) {
   const entries = streams
-    .flatMap((s) =>
-      s.values.map(([ts, raw]) => {
+    .flatMap((s) => {
+      // Each stream is redacted whole, oldest line first, before lines are clustered: a private
+      // key printed over several lines is only recognisable with its header.
+      const values = [...s.values].sort((a, b) => byTimestamp(a[0], b[0]));
+      const lines = redactLines(
         // Terminal colours are not part of the message.
         // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping terminal escapes is the point
-        const line = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+        values.map(([, raw]) => raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')),
+      );
+      return values.map(([ts], i) => {
+        const line = lines[i]!;
         return {
           ms: Number(BigInt(ts) / 1_000_000n),
           line,
           labels: s.stream,
           severity: entrySeverity(s.stream, line),
         };
-      }),
-    )
+      });
+    })
     .sort((a, b) => a.ms - b.ms);
   const clusterer = new PatternClusterer<PatternData>(() => ({
     errors: 0,

@@ -1,0 +1,262 @@
+import { isCredentialName, SECRET_KEY_WORDS, SHORT_WORDS } from './names.js';
+import {
+  arrowValue,
+  assignment,
+  flagArgument,
+  headerValue,
+  isBlank,
+  isKeyChar,
+  isQuote,
+  lineStart,
+  type Mode,
+  skipBlanks,
+  type Value,
+  valueAt,
+} from './scan.js';
+import type { Spans } from './spans.js';
+
+/**
+ * Values written next to a key that names a secret: `password=x`, `"apiKey": "x"`, `DB_PASSWORD: x`,
+ * `--db-password x`, `client_secret x`, `Authorization: Token x`, `Cookie: a=b`, diff lines
+ * `env[DB_PASSWORD].value: "old" → "new"`, and name/value pairs (`- name: DB_PASSWORD\n  value: x`,
+ * `{"name":"DB_PASSWORD","value":"x"}`) in YAML, flow YAML and JSON.
+ *
+ * Linear by construction: a regex finds the words a key can end with (no quantifier before them);
+ * from each, the key is read backwards at most MAX_KEY characters and the separator forwards a
+ * bounded distance; a value is read once and scanning resumes after it.
+ */
+
+/**
+ * A word a key can end with, followed by what can follow a key. Group 1: a secret key;
+ * group 2: the name of a name/value pair; group 3: its value.
+ */
+const TRIGGER = new RegExp(`(?:(${SECRET_KEY_WORDS})|(name|key)|(value))(?=[\\s"'\\\\\\],:=]|$)`, 'gi');
+
+const MAX_KEY = 128;
+/** A name and a value further apart than this are not one pair. */
+const MAX_ITEM = 4 * 1024;
+
+/** Words after `client_secret` or `--password` that are prose, not the secret. */
+const STOPWORDS = new Set(
+  'a an and are as at be been by can could does for from has have in invalid is it missing must no none not null of on or provided required set should the to unset was were will with expired empty rotated changed updated found file env variable value header flag'.split(
+    ' ',
+  ),
+);
+
+function isStopword(t: string, v: Value): boolean {
+  return v.end - v.start <= 12 && STOPWORDS.has(t.slice(v.start, v.end).toLowerCase());
+}
+
+/** Letters, digits, `_` and `-`: one segment of a key path. */
+const isSegmentChar = (c: number) =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45;
+const isLower = (c: number) => c >= 97 && c <= 122;
+const isUpper = (c: number) => c >= 65 && c <= 90;
+const isLetter = (c: number) => isLower(c) || isUpper(c);
+
+/** The `n` of a `\n` escape (or `t`, `r`): text inside a JSON string starts a new line after it. */
+const afterEscape = (t: string, i: number) => {
+  const c = t.charCodeAt(i);
+  return (c === 110 || c === 116 || c === 114) && t.charCodeAt(i - 1) === 92;
+};
+
+/** `client_secret`, `DB_PASSWORD`, `apiKey`: written like code, not a word of prose. */
+function isIdentifier(t: string, from: number, to: number): boolean {
+  while (from < to && t.charCodeAt(from) === 45) from++;
+  for (let i = from + 1; i < to - 1; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 95 || c === 45 || c === 46) return true;
+    if (isUpper(c) && isLower(t.charCodeAt(i - 1))) return true;
+  }
+  return to - from > 1 && isUpper(t.charCodeAt(to - 1)) && isLower(t.charCodeAt(to - 2));
+}
+
+/** `env[DB_PASSWORD].value`: the value of a list entry whose name is a credential. */
+function bracketNameIsCredential(t: string, segmentStart: number): boolean {
+  if (t.charCodeAt(segmentStart - 1) !== 46 || t.charCodeAt(segmentStart - 2) !== 93) return false;
+  const close = segmentStart - 2;
+  let open = close - 1;
+  const limit = Math.max(0, close - MAX_KEY);
+  while (open > limit && t.charCodeAt(open) !== 91) open--;
+  return t.charCodeAt(open) === 91 && isCredentialName(t.slice(open + 1, close));
+}
+
+const HEADER_LENGTHS = new Set([6, 10, 13, 19]);
+
+function headerOf(t: string, from: number, to: number): 'auth' | 'cookie' | undefined {
+  if (!HEADER_LENGTHS.has(to - from)) return undefined;
+  const word = t.slice(from, to).toLowerCase();
+  if (word === 'authorization' || word === 'proxy-authorization') return 'auth';
+  if (word === 'cookie' || word === 'set-cookie') return 'cookie';
+  return undefined;
+}
+
+/**
+ * Name/value pairs of one list item or mapping. A secret name masks the item's values, before or
+ * after it; `{`, `}`, a YAML `- ` item start, a second name or distance ends the item.
+ */
+class Pairs {
+  private start = 0;
+  private last = 0;
+  private named = false;
+  private secret = false;
+  private pending: Value[] = [];
+
+  constructor(
+    private readonly t: string,
+    private readonly spans: Spans,
+  ) {}
+
+  private boundaryBetween(from: number, to: number): boolean {
+    if (to - from > MAX_ITEM) return true;
+    const t = this.t;
+    for (let i = from; i < to; i++) {
+      const c = t.charCodeAt(i);
+      if (c === 123 || c === 125) return true;
+      if (c === 10) {
+        const j = skipBlanks(t, i + 1, 64);
+        if (t.charCodeAt(j) === 45 && isBlank(t.charCodeAt(j + 1))) return true;
+      }
+    }
+    return false;
+  }
+
+  private reach(at: number) {
+    if (at - this.start > MAX_ITEM || this.boundaryBetween(this.last, at)) {
+      this.start = at;
+      this.named = false;
+      this.secret = false;
+      this.pending = [];
+    }
+  }
+
+  name(at: number, end: number, secretName: boolean) {
+    this.reach(at);
+    if (this.named) {
+      this.start = at;
+      this.secret = false;
+      this.pending = [];
+    }
+    this.named = true;
+    this.last = Math.max(this.last, end);
+    if (secretName) {
+      this.secret = true;
+      for (const v of this.pending) this.spans.add(v.start, v.end);
+      this.pending = [];
+    }
+  }
+
+  value(at: number, v: Value) {
+    this.reach(at);
+    this.last = Math.max(this.last, v.next);
+    if (this.secret) this.spans.add(v.start, v.end);
+    else if (this.pending.length < 16) this.pending.push(v);
+  }
+}
+
+/**
+ * Whether a key starts its line (after indentation, list dashes, quotes or diff marks), read
+ * forwards once over the whole text as keys are met, so that it costs nothing per key.
+ */
+class Lines {
+  private scanned = 0;
+  private begin = 0;
+  private clean = true;
+  private newline = -1;
+
+  constructor(private readonly t: string) {}
+
+  at(pos: number): { atStart: boolean; indent: number } {
+    if (pos < this.scanned) return lineStart(this.t, pos);
+    const t = this.t;
+    let i = this.scanned;
+    // Only a newline can make a line clean again: jump from newline to newline up to pos.
+    for (;;) {
+      if (this.newline < i) {
+        const n = t.indexOf('\n', i);
+        this.newline = n < 0 ? Number.POSITIVE_INFINITY : n;
+      }
+      if (this.newline >= pos) break;
+      i = this.newline + 1;
+      this.begin = i;
+      this.clean = true;
+    }
+    for (; i < pos && this.clean; i++) {
+      const c = t.charCodeAt(i);
+      if (!(isBlank(c) || c === 45 || c === 126 || c === 43 || c === 13 || isQuote(c))) this.clean = false;
+    }
+    this.scanned = pos;
+    const indent = this.clean ? skipBlanks(t, this.begin, MAX_KEY) - this.begin : MAX_KEY;
+    return { atStart: this.clean, indent };
+  }
+}
+
+export function findPairs(t: string, spans: Spans): void {
+  const re = new RegExp(TRIGGER.source, TRIGGER.flags);
+  const pairs = new Pairs(t, spans);
+  const lines = new Lines(t);
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    const word = m.index;
+    const e = word + m[0].length;
+    const limit = Math.max(0, word - MAX_KEY);
+    let ss = word;
+    while (ss > limit && isSegmentChar(t.charCodeAt(ss - 1)) && !afterEscape(t, ss - 1)) ss--;
+    if (
+      m[1] !== undefined &&
+      m[1].length <= 5 &&
+      ss < word &&
+      isLetter(t.charCodeAt(word - 1)) &&
+      SHORT_WORDS.test(m[1])
+    )
+      continue;
+    let role: 'name' | 'value' | undefined;
+    if (m[2] !== undefined || m[3] !== undefined) {
+      if (ss === word) role = m[2] !== undefined ? 'name' : 'value';
+      else continue;
+    }
+    const header = m[1] !== undefined && m[1].length >= 6 ? headerOf(t, ss, e) : undefined;
+    const secret = m[1] !== undefined || (role === 'value' && bracketNameIsCredential(t, ss));
+    let ks = ss;
+    while (ks > limit && isKeyChar(t.charCodeAt(ks - 1)) && !afterEscape(t, ks - 1)) ks--;
+    let flag = false;
+    if (t.charCodeAt(ss) === 45) {
+      const d = t.charCodeAt(ss + 1) === 45 ? t.charCodeAt(ss + 2) : t.charCodeAt(ss + 1);
+      flag = isUpper(d) || isLower(d);
+    }
+
+    const assign = assignment(t, e);
+    let v: Value | null = null;
+    let mode: Mode = 'token';
+    const next = t.charCodeAt(e);
+    if (assign) {
+      const line = lines.at(ks);
+      mode = assign.op === 58 && (line.atStart || assign.nextLine) ? 'line' : 'token';
+      if (header && !isQuote(t.charCodeAt(assign.at)) && t.charCodeAt(assign.at) !== 92) {
+        v = headerValue(t, assign.at, header);
+      } else v = valueAt(t, assign.at, mode, line.indent);
+    } else if (secret && flag) {
+      const at = flagArgument(t, e);
+      if (at !== null) v = valueAt(t, at, 'token', 0);
+      if (v && isStopword(t, v)) v = null;
+    } else if (secret && !role && isBlank(next) && isIdentifier(t, ss, e)) {
+      const at = skipBlanks(t, e, 4);
+      if (t.charCodeAt(at) !== 45 && !isQuote(t.charCodeAt(at))) v = valueAt(t, at, 'token', 0);
+      if (v && isStopword(t, v)) v = null;
+    }
+    if (!v) continue;
+
+    if (secret) {
+      spans.add(v.start, v.end);
+      const second = arrowValue(t, v.next, mode);
+      if (second) {
+        spans.add(second.start, second.end);
+        v = second;
+      }
+    } else if (role === 'name') {
+      pairs.name(ks, v.next, isCredentialName(t.slice(v.start, Math.min(v.end, v.start + 128))));
+    } else {
+      pairs.value(ks, v);
+    }
+    if (v.next > re.lastIndex) re.lastIndex = v.next;
+  }
+}
