@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
 import { runbooksConfigSchema } from '../rag/config.js';
+import { botsConfigSchema } from './bots-config.js';
 import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 
 /** `~/x` means a path in the home directory, as in a shell. */
@@ -163,6 +164,8 @@ export const configSchema = z.strictObject({
   agent: agentConfigSchema.prefault({}),
   /** Runbook knowledge base: folders, store (embedded SQLite or Milvus), embeddings; see rag/config.ts. */
   runbooks: runbooksConfigSchema.prefault({}),
+  /** Chat bots (Slack); see app/bots-config.ts and docs/chat.md. */
+  bots: botsConfigSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -10,9 +10,11 @@ import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
 import type { OutputImage } from '../tools/core/types.js';
 import { buildRegistry } from '../tools/index.js';
+import { buildBots } from './bots.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAskCommands } from './commands/ask.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerBotCommands } from './commands/bots.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRunbookCommands } from './commands/runbooks.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -95,7 +97,8 @@ program
   .option('--port <port>', 'port to listen on, 0-65535 (default from config: 8080)', parsePort)
   .action(async (opts: { host?: string; port?: number }) => {
     const a = app();
-    const server = await buildHttpServer(a);
+    const bots = buildBots(a);
+    const server = await buildHttpServer(a, bots);
     const host = opts.host ?? a.config.server.host;
     const port = opts.port ?? a.config.server.port;
     try {
@@ -119,7 +122,12 @@ program
         : 'kubemate serving without any Kubernetes cluster (no kubeconfig found)',
     );
     if (!a.auth.configured) a.logger.warn('no auth.tokens configured: every /mcp request will be refused');
+    if (bots.slack) {
+      await bots.slack.start();
+      a.logger.info({ mode: a.config.bots.slack.mode }, 'slack bot started');
+    }
     const stop = async () => {
+      await bots.slack?.stop();
       await server.close();
       process.exit(0);
     };
@@ -293,6 +301,7 @@ program
   });
 
 registerPolicyCommands(program, config);
+registerBotCommands(program, config);
 registerAskCommands(program, config, () => {
   const a = app(config(), true);
   return { agent: a.agent(), principal: localPrincipal(a.config, 'cli'), close: () => a.close() };

@@ -1,0 +1,53 @@
+import { webApi } from '@slack/bolt';
+import type { Command } from 'commander';
+import { type SlackConfig, slackSecrets } from '../bots-config.js';
+import type { Config } from '../config.js';
+
+/** Checks the Slack configuration and credentials; every line says what is wrong, never a secret. */
+export async function checkSlack(c: SlackConfig): Promise<{ ok: boolean; lines: string[] }> {
+  const lines: string[] = [];
+  if (!c.enabled) return { ok: true, lines: ['slack: disabled (bots.slack.enabled is false)'] };
+  let secrets: ReturnType<typeof slackSecrets>;
+  try {
+    secrets = slackSecrets(c);
+  } catch (e) {
+    return { ok: false, lines: [`slack: ${(e as Error).message}`] };
+  }
+  let ok = true;
+  if (!secrets.botToken.startsWith('xoxb-')) {
+    ok = false;
+    lines.push('slack: bots.slack.botToken is not a bot token (it should start with xoxb-)');
+  }
+  if (c.mode === 'socket' && !secrets.appToken?.startsWith('xapp-')) {
+    ok = false;
+    lines.push('slack: bots.slack.appToken is not an app-level token (it should start with xapp-)');
+  }
+  const client = new webApi.WebClient(secrets.botToken, {
+    slackApiUrl: c.apiUrl,
+    retryConfig: { retries: 0 },
+  });
+  try {
+    const r = await client.auth.test();
+    lines.push(
+      `slack: auth.test ok: bot ${r.user ?? '?'} (${r.user_id ?? '?'}) in workspace ${r.team ?? '?'} (${r.team_id ?? '?'})`,
+    );
+  } catch (e) {
+    ok = false;
+    const err = e as { data?: { error?: string }; message?: string };
+    lines.push(`slack: auth.test failed: ${err.data?.error ?? err.message ?? 'unknown error'}`);
+  }
+  lines.push(`slack: mode ${c.mode}, ${c.channels.length} channel binding(s)`);
+  return { ok, lines };
+}
+
+export function registerBotCommands(program: Command, config: () => Config): void {
+  const bots = program.command('bots').description('Chat bots');
+  bots
+    .command('check')
+    .description('Validate the chat bots configuration and credentials (Slack: auth.test)')
+    .action(async () => {
+      const result = await checkSlack(config().bots.slack);
+      process.stdout.write(`${result.lines.join('\n')}\n`);
+      process.exitCode = result.ok ? 0 : 1;
+    });
+}

@@ -1,0 +1,99 @@
+import type { Principal } from '../../policies/types.js';
+import { cardOf, cardText } from './cards.js';
+import { type CoreContext, post, send, update } from './context.js';
+import type { Asker, Place } from './types.js';
+
+/** The card for a ticket, with the call shown as the tool lets it be shown (secrets masked). */
+function card(ctx: CoreContext, ticketId: string, notice?: string) {
+  const store = ctx.pipeline.approvals;
+  if (!store) return undefined;
+  const t = store.get(ticketId);
+  const def = ctx.pipeline.registry.find(t.tool);
+  const shownArgs = def?.redactArgs ? def.redactArgs(t.args) : t.args;
+  return cardOf({ ...t, args: shownArgs }, notice);
+}
+
+/** Posts the approval card for a ticket into the thread and remembers which run waits on it. */
+export function postCard(ctx: CoreContext, place: Place, ticketId: string, runId?: string): void {
+  const c = card(ctx, ticketId);
+  if (!c) return;
+  const key = post(ctx, place, { text: cardText(c), card: c });
+  ctx.store.saveCard({
+    ticketId,
+    channel: place.channel,
+    key,
+    ...(place.thread ? { thread: place.thread } : {}),
+    ...(runId ? { runId } : {}),
+  });
+}
+
+/**
+ * A press (or `approve ID` / `reject ID`): one call of approvals_approve / approvals_reject through
+ * the pipeline, as the presser. The pipeline holds every rule (four eyes, groups, single use); the
+ * card is then redrawn from the ticket, so a replayed or double press shows what is, and runs nothing.
+ */
+export async function decide(
+  ctx: CoreContext,
+  asker: Asker,
+  action: 'approve' | 'reject',
+  ticketId: string,
+  place: Place,
+  reason?: string,
+): Promise<void> {
+  const binding = ctx.binding(place.channel);
+  const saved = ctx.store.card(ticketId);
+  const thread = saved
+    ? { channel: saved.channel, ...(saved.thread ? { thread: saved.thread } : {}) }
+    : place;
+  let notice: string | undefined;
+  let ran = false;
+  if (!binding.allowWrites) {
+    notice = `${asker.person}: changes cannot be approved or rejected from this channel.`;
+  } else {
+    const args =
+      action === 'approve'
+        ? { ticket: ticketId }
+        : { ticket: ticketId, reason: reason ?? `rejected in chat by ${asker.person}` };
+    const result = await ctx.pipeline.invoke(`approvals_${action}`, args, asker.principal);
+    if (result.isError) notice = `${asker.person}'s ${action} was refused: ${result.text}`;
+    else ran = true;
+    if (!saved) post(ctx, thread, { text: result.isError ? notice! : result.text });
+  }
+  let view: ReturnType<typeof card>;
+  try {
+    view = card(ctx, ticketId, notice);
+  } catch {
+    post(ctx, thread, { text: notice ?? `There is no ticket ${ticketId} that you may see.` });
+    return;
+  }
+  if (saved && view) update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
+  else if (notice && !saved) return;
+  if (ran && saved?.runId && view && view.status !== 'pending') await resumeRun(ctx, saved.runId, thread);
+}
+
+/** The paused run continues once its ticket is decided; its answer goes into the thread. */
+async function resumeRun(ctx: CoreContext, runId: string, place: Place): Promise<void> {
+  try {
+    const answer = await ctx.agent().resume(runId);
+    post(ctx, place, { text: answer.text });
+  } catch (e) {
+    ctx.logger.warn({ run: runId, error: (e as Error).message }, 'chat: could not resume the run');
+  }
+}
+
+/** From a channel that may not change anything, a paused change is withdrawn at once, as its requester. */
+export async function withdraw(ctx: CoreContext, requester: Principal, ticketId: string, place: Place) {
+  await ctx.pipeline.invoke(
+    'approvals_reject',
+    { ticket: ticketId, reason: 'requested from a channel where changes are not allowed' },
+    requester,
+  );
+  send(ctx, {
+    op: 'post',
+    place,
+    message: {
+      text: `Changes cannot be requested from this channel, so ticket ${ticketId} was withdrawn; nothing ran.`,
+    },
+    key: `w_${ticketId}`,
+  });
+}

@@ -1,0 +1,35 @@
+import type { Agent } from '../../agent/index.js';
+import type { AuditSink } from '../../policies/types.js';
+import type { ToolPipeline } from '../../tools/core/invoke.js';
+import type { Logger } from '../../tools/core/logger.js';
+import type { Outbox } from './outbox.js';
+import { type ChatStore, newKey } from './store.js';
+import type { ChannelBinding, OutboundOp, OutMessage, Place } from './types.js';
+
+/** What the core's parts share: the one pipeline, the agent, the store and the outbox. */
+export interface CoreContext {
+  platform: string;
+  pipeline: ToolPipeline;
+  agent: () => Agent;
+  audit: AuditSink;
+  store: ChatStore;
+  outbox: Outbox;
+  logger: Logger;
+  binding(channel: string): ChannelBinding;
+}
+
+/** Enqueues durably and wakes the outbox. Returns the key an update can name. */
+export function send(ctx: CoreContext, op: OutboundOp): void {
+  ctx.store.enqueue(op);
+  ctx.outbox.kick();
+}
+
+export function post(ctx: CoreContext, place: Place, message: OutMessage): string {
+  const key = newKey();
+  send(ctx, { op: 'post', place, message, key });
+  return key;
+}
+
+export function update(ctx: CoreContext, channel: string, key: string, message: OutMessage): void {
+  send(ctx, { op: 'update', channel, key, message });
+}

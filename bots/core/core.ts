@@ -1,0 +1,74 @@
+import { decide } from './approvals.js';
+import { HELP, parseCommand, runReadCommand } from './commands.js';
+import { type CoreContext, post } from './context.js';
+import { converse } from './conversation.js';
+import { auditUnknown, identify, unknownUserText } from './people.js';
+import type { InboundEvent, Place } from './types.js';
+
+/**
+ * The platform-neutral chat core. An adapter hands it normalised events; `receive` answers at once
+ * (the adapter acks within the platform's deadline) and the work continues after. Everything said
+ * goes out through the durable outbox; every tool call goes through the pipeline as the person.
+ */
+export class ChatCore {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(readonly ctx: CoreContext) {}
+
+  /** Accepts an event: false when it was seen before (a platform retry), true when work was started. */
+  receive(event: InboundEvent): boolean {
+    if (!this.ctx.store.firstSight(`${this.ctx.platform}:${event.eventId}`)) return false;
+    const work = this.handle(event).catch((e) => {
+      this.ctx.logger.error(
+        { error: String((e as Error)?.stack ?? e), kind: event.kind },
+        'chat event failed',
+      );
+    });
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+    return true;
+  }
+
+  /** Resolves when every accepted event has been handled (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  private async handle(event: InboundEvent): Promise<void> {
+    // Replies go to the thread of the message; a reply in a thread stays in it.
+    const place: Place = {
+      channel: event.place.channel,
+      ...((event.place.thread ?? event.messageId) ? { thread: event.place.thread ?? event.messageId } : {}),
+    };
+    const asker = identify(this.ctx.pipeline.policy, event.user);
+    if (!asker) {
+      auditUnknown(this.ctx.audit, event.user, event);
+      post(this.ctx, place, { text: unknownUserText(event.user) });
+      return;
+    }
+    if (event.kind === 'button') {
+      await decide(this.ctx, asker, event.action, event.ticketId, place);
+      return;
+    }
+    const command = parseCommand(event.text);
+    if (!command) {
+      await converse(this.ctx, asker, event.text, place);
+      return;
+    }
+    switch (command.name) {
+      case 'help':
+        post(this.ctx, place, { text: HELP });
+        return;
+      case 'approve':
+        await decide(this.ctx, asker, 'approve', command.ticket, place);
+        return;
+      case 'reject':
+        await decide(this.ctx, asker, 'reject', command.ticket, place, command.reason);
+        return;
+      default: {
+        const text = await runReadCommand(this.ctx.pipeline, asker, command, this.ctx.binding(place.channel));
+        post(this.ctx, place, { text });
+      }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import type { AuditSink, PolicyEngine, Principal } from '../../policies/types.js';
+import type { Asker, ChatUser, InboundEvent } from './types.js';
+
+/** The principal of a chat user: `slack:U123`, source chat. Groups come from the policy file only. */
+export function chatPrincipal(user: ChatUser): Principal {
+  return { id: `${user.platform}:${user.id}`, groups: [], source: 'chat' };
+}
+
+/**
+ * The person behind a chat user, or undefined when the policy file does not list their identity.
+ * An unlisted identity maps to itself, so "person equals the principal id" means unknown.
+ */
+export function identify(policy: PolicyEngine, user: ChatUser): Asker | undefined {
+  const principal = chatPrincipal(user);
+  const person = policy.personOf(principal);
+  return person === principal.id ? undefined : { principal, person };
+}
+
+export function unknownUserText(user: ChatUser): string {
+  const id = `${user.platform}:${user.id}`;
+  return (
+    `Sorry, I don't know who you are yet, so I can't act for you. Ask a Kubemate administrator to add ` +
+    `\`${id}\` under \`identities\` in the policy file (next to your other identities, e.g. ` +
+    `\`alice: [${id}]\`); then ask again.`
+  );
+}
+
+/** One audit record per refusal, so an administrator sees who tried and from where. */
+export function auditUnknown(audit: AuditSink, user: ChatUser, event: InboundEvent): void {
+  audit.record({
+    at: new Date().toISOString(),
+    kind: 'decision',
+    principal: chatPrincipal(user),
+    tool: `chat:${event.kind}`,
+    args: { channel: event.place.channel, eventId: event.eventId },
+    decision: {
+      effect: 'deny',
+      rule: 'chat-unknown-identity',
+      reason: `${user.platform}:${user.id} is not listed under identities in the policy file`,
+    },
+    outcome: 'denied',
+  });
+}
+
+/** A webhook that failed verification (forged or stale): audited without its body, which is untrusted. */
+export function auditRejectedDelivery(audit: AuditSink, platform: string, reason: string): void {
+  audit.record({
+    at: new Date().toISOString(),
+    kind: 'decision',
+    principal: { id: `${platform}:unverified`, groups: [], source: 'chat' },
+    tool: `chat:webhook`,
+    args: {},
+    decision: { effect: 'deny', rule: 'chat-signature', reason },
+    outcome: 'denied',
+  });
+}

@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { OutboundOp } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel TEXT NOT NULL,
+  key TEXT NOT NULL,
+  op_json TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  message_id TEXT,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, channel, seq);
+CREATE TABLE IF NOT EXISTS threads (
+  place TEXT NOT NULL, principal_id TEXT NOT NULL, agent_thread TEXT NOT NULL,
+  PRIMARY KEY (place, principal_id));
+CREATE TABLE IF NOT EXISTS cards (
+  ticket_id TEXT PRIMARY KEY, channel TEXT NOT NULL, key TEXT NOT NULL, thread TEXT, run_id TEXT);`;
+
+export interface OutboxRow {
+  seq: number;
+  channel: string;
+  key: string;
+  op: OutboundOp;
+  attempts: number;
+  nextAt: number;
+}
+
+export interface CardRecord {
+  ticketId: string;
+  channel: string;
+  key: string;
+  thread?: string;
+  runId?: string;
+}
+
+export const newKey = () => `m_${randomBytes(8).toString('hex')}`;
+
+/** The chat core's state in SQLite (`<dataDir>/chat.db`): seen events, the outbox, threads and cards. */
+export class ChatStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** True the first time an event id is seen; platforms retry deliveries, each is handled once. */
+  firstSight(eventId: string): boolean {
+    const now = Date.now();
+    this.db.prepare('DELETE FROM seen WHERE at < ?').run(now - 24 * 3600_000);
+    return (
+      this.db.prepare('INSERT OR IGNORE INTO seen (event_id, at) VALUES (?, ?)').run(eventId, now).changes ===
+      1
+    );
+  }
+
+  enqueue(op: OutboundOp): number {
+    const channel = op.op === 'post' ? op.place.channel : op.channel;
+    const key = op.op === 'update-ref' ? op.messageId : op.key;
+    return Number(
+      this.db
+        .prepare('INSERT INTO outbox (channel, key, op_json, next_at) VALUES (?, ?, ?, ?)')
+        .run(channel, key, JSON.stringify(op), Date.now()).lastInsertRowid,
+    );
+  }
+
+  /** The oldest pending operation of each channel: a channel's messages go out in order. */
+  heads(): OutboxRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT o.* FROM outbox o JOIN (SELECT channel, MIN(seq) AS seq FROM outbox
+           WHERE status = 'pending' GROUP BY channel) h ON o.seq = h.seq ORDER BY o.next_at`,
+      )
+      .all() as Array<{
+      seq: number;
+      channel: string;
+      key: string;
+      op_json: string;
+      attempts: number;
+      next_at: number;
+    }>;
+    return rows.map((r) => ({
+      seq: r.seq,
+      channel: r.channel,
+      key: r.key,
+      op: JSON.parse(r.op_json),
+      attempts: r.attempts,
+      nextAt: r.next_at,
+    }));
+  }
+
+  pendingCount(): number {
+    return (
+      this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get() as { n: number }
+    ).n;
+  }
+
+  delivered(seq: number, messageId?: string): void {
+    this.db
+      .prepare("UPDATE outbox SET status = 'sent', message_id = ?, attempts = attempts + 1 WHERE seq = ?")
+      .run(messageId ?? null, seq);
+  }
+
+  retry(seq: number, nextAt: number, error: string): void {
+    this.db
+      .prepare('UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE seq = ?')
+      .run(nextAt, error.slice(0, 500), seq);
+  }
+
+  dropped(seq: number, error: string): void {
+    this.db
+      .prepare("UPDATE outbox SET status = 'dropped', last_error = ? WHERE seq = ?")
+      .run(error.slice(0, 500), seq);
+  }
+
+  /** The platform id of a message the outbox posted under `key`, once it is out. */
+  messageIdOf(key: string): string | undefined {
+    const row = this.db
+      .prepare("SELECT message_id FROM outbox WHERE key = ? AND status = 'sent' AND message_id IS NOT NULL")
+      .get(key) as { message_id: string } | undefined;
+    return row?.message_id;
+  }
+
+  /** The posted key, if the message is a post this outbox made (cards are found by their message id). */
+  keyOf(messageId: string): string | undefined {
+    const row = this.db.prepare('SELECT key FROM outbox WHERE message_id = ?').get(messageId) as
+      | { key: string }
+      | undefined;
+    return row?.key;
+  }
+
+  agentThread(place: string, principalId: string): string | undefined {
+    const row = this.db
+      .prepare('SELECT agent_thread FROM threads WHERE place = ? AND principal_id = ?')
+      .get(place, principalId) as { agent_thread: string } | undefined;
+    return row?.agent_thread;
+  }
+
+  setAgentThread(place: string, principalId: string, agentThread: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO threads (place, principal_id, agent_thread) VALUES (?, ?, ?)')
+      .run(place, principalId, agentThread);
+  }
+
+  saveCard(card: CardRecord): void {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO cards (ticket_id, channel, key, thread, run_id) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(card.ticketId, card.channel, card.key, card.thread ?? null, card.runId ?? null);
+  }
+
+  card(ticketId: string): CardRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM cards WHERE ticket_id = ?').get(ticketId) as
+      | { ticket_id: string; channel: string; key: string; thread: string | null; run_id: string | null }
+      | undefined;
+    if (!r) return undefined;
+    return {
+      ticketId: r.ticket_id,
+      channel: r.channel,
+      key: r.key,
+      ...(r.thread ? { thread: r.thread } : {}),
+      ...(r.run_id ? { runId: r.run_id } : {}),
+    };
+  }
+}

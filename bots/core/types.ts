@@ -1,0 +1,105 @@
+import type { Principal } from '../../policies/types.js';
+
+/** Where a message lives on a platform: a channel (or DM), and the thread it belongs to, if any. */
+export interface Place {
+  channel: string;
+  /** The thread root's platform id; unset for a message at the top of a channel or DM. */
+  thread?: string;
+}
+
+/** Who acted, as the platform names them (`U123` on Slack); the core maps them to a person. */
+export interface ChatUser {
+  platform: string;
+  id: string;
+}
+
+interface InboundBase {
+  /** The platform's own id for this delivery (Slack's event_id, or a hash for actions); dedupe key. */
+  eventId: string;
+  user: ChatUser;
+  place: Place;
+  /** The platform's id of the inbound message itself (Slack's ts), when it has one. */
+  messageId?: string;
+}
+
+/** Every inbound event, normalised: adapters produce these and nothing else. */
+export type InboundEvent =
+  | (InboundBase & { kind: 'message'; text: string; direct: boolean })
+  | (InboundBase & { kind: 'mention'; text: string })
+  | (InboundBase & { kind: 'command'; text: string })
+  | (InboundBase & {
+      kind: 'button';
+      action: 'approve' | 'reject';
+      ticketId: string;
+      /** The card message the button is on. */
+      cardMessageId: string;
+    });
+
+/** An approval ticket as a card shows it: always rebuilt from the ticket, never from the press. */
+export interface ApprovalCard {
+  ticketId: string;
+  tool: string;
+  call: string;
+  plan: string;
+  requester: string;
+  expiresAt: string;
+  status: string;
+  approvals: string[];
+  required: number;
+  /** Set once decided: who, when and what happened. */
+  outcome?: string;
+  /** Shown under the card for the last press that was refused (own ticket, not allowed…). */
+  notice?: string;
+}
+
+/** A platform-neutral message; adapters render it (Slack: Block Kit). */
+export interface OutMessage {
+  text: string;
+  card?: ApprovalCard;
+}
+
+/** Outbound operations, as the outbox stores them. `key` names a message the outbox posted. */
+export type OutboundOp =
+  | { op: 'post'; place: Place; message: OutMessage; key: string }
+  | { op: 'update'; channel: string; key: string; message: OutMessage }
+  | { op: 'update-ref'; channel: string; messageId: string; message: OutMessage };
+
+/** A platform refused for now: try again after `retryAfterMs`. Anything else thrown is retried with backoff. */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
+/** A platform refused for good (channel not found, not in channel): the message is dropped and logged. */
+export class Undeliverable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Undeliverable';
+  }
+}
+
+/** Transport only: what an adapter must do for the core. */
+export interface ChatTransport {
+  readonly platform: string;
+  post(place: Place, message: OutMessage): Promise<{ messageId: string }>;
+  update(channel: string, messageId: string, message: OutMessage): Promise<void>;
+}
+
+/** What a channel allows and where its questions point by default. */
+export interface ChannelBinding {
+  channel: string;
+  cluster?: string;
+  namespace?: string;
+  /** false: no change may be requested or approved from this channel (a public channel, say). */
+  allowWrites: boolean;
+}
+
+export interface Asker {
+  principal: Principal;
+  person: string;
+}

@@ -1,0 +1,92 @@
+import type { App } from '@slack/bolt';
+import { z } from 'zod';
+import type { ChatCore } from '../core/core.js';
+import type { InboundEvent } from '../core/types.js';
+
+const user = (id: string) => ({ platform: 'slack', id });
+/** `<@U123> pods payments` → `pods payments`: the mention only addresses the bot. */
+const withoutMentions = (text: string) => text.replace(/<@[A-Z0-9]+>/g, ' ').trim();
+
+const messageEvent = z.looseObject({
+  user: z.string().min(1),
+  text: z.string().default(''),
+  channel: z.string().min(1),
+  ts: z.string().min(1),
+  thread_ts: z.string().optional(),
+  channel_type: z.string().optional(),
+  subtype: z.string().optional(),
+  bot_id: z.string().optional(),
+});
+const actionBody = z.looseObject({
+  user: z.looseObject({ id: z.string().min(1) }),
+  channel: z.looseObject({ id: z.string().min(1) }),
+  message: z.looseObject({ ts: z.string().min(1), thread_ts: z.string().optional() }),
+  actions: z.array(z.looseObject({ action_id: z.string(), value: z.string(), action_ts: z.string() })).min(1),
+});
+
+/**
+ * Bolt listeners: small filters that normalise Slack payloads into the core's events. Each acks
+ * first (Slack's 3 s deadline) and hands over; the core answers through the outbox.
+ */
+export function registerListeners(
+  app: App,
+  core: ChatCore,
+  eventIdOf: (body: unknown) => string | undefined,
+) {
+  app.event('app_mention', async ({ event, body }) => {
+    const e = messageEvent.safeParse(event);
+    if (!e.success) return;
+    core.receive({
+      kind: 'mention',
+      eventId: eventIdOf(body) ?? `mention:${e.data.channel}:${e.data.ts}`,
+      user: user(e.data.user),
+      place: { channel: e.data.channel, ...(e.data.thread_ts ? { thread: e.data.thread_ts } : {}) },
+      messageId: e.data.ts,
+      text: withoutMentions(e.data.text),
+    });
+  });
+
+  // Direct messages; channel messages are only read when they mention the bot (app_mention above).
+  app.message(async ({ message, body }) => {
+    const e = messageEvent.safeParse(message);
+    if (!e.success || e.data.subtype || e.data.bot_id || e.data.channel_type !== 'im') return;
+    core.receive({
+      kind: 'message',
+      direct: true,
+      eventId: eventIdOf(body) ?? `message:${e.data.channel}:${e.data.ts}`,
+      user: user(e.data.user),
+      place: { channel: e.data.channel, ...(e.data.thread_ts ? { thread: e.data.thread_ts } : {}) },
+      messageId: e.data.ts,
+      text: withoutMentions(e.data.text),
+    });
+  });
+
+  app.command(/.*/, async ({ command, ack }) => {
+    await ack({ response_type: 'ephemeral', text: 'On it.' });
+    core.receive({
+      kind: 'command',
+      eventId: `command:${command.trigger_id}`,
+      user: user(command.user_id),
+      place: { channel: command.channel_id },
+      text: command.text ?? '',
+    });
+  });
+
+  app.action(/^kubemate_(approve|reject)$/, async ({ body, ack }) => {
+    await ack();
+    const b = actionBody.safeParse(body);
+    if (!b.success) return;
+    const a = b.data.actions[0]!;
+    const event: InboundEvent = {
+      kind: 'button',
+      action: a.action_id === 'kubemate_approve' ? 'approve' : 'reject',
+      ticketId: a.value,
+      cardMessageId: b.data.message.ts,
+      // A replayed delivery repeats action_ts; a second click is a new press the ticket refuses.
+      eventId: `action:${b.data.user.id}:${b.data.message.ts}:${a.action_ts}`,
+      user: user(b.data.user.id),
+      place: { channel: b.data.channel.id, thread: b.data.message.thread_ts ?? b.data.message.ts },
+    };
+    core.receive(event);
+  });
+}

@@ -1,0 +1,76 @@
+import type { types } from '@slack/bolt';
+
+type KnownBlock = types.KnownBlock;
+
+import { cardOpen } from '../core/cards.js';
+import type { ApprovalCard, OutMessage } from '../core/types.js';
+
+/** Slack's limits: 3000 characters in a section's text, 50 blocks in a message. */
+const SECTION_CHARS = 2900;
+const MAX_SECTIONS = 40;
+
+const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+
+function textBlocks(text: string): KnownBlock[] {
+  const out: KnownBlock[] = [];
+  for (let i = 0; i < text.length && out.length < MAX_SECTIONS; i += SECTION_CHARS) {
+    out.push(section(text.slice(i, i + SECTION_CHARS)));
+  }
+  return out.length > 0 ? out : [section(' ')];
+}
+
+/** Code spans cannot hold backticks: Slack has no escape for them, so they are replaced. */
+const code = (s: string) => `\`${s.replaceAll('`', "'").slice(0, 1500)}\``;
+
+function cardBlocks(c: ApprovalCard): KnownBlock[] {
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: `Approval ${c.ticketId}` } },
+    section(`*Call:* ${code(c.call)}\n*Plan:* ${c.plan.slice(0, 2000)}`),
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Requested by:* ${c.requester}` },
+        { type: 'mrkdwn', text: `*Expires:* ${c.expiresAt}` },
+        { type: 'mrkdwn', text: `*Status:* ${c.status}` },
+        {
+          type: 'mrkdwn',
+          text: `*Approvals:* ${c.approvals.length} of ${c.required}${c.approvals.length ? ` (${c.approvals.join(', ')})` : ''}`,
+        },
+      ],
+    },
+  ];
+  if (c.outcome) blocks.push(section(`*Outcome:* ${c.outcome.slice(0, 2800)}`));
+  if (c.notice)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: c.notice.slice(0, 2900) }] });
+  if (cardOpen(c)) {
+    blocks.push({
+      type: 'actions',
+      block_id: `kubemate_ticket_${c.ticketId}`,
+      elements: [
+        {
+          type: 'button',
+          action_id: 'kubemate_approve',
+          style: 'primary',
+          value: c.ticketId,
+          text: { type: 'plain_text', text: 'Approve' },
+        },
+        {
+          type: 'button',
+          action_id: 'kubemate_reject',
+          style: 'danger',
+          value: c.ticketId,
+          text: { type: 'plain_text', text: 'Reject' },
+        },
+      ],
+    });
+  }
+  return blocks;
+}
+
+/** Block Kit for a message; `text` stays the notification and accessibility fallback. */
+export function render(message: OutMessage): { text: string; blocks: KnownBlock[] } {
+  return {
+    text: message.text.slice(0, 3000),
+    blocks: message.card ? cardBlocks(message.card) : textBlocks(message.text),
+  };
+}

@@ -1,0 +1,182 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local Slack that speaks the real Web API wire format (form or JSON bodies, `Authorization:
+ * Bearer`, `{ok, error}` bodies, 429 with Retry-After), and signs Events API and interactivity
+ * requests as Slack does (v0 HMAC-SHA256 over `v0:timestamp:body`). No Slack server is reachable.
+ */
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  blocks?: Array<Record<string, unknown>>;
+  /** Every version, oldest first (chat.update appends). */
+  history: Array<{ text: string; blocks?: Array<Record<string, unknown>> }>;
+}
+
+export interface SlackCall {
+  method: string;
+  token?: string;
+  args: Record<string, unknown>;
+  at: number;
+  status: number;
+}
+
+export const BOT_TOKEN = 'xoxb-test-bot-token';
+
+export async function startSlackServer() {
+  const messages: SlackMessage[] = [];
+  const calls: SlackCall[] = [];
+  /** Failures to answer next, per method: an HTTP status (429 carries Retry-After seconds). */
+  const failures: Array<{ method: string; status: number; retryAfter?: number }> = [];
+  let tsCounter = 1_700_000_000_000;
+
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
+    const args: Record<string, unknown> = (req.headers['content-type'] ?? '').includes('json')
+      ? JSON.parse(raw || '{}')
+      : Object.fromEntries(new URLSearchParams(raw));
+    for (const k of ['blocks']) if (typeof args[k] === 'string') args[k] = JSON.parse(args[k] as string);
+    const token =
+      (req.headers.authorization ?? '').replace(/^Bearer /, '') || (args.token as string | undefined);
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      calls.push({ method, ...(token ? { token } : {}), args, at: Date.now(), status });
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(JSON.stringify(body));
+    };
+    const fail = failures.findIndex((f) => f.method === method);
+    if (fail >= 0) {
+      const f = failures.splice(fail, 1)[0]!;
+      if (f.status === 429)
+        return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(f.retryAfter ?? 1) });
+      return send(f.status, { ok: false, error: 'internal_error' });
+    }
+    if (token !== BOT_TOKEN) return send(200, { ok: false, error: 'invalid_auth' });
+    switch (method) {
+      case 'auth.test':
+        return send(200, {
+          ok: true,
+          url: 'https://kubemate-test.slack.com/',
+          team: 'Kubemate Test',
+          user: 'kubemate',
+          team_id: 'T0TEST',
+          user_id: 'UBOT',
+          bot_id: 'BBOT',
+          is_enterprise_install: false,
+        });
+      case 'chat.postMessage': {
+        const ts = `${Math.floor(tsCounter / 1000)}.${String(tsCounter++ % 1000).padStart(6, '0')}`;
+        const m: SlackMessage = {
+          channel: String(args.channel),
+          ts,
+          ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
+          text: String(args.text ?? ''),
+          ...(args.blocks ? { blocks: args.blocks as SlackMessage['blocks'] } : {}),
+          history: [],
+        };
+        m.history.push({ text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}) });
+        messages.push(m);
+        return send(200, {
+          ok: true,
+          channel: m.channel,
+          ts,
+          message: { type: 'message', text: m.text, ts, bot_id: 'BBOT' },
+        });
+      }
+      case 'chat.update': {
+        const m = messages.find((x) => x.channel === args.channel && x.ts === args.ts);
+        if (!m) return send(200, { ok: false, error: 'message_not_found' });
+        m.text = String(args.text ?? '');
+        if (args.blocks) m.blocks = args.blocks as SlackMessage['blocks'];
+        m.history.push({ text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}) });
+        return send(200, { ok: true, channel: m.channel, ts: m.ts, text: m.text });
+      }
+      default:
+        return send(200, { ok: false, error: 'unknown_method' });
+    }
+  };
+  const server = createServer((req, res) => {
+    handler(req, res).catch((e) => {
+      res.writeHead(500);
+      res.end(String(e));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    apiUrl: `http://127.0.0.1:${port}/api/`,
+    messages,
+    calls,
+    failNext(method: string, status: number, retryAfter?: number) {
+      failures.push({ method, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export type SlackServer = Awaited<ReturnType<typeof startSlackServer>>;
+
+/** Headers Slack sends with a request it signed; `at` in seconds (a stale one for the tests). */
+export function signed(secret: string, body: string, at = Math.floor(Date.now() / 1000)) {
+  const sig = `v0=${createHmac('sha256', secret).update(`v0:${at}:${body}`).digest('hex')}`;
+  return { 'x-slack-signature': sig, 'x-slack-request-timestamp': String(at) };
+}
+
+let seq = 0;
+/** An Events API callback body. */
+export function eventCallback(event: Record<string, unknown>, eventId = `Ev${Date.now()}${seq++}`) {
+  return JSON.stringify({
+    token: 'legacy',
+    team_id: 'T0TEST',
+    api_app_id: 'A0TEST',
+    type: 'event_callback',
+    event_id: eventId,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ team_id: 'T0TEST', user_id: 'UBOT', is_bot: true }],
+    event,
+  });
+}
+
+/** A block_actions interactivity body (form-encoded `payload`) for a press on a card. */
+export function buttonPress(
+  user: string,
+  card: SlackMessage,
+  action: 'approve' | 'reject',
+  actionTs: string,
+) {
+  const ticket = (card.blocks ?? [])
+    .flatMap((b) => (b.elements as Array<{ action_id?: string; value?: string }>) ?? [])
+    .find((e) => e.action_id === `kubemate_${action}`)?.value;
+  const payload = {
+    type: 'block_actions',
+    team: { id: 'T0TEST', domain: 'kubemate-test' },
+    user: { id: user, username: user.toLowerCase(), team_id: 'T0TEST' },
+    api_app_id: 'A0TEST',
+    token: 'legacy',
+    container: { type: 'message', message_ts: card.ts, channel_id: card.channel, is_ephemeral: false },
+    trigger_id: `trig.${actionTs}`,
+    channel: { id: card.channel, name: 'ops' },
+    message: {
+      type: 'message',
+      ts: card.ts,
+      ...(card.thread_ts ? { thread_ts: card.thread_ts } : {}),
+      text: card.text,
+    },
+    response_url: 'http://127.0.0.1:9/unused',
+    actions: [
+      {
+        action_id: `kubemate_${action}`,
+        block_id: `kubemate_ticket_${ticket}`,
+        type: 'button',
+        value: ticket,
+        action_ts: actionTs,
+      },
+    ],
+  };
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
