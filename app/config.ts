@@ -5,8 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
 import { runbooksConfigSchema } from '../rag/config.js';
-import { botsConfigSchema } from './bots-config.js';
 import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
+import { botsConfigSchema } from './bots-config.js';
 
 /** `~/x` means a path in the home directory, as in a shell. */
 const pathSchema = z
@@ -140,6 +140,24 @@ export const configSchema = z.strictObject({
         z.infer<typeof backendListSchema>
       >,
     ),
+  /** The audit log (`<dataDir>/audit.db`): its MAC key, and how often its head is published. */
+  audit: z
+    .strictObject({
+      /**
+       * File holding the MAC key (its bytes, a trailing newline ignored; at least 32, e.g. from
+       * `openssl rand -hex 32`). Keep it where whoever can write the data directory cannot read it.
+       */
+      hmacKeyFile: pathSchema.optional(),
+      /** The MAC key itself, meant for the environment (KUBEMATE_AUDIT__HMAC_KEY); prefer hmacKeyFile. */
+      hmacKey: z
+        .string()
+        .min(32, 'must be at least 32 characters; generate one with `openssl rand -hex 32`')
+        .optional(),
+      /** Seconds between publications of the chain head to the log and /metrics (also once at start). */
+      anchorIntervalSeconds: z.number().int().min(10).max(86_400).default(300),
+    })
+    .refine((a) => !(a.hmacKeyFile && a.hmacKey), 'give audit.hmacKeyFile or audit.hmacKey, not both')
+    .default({ anchorIntervalSeconds: 300 }),
   output: z
     .strictObject({
       maxTokens: z.number().int().min(200).max(200_000).default(6000),

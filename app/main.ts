@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { hashToken } from '../mcp/auth.js';
 import { serveStdio } from '../mcp/stdio.js';
-import { AuditLog } from '../policies/audit-log.js';
 import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
 import type { OutputImage } from '../tools/core/types.js';
@@ -21,7 +20,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { checkReferencedFiles } from './config-files.js';
 import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
-import { buildApp, localPrincipal } from './wiring.js';
+import { buildApp, localPrincipal, openAuditLog } from './wiring.js';
 
 /** The version in package.json, read beside dist/ (and from the source tree when run with tsx). */
 function packageVersion(): string {
@@ -310,7 +309,13 @@ registerApprovalCommands(program, () => {
   const a = app(config(), true);
   return { pipeline: a.pipeline, principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
 });
-registerAuditCommands(program, () => new AuditLog(join(config().dataDir, 'audit.db')));
+registerAuditCommands(program, () => {
+  try {
+    return openAuditLog(config());
+  } catch (e) {
+    fail((e as Error).message);
+  }
+});
 registerRunbookCommands(program, {
   knowledgeBase: () => {
     const cfg = config();

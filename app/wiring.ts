@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type Agent, buildAgent } from '../agent/index.js';
 import { TokenAuthenticator } from '../mcp/auth.js';
@@ -19,6 +19,7 @@ import type { Logger } from '../tools/core/logger.js';
 import { ToolMetrics } from '../tools/core/metrics.js';
 import { defaultRedactor } from '../tools/core/redact.js';
 import { buildRegistry } from '../tools/index.js';
+import { AuditAnchors } from './audit-anchors.js';
 import type { Config } from './config.js';
 
 export interface App {
@@ -30,6 +31,8 @@ export interface App {
   logger: Logger;
   policy: PolicyEngine;
   audit: AuditSink;
+  /** Publishes the audit chain's head to the log and /metrics (absent when the audit sink was given). */
+  auditAnchors?: AuditAnchors;
   approvals?: ApprovalStore;
   /** The runbook knowledge base, opened (and the shipped runbooks ingested) on first use. */
   runbooks: LazyKnowledgeBase;
@@ -51,6 +54,49 @@ export const NO_POLICY_WARNING =
   "principal that reaches Kubemate may use the read tools, and calls run as Kubemate's own " +
   'Kubernetes identity (no impersonation). Write a policy file in the format of policy.example.yaml ' +
   'and set policy.file (or KUBEMATE_POLICY__FILE) to grant changes per person.';
+
+/**
+ * The audit log's MAC key from the configuration, or undefined when none is set. A key file's bytes
+ * are the key (a trailing newline ignored); too short a key is refused rather than used.
+ */
+export function auditKey(config: Config, logger?: Logger): Buffer | undefined {
+  const { hmacKeyFile, hmacKey } = config.audit;
+  let key: Buffer;
+  if (hmacKeyFile) {
+    try {
+      key = readFileSync(hmacKeyFile);
+    } catch (e) {
+      throw new Error(`cannot read audit.hmacKeyFile ${hmacKeyFile}: ${(e as Error).message}`);
+    }
+    let end = key.length;
+    if (end > 0 && key[end - 1] === 0x0a) end--;
+    if (end > 0 && key[end - 1] === 0x0d) end--;
+    key = key.subarray(0, end);
+    const inside = relative(resolve(config.dataDir), resolve(hmacKeyFile));
+    if (!inside.startsWith('..') && !inside.startsWith('/')) {
+      logger?.warn(
+        { hmacKeyFile },
+        'audit.hmacKeyFile is inside the data directory: whoever can rewrite the audit database can then also read the key that guards it; keep the key elsewhere',
+      );
+    }
+  } else if (hmacKey) {
+    key = Buffer.from(hmacKey, 'utf8');
+  } else {
+    return undefined;
+  }
+  if (key.length < 32) {
+    throw new Error(
+      `the audit MAC key is ${key.length} bytes; it must be at least 32 (generate one with \`openssl rand -hex 32\`)`,
+    );
+  }
+  return key;
+}
+
+/** The audit log in the data directory, writing MACs when a key is configured. */
+export function openAuditLog(config: Config, logger?: Logger): AuditLog {
+  const hmacKey = auditKey(config, logger);
+  return new AuditLog(join(config.dataDir, 'audit.db'), hmacKey ? { hmacKey } : {});
+}
 
 export function loadPolicyFile(path: string): PolicyFile {
   let text: string;
@@ -83,12 +129,30 @@ export function buildApp(
     const engine = new FilePolicyEngine(file, config.policy, () => clusters.defaultCluster);
     if (file.impersonation.enabled) clusters.impersonate((p) => engine.kubeIdentity(p));
     policy = engine;
-    approvals = new ApprovalStore(join(config.dataDir, 'approvals.db'), file.approvalTtlMinutes * 60_000);
+    approvals = new ApprovalStore(
+      join(config.dataDir, 'approvals.db'),
+      file.approvalTtlMinutes * 60_000,
+      Date.now,
+      // A run never outlasts the pipeline's timeout; a ticket executing past it was lost in a crash.
+      config.output.timeoutSeconds * 1000 + 60_000,
+    );
   } else {
     policy = new GuardOnlyPolicy(config.policy);
     logger.warn({ policy: 'none' }, NO_POLICY_WARNING);
   }
-  const auditLog = overrides.audit ? undefined : new AuditLog(join(config.dataDir, 'audit.db'));
+  const auditLog = overrides.audit ? undefined : openAuditLog(config, logger);
+  const auditAnchors = auditLog
+    ? new AuditAnchors(auditLog, logger, metrics.registry, config.audit.anchorIntervalSeconds * 1000)
+    : undefined;
+  if (auditLog) {
+    logger.info(
+      auditLog.keyed ? { audit: 'keyed', keyId: auditLog.keyId } : { audit: 'unkeyed' },
+      auditLog.keyed
+        ? 'audit records carry a MAC; `kubemate audit verify` checks them with the configured key'
+        : 'audit records carry no MAC (set audit.hmacKeyFile): a rewrite of the whole chain is caught only against a published head',
+    );
+    auditAnchors!.start();
+  }
   const runbooks = new LazyKnowledgeBase({
     dataDir: config.dataDir,
     runbooks: config.runbooks,
@@ -117,6 +181,7 @@ export function buildApp(
     logger,
     policy,
     audit,
+    ...(auditAnchors ? { auditAnchors } : {}),
     ...(approvals ? { approvals } : {}),
     runbooks,
     agent: () => {
@@ -133,6 +198,7 @@ export function buildApp(
     close() {
       agentHandle?.close();
       approvals?.close();
+      auditAnchors?.stop();
       auditLog?.close();
       for (const set of Object.values(observability)) set.close();
       void runbooks.close();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { callHash, canonicalJson } from './canonical.js';
+import { canonicalJson, ticketHash } from './canonical.js';
 import type { Principal } from './types.js';
 
 export type TicketStatus =
@@ -23,6 +23,11 @@ export interface Ticket {
   requesterPerson: string;
   rule: string;
   required: { count: number; groups?: string[] };
+  /**
+   * For a tool that takes a cluster, when the call named none: the cluster it resolved to when the
+   * ticket was made. Part of the hash; the ticket never runs once the default cluster is another.
+   */
+  defaultCluster?: string;
   /** Plain-language statement of what will run, for the approver. */
   plan: string;
   status: TicketStatus;
@@ -60,6 +65,8 @@ interface Row {
   decided_by: string | null;
   note: string | null;
   outcome_json: string | null;
+  default_cluster: string | null;
+  claimed_at: string | null;
 }
 
 const SCHEMA = `
@@ -89,11 +96,22 @@ CREATE TABLE IF NOT EXISTS ticket_approvals (
   PRIMARY KEY (ticket_id, person)
 );`;
 
+/** Columns added after the first release, created on open when an older file lacks them. */
+const ADDED_COLUMNS: Array<[string, string]> = [
+  ['default_cluster', 'TEXT'],
+  ['claimed_at', 'TEXT'],
+];
+
+/** How long a ticket may stay `executing` by default before it is taken for lost (a crash). */
+export const DEFAULT_EXECUTING_LIMIT_MS = 10 * 60_000;
+
 /**
  * Approval tickets in SQLite. A ticket is bound to a hash of the exact tool and arguments and to
  * its requester; it is single use, expires, and moves pending → approved → executing → executed
  * (or failed), or to rejected / expired. The move to executing is one conditional UPDATE, so a
- * ticket is claimed for execution exactly once, even when approvals race.
+ * ticket is claimed for execution exactly once, even when approvals race. A ticket still executing
+ * `executingLimitMs` after its claim was lost with the process that ran it: it becomes failed,
+ * saying that whether the call took effect is unknown.
  */
 export class ApprovalStore {
   private readonly db: Database.Database;
@@ -102,6 +120,8 @@ export class ApprovalStore {
     path: string,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
+    /** Longer than any run can take (the pipeline's timeout), so only a lost run is cut short. */
+    private readonly executingLimitMs: number = DEFAULT_EXECUTING_LIMIT_MS,
   ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
@@ -109,6 +129,12 @@ export class ApprovalStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    const have = new Set(
+      (this.db.prepare('PRAGMA table_info(tickets)').all() as Array<{ name: string }>).map((c) => c.name),
+    );
+    for (const [name, type] of ADDED_COLUMNS) {
+      if (!have.has(name)) this.db.exec(`ALTER TABLE tickets ADD COLUMN ${name} ${type}`);
+    }
   }
 
   close(): void {
@@ -132,6 +158,7 @@ export class ApprovalStore {
       requesterPerson: row.requester_person,
       rule: row.rule,
       required: JSON.parse(row.required_json),
+      ...(row.default_cluster !== null ? { defaultCluster: row.default_cluster } : {}),
       plan: row.plan,
       status: row.status,
       createdAt: row.created_at,
@@ -143,13 +170,28 @@ export class ApprovalStore {
     };
   }
 
-  /** Marks pending tickets past their expiry as expired; called before every read and write. */
+  /**
+   * Marks pending tickets past their expiry as expired, and tickets executing for longer than any
+   * run can take as failed; called before every read and write.
+   */
   private expire(): void {
+    const now = this.iso();
     this.db
       .prepare(
         "UPDATE tickets SET status = 'expired' WHERE status IN ('pending', 'approved') AND expires_at <= ?",
       )
-      .run(this.iso());
+      .run(now);
+    // Tickets claimed before claim times were kept count from their expiry instead.
+    this.db
+      .prepare(
+        `UPDATE tickets SET status = 'failed', outcome_json = json_object(
+           'status', 'error',
+           'text', 'Kubemate stopped while running this ticket (claimed at ' || COALESCE(claimed_at, 'an unknown time') ||
+             ') and never recorded an outcome; whether the call took effect is unknown: check before requesting it again',
+           'at', ?)
+         WHERE status = 'executing' AND COALESCE(claimed_at, expires_at) <= ?`,
+      )
+      .run(now, this.iso(this.now() - this.executingLimitMs));
   }
 
   /** A pending ticket for the same requester and call is reused rather than duplicated. */
@@ -161,9 +203,11 @@ export class ApprovalStore {
     rule: string;
     required: { count: number; groups?: string[] };
     plan: string;
+    /** See Ticket.defaultCluster. */
+    defaultCluster?: string;
   }): Ticket {
     this.expire();
-    const argsHash = callHash(input.tool, input.args);
+    const argsHash = ticketHash(input.tool, input.args, input.defaultCluster);
     const existing = this.db
       .prepare("SELECT * FROM tickets WHERE args_hash = ? AND requester_person = ? AND status = 'pending'")
       .get(argsHash, input.requesterPerson) as Row | undefined;
@@ -171,8 +215,8 @@ export class ApprovalStore {
     const id = `apr_${randomBytes(6).toString('hex')}`;
     this.db
       .prepare(
-        `INSERT INTO tickets (id, tool, args_json, args_hash, requester_json, requester_person, rule, required_json, plan, status, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        `INSERT INTO tickets (id, tool, args_json, args_hash, requester_json, requester_person, rule, required_json, plan, status, created_at, expires_at, default_cluster)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
       )
       .run(
         id,
@@ -186,6 +230,7 @@ export class ApprovalStore {
         input.plan,
         this.iso(),
         this.iso(this.now() + this.ttlMs),
+        input.defaultCluster ?? null,
       );
     return this.get(id);
   }
@@ -268,9 +313,9 @@ export class ApprovalStore {
     this.expire();
     const res = this.db
       .prepare(
-        "UPDATE tickets SET status = 'executing' WHERE id = ? AND status = 'approved' AND args_hash = ?",
+        "UPDATE tickets SET status = 'executing', claimed_at = ? WHERE id = ? AND status = 'approved' AND args_hash = ?",
       )
-      .run(id, argsHash);
+      .run(this.iso(), id, argsHash);
     return res.changes === 1;
   }
 

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  auditKeyId,
+  auditMac,
   canonicalJson,
   chainHash,
   GENESIS_HASH,
@@ -11,10 +13,10 @@ import {
 import { type AuditAnchor, type StoredRow, type VerifyReport, verifyChain } from './audit-verify.js';
 import type { AuditRecord, AuditSink } from './types.js';
 
-export type { AuditAnchor, AuditProblem, VerifyReport } from './audit-verify.js';
+export type { AuditAnchor, AuditProblem, MacReport, VerifyReport } from './audit-verify.js';
 
-/** A record read back, with its place in the chain. */
-export type AuditEntry = AuditRecord & { seq: number; hash: string; prevHash: string };
+/** A record read back, with its place in the chain (and its MAC, when written with a key). */
+export type AuditEntry = AuditRecord & { seq: number; hash: string; prevHash: string; mac?: string };
 
 export interface AuditFilter {
   /** Principal id, exactly (`slack:U123`). */
@@ -44,6 +46,12 @@ export interface AuditLogOptions {
    * may be lost if the machine loses power. `FULL`: also survives power loss, one fsync per record.
    */
   synchronous?: 'NORMAL' | 'FULL';
+  /**
+   * A secret kept outside the database (a file only Kubemate can read, or its environment). With
+   * it, each record also carries an HMAC of its seq and chain hash, so the chain cannot be rewritten
+   * by someone who can write the database but not read the key; `verify` checks the MACs.
+   */
+  hmacKey?: Buffer;
 }
 
 const APPEND_ONLY = 'the audit log is append-only';
@@ -73,35 +81,41 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY}: rows cannot be deleted'); END;
 `;
-const ROW = 'seq, at, principal, source, tool, kind, outcome, record, prev_hash, hash';
+const ROW = 'seq, at, principal, source, tool, kind, outcome, record, prev_hash, hash, mac';
 const EQUALS = ['principal', 'source', 'tool', 'kind', 'outcome'] as const;
 
 /**
  * The tamper-evident audit store: one SQLite table, appended to and never changed. Each row's hash
  * covers the previous row's hash, its canonical JSON and its seq, so editing, deleting or moving
- * any record breaks the chain at that seq. Truncating the newest records or rewriting the whole
- * chain needs an anchor kept outside the log (`head()` → `verify({ anchors })`).
+ * any record breaks the chain at that seq. Rewriting the whole chain is caught by the MACs when a
+ * key is configured (see AuditLogOptions.hmacKey), and truncating the newest records by an anchor
+ * kept outside the log (`head()` → `verify({ anchors })`; the server publishes heads to its log and
+ * /metrics).
  */
 export class AuditLog implements AuditSink {
   private readonly db: Database.Database;
   private readonly append: (json: string, columns: IndexedColumns) => number;
-  private readonly headStmt: Database.Statement<[], { seq: number; hash: string }>;
+  private readonly headStmt: Database.Statement<[], { seq: number; hash: string; mac: string | null }>;
   private readonly byHashStmt: Database.Statement<[], { seq: number; hash: string }>;
   private readonly hashAtStmt: Database.Statement<[number], { hash: string }>;
 
   constructor(
     readonly path: string,
-    options: AuditLogOptions = {},
+    private readonly options: AuditLogOptions = {},
   ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     this.db.exec(SCHEMA);
-    this.headStmt = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+    const columns = this.db.prepare('PRAGMA table_info(audit)').all() as Array<{ name: string }>;
+    // Logs written before MACs existed gain the column; their rows keep it empty.
+    if (!columns.some((c) => c.name === 'mac')) this.db.exec('ALTER TABLE audit ADD COLUMN mac TEXT');
+    this.headStmt = this.db.prepare('SELECT seq, hash, mac FROM audit ORDER BY seq DESC LIMIT 1');
     this.byHashStmt = this.db.prepare('SELECT seq, hash FROM audit');
     this.hashAtStmt = this.db.prepare('SELECT hash FROM audit WHERE seq = ?');
-    const insert = this.db.prepare(`INSERT INTO audit (${ROW}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const insert = this.db.prepare(`INSERT INTO audit (${ROW}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const key = options.hmacKey;
     // IMMEDIATE takes the write lock before reading the head, so two processes never chain to the same record.
     this.append = this.db.transaction((json: string, columns: IndexedColumns) => {
       const head = this.headStmt.get();
@@ -109,7 +123,8 @@ export class AuditLog implements AuditSink {
       const prev_hash = head?.hash ?? GENESIS_HASH;
       const { at, principal, source, tool, kind, outcome } = columns;
       const hash = chainHash(prev_hash, json, seq);
-      insert.run(seq, at, principal, source, tool, kind, outcome, json, prev_hash, hash);
+      const mac = key ? auditMac(key, seq, hash) : null;
+      insert.run(seq, at, principal, source, tool, kind, outcome, json, prev_hash, hash, mac);
       return seq;
     }).immediate;
   }
@@ -119,12 +134,28 @@ export class AuditLog implements AuditSink {
     return this.append(canonicalJson(entry), indexedColumns(entry));
   }
 
-  /** The newest record's seq and hash: write it down elsewhere to detect later truncation. */
-  head(): AuditAnchor | undefined {
-    return this.headStmt.get();
+  /** The newest record's seq and hash (and MAC): write it down elsewhere to detect later truncation. */
+  head(): (AuditAnchor & { mac?: string }) | undefined {
+    const row = this.headStmt.get();
+    if (!row) return undefined;
+    return { seq: row.seq, hash: row.hash, ...(row.mac ? { mac: row.mac } : {}) };
   }
 
-  verify(options: { anchors?: AuditAnchor[] } = {}): VerifyReport {
+  /** Whether records are written with a MAC key. */
+  get keyed(): boolean {
+    return this.options.hmacKey !== undefined;
+  }
+
+  /** The id of the MAC key records are written with (it reveals nothing of the key). */
+  get keyId(): string | undefined {
+    return this.options.hmacKey ? auditKeyId(this.options.hmacKey) : undefined;
+  }
+
+  /**
+   * Checks the hash chain, the indexed columns, the anchors given and, with a key (by default the
+   * one this log writes with), every record's MAC. Without a key, MACs are counted, not checked.
+   */
+  verify(options: { anchors?: AuditAnchor[]; hmacKey?: Buffer } = {}): VerifyReport {
     const db = this.db;
     return verifyChain(
       {
@@ -137,6 +168,7 @@ export class AuditLog implements AuditSink {
         hashAt: (seq) => this.hashAtStmt.get(seq)?.hash,
       },
       options.anchors,
+      options.hmacKey ?? this.options.hmacKey,
     );
   }
 
@@ -158,9 +190,11 @@ export class AuditLog implements AuditSink {
   }
 
   /**
-   * Streams matching records, oldest first, as JSON lines: the record's fields plus `seq`, `hash`
-   * and `prevHash`. Dropping those three and hashing the canonical JSON of the rest re-checks a line
-   * offline: sha256(prevHash + "\n" + json + "\n" + seq). Returns the number of lines written.
+   * Streams matching records, oldest first, as JSON lines: the record's fields plus `seq`, `hash`,
+   * `prevHash` and, when written with a key, `mac`. Dropping those and hashing the canonical JSON of
+   * the rest re-checks a line offline: sha256(prevHash + "\n" + json + "\n" + seq); with the key,
+   * mac is "<key id>:" + HMAC-SHA256(key, "kubemate-audit-mac-v1\n" + seq + "\n" + hash).
+   * Returns the number of lines written.
    */
   export(write: (line: string) => void, filter: Omit<AuditFilter, 'limit'> = {}): number {
     const { sql, params } = where(filter);
@@ -184,6 +218,7 @@ function toEntry(row: StoredRow): AuditEntry {
     seq: row.seq,
     hash: row.hash,
     prevHash: row.prev_hash,
+    ...(row.mac ? { mac: row.mac } : {}),
   };
 }
 

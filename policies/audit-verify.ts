@@ -1,4 +1,11 @@
-import { chainHash, GENESIS_HASH, type IndexedColumns, indexedColumns } from './audit-chain.js';
+import {
+  auditKeyId,
+  auditMac,
+  chainHash,
+  GENESIS_HASH,
+  type IndexedColumns,
+  indexedColumns,
+} from './audit-chain.js';
 import type { AuditRecord } from './types.js';
 
 /** One row as stored: the indexed columns, the canonical JSON and the two hashes. */
@@ -7,6 +14,8 @@ export interface StoredRow extends IndexedColumns {
   record: string;
   prev_hash: string;
   hash: string;
+  /** `<key id>:<hex>` when the record was written with a MAC key, else null. */
+  mac: string | null;
 }
 
 export interface AuditProblem {
@@ -18,6 +27,19 @@ export interface VerifyReport {
   ok: boolean;
   count: number;
   problems: AuditProblem[];
+  /** Present when a key was given or some record carries a MAC: what the MAC check covered. */
+  mac?: MacReport;
+}
+
+export interface MacReport {
+  /** Records whose MAC was checked against the key (0 without a key). */
+  checked: number;
+  /** Records without a MAC that were written before the first record with one. */
+  unkeyedBefore: number;
+  /** Records carrying a MAC (also counted without a key). */
+  present: number;
+  /** Set when the MACs could not be checked, and why. */
+  note?: string;
 }
 
 /** A (seq, hash) pair written down outside the log, e.g. from `kubemate audit head`. */
@@ -46,14 +68,16 @@ interface Suspect {
  * seq was moved (reordered), a row whose hash fits nothing was edited, a row chained after a record
  * that is no longer its predecessor marks a rewrite or an insertion. Gaps in seq are deletions.
  */
-export function verifyChain(source: ChainSource, anchors: AuditAnchor[] = []): VerifyReport {
+export function verifyChain(source: ChainSource, anchors: AuditAnchor[] = [], macKey?: Buffer): VerifyReport {
   const problems: AuditProblem[] = [];
   const suspects: Suspect[] = [];
+  const macs = macChecker(macKey);
   let expected = 1;
   let prevHash = GENESIS_HASH;
   let count = 0;
   for (const row of source.rows()) {
     count++;
+    macs.row(row);
     const gap = row.seq > expected;
     if (gap) problems.push({ seq: expected, problem: missing(expected, row.seq) });
     const unlinked = !gap && row.prev_hash !== prevHash;
@@ -65,6 +89,7 @@ export function verifyChain(source: ChainSource, anchors: AuditAnchor[] = []): V
     expected = row.seq + 1;
   }
   problems.push(...explain(source, suspects));
+  const mac = macs.finish(problems);
   for (const a of anchors) {
     const hash = source.hashAt(a.seq);
     if (hash === undefined) {
@@ -80,7 +105,81 @@ export function verifyChain(source: ChainSource, anchors: AuditAnchor[] = []): V
     }
   }
   problems.sort((a, b) => a.seq - b.seq);
-  return { ok: problems.length === 0, count, problems };
+  return { ok: problems.length === 0, count, problems, ...(mac ? { mac } : {}) };
+}
+
+/**
+ * The MAC side of verification. With the key: every MAC must match; once one record carries a MAC,
+ * every later one must too; and the newest record must carry one, since a chain rewritten without
+ * the key can only drop them. Records older than the first MAC (written before a key was set) are
+ * counted, not failed: the hash chain and anchors still cover them. Without the key, MACs are
+ * counted and left unchecked.
+ */
+function macChecker(key: Buffer | undefined) {
+  const keyId = key ? auditKeyId(key) : undefined;
+  const problems: AuditProblem[] = [];
+  const missing: number[] = [];
+  let checked = 0;
+  let present = 0;
+  let unkeyedBefore = 0;
+  let last: StoredRow | undefined;
+  return {
+    row(row: StoredRow) {
+      last = row;
+      if (row.mac === null) {
+        if (present > 0) missing.push(row.seq);
+        else unkeyedBefore++;
+        return;
+      }
+      present++;
+      if (!key) return;
+      checked++;
+      const id = row.mac.split(':', 1)[0];
+      if (id !== keyId) {
+        problems.push({
+          seq: row.seq,
+          problem: `record ${row.seq} has a MAC made with another key (key id ${id}; the key given has id ${keyId})`,
+        });
+      } else if (row.mac !== auditMac(key, row.seq, row.hash)) {
+        problems.push({
+          seq: row.seq,
+          problem: `record ${row.seq} does not match its MAC: it was written or rewritten by someone without the key`,
+        });
+      }
+    },
+    finish(out: AuditProblem[]): MacReport | undefined {
+      if (!key) {
+        return present > 0
+          ? { checked: 0, unkeyedBefore, present, note: 'no MAC key given: MACs not checked' }
+          : undefined;
+      }
+      for (const [from, to] of ranges(missing)) {
+        out.push({
+          seq: from,
+          problem: `${from === to ? `record ${from} has` : `records ${from} to ${to} have`} no MAC although earlier records do: the MACs were stripped, or written without the key`,
+        });
+      }
+      if (last && last.mac === null && !missing.includes(last.seq)) {
+        out.push({
+          seq: last.seq,
+          problem: `the newest record (${last.seq}) has no MAC although a key was given: the chain was rewritten without the key, or Kubemate writes without it`,
+        });
+      }
+      out.push(...problems);
+      return { checked, unkeyedBefore, present };
+    },
+  };
+}
+
+/** Consecutive runs of ascending numbers, as [first, last] pairs. */
+function ranges(seqs: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const s of seqs) {
+    const tail = out.at(-1);
+    if (tail && tail[1] + 1 === s) tail[1] = s;
+    else out.push([s, s]);
+  }
+  return out;
 }
 
 function missing(from: number, next: number): string {

@@ -74,6 +74,8 @@ export interface AuditRecord {
   principal: Principal;
   tool: string;
   args: Record<string, unknown>;
+  /** Set when the arguments were too large or too deep to keep whole: what was left out. */
+  argsCut?: string;
   decision?: Decision;
   outcome?: 'success' | 'error' | 'no_data' | 'approval_required' | 'denied' | 'invalid';
   durationMs?: number;

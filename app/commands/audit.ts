@@ -1,7 +1,13 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { canonicalJson } from '../../policies/audit-chain.js';
-import type { AuditAnchor, AuditEntry, AuditFilter, AuditLog } from '../../policies/audit-log.js';
+import type {
+  AuditAnchor,
+  AuditEntry,
+  AuditFilter,
+  AuditLog,
+  VerifyReport,
+} from '../../policies/audit-log.js';
 
 interface FilterOptions {
   principal?: string;
@@ -104,6 +110,20 @@ function exportSink(out: string | undefined) {
   );
 }
 
+/** One line on what the MAC check covered, so "intact" never claims more than was checked. */
+export function macSummary(log: AuditLog, report: VerifyReport): string {
+  const mac = report.mac;
+  if (!log.keyed) {
+    return mac?.present
+      ? `MACs: ${mac.present} records carry one, not checked: no key is configured (audit.hmacKeyFile)`
+      : 'MACs: none (no key is configured): the hash chain was checked; a rewrite of the whole chain is caught only with --anchor';
+  }
+  const older = mac?.unkeyedBefore
+    ? `; ${mac.unkeyedBefore} older records have none (written before the key was set)`
+    : '';
+  return `MACs: ${mac?.checked ?? 0} checked with key ${log.keyId}${older}`;
+}
+
 export function registerAuditCommands(program: Command, openLog: () => AuditLog): void {
   const withLog = <T>(fn: (log: AuditLog) => T): T => {
     const log = openLog();
@@ -133,7 +153,7 @@ export function registerAuditCommands(program: Command, openLog: () => AuditLog)
         const report = log.verify({ anchors: opts.anchor });
         if (report.ok) {
           const head = log.head();
-          process.stdout.write(`audit log intact: ${report.count} records\n`);
+          process.stdout.write(`audit log intact: ${report.count} records\n${macSummary(log, report)}\n`);
           if (head)
             process.stdout.write(
               `head ${head.seq}:${head.hash} (keep it outside the log to pass as --anchor later)\n`,
@@ -142,7 +162,7 @@ export function registerAuditCommands(program: Command, openLog: () => AuditLog)
         }
         const lines = report.problems.map((p) => `  seq ${p.seq}: ${p.problem}`);
         process.stdout.write(
-          `audit log TAMPERED: ${report.problems.length} problem(s) in ${report.count} records\n${lines.join('\n')}\n`,
+          `audit log TAMPERED: ${report.problems.length} problem(s) in ${report.count} records\n${lines.join('\n')}\n${macSummary(log, report)}\n`,
         );
         process.exitCode = 1;
       }),

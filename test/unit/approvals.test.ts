@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ApprovalStore } from '../../policies/approvals.js';
+import type { Backends } from '../../tools/clients/backends.js';
+import { defineTool } from '../../tools/core/types.js';
 import { countingTools } from '../support/fake-tools.js';
 import { testPipeline } from '../support/pipeline.js';
 import { engineFrom, who } from '../support/policy.js';
@@ -15,13 +18,19 @@ identities:
   bob: [slack:UBOB]
   carol: [slack:UCAROL]
   dave: [slack:UDAVE]
+  erin: [slack:UERIN]
+  frank: [slack:UFRANK]
 groups:
-  leads: [bob, carol]
+  leads: [bob, carol, frank]
 bindings:
-  - subjects: [alice, bob, carol]
+  - subjects: [alice, bob, carol, erin, frank]
     roles: [operator]
   - subjects: [dave]
     roles: [viewer]
+deny:
+  - subjects: [frank]
+    tools: [approvals_approve, approvals_reject]
+    reason: frank is on leave and approves nothing
 approvals:
   - tools: [widget_scale]
     approvers: { groups: [leads], count: 1 }
@@ -33,6 +42,8 @@ const alice = who('slack:UALICE');
 const bob = who('slack:UBOB');
 const carol = who('slack:UCAROL');
 const dave = who('slack:UDAVE');
+const erin = who('slack:UERIN');
+const frank = who('slack:UFRANK');
 
 const stores: ApprovalStore[] = [];
 afterEach(() => {
@@ -109,9 +120,13 @@ describe('approvals', () => {
   it('an approver must be in the required group and allowed to run the call', async () => {
     const { pipeline, runs } = setup();
     const id = await requestScale(pipeline);
-    const r = await pipeline.approve(id, dave);
+    const r = await pipeline.approve(id, erin);
     expect(r.status).toBe('denied');
-    expect(r.text).toContain('dave is not in group leads');
+    expect(r.text).toContain('erin is not in group leads');
+    // A viewer is refused before the ticket is read: approving is a write of the approvals toolset.
+    const viewer = await pipeline.approve(id, dave);
+    expect(viewer.status).toBe('denied');
+    expect(viewer.text).toContain('no role grants dave the write verb on approvals_approve');
     expect(runs.write).toBe(0);
   });
 
@@ -180,5 +195,173 @@ describe('approvals', () => {
     const r = await second.pipeline.approve(id, carol);
     expect(r.status).toBe('success');
     expect(second.runs.write).toBe(1);
+  });
+});
+
+describe('approvals hold whatever surface calls them', () => {
+  it('approve and reject apply the policy on the approvals tools themselves, not only through invoke', async () => {
+    const { pipeline, runs, audit } = setup();
+    const id = await requestScale(pipeline);
+    // frank is a lead and may run the call, but a deny rule takes the approvals tools from him.
+    for (const r of [await pipeline.approve(id, frank), pipeline.reject(id, frank, 'no')]) {
+      expect(r.status).toBe('denied');
+      expect(r.decision).toMatchObject({ effect: 'deny', rule: 'deny[0]' });
+      expect(r.text).toContain('frank is on leave and approves nothing');
+    }
+    expect(runs.write).toBe(0);
+    expect(
+      audit.records.filter((r) => r.principal.id === 'slack:UFRANK').map((r) => [r.kind, r.tool]),
+    ).toEqual([
+      ['decision', 'approvals_approve'],
+      ['result', 'approvals_approve'],
+      ['decision', 'approvals_reject'],
+      ['result', 'approvals_reject'],
+    ]);
+    expect((await pipeline.approve(id, bob)).status).toBe('success');
+  });
+
+  it('a ticket whose tool no longer exists can be withdrawn by its requester, not rejected by anyone else', async () => {
+    const first = setup();
+    const id = await requestScale(first.pipeline);
+    // The same tickets, read by a version of Kubemate without the widget tools.
+    const store = new ApprovalStore(first.path, 15 * 60_000);
+    stores.push(store);
+    const { pipeline } = testPipeline({ tools: [], policy: engineFrom(POLICY), approvals: store });
+    const refused = pipeline.reject(id, carol, 'cleanup');
+    expect(refused.status).toBe('denied');
+    expect(refused.text).toContain(
+      `cannot reject ${id}: its tool 'widget_scale' no longer exists, so no approver can be checked`,
+    );
+    expect(store.get(id).status).toBe('pending');
+    expect(pipeline.reject(id, alice, 'withdrawn').status).toBe('success');
+    expect(store.get(id).status).toBe('rejected');
+  });
+});
+
+describe('tickets bound to the cluster they resolve to', () => {
+  const runs: string[] = [];
+  const gadget = defineTool({
+    name: 'gadget_restart',
+    title: 'Gadget: Restart',
+    description: 'Restart a gadget on a cluster.',
+    input: z.object({ cluster: z.string().min(1).optional(), id: z.string().min(1) }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    permission: { toolset: 'test', verb: 'write', namespaced: false },
+    async handler(args) {
+      runs.push(`${args.id}@${args.cluster ?? '(default)'}`);
+      return { kind: 'doc', text: `restarted ${args.id}` };
+    },
+  });
+  const GADGET_POLICY = `${POLICY.replace(/approvals:[\s\S]*$/, '')}approvals:
+  - tools: [gadget_restart]
+    approvers: { count: 1 }
+`;
+
+  function withDefault(initial: string) {
+    const cluster = { current: initial };
+    const backends = {
+      kube: {
+        get defaultCluster() {
+          return cluster.current;
+        },
+        as: () => ({ names: () => [cluster.current], get: () => ({ name: cluster.current }) }),
+      },
+    } as unknown as Backends;
+    const store = new ApprovalStore(':memory:', 15 * 60_000);
+    stores.push(store);
+    const t = testPipeline({
+      tools: [gadget],
+      policy: engineFrom(GADGET_POLICY),
+      approvals: store,
+      backends,
+    });
+    return { ...t, cluster, store };
+  }
+
+  it('a change of default cluster cannot retarget a pending ticket that named none', async () => {
+    runs.length = 0;
+    const { pipeline, cluster, store } = withDefault('prod-east');
+    const asked = await pipeline.invoke('gadget_restart', { id: 'g1' }, alice);
+    expect(asked.status).toBe('approval_required');
+    const id = asked.ticket!.id;
+    expect(store.get(id)).toMatchObject({ defaultCluster: 'prod-east' });
+    expect(asked.ticket!.plan).toBe('gadget_restart id="g1" on the default cluster "prod-east"');
+    cluster.current = 'prod-west';
+    const r = await pipeline.approve(id, bob);
+    expect(r.status).toBe('denied');
+    expect(r.text).toBe(
+      `ticket ${id} will not run: it was requested for the default cluster ('prod-east'), and the default cluster is now 'prod-west'; request it again, naming the cluster`,
+    );
+    expect(runs).toEqual([]);
+    expect(store.get(id).status).toBe('rejected');
+    // Asked again, the ticket is another one, bound to the new default.
+    const again = await pipeline.invoke('gadget_restart', { id: 'g1' }, alice);
+    expect(again.ticket!.id).not.toBe(id);
+    expect((await pipeline.approve(again.ticket!.id, bob)).status).toBe('success');
+    expect(runs).toEqual(['g1@(default)']);
+  });
+
+  it('a ticket that names its cluster is not bound to the default', async () => {
+    runs.length = 0;
+    const { pipeline, cluster, store } = withDefault('prod-east');
+    const asked = await pipeline.invoke('gadget_restart', { id: 'g2', cluster: 'prod-east' }, alice);
+    expect(store.get(asked.ticket!.id).defaultCluster).toBeUndefined();
+    cluster.current = 'prod-west';
+    expect((await pipeline.approve(asked.ticket!.id, bob)).status).toBe('success');
+    expect(runs).toEqual(['g2@prod-east']);
+  });
+});
+
+describe('a ticket left executing', () => {
+  it('by a process that died becomes failed after the bound, saying the outcome is unknown', () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const store = new ApprovalStore(':memory:', 15 * 60_000, () => now, 5 * 60_000);
+    stores.push(store);
+    const t = store.request({
+      tool: 'widget_scale',
+      args: { id: 'api', replicas: 3 },
+      requester: alice,
+      requesterPerson: 'alice',
+      rule: 'test',
+      required: { count: 1 },
+      plan: 'widget_scale id="api" replicas=3',
+    });
+    store.approve(t.id, { person: 'bob', principalId: 'slack:UBOB' });
+    expect(store.claim(t.id, t.argsHash)).toBe(true);
+    // The process dies here: complete() never comes.
+    now += 4 * 60_000;
+    expect(store.get(t.id).status).toBe('executing');
+    now += 2 * 60_000;
+    const lost = store.get(t.id);
+    expect(lost.status).toBe('failed');
+    expect(lost.outcome).toEqual({
+      status: 'error',
+      text: 'Kubemate stopped while running this ticket (claimed at 2026-01-01T00:00:00.000Z) and never recorded an outcome; whether the call took effect is unknown: check before requesting it again',
+      at: '2026-01-01T00:06:00.000Z',
+    });
+    expect(store.claim(t.id, t.argsHash)).toBe(false);
+  });
+
+  it('in a file written before claim times were kept still ends, counted from its expiry', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'kubemate-approvals-')), 'approvals.db');
+    const db = new Database(path);
+    db.exec(`CREATE TABLE tickets (id TEXT PRIMARY KEY, tool TEXT NOT NULL, args_json TEXT NOT NULL,
+      args_hash TEXT NOT NULL, requester_json TEXT NOT NULL, requester_person TEXT NOT NULL, rule TEXT NOT NULL,
+      required_json TEXT NOT NULL, plan TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL, decided_by TEXT, note TEXT, outcome_json TEXT)`);
+    db.prepare(
+      `INSERT INTO tickets VALUES ('apr_000000000001', 'widget_scale', '{}', 'x', '{"id":"a","groups":[],"source":"cli"}',
+        'alice', 'r', '{"count":1}', 'p', 'executing', '2026-01-01T00:00:00.000Z', '2026-01-01T00:15:00.000Z', 'bob', NULL, NULL)`,
+    ).run();
+    db.close();
+    let now = Date.parse('2026-01-01T00:20:00Z');
+    const store = new ApprovalStore(path, 15 * 60_000, () => now, 10 * 60_000);
+    stores.push(store);
+    expect(store.get('apr_000000000001').status).toBe('executing');
+    now = Date.parse('2026-01-01T00:25:00Z');
+    expect(store.get('apr_000000000001')).toMatchObject({
+      status: 'failed',
+      outcome: { status: 'error', text: expect.stringContaining('claimed at an unknown time') },
+    });
   });
 });

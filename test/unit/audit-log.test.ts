@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -371,13 +372,15 @@ describe('kubemate audit commands', () => {
     logWith(5).close();
     const intact = await run('verify');
     expect(intact.exitCode).toBe(0);
-    expect(intact.out).toMatch(/^audit log intact: 5 records\nhead 5:[0-9a-f]{64} /);
+    expect(intact.out).toMatch(
+      /^audit log intact: 5 records\nMACs: none \(no key is configured\): the hash chain was checked; a rewrite of the whole chain is caught only with --anchor\nhead 5:[0-9a-f]{64} /,
+    );
     const anchor = (await run('head')).out.trim();
     tamper('DELETE FROM audit WHERE seq = 2');
     const tampered = await run('verify');
     expect(tampered.exitCode).toBe(1);
     expect(tampered.out).toBe(
-      'audit log TAMPERED: 1 problem(s) in 4 records\n  seq 2: record 2 is missing (deleted): seq 1 is followed by seq 3\n',
+      'audit log TAMPERED: 1 problem(s) in 4 records\n  seq 2: record 2 is missing (deleted): seq 1 is followed by seq 3\nMACs: none (no key is configured): the hash chain was checked; a rewrite of the whole chain is caught only with --anchor\n',
     );
     tamper('DELETE FROM audit WHERE seq > 3');
     expect((await run('verify', '--anchor', anchor)).out).toMatch(/seq 5: anchored record 5 is missing/);
@@ -442,4 +445,165 @@ describe('AuditLog durability', () => {
     const last = log.search({ text: `"name":"api-${acknowledged.length - 1}"` });
     expect(last.map((e) => e.seq)).toEqual([acknowledged.length]);
   }, 60_000);
+});
+
+/** The canonical JSON as first written (recursive), to prove the iterative one writes the same bytes. */
+function recursiveCanonical(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) as string | undefined;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return recursiveCanonical((value as { toJSON: () => unknown }).toJSON());
+  }
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += `${i ? ',' : ''}${recursiveCanonical(value[i]) ?? 'null'}`;
+    return `${out}]`;
+  }
+  let out = '{';
+  for (const key of Object.keys(value).sort()) {
+    const v = recursiveCanonical((value as Record<string, unknown>)[key]);
+    if (v !== undefined) out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${v}`;
+  }
+  return `${out}}`;
+}
+
+describe('canonicalJson without recursion', () => {
+  it('writes exactly the bytes the recursive version wrote, so every stored hash still verifies', () => {
+    fc.assert(
+      fc.property(
+        fc.anything({
+          withBoxedValues: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withNullPrototype: true,
+          withSparseArray: true,
+          withTypedArray: true,
+          withObjectString: true,
+        }),
+        (value) => {
+          const expected = recursiveCanonical(value);
+          if (expected === undefined) expect(() => canonicalJson(value)).toThrow(TypeError);
+          else expect(canonicalJson(value)).toBe(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('hashes values nested far deeper than any call stack', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = i % 2 ? [deep] : { a: deep };
+    const text = canonicalJson(deep);
+    expect(text.length).toBe(1 + 100_000 * 2 + 100_000 * 6);
+    expect(text.startsWith('[{"a":[{"a":')).toBe(true);
+  });
+});
+
+describe('AuditLog with a MAC key', () => {
+  const key = Buffer.from('k'.repeat(32));
+  const other = Buffer.from('o'.repeat(32));
+  const keyed = () => {
+    const log = new AuditLog(path, { hmacKey: key });
+    open.push(log);
+    return log;
+  };
+
+  /** What someone with write access to the file but not the key does: edit a record, re-chain the rest. */
+  function rewriteChain(opts: { stripMacs: boolean }): void {
+    tamper((db) => {
+      const rows = db
+        .prepare('SELECT seq, record, prev_hash, hash, mac FROM audit ORDER BY seq')
+        .all() as Array<{
+        seq: number;
+        record: string;
+        hash: string;
+        mac: string | null;
+      }>;
+      let prev = '0'.repeat(64);
+      for (const row of rows) {
+        const record = row.seq === 2 ? row.record.replace('"replicas":2', '"replicas":20') : row.record;
+        const hash = chainHash(prev, record, row.seq);
+        db.prepare('UPDATE audit SET record = ?, prev_hash = ?, hash = ?, mac = ? WHERE seq = ?').run(
+          record,
+          prev,
+          hash,
+          opts.stripMacs ? null : row.mac,
+          row.seq,
+        );
+        prev = hash;
+      }
+    });
+  }
+
+  it('writes a MAC on every record that the key, and only the key, reproduces offline', () => {
+    const log = keyed();
+    for (let i = 1; i <= 3; i++) log.record(entry(i));
+    expect(log.verify()).toEqual({
+      ok: true,
+      count: 3,
+      problems: [],
+      mac: { checked: 3, unkeyedBefore: 0, present: 3 },
+    });
+    const lines: string[] = [];
+    log.export((l) => lines.push(l));
+    for (const line of lines) {
+      const { seq, hash, mac } = JSON.parse(line) as { seq: number; hash: string; mac: string };
+      const hex = createHmac('sha256', key).update(`kubemate-audit-mac-v1\n${seq}\n${hash}`).digest('hex');
+      expect(mac).toBe(`${log.keyId}:${hex}`);
+    }
+    expect(log.head()).toMatchObject({ seq: 3, mac: expect.stringMatching(/^[0-9a-f]{12}:[0-9a-f]{64}$/) });
+  });
+
+  it('catches a rewrite of the whole chain that the hash chain alone cannot', () => {
+    const log = keyed();
+    for (let i = 1; i <= 4; i++) log.record(entry(i));
+    rewriteChain({ stripMacs: false });
+    // Without the key the rewritten chain is consistent: only the MACs (or an anchor) tell.
+    const plain = new AuditLog(path);
+    open.push(plain);
+    expect(plain.verify()).toMatchObject({ ok: true, mac: { checked: 0, present: 4 } });
+    expect(log.verify().problems).toEqual(
+      [2, 3, 4].map((seq) => ({
+        seq,
+        problem: `record ${seq} does not match its MAC: it was written or rewritten by someone without the key`,
+      })),
+    );
+  });
+
+  it('catches a rewrite that strips the MACs', () => {
+    const log = keyed();
+    for (let i = 1; i <= 3; i++) log.record(entry(i));
+    rewriteChain({ stripMacs: true });
+    expect(log.verify().problems).toEqual([
+      {
+        seq: 3,
+        problem:
+          'the newest record (3) has no MAC although a key was given: the chain was rewritten without the key, or Kubemate writes without it',
+      },
+    ]);
+  });
+
+  it('says when a MAC was made with another key, and counts records older than the key', () => {
+    logWith(2).close();
+    const log = keyed();
+    log.record(entry(3));
+    expect(log.verify()).toMatchObject({ ok: true, mac: { checked: 1, unkeyedBefore: 2, present: 1 } });
+    expect(log.verify({ hmacKey: other }).problems).toEqual([
+      {
+        seq: 3,
+        problem: `record 3 has a MAC made with another key (key id ${log.keyId}; the key given has id ${new AuditLog(':memory:', { hmacKey: other }).keyId})`,
+      },
+    ]);
+    // A record written without the key after keyed ones is a gap in the MACs.
+    const unkeyed = openLog();
+    unkeyed.record(entry(4));
+    log.record(entry(5));
+    expect(log.verify().problems).toEqual([
+      {
+        seq: 4,
+        problem:
+          'record 4 has no MAC although earlier records do: the MACs were stripped, or written without the key',
+      },
+    ]);
+  });
 });

@@ -1,8 +1,17 @@
 import type { z } from 'zod';
 import { ApprovalError, type ApprovalStore, type Ticket } from '../../policies/approvals.js';
-import { callHash } from '../../policies/canonical.js';
-import type { AuditRecord, AuditSink, Decision, PolicyEngine, Principal } from '../../policies/types.js';
+import { ticketHash } from '../../policies/canonical.js';
+import { APPROVALS_TOOLSET } from '../../policies/engine.js';
+import type {
+  AuditRecord,
+  AuditSink,
+  Decision,
+  PolicyEngine,
+  Principal,
+  ToolFacts,
+} from '../../policies/types.js';
 import { type Backends, bindBackends } from '../clients/backends.js';
+import { boundForAudit, depthBeyond, MAX_ARG_DEPTH } from './args-bounds.js';
 import { backendScopedPolicy } from './backend-scope.js';
 import { ToolError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -60,14 +69,28 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Turns zod issues into one line a person or model can act on. */
+const MAX_ISSUES = 10;
+
+/** Turns zod issues into one line a person or model can act on; bounded, however many there are. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((i) => {
-      const where = i.path.length > 0 ? i.path.join('.') : '(arguments)';
-      return `${where}: ${i.message}`;
-    })
-    .join('; ');
+  const shown = error.issues.slice(0, MAX_ISSUES).map((i) => {
+    const where = i.path.length > 0 ? i.path.map(String).join('.') : '(arguments)';
+    const line = `${where}: ${i.message}`;
+    return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+  });
+  const more = error.issues.length - shown.length;
+  return `${shown.join('; ')}${more > 0 ? `; and ${more} more problems` : ''}`;
+}
+
+/** Longest tool name looked up; longer names are refused without a search for the closest. */
+const MAX_TOOL_NAME = 128;
+
+function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
 }
 
 /**
@@ -171,8 +194,9 @@ export class ToolPipeline {
             throw new ApprovalError('not_found', `no approval ticket '${id}' that you may see`);
           return t;
         },
-        approve: (id) => this.approve(id, principal),
-        reject: (id, note) => this.reject(id, principal, note),
+        // invoke has decided the approvals tool call that got here; the ticket's own checks follow.
+        approve: (id) => this.approveTicket(id, principal, performance.now()),
+        reject: (id, note) => this.rejectTicket(id, principal, note, performance.now()),
       },
     };
   }
@@ -184,25 +208,66 @@ export class ToolPipeline {
       .filter((t) => this.deps.policy.mayEverCall(principal, ToolRegistry.facts(t)));
   }
 
-  /** Arguments as they may be shown anywhere: the tool's own masking, then the redactor. */
+  /**
+   * Arguments as they may be shown in a ticket's plan: the tool's own masking, then the redactor.
+   * Only for validated arguments, which their schema bounds.
+   */
   private shownArgs(tool: string, args: Record<string, unknown>): Record<string, unknown> {
+    return redactDeep(this.masked(tool, args), this.deps.redact);
+  }
+
+  /** The tool's own masking of its arguments; a masking that fails hides every value. */
+  private masked(tool: string, args: Record<string, unknown>): Record<string, unknown> {
     const def = this.deps.registry.find(tool);
-    let shown = args;
-    if (def?.redactArgs) {
-      try {
-        shown = def.redactArgs(args);
-      } catch {
-        shown = Object.fromEntries(Object.keys(args).map((k) => [k, '[REDACTED]']));
-      }
+    if (!def?.redactArgs) return args;
+    try {
+      return def.redactArgs(args);
+    } catch {
+      return Object.fromEntries(Object.keys(args).map((k) => [k, '[REDACTED]']));
     }
-    return redactDeep(shown, this.deps.redact);
+  }
+
+  /**
+   * Arguments as an audit record keeps them: masked, bounded in size and depth (with a note of what
+   * was left out), then redacted. Arguments that passed validation are masked before they are cut,
+   * so the tool's masking sees them whole; any other input is cut first, so neither the masking nor
+   * the redactor ever reads more than the audit keeps.
+   */
+  private auditedArgs(
+    tool: string,
+    args: unknown,
+    validated: boolean,
+  ): { args: Record<string, unknown>; argsCut?: string } {
+    try {
+      const object = args !== null && typeof args === 'object' && !Array.isArray(args);
+      const input = validated && object ? this.masked(tool, args as Record<string, unknown>) : args;
+      const bounded = boundForAudit(input);
+      let value = bounded.value;
+      if (!validated && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        value = this.masked(tool, value as Record<string, unknown>);
+      }
+      // Arguments that are not an object (an array, a string) are kept under one key.
+      const record =
+        value !== null && typeof value === 'object' && !Array.isArray(value)
+          ? (value as Record<string, unknown>)
+          : args === undefined || args === null
+            ? {}
+            : { '(arguments)': value };
+      return {
+        args: redactDeep(record, this.deps.redact),
+        ...(bounded.cut ? { argsCut: bounded.cut } : {}),
+      };
+    } catch {
+      return { args: {}, argsCut: 'arguments not recorded: they could not be read' };
+    }
   }
 
   private audit(
     principal: Principal,
     tool: string,
-    args: Record<string, unknown>,
+    args: unknown,
     extra: Partial<AuditRecord>,
+    validated = true,
   ) {
     this.deps.audit.record({
       at: new Date().toISOString(),
@@ -210,13 +275,21 @@ export class ToolPipeline {
       principal,
       person: this.deps.policy.personOf(principal),
       tool,
-      args: this.shownArgs(tool, args),
+      ...this.auditedArgs(tool, args, validated),
       ...extra,
     } as AuditRecord);
   }
 
-  private finisher(name: string, principal: Principal, args: Record<string, unknown>, started: number) {
-    return (partial: ResultParts): InvokeResult => {
+  /**
+   * The last step of every call: metrics, one log line and the result's audit record. Each call
+   * ends here exactly once; `done` says whether it has.
+   */
+  private finisher(name: string, principal: Principal, args: unknown, started: number, validated = false) {
+    let done = false;
+    let recorded = { args, validated };
+    const finish = (partial: ResultParts): InvokeResult => {
+      if (done) throw new Error(`internal: the call to ${name} was finished twice`);
+      done = true;
       const durationMs = performance.now() - started;
       const result: InvokeResult = {
         tool: name,
@@ -241,20 +314,38 @@ export class ToolPipeline {
         },
         'tool call',
       );
-      this.audit(principal, name, args, {
-        kind: 'result',
-        ...(result.decision ? { decision: result.decision } : {}),
-        outcome: result.status,
-        durationMs,
-        ...(result.ticket ? { ticketId: result.ticket.id } : {}),
-        ...(result.isError ? { error: result.text.slice(0, 500) } : {}),
-        // The audit notes that pictures went out, never their bytes.
-        ...(result.images?.length ? { images: result.images.length } : {}),
-      });
+      this.audit(
+        principal,
+        name,
+        recorded.args,
+        {
+          kind: 'result',
+          ...(result.decision ? { decision: result.decision } : {}),
+          outcome: result.status,
+          durationMs,
+          ...(result.ticket ? { ticketId: result.ticket.id } : {}),
+          ...(result.isError ? { error: result.text.slice(0, 500) } : {}),
+          // The audit notes that pictures went out, never their bytes.
+          ...(result.images?.length ? { images: result.images.length } : {}),
+        },
+        recorded.validated,
+      );
       return result;
     };
+    return Object.assign(finish, {
+      done: () => done,
+      /** Once the arguments pass validation, the result record keeps them as validated. */
+      validated: (parsed: Record<string, unknown>) => {
+        recorded = { args: parsed, validated: true };
+      },
+    });
   }
 
+  /**
+   * Calls a tool through the guarded path. Never throws for anything a caller sends: a call however
+   * malformed (unknown name, arguments of any shape, size or depth) ends in one result and exactly
+   * one result record in the audit, after at most one decision record.
+   */
   async invoke(
     name: string,
     rawArgs: unknown,
@@ -269,14 +360,43 @@ export class ToolPipeline {
     } = {},
   ): Promise<InvokeResult> {
     const started = performance.now();
-    const argsForAudit = (rawArgs && typeof rawArgs === 'object' ? rawArgs : {}) as Record<string, unknown>;
-    const finish = this.finisher(
-      name.length > 100 ? `${name.slice(0, 100)}…` : name,
-      principal,
-      argsForAudit,
-      started,
-    );
+    const asked = typeof name === 'string' ? name : String(name);
+    const shownName = asked.length > 100 ? `${asked.slice(0, 100)}…` : asked;
+    const finish = this.finisher(shownName, principal, rawArgs, started);
+    try {
+      return await this.guarded(asked, shownName, rawArgs, principal, finish, options);
+    } catch (e) {
+      // A bug, not caller input: the call still ends with one result record, unless the failure was
+      // in recording that result itself, which must not be papered over.
+      if (finish.done()) throw e;
+      const { redact } = this.deps;
+      this.deps.logger.error(
+        { tool: shownName, error: redact(String((e as Error)?.stack ?? e)) },
+        'tool call failed unexpectedly',
+      );
+      return finish({
+        status: 'error',
+        errorCode: 'internal',
+        text: redact(`internal error in ${shownName}: ${(e as Error)?.message ?? String(e)}`),
+      });
+    }
+  }
 
+  private async guarded(
+    name: string,
+    shownName: string,
+    rawArgs: unknown,
+    principal: Principal,
+    finish: ((p: ResultParts) => InvokeResult) & { validated(args: Record<string, unknown>): void },
+    options: { signal?: AbortSignal; origin?: string },
+  ): Promise<InvokeResult> {
+    if (name.length > MAX_TOOL_NAME || hasControlCharacters(name)) {
+      return finish({
+        status: 'invalid',
+        errorCode: 'unknown_tool',
+        text: `unknown tool '${shownName}': tool names are at most ${MAX_TOOL_NAME} characters, without control characters; run 'kubemate tools list' to see them all`,
+      });
+    }
     const def = this.deps.registry.find(name);
     if (!def) {
       try {
@@ -284,8 +404,17 @@ export class ToolPipeline {
       } catch (e) {
         return finish({ status: 'invalid', text: (e as Error).message, errorCode: 'unknown_tool' });
       }
+      throw new Error(`tool '${name}' is neither found nor unknown`);
     }
-    const parsed = def!.input.safeParse(rawArgs ?? {});
+    // Checked before anything reads the arguments: past this, every helper may recurse safely.
+    if (depthBeyond(rawArgs, MAX_ARG_DEPTH) !== undefined) {
+      return finish({
+        status: 'invalid',
+        errorCode: 'invalid_arguments',
+        text: `invalid arguments for ${name}: they are nested more than ${MAX_ARG_DEPTH} levels deep, and no tool takes arguments like that. Nothing was executed.`,
+      });
+    }
+    const parsed = def.input.safeParse(rawArgs ?? {});
     if (!parsed.success) {
       return finish({
         status: 'invalid',
@@ -294,8 +423,9 @@ export class ToolPipeline {
       });
     }
     const args = parsed.data as Record<string, unknown>;
+    finish.validated(args);
 
-    const decision = this.deps.policy.decide(principal, ToolRegistry.facts(def!), args);
+    const decision = this.deps.policy.decide(principal, ToolRegistry.facts(def), args);
     this.audit(principal, name, args, { decision });
     if (decision.effect === 'deny') {
       return finish({
@@ -315,6 +445,7 @@ export class ToolPipeline {
           text: `denied: ${decision.reason}, and no approval store is configured. Nothing was executed.`,
         });
       }
+      const defaultCluster = this.unnamedCluster(def, args);
       const ticket = store.request({
         tool: name,
         args,
@@ -322,7 +453,8 @@ export class ToolPipeline {
         requesterPerson: this.deps.policy.personOf(principal),
         rule: decision.rule,
         required: decision.approval ?? { count: 1 },
-        plan: await this.plan(def!, args, principal, options.signal, options.origin),
+        plan: await this.plan(def, args, principal, options.signal, options.origin, defaultCluster),
+        ...(defaultCluster !== undefined ? { defaultCluster } : {}),
       });
       return finish({
         status: 'approval_required',
@@ -335,7 +467,21 @@ export class ToolPipeline {
           `or calls the tool approvals_approve with {"ticket":"${ticket.id}"}; any change to the arguments needs a new ticket.`,
       });
     }
-    return this.execute(def!, args, principal, decision, finish, options.signal);
+    return this.execute(def, args, principal, decision, finish, options.signal);
+  }
+
+  /** The cluster Kubemate uses when a call names none ('' when there is none). */
+  private currentDefaultCluster(): string {
+    return (this.deps.backends.kube as { defaultCluster?: string } | undefined)?.defaultCluster ?? '';
+  }
+
+  /**
+   * For a tool that takes a `cluster` argument, called without one: the cluster the call resolves to
+   * now. A ticket is bound to it, so a later change of default cluster cannot retarget the ticket.
+   */
+  private unnamedCluster(def: ToolDef, args: Record<string, unknown>): string | undefined {
+    if (!('cluster' in def.input.shape) || typeof args.cluster === 'string') return undefined;
+    return this.currentDefaultCluster();
   }
 
   /**
@@ -348,11 +494,19 @@ export class ToolPipeline {
     principal: Principal,
     signal?: AbortSignal,
     origin?: string,
+    defaultCluster?: string,
   ) {
     const { redact } = this.deps;
     // One line, after the call and its preview, so it can never pose as either.
     const from = origin ? `\nrequested via: ${origin.replace(/[\r\n]+/g, ' ').slice(0, 600)}` : '';
-    const call = describeCall(def.name, this.shownArgs(def.name, args));
+    // The call names no cluster: the ticket is bound to the one it resolves to now, and says so.
+    const where =
+      defaultCluster === undefined
+        ? ''
+        : defaultCluster
+          ? ` on the default cluster ${JSON.stringify(defaultCluster)}`
+          : ' (no default cluster is configured)';
+    const call = `${describeCall(def.name, this.shownArgs(def.name, args))}${where}`;
     if (!def.preview) return redact(`${call}${from}`);
     const timeout = AbortSignal.timeout(this.deps.timeoutMs);
     const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -403,6 +557,12 @@ export class ToolPipeline {
       });
     } catch (e) {
       if (e instanceof ToolError) {
+        if (e.code === 'internal') {
+          this.deps.logger.error(
+            { tool: def.name, error: redact(String((e.cause as Error)?.stack ?? e.stack ?? e)) },
+            'tool handler failed unexpectedly',
+          );
+        }
         return finish({
           status: 'error',
           decision,
@@ -440,10 +600,6 @@ export class ToolPipeline {
   }
 
   /**
-   * Records `approver`'s approval of a ticket. When the approval completes the quorum, the exact
-   * approved call runs once, as its requester, and its result is returned and kept on the ticket.
-   */
-  /**
    * Audits a decision taken outside `invoke` on the policy's own answer: reading runbook documents
    * as MCP resources, say. Records what was decided and, when allowed, what came of it.
    */
@@ -454,7 +610,7 @@ export class ToolPipeline {
     decision: Decision,
     outcome: 'success' | 'error' | 'denied',
   ): void {
-    this.audit(principal, tool, args, { decision, outcome });
+    this.audit(principal, tool, args, { decision, outcome }, false);
   }
 
   /**
@@ -468,14 +624,83 @@ export class ToolPipeline {
     reason: string,
     rule: string,
   ): void {
-    this.audit(principal, tool, args, {
-      decision: { effect: 'deny', reason, rule },
-      outcome: 'denied',
+    this.audit(
+      principal,
+      tool,
+      args,
+      {
+        decision: { effect: 'deny', reason, rule },
+        outcome: 'denied',
+      },
+      false,
+    );
+  }
+
+  /** What the policy reads of an approvals tool, also when a registry was built without them. */
+  private approvalToolFacts(name: 'approvals_approve' | 'approvals_reject'): ToolFacts {
+    const def = this.deps.registry.find(name);
+    if (def) return ToolRegistry.facts(def);
+    return {
+      name,
+      permission: { toolset: APPROVALS_TOOLSET, verb: 'write', namespaced: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: name === 'approvals_approve',
+        idempotentHint: name === 'approvals_reject',
+        openWorldHint: true,
+      },
+    };
+  }
+
+  /**
+   * The policy's decision on the approvals tool itself, for an approval or rejection that did not
+   * come through `invoke` (which has decided it already): deny lists, read-only mode and the grants
+   * of the approvals toolset hold for every approval, whatever surface calls `approve` or `reject`.
+   * Audited as `invoke` audits a decision. Undefined when allowed.
+   */
+  private gate(
+    tool: 'approvals_approve' | 'approvals_reject',
+    args: Record<string, unknown>,
+    principal: Principal,
+    started: number,
+  ): InvokeResult | undefined {
+    const decision = this.deps.policy.decide(principal, this.approvalToolFacts(tool), args);
+    this.audit(principal, tool, args, { decision });
+    if (decision.effect === 'allow') return undefined;
+    const reason =
+      decision.effect === 'deny'
+        ? decision.reason
+        : `${decision.reason}, and an approval cannot itself wait for one`;
+    return this.finisher(
+      tool,
+      principal,
+      args,
+      started,
+      true,
+    )({
+      status: 'denied',
+      decision,
+      errorCode: 'forbidden',
+      text: `denied: ${reason} (rule ${decision.rule}). Nothing was executed.`,
     });
   }
 
+  /**
+   * Records `approver`'s approval of a ticket. When the approval completes the quorum, the exact
+   * approved call runs once, as its requester, and its result is returned and kept on the ticket.
+   * Every check holds here, whoever calls it: the policy's decision on approvals_approve for the
+   * approver, the ticket's integrity and cluster, and the approver's right to approve this call.
+   */
   async approve(ticketId: string, approver: Principal): Promise<InvokeResult> {
     const started = performance.now();
+    return (
+      this.gate('approvals_approve', { ticket: ticketId }, approver, started) ??
+      this.approveTicket(ticketId, approver, started)
+    );
+  }
+
+  /** `approve` once the approvals tool itself has been decided (by `invoke` or by `gate`). */
+  private async approveTicket(ticketId: string, approver: Principal, started: number): Promise<InvokeResult> {
     const store = this.deps.approvals;
     const fail = (tool: string, args: Record<string, unknown>, text: string, code = 'forbidden') =>
       this.finisher(tool, approver, args, started)({ status: 'denied', errorCode: code, text });
@@ -496,7 +721,7 @@ export class ToolPipeline {
       );
     }
     const args = parsed.data as Record<string, unknown>;
-    if (callHash(def.name, args) !== ticket.argsHash) {
+    if (ticketHash(def.name, args, ticket.defaultCluster) !== ticket.argsHash) {
       return fail(
         def.name,
         args,
@@ -513,6 +738,21 @@ export class ToolPipeline {
         error: check.reason,
       });
       return fail(def.name, args, `cannot approve ${ticketId}: ${check.reason}`);
+    }
+    const retargeted = this.retargeted(ticket);
+    if (retargeted) {
+      try {
+        store.reject(ticketId, 'kubemate', retargeted);
+      } catch {
+        // already out of pending: it will not run either way
+      }
+      this.audit(approver, def.name, args, {
+        kind: 'approval',
+        outcome: 'denied',
+        ticketId,
+        error: retargeted,
+      });
+      return fail(def.name, args, `ticket ${ticketId} will not run: ${retargeted}`, 'mismatch');
     }
     try {
       ticket = store.approve(ticketId, { person: check.person, principalId: approver.id });
@@ -559,7 +799,7 @@ export class ToolPipeline {
         'not_pending',
       );
     }
-    const finish = this.finisher(def.name, ticket.requester, args, started);
+    const finish = this.finisher(def.name, ticket.requester, args, started, true);
     const result = await this.execute(
       def,
       args,
@@ -573,18 +813,45 @@ export class ToolPipeline {
     return { ...result, ticket: ticketSummary(done) };
   }
 
-  /** Rejects a pending ticket; its requester may withdraw it, an eligible approver may refuse it. */
+  /** Why a ticket bound to the default cluster would now reach another one, or undefined. */
+  private retargeted(ticket: Ticket): string | undefined {
+    if (ticket.defaultCluster === undefined) return undefined;
+    const now = this.currentDefaultCluster();
+    if (now === ticket.defaultCluster) return undefined;
+    const was = ticket.defaultCluster ? `'${ticket.defaultCluster}'` : 'none';
+    return `it was requested for the default cluster (${was}), and the default cluster is now ${now ? `'${now}'` : 'none'}; request it again, naming the cluster`;
+  }
+
+  /**
+   * Rejects a pending ticket; its requester may withdraw it, an eligible approver may refuse it.
+   * Like `approve`, it holds every check whoever calls it.
+   */
   reject(ticketId: string, by: Principal, note?: string): InvokeResult {
     const started = performance.now();
+    return (
+      this.gate('approvals_reject', { ticket: ticketId, ...(note ? { reason: note } : {}) }, by, started) ??
+      this.rejectTicket(ticketId, by, note, started)
+    );
+  }
+
+  /** `reject` once the approvals tool itself has been decided (by `invoke` or by `gate`). */
+  private rejectTicket(
+    ticketId: string,
+    by: Principal,
+    note: string | undefined,
+    started: number,
+  ): InvokeResult {
     const store = this.deps.approvals;
-    const finish = this.finisher('approvals_reject', by, { ticket: ticketId }, started);
+    const finish = this.finisher('approvals_reject', by, { ticket: ticketId }, started, true);
     if (!store)
       return finish({ status: 'denied', errorCode: 'forbidden', text: 'no approval store is configured' });
     try {
       const ticket = store.get(ticketId);
       const person = this.deps.policy.personOf(by);
-      const def = this.deps.registry.find(ticket.tool);
       if (person !== ticket.requesterPerson) {
+        const def = this.deps.registry.find(ticket.tool);
+        // Whether someone may refuse a call is whether they may approve it; for a tool this version
+        // no longer has, nobody can be checked, so only the requester may withdraw it (or it expires).
         const check = def
           ? this.deps.policy.mayApprove(
               by,
@@ -593,7 +860,10 @@ export class ToolPipeline {
               ticket.args,
               ticket.required,
             )
-          : ({ ok: true, person } as const);
+          : ({
+              ok: false,
+              reason: `its tool '${ticket.tool}' no longer exists, so no approver can be checked; only its requester may withdraw it, and it expires at ${ticket.expiresAt}`,
+            } as const);
         if (!check.ok)
           return finish({
             status: 'denied',
