@@ -2,12 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../app/wiring.js';
+import { KubeClusters } from '../../tools/clients/kube.js';
 import { silentLogger } from '../../tools/core/logger.js';
 import {
   adminClients,
   createNamespace,
   deleteNamespace,
   kubemateConfig,
+  testKubeconfig,
   uniqueName,
 } from '../support/kube.js';
 import { who } from '../support/policy.js';
@@ -119,6 +121,17 @@ describe('Kubernetes impersonation', () => {
     expect((r.structured as { items: Array<{ namespace: string; name: string }> }).items).toEqual([
       expect.objectContaining({ namespace: shared, name: 'marker' }),
     ]);
+  });
+
+  it('never asks the API server for a system: group, whatever the identity mapping says', async () => {
+    // A mapping that asks for cluster-admin: were system:masters sent, both reads would succeed.
+    const clusters = new KubeClusters({ kubeconfig: testKubeconfig(), defaultCluster: 'kubemate' });
+    clusters.impersonate(() => ({ user: 'mallory', groups: ['system:masters', 'System:Masters'] }));
+    const cluster = clusters.as(who('slack:UMALLORY')).get();
+    await expect(cluster.core.listNamespacedPod({ namespace: 'default' })).rejects.toMatchObject({
+      code: 403,
+    });
+    await expect(cluster.raw.get('/api/v1/namespaces/default/pods')).rejects.toMatchObject({ code: 403 });
   });
 
   it('audits the decision and the refused result with the person behind the chat identity', async () => {
