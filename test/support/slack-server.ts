@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 /**
  * A local Slack that speaks the real Web API wire format (form or JSON bodies, `Authorization:
@@ -26,6 +27,16 @@ export interface SlackCall {
 }
 
 export const BOT_TOKEN = 'xoxb-test-bot-token';
+/** The app-level token Socket Mode opens connections with (`apps.connections.open`). */
+export const APP_TOKEN = 'xapp-test-app-token';
+
+export type EnvelopeType = 'events_api' | 'interactive' | 'slash_commands';
+/** What a Socket Mode client sent back over the WebSocket for an envelope. */
+export interface SocketAck {
+  envelope_id: string;
+  payload?: unknown;
+  at: number;
+}
 
 export async function startSlackServer() {
   const messages: SlackMessage[] = [];
@@ -33,6 +44,10 @@ export async function startSlackServer() {
   /** Failures to answer next, per method: an HTTP status (429 carries Retry-After seconds). */
   const failures: Array<{ method: string; status: number; retryAfter?: number }> = [];
   let tsCounter = 1_700_000_000_000;
+  const acks: SocketAck[] = [];
+  const sockets = new Set<WebSocket>();
+  let envelopeSeq = 0;
+  let onSocket: (() => void) | undefined;
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -55,6 +70,12 @@ export async function startSlackServer() {
       if (f.status === 429)
         return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(f.retryAfter ?? 1) });
       return send(f.status, { ok: false, error: 'internal_error' });
+    }
+    if (method === 'apps.connections.open') {
+      // Socket Mode: only an app-level token may open a connection; the URL is this server's WebSocket.
+      if (token !== APP_TOKEN) return send(200, { ok: false, error: 'invalid_auth' });
+      const { port } = server.address() as AddressInfo;
+      return send(200, { ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=t${envelopeSeq}` });
     }
     if (token !== BOT_TOKEN) return send(200, { ok: false, error: 'invalid_auth' });
     switch (method) {
@@ -106,16 +127,66 @@ export async function startSlackServer() {
       res.end(String(e));
     });
   });
+  // Socket Mode's WebSocket: `hello` on connect, then envelopes; the client acks each with its envelope_id.
+  const wss = new WebSocketServer({ server, path: '/link/' });
+  wss.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('message', (data) => {
+      const m = JSON.parse(String(data)) as { envelope_id?: unknown; payload?: unknown };
+      if (typeof m.envelope_id === 'string')
+        acks.push({
+          envelope_id: m.envelope_id,
+          ...(m.payload ? { payload: m.payload } : {}),
+          at: Date.now(),
+        });
+    });
+    socket.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: sockets.size,
+        debug_info: { host: 'local-slack', build_number: 1, approximate_connection_time: 3600 },
+        connection_info: { app_id: 'A0TEST' },
+      }),
+    );
+    onSocket?.();
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
     apiUrl: `http://127.0.0.1:${port}/api/`,
     messages,
     calls,
+    acks,
     failNext(method: string, status: number, retryAfter?: number) {
       failures.push({ method, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
     },
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    /** Resolves once a Socket Mode client is connected (it has been sent `hello`). */
+    async connected(): Promise<void> {
+      if (sockets.size > 0) return;
+      await new Promise<void>((r) => {
+        onSocket = r;
+      });
+    },
+    /** Sends an envelope to every connected Socket Mode client; returns its envelope_id. */
+    envelope(type: EnvelopeType, payload: unknown, acceptsResponsePayload = type !== 'events_api'): string {
+      const envelope_id = `env-${++envelopeSeq}`;
+      const body = JSON.stringify({
+        envelope_id,
+        type,
+        payload,
+        accepts_response_payload: acceptsResponsePayload,
+        retry_attempt: 0,
+        retry_reason: '',
+      });
+      for (const s of sockets) s.send(body);
+      return envelope_id;
+    },
+    close: async () => {
+      for (const s of sockets) s.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
   };
 }
 
