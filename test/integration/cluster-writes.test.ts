@@ -149,6 +149,41 @@ describe('deployment_scale', () => {
   });
 });
 
+describe('a ticket that names no cluster', () => {
+  it('is bound to the default cluster it was requested on: a restart with another default cannot retarget it', async () => {
+    await createDeployment(ns, 'pinned', 1);
+    const cfg = kubemateConfig({ KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin' });
+    const policyFile = join(cfg.dataDir, 'policy.yaml');
+    writeFileSync(policyFile, POLICY);
+    const withPolicy = (c: typeof cfg) =>
+      buildApp({ ...c, policy: { ...c.policy, file: policyFile } }, silentLogger);
+    const before = withPolicy(cfg);
+    const asked = await before.pipeline.invoke(
+      'deployment_scale',
+      { namespace: ns, name: 'pinned', replicas: 3 },
+      alice,
+    );
+    before.close();
+    expect(asked.status).toBe('approval_required');
+    expect(asked.ticket!.plan.split('\n')[0]).toBe(
+      `deployment_scale namespace="${ns}" name="pinned" replicas=3 on the default cluster "admin"`,
+    );
+    // The same data directory, restarted with another default cluster.
+    const after = withPolicy({ ...cfg, kubernetes: { ...cfg.kubernetes, defaultCluster: 'kubemate' } });
+    try {
+      const r = await after.pipeline.approve(asked.ticket!.id, carol);
+      expect(r.status).toBe('denied');
+      expect(r.text).toContain(
+        "it was requested for the default cluster ('admin'), and the default cluster is now 'kubemate'",
+      );
+      expect(after.approvals!.get(asked.ticket!.id).status).toBe('rejected');
+      expect((await deploymentOf('pinned')).spec?.replicas).toBe(1);
+    } finally {
+      after.close();
+    }
+  });
+});
+
 describe('impersonation', () => {
   it("writes run as the requester, so the cluster's RBAC refuses what the person may not do", async () => {
     await createDeployment(ns, 'rbac', 1);
