@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { buildAgent } from '../agent/index.js';
 import { auditRejectedDelivery } from '../bots/core/people.js';
 import { createSlackBot, type SlackBot } from '../bots/slack/bot.js';
 import { slackSecrets } from './bots-config.js';
@@ -9,6 +10,8 @@ export function buildBots(app: App): { slack?: SlackBot } {
   const c = app.config.bots.slack;
   if (!c.enabled) return {};
   const secrets = slackSecrets(c);
+  // The chat agent runs on the chat core's channel-guarded pipeline; its runs share agent.db.
+  let chatAgent: ReturnType<typeof buildAgent> | undefined;
   const slack = createSlackBot({
     mode: c.mode,
     botToken: secrets.botToken,
@@ -25,7 +28,21 @@ export function buildBots(app: App): { slack?: SlackBot } {
     outbox: { perChannelIntervalMs: c.perChannelIntervalSeconds * 1000 },
     dataDir: app.config.dataDir,
     pipeline: app.pipeline,
-    agent: () => app.agent(),
+    agent: (pipeline) => {
+      chatAgent ??= buildAgent({
+        dataDir: app.config.dataDir,
+        llm: app.config.llm,
+        agent: app.config.agent,
+        pipeline,
+        runbooks: app.runbooks,
+        logger: app.logger.child({ component: 'agent' }),
+      });
+      return chatAgent.agent;
+    },
+    onStop: () => {
+      chatAgent?.close();
+      chatAgent = undefined;
+    },
     audit: app.audit,
     logger: app.logger,
   });

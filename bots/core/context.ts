@@ -2,6 +2,7 @@ import type { Agent } from '../../agent/index.js';
 import type { AuditSink } from '../../policies/types.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
 import type { Logger } from '../../tools/core/logger.js';
+import type { ChannelGuard } from './channel-guard.js';
 import type { Outbox } from './outbox.js';
 import { type ChatStore, newKey } from './store.js';
 import type { ChannelBinding, OutboundOp, OutMessage, Place } from './types.js';
@@ -9,7 +10,9 @@ import type { ChannelBinding, OutboundOp, OutMessage, Place } from './types.js';
 /** What the core's parts share: the one pipeline, the agent, the store and the outbox. */
 export interface CoreContext {
   platform: string;
+  /** The channel-guarded pipeline (`guard.pipeline`): every call the chat surface makes goes through it. */
   pipeline: ToolPipeline;
+  guard: ChannelGuard;
   agent: () => Agent;
   audit: AuditSink;
   store: ChatStore;

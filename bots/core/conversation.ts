@@ -1,7 +1,17 @@
 import type { AgentEvent } from '../../agent/index.js';
 import { postCard, withdraw } from './approvals.js';
 import { type CoreContext, post, update } from './context.js';
-import type { Asker, Place } from './types.js';
+import type { Asker, ChannelBinding, Place } from './types.js';
+
+/** A channel bound to a cluster or namespace points its questions there, unless a question names others. */
+export function channelContext(binding: ChannelBinding): string | undefined {
+  const parts = [
+    ...(binding.cluster ? [`cluster "${binding.cluster}"`] : []),
+    ...(binding.namespace ? [`namespace "${binding.namespace}"`] : []),
+  ];
+  if (parts.length === 0) return undefined;
+  return `(Asked in a chat channel whose default is ${parts.join(' and ')}: use ${parts.length > 1 ? 'them' : 'it'} unless the question names another.)`;
+}
 
 const placeKey = (platform: string, place: Place) => `${platform}:${place.channel}:${place.thread ?? '-'}`;
 
@@ -17,6 +27,7 @@ export async function converse(
   place: Place,
 ): Promise<void> {
   const working = post(ctx, place, { text: '_Working on it…_' });
+  const context = channelContext(ctx.binding(place.channel));
   const key = placeKey(ctx.platform, place);
   const threadId = ctx.store.agentThread(key, asker.principal.id);
   const steps: string[] = [];
@@ -28,7 +39,7 @@ export async function converse(
   let answer: Awaited<ReturnType<ReturnType<CoreContext['agent']>['ask']>>;
   try {
     answer = await ctx.agent().ask({
-      question,
+      question: context ? `${question}\n\n${context}` : question,
       principal: asker.principal,
       ...(threadId ? { threadId } : {}),
       onEvent,

@@ -18,12 +18,15 @@ export class ChatCore {
   /** Accepts an event: false when it was seen before (a platform retry), true when work was started. */
   receive(event: InboundEvent): boolean {
     if (!this.ctx.store.firstSight(`${this.ctx.platform}:${event.eventId}`)) return false;
-    const work = this.handle(event).catch((e) => {
-      this.ctx.logger.error(
-        { error: String((e as Error)?.stack ?? e), kind: event.kind },
-        'chat event failed',
-      );
-    });
+    const binding = this.ctx.binding(event.place.channel);
+    const work = this.ctx.guard
+      .run(binding, () => this.handle(event))
+      .catch((e) => {
+        this.ctx.logger.error(
+          { error: String((e as Error)?.stack ?? e), kind: event.kind },
+          'chat event failed',
+        );
+      });
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
     return true;

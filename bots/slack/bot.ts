@@ -4,6 +4,7 @@ import type { Agent } from '../../agent/index.js';
 import type { AuditSink } from '../../policies/types.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
 import type { Logger } from '../../tools/core/logger.js';
+import { ChannelGuard } from '../core/channel-guard.js';
 import { ChatCore } from '../core/core.js';
 import { DEFAULT_OUTBOX, Outbox, type OutboxOptions } from '../core/outbox.js';
 import { ChatStore } from '../core/store.js';
@@ -25,7 +26,10 @@ export interface SlackBotOptions {
   dataDir: string;
   outbox?: Partial<OutboxOptions>;
   pipeline: ToolPipeline;
-  agent: () => Agent;
+  /** The agent that answers questions, built on the pipeline given: the chat core's channel-guarded one. */
+  agent: (pipeline: ToolPipeline) => Agent;
+  /** Called once the bot has stopped (closes what `agent` opened). */
+  onStop?: () => void;
   audit: AuditSink;
   logger: Logger;
 }
@@ -51,10 +55,12 @@ export function createSlackBot(o: SlackBotOptions): SlackBot {
     ...o.outbox,
   });
   const bindings = new Map(o.channels.map((c) => [c.channel, c]));
+  const guard = new ChannelGuard(o.pipeline);
   const core = new ChatCore({
     platform: 'slack',
-    pipeline: o.pipeline,
-    agent: o.agent,
+    pipeline: guard.pipeline,
+    guard,
+    agent: () => o.agent(guard.pipeline),
     audit: o.audit,
     store,
     outbox,
@@ -99,6 +105,7 @@ export function createSlackBot(o: SlackBotOptions): SlackBot {
       await core.settled();
       outbox.stop();
       store.close();
+      o.onStop?.();
     },
   };
 }

@@ -46,10 +46,7 @@ export function slackRig(opts: {
     policy: engineFrom(chatPolicy(opts.policy ?? 'approvals')),
     approvals,
   });
-  const { agent } = makeAgent({
-    pipeline,
-    llm: opts.ollama ? ollamaAt(opts.ollama.url) : null,
-  });
+  let agent: ReturnType<typeof makeAgent>['agent'] | undefined;
   const bot = createSlackBot({
     mode: opts.mode,
     botToken: BOT_TOKEN,
@@ -60,7 +57,11 @@ export function slackRig(opts: {
     dataDir: tempDir('kubemate-chat-'),
     outbox: { perChannelIntervalMs: 0 },
     pipeline,
-    agent: () => agent,
+    // As in app/: the agent is built on the chat core's channel-guarded pipeline.
+    agent: (guarded) => {
+      agent ??= makeAgent({ pipeline: guarded, llm: opts.ollama ? ollamaAt(opts.ollama.url) : null }).agent;
+      return agent;
+    },
     audit,
     logger: silentLogger,
     ...opts.extra,
@@ -69,5 +70,5 @@ export function slackRig(opts: {
     await bot.core.settled();
     await bot.outbox.drained();
   };
-  return { bot, pipeline, audit, runs, approvals, agent, settle };
+  return { bot, pipeline, audit, runs, approvals, settle };
 }
