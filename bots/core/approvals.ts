@@ -66,9 +66,35 @@ export async function decide(
     post(ctx, thread, { text: notice ?? `There is no ticket ${ticketId} that you may see.` });
     return;
   }
-  if (saved && view) update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
-  else if (notice && !saved) return;
+  if (saved && view) {
+    update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
+    ctx.store.cardDrawn(ticketId, view.status);
+  } else if (notice && !saved) return;
   if (ran && saved?.runId && view && view.status !== 'pending') await resumeRun(ctx, saved.runId, thread);
+}
+
+/**
+ * Redraws, in place, every card whose ticket moved on without a press in chat: above all expiry
+ * (the ticket's store marks it when read), also a decision made on another surface. An expired
+ * ticket's paused run resumes, so the thread says that nothing ran. Called periodically by the core.
+ */
+export async function sweepCards(ctx: CoreContext): Promise<void> {
+  for (const saved of ctx.store.openCards()) {
+    let view: ReturnType<typeof card>;
+    try {
+      view = card(ctx, saved.ticketId);
+    } catch {
+      ctx.store.cardDrawn(saved.ticketId, 'gone');
+      continue;
+    }
+    if (!view || view.status === 'pending' || view.status === 'approved') continue;
+    update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
+    ctx.store.cardDrawn(saved.ticketId, view.status);
+    if (view.status === 'expired' && saved.runId) {
+      const place = { channel: saved.channel, ...(saved.thread ? { thread: saved.thread } : {}) };
+      await ctx.guard.run(ctx.binding(saved.channel), () => resumeRun(ctx, saved.runId!, place));
+    }
+  }
 }
 
 /** The paused run continues once its ticket is decided; its answer goes into the thread. */

@@ -1,4 +1,4 @@
-import { decide } from './approvals.js';
+import { decide, sweepCards } from './approvals.js';
 import { HELP, parseCommand, runReadCommand } from './commands.js';
 import { type CoreContext, post } from './context.js';
 import { converse } from './conversation.js';
@@ -12,6 +12,8 @@ import type { InboundEvent, Place } from './types.js';
  */
 export class ChatCore {
   private readonly inFlight = new Set<Promise<void>>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping = false;
 
   constructor(readonly ctx: CoreContext) {}
 
@@ -30,6 +32,34 @@ export class ChatCore {
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
     return true;
+  }
+
+  /** Redraws cards whose tickets expired (or were decided elsewhere) every `intervalMs`. */
+  startSweep(intervalMs: number): void {
+    this.stopSweep();
+    this.sweeper = setInterval(() => void this.sweep(), intervalMs);
+    this.sweeper.unref();
+  }
+
+  stopSweep(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** One pass over the open cards; a pass still running is not doubled. */
+  async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    const work = sweepCards(this.ctx)
+      .catch((e) =>
+        this.ctx.logger.error({ error: String((e as Error)?.message ?? e) }, 'chat card sweep failed'),
+      )
+      .finally(() => {
+        this.sweeping = false;
+      });
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+    await work;
   }
 
   /** Resolves when every accepted event has been handled (tests, shutdown). */

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS threads (
   place TEXT NOT NULL, principal_id TEXT NOT NULL, agent_thread TEXT NOT NULL,
   PRIMARY KEY (place, principal_id));
 CREATE TABLE IF NOT EXISTS cards (
-  ticket_id TEXT PRIMARY KEY, channel TEXT NOT NULL, key TEXT NOT NULL, thread TEXT, run_id TEXT);`;
+  ticket_id TEXT PRIMARY KEY, channel TEXT NOT NULL, key TEXT NOT NULL, thread TEXT, run_id TEXT);
+CREATE TABLE IF NOT EXISTS card_views (ticket_id TEXT PRIMARY KEY, status TEXT NOT NULL);`;
 
 export interface OutboxRow {
   seq: number;
@@ -163,6 +164,24 @@ export class ChatStore {
         'INSERT OR REPLACE INTO cards (ticket_id, channel, key, thread, run_id) VALUES (?, ?, ?, ?, ?)',
       )
       .run(card.ticketId, card.channel, card.key, card.thread ?? null, card.runId ?? null);
+  }
+
+  /** Records the ticket status a card was last drawn with. */
+  cardDrawn(ticketId: string, status: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO card_views (ticket_id, status) VALUES (?, ?)')
+      .run(ticketId, status);
+  }
+
+  /** Cards last drawn while their ticket could still change: the expiry sweep looks at these. */
+  openCards(): CardRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT c.ticket_id FROM cards c LEFT JOIN card_views v ON v.ticket_id = c.ticket_id
+         WHERE v.status IS NULL OR v.status IN ('pending', 'approved')`,
+      )
+      .all() as Array<{ ticket_id: string }>;
+    return rows.flatMap((r) => this.card(r.ticket_id) ?? []);
   }
 
   card(ticketId: string): CardRecord | undefined {

@@ -28,6 +28,8 @@ export interface SlackBotOptions {
   pipeline: ToolPipeline;
   /** The agent that answers questions, built on the pipeline given: the chat core's channel-guarded one. */
   agent: (pipeline: ToolPipeline) => Agent;
+  /** How often cards are checked for tickets that expired or were decided elsewhere (default 30 s). */
+  cardSweepMs?: number;
   /** Called once the bot has stopped (closes what `agent` opened). */
   onStop?: () => void;
   audit: AuditSink;
@@ -98,9 +100,11 @@ export function createSlackBot(o: SlackBotOptions): SlackBot {
     ...(http ? { http } : {}),
     async start() {
       outbox.start();
+      core.startSweep(o.cardSweepMs ?? 30_000);
       await app.start();
     },
     async stop() {
+      core.stopSweep();
       await app.stop().catch(() => undefined);
       await core.settled();
       outbox.stop();
