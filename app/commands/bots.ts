@@ -3,6 +3,14 @@ import type { Command } from 'commander';
 import { type SlackConfig, slackSecrets } from '../bots-config.js';
 import type { Config } from '../config.js';
 
+/** What to do about the auth.test errors a misconfiguration causes. */
+const AUTH_HINTS: Record<string, string> = {
+  invalid_auth: 'Slack does not accept bots.slack.botToken; copy the Bot User OAuth Token (xoxb-…) again',
+  not_authed: 'no token reached Slack; set bots.slack.botToken or botTokenFile',
+  token_revoked: 'bots.slack.botToken was revoked; reinstall the app and use its new bot token',
+  account_inactive: 'the app or its workspace is deactivated; reinstall the app',
+};
+
 /** Checks the Slack configuration and credentials; every line says what is wrong, never a secret. */
 export async function checkSlack(c: SlackConfig): Promise<{ ok: boolean; lines: string[] }> {
   const lines: string[] = [];
@@ -34,7 +42,11 @@ export async function checkSlack(c: SlackConfig): Promise<{ ok: boolean; lines: 
   } catch (e) {
     ok = false;
     const err = e as { data?: { error?: string }; message?: string };
-    lines.push(`slack: auth.test failed: ${err.data?.error ?? err.message ?? 'unknown error'}`);
+    const code = err.data?.error;
+    const hint = code ? AUTH_HINTS[code] : undefined;
+    lines.push(
+      `slack: auth.test failed: ${code ?? err.message ?? 'unknown error'}${hint ? ` (${hint})` : ''}`,
+    );
   }
   lines.push(`slack: mode ${c.mode}, ${c.channels.length} channel binding(s)`);
   return { ok, lines };
