@@ -7,7 +7,8 @@
  * runs one part; `npm run bench -- metrics` runs the promql_query_range benchmark on a real
  * Prometheus (bench/metrics.ts); `npm run bench -- runbooks` the runbook knowledge base (ingestion,
  * query latency at 100,000 chunks; bench/runbooks.ts); `npm run bench -- agent` the agent's overhead per
- * step and prompt tokens per question over the eval scenarios (bench/agent.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
+ * step and prompt tokens per question over the eval scenarios (bench/agent.ts). `npm run bench -- chat` the
+ * chat path from a signed Slack message to the first visible reply (bench/chat.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,6 +25,7 @@ import { podSummaries } from '../tools/cluster/pod-table.js';
 import { estimateTokens } from '../tools/core/shaping.js';
 import { benchAgent } from './agent.js';
 import { benchAudit } from './audit.js';
+import { benchChat } from './chat.js';
 import { kubemateEnv } from './env.js';
 import { benchMetrics } from './metrics.js';
 import { benchPolicy } from './policy.js';
@@ -152,6 +154,7 @@ async function main(): Promise<void> {
   if (only === 'metrics') process.stdout.write(`${(await benchMetrics()).join('\n')}\n`);
   if (only === 'runbooks') await benchRunbooks();
   if (only === 'agent') process.stdout.write(`${(await benchAgent()).join('\n')}\n`);
+  if (only === 'chat') process.stdout.write(`${(await benchChat()).join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;
   const cluster = external ? undefined : await startCluster({ nodes: 3 });

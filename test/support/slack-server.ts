@@ -48,6 +48,8 @@ export async function startSlackServer() {
   const sockets = new Set<WebSocket>();
   let envelopeSeq = 0;
   let onSocket: (() => void) | undefined;
+  /** Called with every answered Web API call (the chat benchmark times first replies with it). */
+  const watchers: Array<(call: SlackCall) => void> = [];
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -60,7 +62,9 @@ export async function startSlackServer() {
     const token =
       (req.headers.authorization ?? '').replace(/^Bearer /, '') || (args.token as string | undefined);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      calls.push({ method, ...(token ? { token } : {}), args, at: Date.now(), status });
+      const call: SlackCall = { method, ...(token ? { token } : {}), args, at: Date.now(), status };
+      calls.push(call);
+      for (const w of watchers) w(call);
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(body));
     };
@@ -158,6 +162,9 @@ export async function startSlackServer() {
     messages,
     calls,
     acks,
+    watch(fn: (call: SlackCall) => void) {
+      watchers.push(fn);
+    },
     failNext(method: string, status: number, retryAfter?: number) {
       failures.push({ method, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
     },
