@@ -14,8 +14,14 @@ export function newNonce(): string {
   return randomBytes(12).toString('hex');
 }
 
-// Zero-width and bidirectional-control characters hide text from a reader but not from a model.
-const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u00AD]/g;
+/**
+ * Characters that hide text from a reader but not from a model: every format character (zero-width
+ * spaces and joiners, bidirectional controls, soft hyphen, word joiner, interlinear annotation),
+ * the Unicode tag block U+E0000–E007F (which spells invisible ASCII), variation selectors (which
+ * can carry hidden bytes), and fillers and blanks that render as nothing.
+ */
+const INVISIBLE =
+  /[\p{Cf}\u{E0000}-\u{E007F}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFFA0]/gu;
 const MARKER = /<\s*\/?\s*untrusted[\s_-]*data/gi;
 
 /** The data as it may appear inside a block: visible characters only, no marker can be formed. */

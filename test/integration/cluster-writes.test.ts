@@ -515,4 +515,77 @@ describe('resources_apply', () => {
       expect(leaks(text)).toEqual([]);
     }
   });
+
+  it('credentials in any kind (env values, secret arguments) never appear in the plan, the result or the audit', async () => {
+    const deployment = (password: string, argPassword: string) =>
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata:',
+        '  name: creds',
+        'spec:',
+        '  replicas: 0',
+        '  selector: {matchLabels: {app: creds}}',
+        '  template:',
+        '    metadata: {labels: {app: creds}}',
+        '    spec:',
+        '      containers:',
+        '      - name: db',
+        '        image: registry.example/mysql-client:8',
+        '        command: [mysql]',
+        `        args: ["-uroot", "-p${argPassword}", "--db-password", "${argPassword}-flag"]`,
+        '        env:',
+        '        - name: DB_PASSWORD',
+        `          value: ${password}`,
+        '        - name: LOG_LEVEL',
+        '          value: debug',
+      ].join('\n');
+    const secrets = [
+      'Kp41-env-secret-7730',
+      'Rt93-env-secret-1188',
+      'Hx55-arg-secret-2290',
+      'Jm07-arg-secret-6614',
+    ];
+    const leaks = (text: string) => secrets.filter((s) => text.includes(s));
+
+    const created = await request('resources_apply', {
+      namespace: ns,
+      yaml: deployment('Kp41-env-secret-7730', 'Hx55-arg-secret-2290'),
+    });
+    expect(created.plan).toContain(`Deployment ${ns}/creds: would be created`);
+    expect(created.plan).toContain(
+      '+ spec.template.spec.containers[db].env[DB_PASSWORD].value: (value hidden)',
+    );
+    expect(created.plan).toContain('+ spec.template.spec.containers[db].env[LOG_LEVEL].value: "debug"');
+    const createdResult = await created.approve();
+    expectSuccess(createdResult);
+
+    const updated = await request('resources_apply', {
+      namespace: ns,
+      yaml: deployment('Rt93-env-secret-1188', 'Jm07-arg-secret-6614'),
+    });
+    expect(updated.plan).toContain(
+      '~ spec.template.spec.containers[db].env[DB_PASSWORD].value: (value hidden)',
+    );
+    expect(updated.plan).toContain('~ spec.template.spec.containers[db].args[1]: (value hidden)');
+    expect(updated.plan).toContain('~ spec.template.spec.containers[db].args[3]: (value hidden)');
+    const updatedResult = await updated.approve();
+    expectSuccess(updatedResult);
+
+    const live = await deploymentOf('creds');
+    expect(live.spec?.template.spec?.containers[0]?.env?.[0]?.value).toBe('Rt93-env-secret-1188');
+    const audit = (app.audit as unknown as { tail(n: number): unknown[] }).tail(200);
+    for (const text of [
+      created.ticket.plan,
+      updated.ticket.plan,
+      JSON.stringify(audit),
+      maskSecretValues(deployment('Kp41-env-secret-7730', 'Hx55-arg-secret-2290')),
+      createdResult.text,
+      updatedResult.text,
+      JSON.stringify(createdResult.structured),
+      JSON.stringify(updatedResult.structured),
+    ]) {
+      expect(leaks(text)).toEqual([]);
+    }
+  });
 });

@@ -2,7 +2,7 @@
 // input, and (b) a credential planted in any of the shapes it promises to catch, anywhere in
 // random surrounding text (log lines, YAML, JSON, command arrays), never comes out.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { defaultRedactor, redactDeep, redactLines } from '../../tools/core/redact.js';
 
@@ -91,24 +91,42 @@ const ATOMS = [
   '→',
 ];
 
+/** Best of three: the least disturbed measurement. */
+const best = (run: () => void) => Math.min(...[1, 2, 3].map(() => cpuMs(run)));
+
+/**
+ * How fast this machine is right now: one trivial pass over 1 MB of log lines (words and
+ * punctuation). About 5–10 ms on an idle CI core; several times more on an overloaded one.
+ */
+function referencePass(): number {
+  const text = fill('2024-01-01T00:00:00Z INFO GET /api/v1/pods 200 12ms user=bob\n', MB);
+  const pass = () => {
+    let n = 0;
+    for (const m of text.matchAll(/[A-Za-z0-9_]+|[^A-Za-z0-9_\s]/g)) n += m[0].length;
+    return n;
+  };
+  pass();
+  return best(pass);
+}
+
 describe('the redactor runs in linear time', () => {
+  let reference = 0;
+  beforeAll(() => {
+    reference = referencePass();
+  });
+
   /**
-   * 1 MB under 100 ms of CPU, and about 4 times the cost of 256 KB (a quadratic cost is 16 times).
-   * CPU time, the better of two runs after a warm-up: what the redactor costs, not how busy the
-   * machine is (test files run in parallel on two cores).
+   * 1 MB under 100 ms of CPU (on a machine so busy that the reference pass takes over 12.5 ms,
+   * under 8 reference passes instead), and about 4 times the cost of 256 KB where a quadratic
+   * cost is 16 times. CPU time, the best of three runs after a warm-up: what the redactor costs,
+   * not how many other processes share the cores.
    */
   function expectLinear(text1mb: string) {
     const quarter = text1mb.slice(0, MB / 4);
     defaultRedactor(quarter.slice(0, 20_000)); // warm-up: compile the patterns and the scanner
-    const small = Math.min(
-      cpuMs(() => defaultRedactor(quarter)),
-      cpuMs(() => defaultRedactor(quarter)),
-    );
-    const large = Math.min(
-      cpuMs(() => defaultRedactor(text1mb)),
-      cpuMs(() => defaultRedactor(text1mb)),
-    );
-    expect(large).toBeLessThan(100);
+    const small = best(() => defaultRedactor(quarter));
+    const large = best(() => defaultRedactor(text1mb));
+    expect(large).toBeLessThan(Math.max(100, 8 * reference));
     expect(large).toBeLessThan(10 * Math.max(small, 2));
   }
 

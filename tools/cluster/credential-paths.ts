@@ -63,7 +63,10 @@ export function isCredentialChange(c: FieldChange, docs: unknown[]): boolean {
   const segments = pathSegments(c.path);
   const last = segments.at(-1);
   if (last !== undefined && isSecretKey(last)) return true;
-  for (let i = 1; i < segments.length; i++) {
+  // env[DB_PASSWORD], env[DB_PASSWORD].value, data.api-key: the entry's value, not its name or references
+  const n = segments.length;
+  for (const i of [n - 1, n - 2]) {
+    if (i < 1 || (i === n - 2 && last !== 'value')) continue;
     if (NAMED_LISTS.has(segments[i - 1]!) && isCredentialName(segments[i]!)) return true;
   }
   return secretArgument(segments, docs);

@@ -8,15 +8,15 @@
 
 export const MASK = '[REDACTED]';
 
-/**
- * The words a secret key ends with (a regex source, case-insensitive). SHORT_WORDS count only as a
- * word of their own (`DB_PASS`, not `bypass`); callers check the letter before them.
- */
-export const SHORT_WORDS = /^(?:pass|pin|creds?|dsn|sig)$/i;
-export const SECRET_KEY_WORDS =
-  'pass|pin|creds?|dsn|sig|pass(?:word|wd|phrase)|pwd|secret|token|(?:api|access|secret|private|account|master|signing|encryption|shared|ssh|license|client|app|service|storage|subscription|consumer|webhook)[_.-]?key|apikey|client[_.-]?key[_.-]?data|credentials?|auth|authorization|cookie|sess(?:ion)?[_.-]?id|signature|conn(?:ection)?[_.-]?str(?:ing)?';
+/** Words that make a key secret only as a word of their own: `DB_PASS`, not `bypass`. */
+const SHORT_WORDS = 'pass|pin|creds?|dsn|sig';
+const LONG_WORDS =
+  'pass(?:word|wd|phrase)|pwd|secret|token|(?:api|access|secret|private|account|master|signing|encryption|shared|ssh|license|client|app|service|storage|subscription|consumer|webhook)[_.-]?key|apikey|client[_.-]?key[_.-]?data|credentials?|auth|authorization|cookie|sess(?:ion)?[_.-]?id|signature|conn(?:ection)?[_.-]?str(?:ing)?';
 
-const KEY_END = new RegExp(`(?:(?<![a-z])(?:pass|pin|creds?|dsn|sig)|${SECRET_KEY_WORDS})$`, 'i');
+/** The words a secret key ends with, as a regex source (case-insensitive), without the word-boundary check. */
+export const SECRET_KEY_WORDS = `${SHORT_WORDS}|${LONG_WORDS}`;
+
+const KEY_END = new RegExp(`(?:(?<![a-z])(?:${SHORT_WORDS})|${LONG_WORDS})$`, 'i');
 
 /** A key in free text whose value is a secret: `password`, `DB_PASSWORD`, `dbPassword`, `x-api-key`… */
 export function isSecretKey(key: string): boolean {

@@ -1,4 +1,4 @@
-import { isCredentialName, SECRET_KEY_WORDS, SHORT_WORDS } from './names.js';
+import { isCredentialName, isSecretKey, SECRET_KEY_WORDS } from './names.js';
 import {
   arrowValue,
   assignment,
@@ -27,10 +27,11 @@ import type { Spans } from './spans.js';
  */
 
 /**
- * A word a key can end with, followed by what can follow a key. Group 1: a secret key;
- * group 2: the name of a name/value pair; group 3: its value.
+ * A word a key can end with, followed by what can follow a key: a secret word, or the `name`,
+ * `key` or `value` of a name/value pair. No capture groups (`test` is much cheaper than `exec`
+ * on dense input); the key itself is classified from its last segment.
  */
-const TRIGGER = new RegExp(`(?:(${SECRET_KEY_WORDS})|(name|key)|(value))(?=[\\s"'\\\\\\],:=]|$)`, 'gi');
+const TRIGGER = new RegExp(`(?:${SECRET_KEY_WORDS}|name|key|value)(?=[\\s"'\\\\\\],:=]|$)`, 'gi');
 
 const MAX_KEY = 128;
 /** A name and a value further apart than this are not one pair. */
@@ -38,7 +39,7 @@ const MAX_ITEM = 4 * 1024;
 
 /** Words after `client_secret` or `--password` that are prose, not the secret. */
 const STOPWORDS = new Set(
-  'a an and are as at be been by can could does for from has have in invalid is it missing must no none not null of on or provided required set should the to unset was were will with expired empty rotated changed updated found file env variable value header flag'.split(
+  'a an and are as at be been by can could does for from has have in invalid is it missing must no none not null of on or provided required set should the to unset was were will with expired empty rotated changed updated found file env variable value header flag would may might'.split(
     ' ',
   ),
 );
@@ -53,6 +54,45 @@ const isSegmentChar = (c: number) =>
 const isLower = (c: number) => c >= 97 && c <= 122;
 const isUpper = (c: number) => c >= 65 && c <= 90;
 const isLetter = (c: number) => isLower(c) || isUpper(c);
+
+const lower = (c: number) => c | 0x20;
+
+/** Whether [to - word.length, to) is `word` (lower case), any case. */
+function endsWith(t: string, from: number, to: number, word: string): boolean {
+  const n = word.length;
+  if (to - from < n) return false;
+  for (let i = 0; i < n; i++) if (lower(t.charCodeAt(to - n + i)) !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+const SHORT = ['pass', 'pin', 'creds', 'cred', 'dsn', 'sig'];
+
+/**
+ * The trigger matched at the end of the segment [from, to): was it a secret word (not a trailing
+ * `name`/`value`, and `pass`/`pin`/… only as a word of their own)? Decided from the segment's last
+ * characters, without allocating: this runs once per trigger.
+ */
+function endsWithSecretWord(t: string, from: number, to: number): boolean {
+  if (endsWith(t, from, to, 'name') || endsWith(t, from, to, 'value')) return false;
+  if (endsWith(t, from, to, 'key')) return isSecretKey(t.slice(from, to));
+  for (const w of SHORT) {
+    if (endsWith(t, from, to, w)) {
+      const before = to - w.length - 1;
+      return before < from || !isLetter(t.charCodeAt(before));
+    }
+  }
+  return true;
+}
+
+/** `name`, `key` (the name of a name/value pair) or `value`, as a whole segment, any case. */
+function roleOf(t: string, from: number, to: number): 'name' | 'value' | undefined {
+  const n = to - from;
+  const c = lower(t.charCodeAt(from));
+  if (n === 4 && c === 110 && t.slice(from, to).toLowerCase() === 'name') return 'name';
+  if (n === 3 && c === 107 && t.slice(from, to).toLowerCase() === 'key') return 'name';
+  if (n === 5 && c === 118 && t.slice(from, to).toLowerCase() === 'value') return 'value';
+  return undefined;
+}
 
 /** The `n` of a `\n` escape (or `t`, `r`): text inside a JSON string starts a new line after it. */
 const afterEscape = (t: string, i: number) => {
@@ -195,29 +235,21 @@ export function findPairs(t: string, spans: Spans): void {
   const re = new RegExp(TRIGGER.source, TRIGGER.flags);
   const pairs = new Pairs(t, spans);
   const lines = new Lines(t);
-  for (let m = re.exec(t); m; m = re.exec(t)) {
-    const word = m.index;
-    const e = word + m[0].length;
-    const limit = Math.max(0, word - MAX_KEY);
-    let ss = word;
+  while (re.test(t)) {
+    const e = re.lastIndex;
+    const limit = Math.max(0, e - MAX_KEY);
+    let ss = e;
     while (ss > limit && isSegmentChar(t.charCodeAt(ss - 1)) && !afterEscape(t, ss - 1)) ss--;
-    if (
-      m[1] !== undefined &&
-      m[1].length <= 5 &&
-      ss < word &&
-      isLetter(t.charCodeAt(word - 1)) &&
-      SHORT_WORDS.test(m[1])
-    )
-      continue;
-    let role: 'name' | 'value' | undefined;
-    if (m[2] !== undefined || m[3] !== undefined) {
-      if (ss === word) role = m[2] !== undefined ? 'name' : 'value';
-      else continue;
-    }
-    const header = m[1] !== undefined && m[1].length >= 6 ? headerOf(t, ss, e) : undefined;
-    const secret = m[1] !== undefined || (role === 'value' && bracketNameIsCredential(t, ss));
+    const role = roleOf(t, ss, e);
+    const header = role ? undefined : headerOf(t, ss, e);
+    const secret = role
+      ? role === 'value' && bracketNameIsCredential(t, ss)
+      : header !== undefined || endsWithSecretWord(t, ss, e);
+    if (!role && !secret) continue;
     let ks = ss;
     while (ks > limit && isKeyChar(t.charCodeAt(ks - 1)) && !afterEscape(t, ks - 1)) ks--;
+    // `payments/db-creds: would be created`, `/api/token:`: a path or an object's name, not a key
+    if (t.charCodeAt(ks - 1) === 47) continue;
     let flag = false;
     if (t.charCodeAt(ss) === 45) {
       const d = t.charCodeAt(ss + 1) === 45 ? t.charCodeAt(ss + 2) : t.charCodeAt(ss + 1);
@@ -234,6 +266,15 @@ export function findPairs(t: string, spans: Spans): void {
       if (header && !isQuote(t.charCodeAt(assign.at)) && t.charCodeAt(assign.at) !== 92) {
         v = headerValue(t, assign.at, header);
       } else v = valueAt(t, assign.at, mode, line.indent);
+      if (
+        v &&
+        mode === 'token' &&
+        assign.op === 58 &&
+        !isQuote(t.charCodeAt(assign.at)) &&
+        isStopword(t, v)
+      ) {
+        v = null;
+      }
     } else if (secret && flag) {
       const at = flagArgument(t, e);
       if (at !== null) v = valueAt(t, at, 'token', 0);

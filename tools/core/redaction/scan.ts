@@ -138,8 +138,13 @@ function blockScalar(t: string, i: number, keyIndent: number): Value | null {
 }
 
 /** The value at `i`, or null when there is none (end of line, a nested map or list, already masked). */
+/** What Kubemate writes in place of a value it never shows: `(value hidden)`, `(12 bytes, hidden)`. */
+const PLACEHOLDER = /\((?:\d{1,12} bytes, )?(?:value )?hidden\)/y;
+
 export function valueAt(t: string, i: number, mode: Mode, keyIndent: number): Value | null {
   if (t.startsWith(MASK, i)) return { start: i, end: i, next: i + MASK.length };
+  PLACEHOLDER.lastIndex = i;
+  if (PLACEHOLDER.test(t)) return { start: i, end: i, next: PLACEHOLDER.lastIndex };
   const c = t.charCodeAt(i);
   if (isQuote(c) || (c === 92 && isQuote(t.charCodeAt(i + 1)))) return quoted(t, i);
   if (isEol(c) || isEscape(t, i) || c === 123 || c === 91 || c === 44 || c === 125 || c === 93) return null;
