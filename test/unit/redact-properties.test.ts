@@ -195,6 +195,9 @@ const forms: Array<fc.Arbitrary<Planted>> = [
         ['connection_string=', ';Timeout=30'],
         ['spring.datasource.password=', ''],
         ['GET /callback?access_token=', '&state=1 HTTP/1.1'],
+        ['<password>', '</password>'],
+        ['headers=map[Accept:[*/*] Authorization:[Token ', ']]'],
+        ['-Djavax.net.ssl.keyStorePassword=', ' -jar app.jar'],
       ),
       passwordValue,
     )

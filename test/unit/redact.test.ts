@@ -146,6 +146,8 @@ describe('redaction of credentials in manifests, diffs, command lines and header
     ['Cookie header', 'request headers: Cookie: session=7f3k2j9d8s7a6; theme=dark', '7f3k2j9d8s7a6'],
     ['Set-Cookie header', 'Set-Cookie: session=7f3k2j9d8s7a6; Path=/; HttpOnly', '7f3k2j9d8s7a6'],
     ['space-separated client_secret', 'oauth config client_secret hunter2xyz loaded', 'hunter2xyz'],
+    ['Go http.Header dump', 'headers=map[Accept:[*/*] Authorization:[Token 9944b09199c6]]', '9944b09199c6'],
+    ['XML element', '<server><username>u</username><password>hunter2xyz</password></server>', 'hunter2xyz'],
     ['escaped JSON inside a log line', '{"msg":"{\\"password\\":\\"hunter2xyz\\"}"}', 'hunter2xyz'],
   ])('hides the %s', (_name, text, secret) => {
     const out = defaultRedactor(text);

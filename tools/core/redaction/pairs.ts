@@ -1,10 +1,11 @@
-import { isCredentialName, isSecretKey, SECRET_KEY_WORDS } from './names.js';
+import { isCredentialName, isSecretKey, MASK, SECRET_KEY_WORDS } from './names.js';
 import {
   arrowValue,
   assignment,
   flagArgument,
   headerValue,
   isBlank,
+  isEol,
   isKeyChar,
   isQuote,
   lineStart,
@@ -31,7 +32,7 @@ import type { Spans } from './spans.js';
  * `key` or `value` of a name/value pair. No capture groups (`test` is much cheaper than `exec`
  * on dense input); the key itself is classified from its last segment.
  */
-const TRIGGER = new RegExp(`(?:${SECRET_KEY_WORDS}|name|key|value)(?=[\\s"'\\\\\\],:=]|$)`, 'gi');
+const TRIGGER = new RegExp(`(?:${SECRET_KEY_WORDS}|name|key|value)(?=[\\s"'\\\\\\],:=>]|$)`, 'gi');
 
 const MAX_KEY = 128;
 /** A name and a value further apart than this are not one pair. */
@@ -82,6 +83,28 @@ function endsWithSecretWord(t: string, from: number, to: number): boolean {
     }
   }
   return true;
+}
+
+/** The text of an XML element up to its closing tag, on the same line. */
+function elementText(t: string, i: number): Value | null {
+  const limit = Math.min(t.length, i + 4096);
+  let j = i;
+  while (j < limit && t.charCodeAt(j) !== 60 && !isEol(t.charCodeAt(j))) j++;
+  return j > i ? { start: i, end: j, next: j } : null;
+}
+
+/**
+ * `[abc]`, `[Token abc]`, `["a","b"]`: the inside of a list written as a secret key's value, on
+ * one line. A list of maps (`[{`) is structure, not a value.
+ */
+function bracketed(t: string, i: number): Value | null {
+  const c = t.charCodeAt(i + 1);
+  if (c === 123 || c === 93 || isEol(c)) return null;
+  if (t.startsWith(MASK, i + 1)) return { start: i + 1, end: i + 1, next: i + 1 + MASK.length };
+  const limit = Math.min(t.length, i + 4096);
+  let j = i + 1;
+  while (j < limit && t.charCodeAt(j) !== 93 && !isEol(t.charCodeAt(j))) j++;
+  return { start: i + 1, end: j, next: j };
 }
 
 /** `name`, `key` (the name of a name/value pair) or `value`, as a whole segment, any case. */
@@ -260,10 +283,16 @@ export function findPairs(t: string, spans: Spans): void {
     let v: Value | null = null;
     let mode: Mode = 'token';
     const next = t.charCodeAt(e);
-    if (assign) {
+    if (next === 62) {
+      // <password>value</password>
+      if (secret && t.charCodeAt(ss - 1) === 60) v = elementText(t, e + 1);
+    } else if (assign) {
       const line = lines.at(ks);
       mode = assign.op === 58 && (line.atStart || assign.nextLine) ? 'line' : 'token';
-      if (header && !isQuote(t.charCodeAt(assign.at)) && t.charCodeAt(assign.at) !== 92) {
+      if (secret && t.charCodeAt(assign.at) === 91 && !t.startsWith(MASK, assign.at)) {
+        // Go's http.Header and map printing: Authorization:[Token abc], password: [abc]
+        v = bracketed(t, assign.at);
+      } else if (header && !isQuote(t.charCodeAt(assign.at)) && t.charCodeAt(assign.at) !== 92) {
         v = headerValue(t, assign.at, header);
       } else v = valueAt(t, assign.at, mode, line.indent);
       if (
