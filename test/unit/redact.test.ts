@@ -168,6 +168,7 @@ describe('redaction of credentials in manifests, diffs, command lines and header
       'token_count: 5, max_tokens: 512, secretName: db-creds, passwordFile: /run/secrets/db',
       'the client_secret is missing from the request',
       'docker run -p 8080:80 nginx; ssh -p 2222 host',
+      'Data keys (values are never shown): api-token (14 bytes), password (14 bytes)',
     ]) {
       expect(defaultRedactor(text)).toBe(text);
     }

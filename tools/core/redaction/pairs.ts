@@ -310,7 +310,9 @@ export function findPairs(t: string, spans: Spans): void {
       if (v && isStopword(t, v)) v = null;
     } else if (secret && !role && isBlank(next) && isIdentifier(t, ss, e)) {
       const at = skipBlanks(t, e, 4);
-      if (t.charCodeAt(at) !== 45 && !isQuote(t.charCodeAt(at))) v = valueAt(t, at, 'token', 0);
+      // a word of prose, a flag, a quote or a parenthesis ("api-token (14 bytes)") is no value
+      const c = t.charCodeAt(at);
+      if (c !== 45 && c !== 40 && c !== 60 && !isQuote(c)) v = valueAt(t, at, 'token', 0);
       if (v && isStopword(t, v)) v = null;
     }
     if (!v) continue;
