@@ -29,6 +29,7 @@ import { benchChat } from './chat.js';
 import { kubemateEnv } from './env.js';
 import { benchMetrics } from './metrics.js';
 import { benchPolicy } from './policy.js';
+import { benchRedact } from './redact.js';
 import { benchRunbooks } from './runbooks.js';
 import { fmt, measureInterleaved, type Timing } from './stats.js';
 
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
   if (only === 'runbooks') await benchRunbooks();
   if (only === 'agent') process.stdout.write(`${(await benchAgent()).join('\n')}\n`);
   if (only === 'chat') process.stdout.write(`${(await benchChat()).join('\n')}\n`);
+  if (!only || only === 'redact') process.stdout.write(`${benchRedact().join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;
   const cluster = external ? undefined : await startCluster({ nodes: 3 });

