@@ -298,4 +298,15 @@ describe('redaction of structured values', () => {
       replicas: 3,
     });
   });
+
+  it("keeps a __proto__ key as a key, never as the copy's prototype", () => {
+    const input = JSON.parse('{"__proto__":{"polluted":"password=hunter2x"},"data":{"__proto__":"a"}}');
+    const out = redactDeep(input, defaultRedactor) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.keys(out)).toEqual(['__proto__', 'data']);
+    expect((out as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(JSON.stringify(out)).toBe(
+      '{"__proto__":{"polluted":"password=[REDACTED]"},"data":{"__proto__":"a"}}',
+    );
+  });
 });

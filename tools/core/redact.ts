@@ -83,6 +83,14 @@ function redactArray(list: unknown[], redact: Redactor, depth: number): unknown[
   return list.map((v, i) => masks.get(i) ?? redactAt(v, redact, depth + 1));
 }
 
+/**
+ * `out[key] = value` as an own property whatever the key: a `__proto__` key (valid in JSON, and as a
+ * ConfigMap data key) stays a key instead of replacing the copy's prototype.
+ */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function redactAt(value: unknown, redact: Redactor, depth: number): unknown {
   if (typeof value === 'string') return redact(value);
   if (depth > MAX_DEPTH && value && typeof value === 'object')
@@ -102,11 +110,15 @@ function redactAt(value: unknown, redact: Redactor, depth: number): unknown {
         (scalar && v !== '' && (isSecretKey(k) || SECRET_FIELD.test(k))) ||
         (namedSecret && k === 'value' && v !== '' && v !== null && v !== undefined);
       const key = redact(k);
-      if (secret) out[key] = MASK;
+      if (secret) setOwn(out, key, MASK);
       else if (argv && (k === 'command' || k === 'args')) {
         const offset = k === 'command' ? 0 : command.length;
-        out[key] = (v as unknown[]).map((a, i) => argv.get(offset + i) ?? redactAt(a, redact, depth + 1));
-      } else out[key] = redactAt(v, redact, depth + 1);
+        setOwn(
+          out,
+          key,
+          (v as unknown[]).map((a, i) => argv.get(offset + i) ?? redactAt(a, redact, depth + 1)),
+        );
+      } else setOwn(out, key, redactAt(v, redact, depth + 1));
     }
     return out;
   }
