@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../state/sqlite.js';
 import { canonicalJson, ticketHash } from './canonical.js';
 import type { Principal } from './types.js';
 
@@ -123,11 +122,7 @@ export class ApprovalStore {
     /** Longer than any run can take (the pipeline's timeout), so only a lost run is cut short. */
     private readonly executingLimitMs: number = DEFAULT_EXECUTING_LIMIT_MS,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(path);
     this.db.exec(SCHEMA);
     const have = new Set(
       (this.db.prepare('PRAGMA table_info(tickets)').all() as Array<{ name: string }>).map((c) => c.name),

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../state/sqlite.js';
 import {
   auditKeyId,
   auditMac,
@@ -103,10 +102,7 @@ export class AuditLog implements AuditSink {
     readonly path: string,
     private readonly options: AuditLogOptions = {},
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+    this.db = openSqlite(path, { synchronous: options.synchronous === 'FULL' ? 'FULL' : 'NORMAL' });
     this.db.exec(SCHEMA);
     const columns = this.db.prepare('PRAGMA table_info(audit)').all() as Array<{ name: string }>;
     // Logs written before MACs existed gain the column; their rows keep it empty.

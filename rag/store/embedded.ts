@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../state/sqlite.js';
 import { EVERY_CHUNK_TOKEN, identifierParts, keywordPlan, quoteTerm } from '../keyword.js';
 import type { Chunk, DocumentRecord, RunbookStore, ScoredChunk, SearchFilter } from '../types.js';
 import { BinaryIndex, dot, normalise, signCode } from './binary-index.js';
@@ -131,11 +130,7 @@ export class EmbeddedStore implements RunbookStore {
 
   async open(dimension: number | null): Promise<void> {
     if (!this.db) {
-      if (this.options.path !== ':memory:') mkdirSync(dirname(this.options.path), { recursive: true });
-      const db = new Database(this.options.path);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 10000');
+      const db = openSqlite(this.options.path, { busyTimeoutMs: 10_000 });
       this.db = db;
       try {
         db.exec(SCHEMA);

@@ -7,17 +7,21 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve('.');
-const PRODUCT = ['app', 'tools', 'mcp', 'policies', 'rag', 'agent', 'bots'] as const;
+const PRODUCT = ['app', 'tools', 'mcp', 'policies', 'rag', 'agent', 'bots', 'state'] as const;
 
-/** Top-level folders each product folder may import, besides itself. */
+/**
+ * Top-level folders each product folder may import, besides itself. `state/` (opening SQLite) is the
+ * foundation: it imports nothing of ours, and everything may use it.
+ */
 const MAY_IMPORT: Record<(typeof PRODUCT)[number], readonly string[]> = {
-  policies: [],
-  rag: [],
-  tools: ['policies', 'rag'],
-  mcp: ['tools', 'policies'],
-  agent: ['tools', 'rag', 'policies'],
-  bots: ['agent', 'tools', 'rag', 'policies'],
-  app: ['tools', 'mcp', 'policies', 'rag', 'agent', 'bots'],
+  state: [],
+  policies: ['state'],
+  rag: ['state'],
+  tools: ['policies', 'rag', 'state'],
+  mcp: ['tools', 'policies', 'state'],
+  agent: ['tools', 'rag', 'policies', 'state'],
+  bots: ['agent', 'tools', 'rag', 'policies', 'state'],
+  app: ['tools', 'mcp', 'policies', 'rag', 'agent', 'bots', 'state'],
 };
 
 /** Single files a folder may import outside its row, each with its reason. */
