@@ -6,7 +6,6 @@ import {
   fetchFailure,
   type ModelServer,
   parseArguments,
-  postJson,
   readJson,
   streamChat,
 } from './http.js';

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ToolError } from '../core/errors.js';
 import { backendReadAnnotations } from '../core/types.js';
 
 export const TOOLSET = 'traces';
