@@ -19,13 +19,23 @@ function textBlocks(text: string): KnownBlock[] {
   return out.length > 0 ? out : [section(' ')];
 }
 
+const CALL_CHARS = 1500;
+const PLAN_CHARS = 2000;
+
 /** Code spans cannot hold backticks: Slack has no escape for them, so they are replaced. */
-const code = (s: string) => `\`${s.replaceAll('`', "'").slice(0, 1500)}\``;
+const code = (s: string) => `\`${s.replaceAll('`', "'").slice(0, CALL_CHARS)}\``;
+
+/** A card too long to show whole says so, and offers no Approve button: nobody approves what they did not see. */
+const cutNote = (s: string, max: number) =>
+  s.length > max ? ` _… cut: ${s.length - max} more characters not shown_` : '';
 
 function cardBlocks(c: ApprovalCard): KnownBlock[] {
+  const cut = c.call.length > CALL_CHARS || c.plan.length > PLAN_CHARS;
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: `Approval ${c.ticketId}` } },
-    section(`*Call:* ${code(c.call)}\n*Plan:* ${c.plan.slice(0, 2000)}`),
+    section(
+      `*Call:* ${code(c.call)}${cutNote(c.call, CALL_CHARS)}\n*Plan:* ${c.plan.slice(0, PLAN_CHARS)}${cutNote(c.plan, PLAN_CHARS)}`,
+    ),
     {
       type: 'section',
       fields: [
@@ -42,18 +52,32 @@ function cardBlocks(c: ApprovalCard): KnownBlock[] {
   if (c.outcome) blocks.push(section(`*Outcome:* ${c.outcome.slice(0, 2800)}`));
   if (c.notice)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: c.notice.slice(0, 2900) }] });
+  if (cardOpen(c) && cut)
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `This call is too long to show whole here, so it cannot be approved from this card: review it with \`kubemate approvals get ${c.ticketId}\`.`,
+        },
+      ],
+    });
   if (cardOpen(c)) {
     blocks.push({
       type: 'actions',
       block_id: `kubemate_ticket_${c.ticketId}`,
       elements: [
-        {
-          type: 'button',
-          action_id: 'kubemate_approve',
-          style: 'primary',
-          value: c.ticketId,
-          text: { type: 'plain_text', text: 'Approve' },
-        },
+        ...(cut
+          ? []
+          : [
+              {
+                type: 'button' as const,
+                action_id: 'kubemate_approve',
+                style: 'primary' as const,
+                value: c.ticketId,
+                text: { type: 'plain_text' as const, text: 'Approve' },
+              },
+            ]),
         {
           type: 'button',
           action_id: 'kubemate_reject',

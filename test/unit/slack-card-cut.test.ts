@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import type { ApprovalCard } from '../../bots/core/types.js';
+import { render } from '../../bots/slack/render.js';
+
+const card = (call: string, plan = 'ConfigMap payments/a: would be created'): ApprovalCard => ({
+  ticketId: 'T1',
+  tool: 'resources_apply',
+  call,
+  plan,
+  requester: 'alice',
+  expiresAt: '2030-01-01T00:00:00Z',
+  status: 'pending',
+  approvals: [],
+  required: 1,
+});
+
+const buttons = (c: ApprovalCard) =>
+  render({ text: 'x', card: c })
+    .blocks.filter((b) => b.type === 'actions')
+    .flatMap((b) => (b as { elements: { action_id: string }[] }).elements.map((e) => e.action_id));
+
+describe('Slack approval card shows what is approved', () => {
+  it('a short call has both buttons', () => {
+    expect(buttons(card('resources_apply yaml="x"'))).toEqual(['kubemate_approve', 'kubemate_reject']);
+  });
+
+  it('a call cut for length says so and cannot be approved from the card', () => {
+    const long = `resources_apply yaml=${JSON.stringify(`${'a: b\n'.repeat(400)}kind: ClusterRoleBinding`)}`;
+    const c = card(long);
+    const text = JSON.stringify(render({ text: 'x', card: c }).blocks);
+    expect(text).toContain('more characters not shown');
+    expect(buttons(c)).toEqual(['kubemate_reject']);
+  });
+
+  it('a plan cut for length cannot be approved from the card either', () => {
+    const c = card('resources_apply yaml="x"', 'ConfigMap payments/a: would be created\n'.repeat(100));
+    expect(buttons(c)).toEqual(['kubemate_reject']);
+  });
+});
