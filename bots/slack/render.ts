@@ -9,12 +9,17 @@ import type { ApprovalCard, OutMessage } from '../core/types.js';
 const SECTION_CHARS = 2900;
 const MAX_SECTIONS = 40;
 
+/**
+ * Slack's control characters in mrkdwn: text quoted from a cluster (a log line the agent repeats, a
+ * ticket's note) must not become `<!channel>` pings or `<https://…|label>` links posing as something else.
+ */
+const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
 function textBlocks(text: string): KnownBlock[] {
   const out: KnownBlock[] = [];
   for (let i = 0; i < text.length && out.length < MAX_SECTIONS; i += SECTION_CHARS) {
-    out.push(section(text.slice(i, i + SECTION_CHARS)));
+    out.push(section(esc(text.slice(i, i + SECTION_CHARS))));
   }
   return out.length > 0 ? out : [section(' ')];
 }
@@ -23,7 +28,7 @@ const CALL_CHARS = 1500;
 const PLAN_CHARS = 2000;
 
 /** Code spans cannot hold backticks: Slack has no escape for them, so they are replaced. */
-const code = (s: string) => `\`${s.replaceAll('`', "'").slice(0, CALL_CHARS)}\``;
+const code = (s: string) => `\`${esc(s.replaceAll('`', "'").slice(0, CALL_CHARS))}\``;
 
 /** A card too long to show whole says so, and offers no Approve button: nobody approves what they did not see. */
 const cutNote = (s: string, max: number) =>
@@ -34,24 +39,24 @@ function cardBlocks(c: ApprovalCard): KnownBlock[] {
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: `Approval ${c.ticketId}` } },
     section(
-      `*Call:* ${code(c.call)}${cutNote(c.call, CALL_CHARS)}\n*Plan:* ${c.plan.slice(0, PLAN_CHARS)}${cutNote(c.plan, PLAN_CHARS)}`,
+      `*Call:* ${code(c.call)}${cutNote(c.call, CALL_CHARS)}\n*Plan:* ${esc(c.plan.slice(0, PLAN_CHARS))}${cutNote(c.plan, PLAN_CHARS)}`,
     ),
     {
       type: 'section',
       fields: [
-        { type: 'mrkdwn', text: `*Requested by:* ${c.requester}` },
+        { type: 'mrkdwn', text: `*Requested by:* ${esc(c.requester)}` },
         { type: 'mrkdwn', text: `*Expires:* ${c.expiresAt}` },
         { type: 'mrkdwn', text: `*Status:* ${c.status}` },
         {
           type: 'mrkdwn',
-          text: `*Approvals:* ${c.approvals.length} of ${c.required}${c.approvals.length ? ` (${c.approvals.join(', ')})` : ''}`,
+          text: `*Approvals:* ${c.approvals.length} of ${c.required}${c.approvals.length ? ` (${esc(c.approvals.join(', '))})` : ''}`,
         },
       ],
     },
   ];
-  if (c.outcome) blocks.push(section(`*Outcome:* ${c.outcome.slice(0, 2800)}`));
+  if (c.outcome) blocks.push(section(`*Outcome:* ${esc(c.outcome.slice(0, 2800))}`));
   if (c.notice)
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: c.notice.slice(0, 2900) }] });
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: esc(c.notice.slice(0, 2900)) }] });
   if (cardOpen(c) && cut)
     blocks.push({
       type: 'context',
@@ -94,7 +99,7 @@ function cardBlocks(c: ApprovalCard): KnownBlock[] {
 /** Block Kit for a message; `text` stays the notification and accessibility fallback. */
 export function render(message: OutMessage): { text: string; blocks: KnownBlock[] } {
   return {
-    text: message.text.slice(0, 3000),
+    text: esc(message.text.slice(0, 3000)),
     blocks: message.card ? cardBlocks(message.card) : textBlocks(message.text),
   };
 }

@@ -37,3 +37,23 @@ describe('Slack approval card shows what is approved', () => {
     expect(buttons(c)).toEqual(['kubemate_reject']);
   });
 });
+
+describe('Slack messages keep quoted text as text', () => {
+  it('a log line with a broadcast mention or a disguised link is escaped', () => {
+    const line = 'ERROR <!channel> see <https://evil.example|kubectl rollout undo> & retry';
+    const out = render({ text: line });
+    const shown = JSON.stringify(out);
+    expect(shown).not.toContain('<!channel>');
+    expect(shown).not.toContain('<https://evil.example');
+    expect(shown).toContain('&lt;!channel&gt;');
+  });
+
+  it('a ticket note in a card is escaped', () => {
+    const c = {
+      ...card('resources_apply yaml="x"'),
+      status: 'rejected',
+      outcome: 'Rejected by bob: <!here>',
+    };
+    expect(JSON.stringify(render({ text: 'x', card: c }))).not.toContain('<!here>');
+  });
+});
