@@ -24,8 +24,11 @@ export const slackConfigSchema = z
     /** Slack's Web API base URL; change only for an egress proxy. */
     apiUrl: z.url({ protocol: /^https?$/ }).default('https://slack.com/api/'),
     channels: z.array(channelSchema).default([]),
-    /** DMs and channels not listed under `channels`. */
-    defaultAllowWrites: z.boolean().default(true),
+    /**
+     * DMs and channels not listed under `channels`. Closed by default, like a listed channel: changes
+     * are requested and approved only where an administrator allowed them (or set this to true).
+     */
+    defaultAllowWrites: z.boolean().default(false),
     /** Least seconds between two messages in one channel. */
     perChannelIntervalSeconds: z.number().min(0).max(60).default(1),
   })

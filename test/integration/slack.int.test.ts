@@ -87,6 +87,8 @@ beforeAll(async () => {
     KUBEMATE_BOTS__SLACK__SIGNING_SECRET: SECRET,
     KUBEMATE_BOTS__SLACK__API_URL: slack.apiUrl,
     KUBEMATE_BOTS__SLACK__PER_CHANNEL_INTERVAL_SECONDS: '0.05',
+    // The conversations here happen in a channel no binding lists.
+    KUBEMATE_BOTS__SLACK__DEFAULT_ALLOW_WRITES: 'true',
   });
   const policyFile = join(cfg.dataDir, 'policy.yaml');
   writeFileSync(policyFile, POLICY);

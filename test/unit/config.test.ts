@@ -123,4 +123,17 @@ describe('configuration from the environment, hardened', () => {
     }
     expect(message.replace(join(dir, 'kubemate.yaml'), 'kubemate.yaml')).toBe(sample);
   });
+
+  it('chat channels no binding lists allow no changes unless configured to', () => {
+    const env = {
+      KUBEMATE_BOTS__SLACK__ENABLED: 'true',
+      KUBEMATE_BOTS__SLACK__BOT_TOKEN: 'xoxb-test',
+      KUBEMATE_BOTS__SLACK__SIGNING_SECRET: 'secret',
+    };
+    expect(loadConfig({ env }).bots.slack.defaultAllowWrites).toBe(false);
+    expect(
+      loadConfig({ env: { ...env, KUBEMATE_BOTS__SLACK__DEFAULT_ALLOW_WRITES: 'true' } }).bots.slack
+        .defaultAllowWrites,
+    ).toBe(true);
+  });
 });
