@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { buildAgent } from '../agent/index.js';
-import { auditRejectedDelivery } from '../bots/core/people.js';
+import { RefusedDeliveries } from '../bots/core/people.js';
 import { createSlackBot, type SlackBot } from '../bots/slack/bot.js';
 import { slackSecrets } from './bots-config.js';
 import type { App } from './wiring.js';
@@ -59,6 +59,7 @@ export const slackHttpPlugin: FastifyPluginAsync<{ bot: SlackBot; app: App }> = 
 ) => {
   const http = bot.http;
   if (!http) return;
+  const refused = new RefusedDeliveries(app.audit, 'slack');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) =>
     done(null, body),
@@ -66,8 +67,7 @@ export const slackHttpPlugin: FastifyPluginAsync<{ bot: SlackBot; app: App }> = 
   fastify.post('/slack/events', async (req, reply) => {
     const raw = typeof req.body === 'string' ? req.body : '';
     const answer = await http.handle(raw, req.headers);
-    if (answer.refused) {
-      auditRejectedDelivery(app.audit, 'slack', answer.refused);
+    if (answer.refused && refused.record(answer.refused)) {
       req.log.warn({ reason: answer.refused }, 'slack request refused');
     }
     return reply.code(answer.status).send(answer.body);

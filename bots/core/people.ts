@@ -54,3 +54,43 @@ export function auditRejectedDelivery(audit: AuditSink, platform: string, reason
     outcome: 'denied',
   });
 }
+
+/**
+ * Refused webhook deliveries, audited without letting anyone who can reach the public URL grow the
+ * audit log at will: per reason, the first `perMinute` refusals of a minute are recorded one by one;
+ * the rest are counted and recorded as one summary when that reason is next refused after the minute.
+ */
+export class RefusedDeliveries {
+  private readonly windows = new Map<string, { start: number; recorded: number; dropped: number }>();
+
+  constructor(
+    private readonly audit: AuditSink,
+    private readonly platform: string,
+    private readonly perMinute = 10,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True when this refusal was written to the audit log (the caller may log it too). */
+  record(reason: string): boolean {
+    const t = this.now();
+    let w = this.windows.get(reason);
+    if (!w || t - w.start >= 60_000) {
+      if (w?.dropped) {
+        auditRejectedDelivery(
+          this.audit,
+          this.platform,
+          `${reason} (and ${w.dropped} more such deliveries in the minute from ${new Date(w.start).toISOString()}, not recorded one by one)`,
+        );
+      }
+      w = { start: t, recorded: 0, dropped: 0 };
+      this.windows.set(reason, w);
+    }
+    if (w.recorded >= this.perMinute) {
+      w.dropped++;
+      return false;
+    }
+    w.recorded++;
+    auditRejectedDelivery(this.audit, this.platform, reason);
+    return true;
+  }
+}
