@@ -17,6 +17,7 @@ import {
   kubemateConfig,
   testKubeconfig,
   uniqueName,
+  waitForDeploymentReady,
   waitForRunningPods,
 } from '../support/kube.js';
 import {
@@ -71,6 +72,7 @@ beforeAll(async () => {
   await createNamespace(ns);
   await createDeployment(ns, 'api', 2);
   await waitForRunningPods(ns, 'app=api', 2);
+  await waitForDeploymentReady(ns, 'api', 2);
   cfg = kubemateConfig({
     KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin',
     KUBEMATE_LLM__URL: ollama.url,

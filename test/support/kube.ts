@@ -90,6 +90,21 @@ export async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
+/**
+ * Until the Deployment's own status counts `replicas` ready: its controller updates the status a
+ * little after the pods are ready, and plans ("2 ready now") read the status.
+ */
+export async function waitForDeploymentReady(
+  namespace: string,
+  name: string,
+  replicas: number,
+): Promise<void> {
+  await waitFor(`deployment ${namespace}/${name} to report ${replicas} ready`, async () => {
+    const d = await adminClients().apps.readNamespacedDeployment({ namespace, name });
+    return (d.status?.readyReplicas ?? 0) === replicas ? true : undefined;
+  });
+}
+
 export async function waitForRunningPods(
   namespace: string,
   labelSelector: string,
