@@ -9,23 +9,32 @@
  * "restarted", which describe rather than ask), plus Chinese. Keyed by the last part of the
  * tool name; other tools fall back to that word itself.
  */
+/**
+ * An English word on its own, not a piece of a name: "apply" in "apply-a", "ns/apply" or
+ * "apply.yaml" names something, it does not ask for anything.
+ */
+const ALONE_BEFORE = '(?<![a-z0-9._/-])';
+const ALONE_AFTER = '(?![a-z0-9_]|[-./][a-z0-9])';
+const verbWords = (en: string, zh?: string) =>
+  new RegExp(`${ALONE_BEFORE}(?:${en})${ALONE_AFTER}${zh ? `|${zh}` : ''}`);
+
 const VERBS: Record<string, RegExp> = {
-  scale: /(?<![a-z])scale(?![a-z])|扩容|缩容/,
-  restart: /(?<![a-z])(restart|bounce|reboot)(?![a-z])|重启/,
-  undo: /(?<![a-z])(undo|roll\s*back|rollback|revert)(?![a-z])|回滚/,
-  delete: /(?<![a-z])(delete|remove|kill|restart)(?![a-z])|删除/,
-  cordon: /(?<![a-z])cordon(?![a-z])|封锁/,
-  uncordon: /(?<![a-z])uncordon(?![a-z])|解除封锁/,
-  drain: /(?<![a-z])(drain|evacuate)(?![a-z])|驱逐|排空/,
-  apply: /(?<![a-z])(apply|create)(?![a-z])|应用|创建/,
-  approve: /(?<![a-z])approve(?![a-z])|批准/,
-  reject: /(?<![a-z])(reject|withdraw)(?![a-z])|拒绝/,
+  scale: verbWords('scale', '扩容|缩容'),
+  restart: verbWords('restart|bounce|reboot', '重启'),
+  undo: verbWords('undo|roll\\s*back|rollback|revert', '回滚'),
+  delete: verbWords('delete|remove|kill|restart', '删除'),
+  cordon: verbWords('cordon', '封锁'),
+  uncordon: verbWords('uncordon', '解除封锁'),
+  drain: verbWords('drain|evacuate', '驱逐|排空'),
+  apply: verbWords('apply|create', '应用|创建'),
+  approve: verbWords('approve', '批准'),
+  reject: verbWords('reject|withdraw', '拒绝'),
 };
 
 export function verbOf(tool: string): { verb: string; pattern: RegExp } {
   const verb = tool.split('_').at(-1) ?? tool;
   const escaped = verb.replace(/[^a-z0-9]/g, '');
-  return { verb, pattern: VERBS[verb] ?? new RegExp(`(?<![a-z])${escaped}(?![a-z])`) };
+  return { verb, pattern: VERBS[verb] ?? verbWords(escaped) };
 }
 
 /** A sentence that asks about something rather than for it ("why is api restarting", "should I scale"). */
@@ -33,9 +42,12 @@ const QUESTION =
   /^(why|what|how|when|where|who|which|whose|is|are|was|were|does|do|did|should|shall|has|have|had|isn't|aren't|doesn't|didn't)\b|^(为什么|为何|怎么|是不是|是否)/;
 /** Chinese puts the question word anywhere: "payments/api 应用为什么失败". */
 const QUESTION_ZH = /为什么|为何|怎么|是不是|是否|吗|呢/;
-/** "don't restart", "do not scale", "never drain", "without deleting": the opposite of a request. */
+/**
+ * "don't restart", "do not scale", "never drain", "without deleting": the opposite of a request.
+ * A word of a name is not one: "drain node aa-no and …" names node aa-no, it does not say no.
+ */
 export const NEGATED =
-  /(?<![a-z])(not|don't|dont|never|no|without|avoid|won't|wont|can't|cant|cannot|shouldn't|mustn't|wouldn't|didn't|doesn't)\s+(\S+\s+){0,3}$|(不要|别|不用|无需|不|没有|没|勿|禁止)\s*$/;
+  /(?<![a-z0-9._/-])(not|don't|dont|never|no|without|avoid|won't|wont|can't|cant|cannot|shouldn't|mustn't|wouldn't|didn't|doesn't)\s+(\S+\s+){0,3}$|(不要|别|不用|无需|不|没有|没|勿|禁止)\s*$/;
 
 /**
  * Words after a verb that show its object is not a change to the cluster but something written

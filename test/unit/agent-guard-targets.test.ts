@@ -121,6 +121,17 @@ describe('flags and defaults', () => {
     expect(drain({ deleteEmptyDirData: true }, ['drain node-1'])).toMatchObject({ ok: false });
     expect(drain({ deleteEmptyDirData: true }, ['drain node-1 and delete emptyDir data'])).toEqual(ok);
     expect(drain({ deleteEmptyDirData: true }, ['kubectl drain node-1 --delete-emptydir-data'])).toEqual(ok);
+    // "no" as a word of a name is not a negation (found by the property test: node "aa-no")
+    expect(
+      writeRequested(tool('nodes_drain'), { name: 'aa-no', deleteEmptyDirData: true }, [
+        'drain node aa-no and delete emptyDir data',
+      ]),
+    ).toEqual(ok);
+    expect(
+      writeRequested(tool('nodes_drain'), { name: 'aa-no', deleteEmptyDirData: true }, [
+        'drain node aa-no but no delete emptyDir data',
+      ]),
+    ).toMatchObject({ ok: false });
     expect(drain({ ignoreDaemonSets: false }, ['drain node-1'])).toMatchObject({ ok: false });
     expect(drain({ ignoreDaemonSets: false }, ['drain node-1 but do not ignore daemonsets'])).toEqual(ok);
     expect(
@@ -191,5 +202,14 @@ describe('negations the guard must read as such', () => {
     expect(asked("I'm not sure we should restart payments/api")).toBe(false);
     expect(asked('payments/api 不重启')).toBe(false);
     expect(asked('Restart payments/api')).toBe(true);
+    // a verb inside a name is part of the name, not a fresh request after the negation
+    const apply1 = (q: string) =>
+      writeRequested(
+        tool('resources_apply'),
+        { yaml: '{kind: ConfigMap, metadata: {name: aa-a, namespace: apply-a}}' },
+        [q],
+      ).ok;
+    expect(apply1("don't apply configmap aa-a in apply-a")).toBe(false);
+    expect(apply1('apply configmap aa-a in apply-a')).toBe(true);
   });
 });
