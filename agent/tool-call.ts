@@ -20,9 +20,13 @@ export interface CallContext {
 
 export type CallOutcome = { paused: false } | { paused: true; ticketId: string; plan: string };
 
-/** The principal the agent acts as: the asker, marked as acting through the agent (for audit). */
+/**
+ * The principal the agent acts as: the asker, marked as acting through the agent and, for the
+ * audit, the surface they asked through.
+ */
 export function actingAs(p: Principal): Principal {
-  return { id: p.id, groups: [...p.groups], source: 'agent' };
+  const via = p.source === 'agent' ? p.via : p.source;
+  return { id: p.id, groups: [...p.groups], source: 'agent', ...(via ? { via } : {}) };
 }
 
 export function argsObject(args: unknown): Record<string, unknown> {
@@ -150,6 +154,12 @@ export async function invokeAsAsker(
     emit({ type: 'approval_required', ticketId: result.ticket.id, plan });
     return { result, outcome: { paused: true, ticketId: result.ticket.id, plan } };
   }
-  emit({ type: 'tool_result', name, status: result.status, summary: summary(result.text) });
+  emit({
+    type: 'tool_result',
+    name,
+    status: result.status,
+    summary: summary(result.text),
+    ...(result.images?.length ? { images: result.images } : {}),
+  });
   return { result, outcome: { paused: false } };
 }

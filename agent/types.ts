@@ -1,12 +1,19 @@
 import type { Principal } from '../policies/types.js';
 import type { Citation } from '../rag/types.js';
-import type { ResultStatus } from '../tools/core/types.js';
+import type { OutputImage, ResultStatus } from '../tools/core/types.js';
 
 /** What a run reports while it works, in order; `done` comes last, exactly once. */
 export type AgentEvent =
   | { type: 'text'; delta: string }
   | { type: 'tool_call'; name: string; args: unknown }
-  | { type: 'tool_result'; name: string; status: ResultStatus; summary: string }
+  | {
+      type: 'tool_result';
+      name: string;
+      status: ResultStatus;
+      summary: string;
+      /** Images the tool returned (charts, base64 PNG), for surfaces that can show them. */
+      images?: OutputImage[];
+    }
   | { type: 'approval_required'; ticketId: string; plan: string }
   | { type: 'notice'; message: string }
   | { type: 'done'; answer: AgentAnswer };

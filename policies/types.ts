@@ -6,6 +6,11 @@ export interface Principal {
   id: string;
   groups: string[];
   source: PrincipalSource;
+  /**
+   * For the agent acting for someone: the surface they asked through (`chat`, `cli`, `mcp-http`…),
+   * so the audit shows "agent via chat", not only "agent".
+   */
+  via?: PrincipalSource;
 }
 
 export type Verb = 'read' | 'write' | 'admin';

@@ -72,7 +72,7 @@ export function formatEntry(e: AuditEntry): string {
   const ms = e.durationMs !== undefined ? ` ${Math.round(e.durationMs)}ms` : '';
   const args = JSON.stringify(e.args);
   const error = e.error ? ` error: ${e.error.replace(/\s+/g, ' ').slice(0, 160)}` : '';
-  const who = `${e.principal.id} (${e.principal.source}${e.person && e.person !== e.principal.id ? `, ${e.person}` : ''})`;
+  const who = `${e.principal.id} (${e.principal.source}${e.principal.via ? ` via ${e.principal.via}` : ''}${e.person && e.person !== e.principal.id ? `, ${e.person}` : ''})`;
   const ticket = e.ticketId ? ` ticket=${e.ticketId}` : '';
   return `${String(e.seq).padStart(7)}  ${e.at}  ${who}  ${e.kind.padEnd(8)} ${e.tool} ${result}${rule}${ticket}${ms} ${args.length > 120 ? `${args.slice(0, 119)}…` : args}${error}`;
 }

@@ -3,6 +3,9 @@ import { cardOf, cardText } from './cards.js';
 import { type CoreContext, post, send, update } from './context.js';
 import type { Asker, Place } from './types.js';
 
+/** Statuses a ticket leaves by itself (an approved ticket is being executed): the card waits for the end. */
+const UNSETTLED = new Set(['pending', 'approved', 'executing']);
+
 /** The card for a ticket, with the call shown as the tool lets it be shown (secrets masked). */
 function card(ctx: CoreContext, ticketId: string, notice?: string) {
   const store = ctx.pipeline.approvals;
@@ -70,13 +73,14 @@ export async function decide(
     update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
     ctx.store.cardDrawn(ticketId, view.status);
   } else if (notice && !saved) return;
-  if (ran && saved?.runId && view && view.status !== 'pending') await resumeRun(ctx, saved.runId, thread);
+  if (ran && saved?.runId && view && !UNSETTLED.has(view.status)) await resumeRun(ctx, saved.runId, thread);
 }
 
 /**
- * Redraws, in place, every card whose ticket moved on without a press in chat: above all expiry
- * (the ticket's store marks it when read), also a decision made on another surface. An expired
- * ticket's paused run resumes, so the thread says that nothing ran. Called periodically by the core.
+ * Redraws, in place, every card whose ticket moved on without a press in chat: expiry (the
+ * ticket's store marks it when read), and a decision made on another surface (an approver on MCP
+ * or the CLI). The paused run resumes either way, so the thread says what ran, or that nothing did.
+ * Called periodically by the core.
  */
 export async function sweepCards(ctx: CoreContext): Promise<void> {
   for (const saved of ctx.store.openCards()) {
@@ -87,18 +91,19 @@ export async function sweepCards(ctx: CoreContext): Promise<void> {
       ctx.store.cardDrawn(saved.ticketId, 'gone');
       continue;
     }
-    if (!view || view.status === 'pending' || view.status === 'approved') continue;
+    if (!view || UNSETTLED.has(view.status)) continue;
     update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
     ctx.store.cardDrawn(saved.ticketId, view.status);
-    if (view.status === 'expired' && saved.runId) {
+    if (saved.runId) {
       const place = { channel: saved.channel, ...(saved.thread ? { thread: saved.thread } : {}) };
       await ctx.guard.run(ctx.binding(saved.channel), () => resumeRun(ctx, saved.runId!, place));
     }
   }
 }
 
-/** The paused run continues once its ticket is decided; its answer goes into the thread. */
+/** The paused run continues once its ticket is decided; its answer goes into the thread, once. */
 async function resumeRun(ctx: CoreContext, runId: string, place: Place): Promise<void> {
+  if (!ctx.store.claimResume(runId)) return;
   try {
     const answer = await ctx.agent().resume(runId);
     post(ctx, place, { text: answer.text });

@@ -6,6 +6,7 @@ export const HELP = [
   '• `help`: this message',
   '• `pods NAMESPACE`: the pods of a namespace (the channel default when omitted)',
   '• `runbook QUESTION`: search the runbooks',
+  '• `chart [LOOKBACK] PROMQL`: a chart of a PromQL query over the last hour (or LOOKBACK: 15m, 6h, 2d)',
   '• `approvals`: tickets waiting for a decision that you may see',
   '• `approve ID` / `reject ID [reason]`: decide a ticket (not your own)',
   'Changes I propose run only after another person approves them.',
@@ -15,6 +16,7 @@ export type Command =
   | { name: 'help' }
   | { name: 'pods'; namespace?: string }
   | { name: 'runbook'; query: string }
+  | { name: 'chart'; query: string; lookback?: string }
   | { name: 'approvals' }
   | { name: 'approve'; ticket: string }
   | { name: 'reject'; ticket: string; reason?: string };
@@ -33,6 +35,12 @@ export function parseCommand(text: string): Command | undefined {
     case 'runbook':
     case 'runbooks':
       return rest.length > 0 ? { name: 'runbook', query: rest.join(' ') } : undefined;
+    case 'chart':
+    case 'graph': {
+      const lookback = rest.length > 1 && /^\d+[smhdw]$/.test(rest[0]!) ? rest[0] : undefined;
+      const query = (lookback ? rest.slice(1) : rest).join(' ');
+      return query ? { name: 'chart', query, ...(lookback ? { lookback } : {}) } : undefined;
+    }
     case 'approvals':
       return rest.length === 0 ? { name: 'approvals' } : undefined;
     case 'approve':
@@ -54,21 +62,49 @@ function shown(result: InvokeResult): string {
   return result.isError ? `${result.status}: ${result.text}` : result.text;
 }
 
+export interface CommandReply {
+  text: string;
+  /** Charts the call drew (base64 PNG), shared in the thread after the text. */
+  images?: InvokeResult['images'];
+}
+
+const reply = (result: InvokeResult): CommandReply => ({
+  text: shown(result),
+  ...(result.images?.length ? { images: result.images } : {}),
+});
+
 /** Read-only commands, each one call through the pipeline as the asker. */
 export async function runReadCommand(
   pipeline: ToolPipeline,
   asker: Asker,
-  command: Extract<Command, { name: 'pods' | 'runbook' | 'approvals' }>,
+  command: Extract<Command, { name: 'pods' | 'runbook' | 'chart' | 'approvals' }>,
   binding: ChannelBinding,
-): Promise<string> {
+): Promise<CommandReply> {
   const p = asker.principal;
-  if (command.name === 'pods') {
-    const namespace = command.namespace ?? binding.namespace;
-    if (!namespace) return 'Which namespace? `pods NAMESPACE` (this channel has no default namespace).';
-    const args = { namespace, ...(binding.cluster ? { cluster: binding.cluster } : {}) };
-    return shown(await pipeline.invoke('pods_list', args, p));
+  const cluster = binding.cluster ? { cluster: binding.cluster } : {};
+  switch (command.name) {
+    case 'pods': {
+      const namespace = command.namespace ?? binding.namespace;
+      if (!namespace)
+        return { text: 'Which namespace? `pods NAMESPACE` (this channel has no default namespace).' };
+      return reply(await pipeline.invoke('pods_list', { namespace, ...cluster }, p));
+    }
+    case 'runbook':
+      return reply(await pipeline.invoke('runbooks_search', { query: command.query }, p));
+    case 'chart':
+      return reply(
+        await pipeline.invoke(
+          'promql_query_range',
+          {
+            query: command.query,
+            chart: true,
+            ...(command.lookback ? { lookback: command.lookback } : {}),
+            ...cluster,
+          },
+          p,
+        ),
+      );
+    case 'approvals':
+      return reply(await pipeline.invoke('approvals_list', { status: 'pending' }, p));
   }
-  if (command.name === 'runbook')
-    return shown(await pipeline.invoke('runbooks_search', { query: command.query }, p));
-  return shown(await pipeline.invoke('approvals_list', { status: 'pending' }, p));
 }

@@ -7,6 +7,12 @@ import type { Outbox } from './outbox.js';
 import { type ChatStore, newKey } from './store.js';
 import type { ChannelBinding, OutboundOp, OutMessage, Place } from './types.js';
 
+/** An image a tool returned (base64 PNG). */
+export interface ChartImage {
+  data: string;
+  mimeType: string;
+}
+
 /** What the core's parts share: the one pipeline, the agent, the store and the outbox. */
 export interface CoreContext {
   platform: string;
@@ -31,6 +37,23 @@ export function post(ctx: CoreContext, place: Place, message: OutMessage): strin
   const key = newKey();
   send(ctx, { op: 'post', place, message, key });
   return key;
+}
+
+/** Shares the images a tool returned (charts) in the place, after what was said there. */
+export function upload(ctx: CoreContext, place: Place, images: readonly ChartImage[], title: string): void {
+  images.forEach((image, i) => {
+    send(ctx, {
+      op: 'upload',
+      place,
+      key: newKey(),
+      file: {
+        name: `chart-${i + 1}.png`,
+        title: images.length > 1 ? `${title} (${i + 1}/${images.length})` : title,
+        mimeType: image.mimeType,
+        data: image.data,
+      },
+    });
+  });
 }
 
 export function update(ctx: CoreContext, channel: string, key: string, message: OutMessage): void {

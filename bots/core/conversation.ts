@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../../agent/index.js';
 import { postCard, withdraw } from './approvals.js';
-import { type CoreContext, post, update } from './context.js';
+import { type CoreContext, post, update, upload } from './context.js';
 import type { Asker, ChannelBinding, Place } from './types.js';
 
 /** A channel bound to a cluster or namespace points its questions there, unless a question names others. */
@@ -31,7 +31,12 @@ export async function converse(
   const key = placeKey(ctx.platform, place);
   const threadId = ctx.store.agentThread(key, asker.principal.id);
   const steps: string[] = [];
+  const charts: Array<{
+    images: NonNullable<Extract<AgentEvent, { type: 'tool_result' }>['images']>;
+    title: string;
+  }> = [];
   const onEvent = (e: AgentEvent) => {
+    if (e.type === 'tool_result' && e.images?.length) charts.push({ images: e.images, title: e.name });
     if (e.type !== 'tool_call') return;
     steps.push(e.name);
     update(ctx, place.channel, working, { text: `_Working on it… (${steps.join(', ')})_` });
@@ -51,6 +56,7 @@ export async function converse(
   }
   ctx.store.setAgentThread(key, asker.principal.id, answer.threadId);
   update(ctx, place.channel, working, { text: answer.text });
+  for (const c of charts) upload(ctx, place, c.images, `Chart from ${c.title}`);
   const ticket = answer.pendingTicket;
   if (!ticket) return;
   if (!ctx.binding(place.channel).allowWrites) {

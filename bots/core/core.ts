@@ -1,9 +1,11 @@
 import { decide, sweepCards } from './approvals.js';
 import { HELP, parseCommand, runReadCommand } from './commands.js';
-import { type CoreContext, post } from './context.js';
+import { type CoreContext, post, upload } from './context.js';
 import { converse } from './conversation.js';
 import { auditUnknown, identify, unknownUserText } from './people.js';
 import type { InboundEvent, Place } from './types.js';
+
+const threadKey = (platform: string, place: Place) => `${platform}:${place.channel}:${place.thread}`;
 
 /**
  * The platform-neutral chat core. An adapter hands it normalised events; `receive` answers at once
@@ -19,6 +21,8 @@ export class ChatCore {
 
   /** Accepts an event: false when it was seen before (a platform retry), true when work was started. */
   receive(event: InboundEvent): boolean {
+    // A channel message not addressed to Kubemate is none of its business: not even a refusal.
+    if (event.kind === 'message' && !event.direct && !this.following(event.place)) return false;
     if (!this.ctx.store.firstSight(`${this.ctx.platform}:${event.eventId}`)) return false;
     const binding = this.ctx.binding(event.place.channel);
     const work = this.ctx.guard
@@ -67,6 +71,11 @@ export class ChatCore {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
+  /** Whether Kubemate was addressed in this thread before, so a reply without a mention is for it. */
+  private following(place: Place): boolean {
+    return place.thread !== undefined && this.ctx.store.joined(threadKey(this.ctx.platform, place));
+  }
+
   private async handle(event: InboundEvent): Promise<void> {
     // Replies go to the thread of the message; a reply in a thread stays in it.
     const place: Place = {
@@ -79,6 +88,7 @@ export class ChatCore {
       post(this.ctx, place, { text: unknownUserText(event.user) });
       return;
     }
+    if (place.thread && event.kind !== 'button') this.ctx.store.join(threadKey(this.ctx.platform, place));
     if (event.kind === 'button') {
       await decide(this.ctx, asker, event.action, event.ticketId, place);
       return;
@@ -99,8 +109,15 @@ export class ChatCore {
         await decide(this.ctx, asker, 'reject', command.ticket, place, command.reason);
         return;
       default: {
-        const text = await runReadCommand(this.ctx.pipeline, asker, command, this.ctx.binding(place.channel));
-        post(this.ctx, place, { text });
+        const reply = await runReadCommand(
+          this.ctx.pipeline,
+          asker,
+          command,
+          this.ctx.binding(place.channel),
+        );
+        post(this.ctx, place, { text: reply.text });
+        if (reply.images)
+          upload(this.ctx, place, reply.images, command.name === 'chart' ? command.query : command.name);
       }
     }
   }

@@ -72,7 +72,7 @@ export class Outbox {
       const last = this.lastPost.get(row.channel) ?? 0;
       const earliest = Math.max(
         row.nextAt,
-        row.op.op === 'post' ? last + this.options.perChannelIntervalMs : 0,
+        row.op.op === 'post' || row.op.op === 'upload' ? last + this.options.perChannelIntervalMs : 0,
       );
       if (earliest > now) {
         wake = Math.min(wake, earliest);
@@ -100,6 +100,12 @@ export class Outbox {
         this.lastPost.set(row.channel, Date.now());
         const { messageId } = await this.transport.post(op.place, op.message);
         this.store.delivered(row.seq, messageId);
+        return;
+      }
+      if (op.op === 'upload') {
+        this.lastPost.set(row.channel, Date.now());
+        await this.transport.upload(op.place, op.file);
+        this.store.delivered(row.seq);
         return;
       }
       const messageId = op.op === 'update' ? this.store.messageIdOf(op.key) : op.messageId;

@@ -22,7 +22,9 @@ CREATE TABLE IF NOT EXISTS threads (
   PRIMARY KEY (place, principal_id));
 CREATE TABLE IF NOT EXISTS cards (
   ticket_id TEXT PRIMARY KEY, channel TEXT NOT NULL, key TEXT NOT NULL, thread TEXT, run_id TEXT);
-CREATE TABLE IF NOT EXISTS card_views (ticket_id TEXT PRIMARY KEY, status TEXT NOT NULL);`;
+CREATE TABLE IF NOT EXISTS card_views (ticket_id TEXT PRIMARY KEY, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resumed (run_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS joined (place TEXT PRIMARY KEY, at INTEGER NOT NULL);`;
 
 export interface OutboxRow {
   seq: number;
@@ -67,7 +69,7 @@ export class ChatStore {
   }
 
   enqueue(op: OutboundOp): number {
-    const channel = op.op === 'post' ? op.place.channel : op.channel;
+    const channel = op.op === 'post' || op.op === 'upload' ? op.place.channel : op.channel;
     const key = op.op === 'update-ref' ? op.messageId : op.key;
     return Number(
       this.db
@@ -154,6 +156,26 @@ export class ChatStore {
       .run(place, principalId, agentThread);
   }
 
+  /**
+   * True once per run: a paused run resumes when its ticket is decided, whether the decision came
+   * from a press here or from another surface (seen by the sweep); both may notice it, one resumes.
+   */
+  claimResume(runId: string): boolean {
+    return (
+      this.db.prepare('INSERT OR IGNORE INTO resumed (run_id, at) VALUES (?, ?)').run(runId, Date.now())
+        .changes === 1
+    );
+  }
+
+  /** Kubemate was addressed in this thread: later replies in it are for it, with or without a mention. */
+  join(place: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO joined (place, at) VALUES (?, ?)').run(place, Date.now());
+  }
+
+  joined(place: string): boolean {
+    return this.db.prepare('SELECT 1 FROM joined WHERE place = ?').get(place) !== undefined;
+  }
+
   saveCard(card: CardRecord): void {
     this.db
       .prepare(
@@ -174,7 +196,7 @@ export class ChatStore {
     const rows = this.db
       .prepare(
         `SELECT c.ticket_id FROM cards c LEFT JOIN card_views v ON v.ticket_id = c.ticket_id
-         WHERE v.status IS NULL OR v.status IN ('pending', 'approved')`,
+         WHERE v.status IS NULL OR v.status IN ('pending', 'approved', 'executing')`,
       )
       .all() as Array<{ ticket_id: string }>;
     return rows.flatMap((r) => this.card(r.ticket_id) ?? []);

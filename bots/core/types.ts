@@ -24,6 +24,10 @@ interface InboundBase {
 
 /** Every inbound event, normalised: adapters produce these and nothing else. */
 export type InboundEvent =
+  /**
+   * A plain message: in a DM (`direct`), or a reply in a channel thread that mentions nobody; the
+   * core takes the latter only in a thread Kubemate was already addressed in.
+   */
   | (InboundBase & { kind: 'message'; text: string; direct: boolean })
   | (InboundBase & { kind: 'mention'; text: string })
   | (InboundBase & { kind: 'command'; text: string })
@@ -58,9 +62,21 @@ export interface OutMessage {
   card?: ApprovalCard;
 }
 
+/** A file for the thread: a chart a tool drew, say. Stored in the outbox until it is out. */
+export interface ChatFile {
+  /** File name with extension (`chart-1.png`). */
+  name: string;
+  /** What the file shows, as its title under the image. */
+  title: string;
+  mimeType: string;
+  /** The bytes, base64. */
+  data: string;
+}
+
 /** Outbound operations, as the outbox stores them. `key` names a message the outbox posted. */
 export type OutboundOp =
   | { op: 'post'; place: Place; message: OutMessage; key: string }
+  | { op: 'upload'; place: Place; file: ChatFile; key: string }
   | { op: 'update'; channel: string; key: string; message: OutMessage }
   | { op: 'update-ref'; channel: string; messageId: string; message: OutMessage };
 
@@ -88,6 +104,8 @@ export interface ChatTransport {
   readonly platform: string;
   post(place: Place, message: OutMessage): Promise<{ messageId: string }>;
   update(channel: string, messageId: string, message: OutMessage): Promise<void>;
+  /** Shares a file in the place (Slack: files.uploadV2 into the thread). */
+  upload(place: Place, file: ChatFile): Promise<void>;
 }
 
 /** What a channel allows and where its questions point by default. */

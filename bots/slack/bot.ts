@@ -106,6 +106,7 @@ export function createSlackBot(o: SlackBotOptions): SlackBot {
     async stop() {
       core.stopSweep();
       await app.stop().catch(() => undefined);
+      await http?.idle();
       await core.settled();
       outbox.stop();
       store.close();

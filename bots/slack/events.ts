@@ -5,7 +5,7 @@ import type { InboundEvent } from '../core/types.js';
 
 const user = (id: string) => ({ platform: 'slack', id });
 /** `<@U123> pods payments` → `pods payments`: the mention only addresses the bot. */
-const withoutMentions = (text: string) => text.replace(/<@[A-Z0-9]+>/g, ' ').trim();
+const withoutMentions = (text: string) => text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' ').trim();
 
 const messageEvent = z.looseObject({
   user: z.string().min(1),
@@ -46,13 +46,17 @@ export function registerListeners(
     });
   });
 
-  // Direct messages; channel messages are only read when they mention the bot (app_mention above).
+  // Direct messages, and replies in channel threads that mention nobody (the core keeps those only
+  // in threads Kubemate was addressed in). A message that mentions the bot comes as app_mention
+  // too, and one that mentions someone else is for them.
   app.message(async ({ message, body }) => {
     const e = messageEvent.safeParse(message);
-    if (!e.success || e.data.subtype || e.data.bot_id || e.data.channel_type !== 'im') return;
+    if (!e.success || e.data.subtype || e.data.bot_id) return;
+    const direct = e.data.channel_type === 'im';
+    if (!direct && (!e.data.thread_ts || /<@[A-Z0-9]+(\|[^>]*)?>/.test(e.data.text))) return;
     core.receive({
       kind: 'message',
-      direct: true,
+      direct,
       eventId: eventIdOf(body) ?? `message:${e.data.channel}:${e.data.ts}`,
       user: user(e.data.user),
       place: { channel: e.data.channel, ...(e.data.thread_ts ? { thread: e.data.thread_ts } : {}) },

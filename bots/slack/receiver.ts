@@ -50,6 +50,8 @@ function parseBody(raw: string, contentType: string): { body: Record<string, unk
  */
 export class SlackHttpReceiver implements Receiver {
   private app: App | undefined;
+  /** Deliveries Bolt is still running listeners for (they run on after the ack). */
+  private readonly processing = new Set<Promise<unknown>>();
 
   constructor(
     private readonly signingSecret: string,
@@ -62,6 +64,11 @@ export class SlackHttpReceiver implements Receiver {
 
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
+
+  /** Resolves when every accepted delivery has reached its listeners (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.processing.size > 0) await Promise.allSettled([...this.processing]);
+  }
 
   async handle(
     raw: string,
@@ -103,7 +110,7 @@ export class SlackHttpReceiver implements Receiver {
         resolve(a);
       };
       const timer = setTimeout(() => answer({ status: 200, body: '' }), this.ackTimeoutMs);
-      this.app!.processEvent({
+      const processing = this.app!.processEvent({
         body,
         ...(retry ? { retryNum: Number(retry), retryReason: header('x-slack-retry-reason') ?? '' } : {}),
         ack: async (response?: unknown) => answer({ status: 200, body: response ?? '' }),
@@ -111,6 +118,8 @@ export class SlackHttpReceiver implements Receiver {
         () => answer({ status: 200, body: '' }),
         () => answer({ status: 500, body: { error: 'internal error; see the server log' } }),
       );
+      this.processing.add(processing);
+      void processing.finally(() => this.processing.delete(processing));
     });
   }
 }

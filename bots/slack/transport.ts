@@ -1,5 +1,12 @@
 import { webApi } from '@slack/bolt';
-import { type ChatTransport, type OutMessage, type Place, RetryLater, Undeliverable } from '../core/types.js';
+import {
+  type ChatFile,
+  type ChatTransport,
+  type OutMessage,
+  type Place,
+  RetryLater,
+  Undeliverable,
+} from '../core/types.js';
 import { render } from './render.js';
 
 const { ErrorCode, WebClient } = webApi;
@@ -66,6 +73,20 @@ export class SlackTransport implements ChatTransport {
   async update(channel: string, messageId: string, message: OutMessage): Promise<void> {
     try {
       await this.client.chat.update({ channel, ts: messageId, ...render(message) });
+    } catch (e) {
+      throw classify(e);
+    }
+  }
+
+  /** files.uploadV2: an upload URL (files.getUploadURLExternal), the bytes, then files.completeUploadExternal into the thread. */
+  async upload(place: Place, file: ChatFile): Promise<void> {
+    try {
+      const content = { file: Buffer.from(file.data, 'base64'), filename: file.name, title: file.title };
+      await this.client.filesUploadV2(
+        place.thread
+          ? { ...content, channel_id: place.channel, thread_ts: place.thread }
+          : { ...content, channel_id: place.channel },
+      );
     } catch (e) {
       throw classify(e);
     }

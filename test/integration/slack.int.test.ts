@@ -8,6 +8,7 @@ import { buildHttpServer } from '../../app/http.js';
 import { type App, buildApp } from '../../app/wiring.js';
 import type { SlackBot } from '../../bots/slack/bot.js';
 import { silentLogger } from '../../tools/core/logger.js';
+import { type PrometheusStack, startPrometheusStack } from '../env/prometheus.js';
 import {
   adminClients,
   createDeployment,
@@ -46,6 +47,7 @@ let cfg: Config;
 let app: App;
 let bot: SlackBot;
 let server: FastifyInstance;
+let prometheus: PrometheusStack;
 const audit = new MemoryAudit();
 
 const replicas = async () =>
@@ -63,6 +65,7 @@ const deliverEvent = (body: string, extra: Record<string, string> = {}) =>
   deliver(body, 'application/json', { ...signed(SECRET, body), ...extra });
 const press = (body: string) => deliver(body, 'application/x-www-form-urlencoded');
 async function settle() {
+  await bot.http?.idle();
   await bot.core.settled();
   await bot.outbox.drained();
 }
@@ -76,12 +79,14 @@ function openBot() {
 beforeAll(async () => {
   slack = await startSlackServer();
   ollama = await startScriptedOllama();
+  prometheus = await startPrometheusStack();
   await createNamespace(ns);
   await createDeployment(ns, 'api', 2);
   await waitForRunningPods(ns, 'app=api', 2);
   cfg = kubemateConfig({
     KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin',
     KUBEMATE_LLM__URL: ollama.url,
+    KUBEMATE_OBSERVABILITY__PROMETHEUS: [{ url: prometheus.prometheusUrl, timeoutSeconds: 5 }],
     KUBEMATE_BOTS__SLACK__ENABLED: 'true',
     KUBEMATE_BOTS__SLACK__BOT_TOKEN: BOT_TOKEN,
     KUBEMATE_BOTS__SLACK__SIGNING_SECRET: SECRET,
@@ -104,6 +109,7 @@ afterAll(async () => {
   app?.close();
   await ollama?.close();
   await slack?.close();
+  await prometheus?.stop();
   await deleteNamespace(ns);
 });
 
@@ -169,7 +175,9 @@ describe('Slack approvals on the real cluster', () => {
         (r) =>
           r.tool === 'deployment_scale' &&
           r.outcome === 'approval_required' &&
-          r.principal.id === 'slack:UALICE',
+          r.principal.id === 'slack:UALICE' &&
+          r.principal.source === 'agent' &&
+          r.principal.via === 'chat',
       ),
     ).toBe(true);
     const approvals = audit.records.filter((r) => r.kind === 'approval' && r.tool === 'deployment_scale');
@@ -262,6 +270,29 @@ describe('Slack delivery and verification', () => {
     expect(
       audit.records.some(
         (r) => r.tool === 'pods_list' && r.principal.id === 'slack:UBOB' && r.kind === 'result',
+      ),
+    ).toBe(true);
+  });
+
+  it('answers `chart` from the real Prometheus with the PNG chart shared in the thread', async () => {
+    const ts = '1700000450.000001';
+    await deliverEvent(
+      eventCallback({ type: 'app_mention', user: 'UBOB', text: '<@UBOT> chart 5m up', channel: CHANNEL, ts }),
+    );
+    await settle();
+    const reply = inThread(ts);
+    expect(reply).toHaveLength(1);
+    expect(reply[0]!.text).toMatch(/\d+ series, \d+ points/);
+    const shared = slack.files.filter((f) => f.thread_ts === ts);
+    expect(shared.map((f) => [f.channel, f.title, f.filename])).toEqual([[CHANNEL, 'up', 'chart-1.png']]);
+    expect(shared[0]!.bytes!.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+    expect(
+      audit.records.some(
+        (r) =>
+          r.tool === 'promql_query_range' &&
+          r.kind === 'result' &&
+          r.principal.id === 'slack:UBOB' &&
+          r.images === 1,
       ),
     ).toBe(true);
   });

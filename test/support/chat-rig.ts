@@ -3,6 +3,7 @@ import { createSlackBot, type SlackBotOptions } from '../../bots/slack/bot.js';
 import { ApprovalStore } from '../../policies/approvals.js';
 import { approvalTools } from '../../tools/approvals/index.js';
 import { silentLogger } from '../../tools/core/logger.js';
+import type { ToolDef } from '../../tools/core/types.js';
 import { makeAgent, ollamaAt, tempDir } from './agent-harness.js';
 import { countingTools } from './fake-tools.js';
 import type { ScriptedOllama } from './ollama-scripted.js';
@@ -18,7 +19,7 @@ export function chatPolicy(mode: 'approvals' | 'allow') {
 version: 1
 identities:
   alice: [slack:UALICE]
-  bob: [slack:UBOB]
+  bob: [slack:UBOB, token:bob]
 bindings:
   - subjects: [alice, bob]
     roles: [operator]
@@ -38,11 +39,13 @@ export function slackRig(opts: {
   approvalTtlMs?: number;
   now?: () => number;
   extra?: Partial<SlackBotOptions>;
+  /** More tools beside the counting widgets and the approval tools. */
+  tools?: ToolDef[];
 }) {
   const { tools, runs } = countingTools();
   const approvals = new ApprovalStore(':memory:', opts.approvalTtlMs ?? 60_000, opts.now);
   const { pipeline, audit } = testPipeline({
-    tools: [...tools, ...approvalTools],
+    tools: [...tools, ...approvalTools, ...(opts.tools ?? [])],
     policy: engineFrom(chatPolicy(opts.policy ?? 'approvals')),
     approvals,
   });
@@ -67,6 +70,7 @@ export function slackRig(opts: {
     ...opts.extra,
   });
   const settle = async () => {
+    await bot.http?.idle();
     await bot.core.settled();
     await bot.outbox.drained();
   };

@@ -18,6 +18,17 @@ export interface SlackMessage {
   history: Array<{ text: string; blocks?: Array<Record<string, unknown>> }>;
 }
 
+/** A file shared with files.uploadV2: its bytes as uploaded, and where it was completed into. */
+export interface SlackFile {
+  id: string;
+  filename: string;
+  length: number;
+  bytes?: Buffer;
+  title?: string;
+  channel?: string;
+  thread_ts?: string;
+}
+
 export interface SlackCall {
   method: string;
   token?: string;
@@ -40,6 +51,7 @@ export interface SocketAck {
 
 export async function startSlackServer() {
   const messages: SlackMessage[] = [];
+  const files: SlackFile[] = [];
   const calls: SlackCall[] = [];
   /** Failures to answer next, per method: an HTTP status (429 carries Retry-After seconds). */
   const failures: Array<{ method: string; status: number; retryAfter?: number }> = [];
@@ -52,8 +64,29 @@ export async function startSlackServer() {
   const watchers: Array<(call: SlackCall) => void> = [];
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
-    let raw = '';
-    for await (const chunk of req) raw += chunk;
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    // The upload URL files.getUploadURLExternal hands out: raw bytes, answered in plain text.
+    const upload = /^\/upload\/(F[0-9A-Z]+)$/.exec(req.url ?? '');
+    if (upload) {
+      const f = files.find((x) => x.id === upload[1]);
+      // Slack takes the bytes raw or as a multipart form (what the Node SDK sends): the file part.
+      let bytes = Buffer.concat(chunks);
+      const type = req.headers['content-type'] ?? '';
+      if (type.startsWith('multipart/form-data')) {
+        const form = await new Response(bytes, { headers: { 'content-type': type } }).formData();
+        const part = [...form.values()].find((v) => typeof v !== 'string') as Blob | undefined;
+        bytes = part ? Buffer.from(await part.arrayBuffer()) : Buffer.alloc(0);
+      }
+      if (!f || req.method !== 'POST' || bytes.length !== f.length) {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        return res.end('bad upload');
+      }
+      f.bytes = bytes;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return res.end(`OK - ${bytes.length}`);
+    }
+    const raw = Buffer.concat(chunks).toString('utf8');
     const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
     const args: Record<string, unknown> = (req.headers['content-type'] ?? '').includes('json')
       ? JSON.parse(raw || '{}')
@@ -121,6 +154,31 @@ export async function startSlackServer() {
         m.history.push({ text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}) });
         return send(200, { ok: true, channel: m.channel, ts: m.ts, text: m.text });
       }
+      case 'files.getUploadURLExternal': {
+        const length = Number(args.length);
+        if (!args.filename || !Number.isInteger(length) || length <= 0)
+          return send(200, { ok: false, error: 'invalid_arguments' });
+        const id = `F${String(files.length + 1).padStart(8, '0')}`;
+        files.push({ id, filename: String(args.filename), length });
+        const { port } = server.address() as AddressInfo;
+        return send(200, { ok: true, upload_url: `http://127.0.0.1:${port}/upload/${id}`, file_id: id });
+      }
+      case 'files.completeUploadExternal': {
+        const list = (typeof args.files === 'string' ? JSON.parse(args.files) : args.files) as Array<{
+          id: string;
+          title?: string;
+        }>;
+        const done = [];
+        for (const entry of list ?? []) {
+          const f = files.find((x) => x.id === entry.id);
+          if (!f?.bytes) return send(200, { ok: false, error: 'file_not_found' });
+          f.title = entry.title ?? f.filename;
+          if (args.channel_id) f.channel = String(args.channel_id);
+          if (args.thread_ts) f.thread_ts = String(args.thread_ts);
+          done.push({ id: f.id, title: f.title, name: f.filename });
+        }
+        return send(200, { ok: true, files: done });
+      }
       default:
         return send(200, { ok: false, error: 'unknown_method' });
     }
@@ -160,6 +218,8 @@ export async function startSlackServer() {
   return {
     apiUrl: `http://127.0.0.1:${port}/api/`,
     messages,
+    /** Files uploaded; those with a channel were completed into it (shared). */
+    files,
     calls,
     acks,
     watch(fn: (call: SlackCall) => void) {
@@ -227,6 +287,16 @@ export function buttonPress(
   action: 'approve' | 'reject',
   actionTs: string,
 ) {
+  return `payload=${encodeURIComponent(JSON.stringify(buttonPayload(user, card, action, actionTs)))}`;
+}
+
+/** The block_actions payload of a press on a card (Socket Mode sends it as an `interactive` envelope). */
+export function buttonPayload(
+  user: string,
+  card: SlackMessage,
+  action: 'approve' | 'reject',
+  actionTs: string,
+) {
   const ticket = (card.blocks ?? [])
     .flatMap((b) => (b.elements as Array<{ action_id?: string; value?: string }>) ?? [])
     .find((e) => e.action_id === `kubemate_${action}`)?.value;
@@ -256,5 +326,5 @@ export function buttonPress(
       },
     ],
   };
-  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  return payload;
 }

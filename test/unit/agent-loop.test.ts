@@ -61,9 +61,9 @@ describe('the loop', () => {
     expect(answer.usage.promptTokens).toBeGreaterThan(0);
     // The pipeline ran them as alice, marked as coming through the agent.
     const results = audit.records.filter((r) => r.kind === 'result' && r.tool === 'widget_get');
-    expect(results.map((r) => [r.principal.id, r.principal.source, r.outcome])).toEqual([
-      ['token:alice', 'agent', 'success'],
-      ['token:alice', 'agent', 'success'],
+    expect(results.map((r) => [r.principal.id, r.principal.source, r.principal.via, r.outcome])).toEqual([
+      ['token:alice', 'agent', alice.source, 'success'],
+      ['token:alice', 'agent', alice.source, 'success'],
     ]);
     // Each tool result came back as untrusted data under the run's nonce.
     const nonce = /nonce="([0-9a-f]{24})"/.exec(seen[0]!.messages[0]!.content)![1]!;
