@@ -14,9 +14,12 @@ export function answerParts(state: RunState, pending?: { id: string; plan: strin
   const lead = state.facts.join('\n');
   const tail: string[] = [];
   if (pending) {
-    tail.push(
-      `Paused for approval: ${pending.plan}\nTicket ${pending.id} waits for an approver (kubemate approvals approve ${pending.id}); once it is decided, continue with: kubemate ask --resume ${state.runId}`,
-    );
+    // In chat the card below the answer is how it is decided, and the run goes on by itself.
+    const next =
+      state.principal.source === 'chat'
+        ? `Ticket ${pending.id} waits for an approver: the card in this thread has Approve / Reject, and I continue here once it is decided.`
+        : `Ticket ${pending.id} waits for an approver (kubemate approvals approve ${pending.id}); once it is decided, continue with: kubemate ask --resume ${state.runId}`;
+    tail.push(`Paused for approval: ${pending.plan}\n${next}`);
   }
   // A plain yes is enough when only one change was proposed; with several, the digest says which.
   const single = distinctProposals(state.blocked).length === 1;

@@ -174,6 +174,9 @@ describe('a ticket decided on another surface', () => {
     await mention('UALICE', 'scale widget api to 4 replicas', channel, root);
     const card = inThread(root).find((m) => m.blocks?.some((b) => b.type === 'actions'))!;
     expect(card).toBeDefined();
+    // The paused answer says how it goes on in chat, not on the command line.
+    expect(inThread(root)[0]!.text).toContain('the card in this thread has Approve / Reject');
+    expect(inThread(root)[0]!.text).not.toContain('kubemate ask --resume');
     const ticket = rig.approvals.list({})!.find((t) => t.status === 'pending')!;
 
     const bobOverMcp: Principal = { id: 'token:bob', groups: [], source: 'mcp-http' };
