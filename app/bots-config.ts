@@ -54,14 +54,19 @@ export const botsConfigSchema = z.strictObject({ slack: slackConfigSchema.prefau
 export type SlackConfig = z.infer<typeof slackConfigSchema>;
 
 /** A secret from its value or its file (trailing newline dropped); the message names the key, never the value. */
-export function secret(value: string | undefined, file: string | undefined, key: string): string | undefined {
+export function secret(
+  value: string | undefined,
+  file: string | undefined,
+  key: string,
+  section = 'bots.slack',
+): string | undefined {
   if (value) return value;
   if (!file) return undefined;
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (e) {
     throw new Error(
-      `cannot read bots.slack.${key}File ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      `cannot read ${section}.${key}File ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
+import { alertsConfigSchema } from '../alerts/config.js';
 import { runbooksConfigSchema } from '../rag/config.js';
 import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 import { botsConfigSchema } from './bots-config.js';
@@ -184,6 +185,8 @@ export const configSchema = z.strictObject({
   runbooks: runbooksConfigSchema.prefault({}),
   /** Chat bots (Slack); see app/bots-config.ts and docs/chat.md. */
   bots: botsConfigSchema.prefault({}),
+  /** Alertmanager's webhook, alert threads in chat and triage; see alerts/config.ts and docs/alerts.md. */
+  alerts: alertsConfigSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -4,10 +4,12 @@ import Fastify, {
   type FastifyPluginAsync,
   LogController,
 } from 'fastify';
+import { alertsHttpPlugin } from '../alerts/http.js';
 import type { SlackBot } from '../bots/slack/bot.js';
 import { checkOrigin } from '../mcp/auth.js';
 import { mcpHttpPlugin } from '../mcp/http.js';
 import { PrincipalLimiter } from '../tools/core/limits.js';
+import type { Alerts } from './alerts.js';
 import { askHttpPlugin } from './ask-http.js';
 import { slackHttpPlugin } from './bots.js';
 import type { App } from './wiring.js';
@@ -60,7 +62,11 @@ const metricsPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app })
   });
 };
 
-export async function buildHttpServer(app: App, bots: { slack?: SlackBot } = {}): Promise<FastifyInstance> {
+export async function buildHttpServer(
+  app: App,
+  bots: { slack?: SlackBot } = {},
+  alerts?: Alerts,
+): Promise<FastifyInstance> {
   const fastify = Fastify({
     loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One log line per tool call comes from the pipeline; per-request lines would repeat it.
@@ -100,5 +106,12 @@ export async function buildHttpServer(app: App, bots: { slack?: SlackBot } = {})
     limiter: new PrincipalLimiter(ask),
   });
   if (bots.slack) await fastify.register(slackHttpPlugin, { bot: bots.slack, app });
+  if (alerts)
+    await fastify.register(alertsHttpPlugin, {
+      service: alerts.service,
+      store: alerts.store,
+      token: alerts.token,
+      audit: app.audit,
+    });
   return fastify;
 }

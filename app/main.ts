@@ -9,6 +9,7 @@ import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
 import type { OutputImage } from '../tools/core/types.js';
 import { buildRegistry } from '../tools/index.js';
+import { buildAlerts } from './alerts.js';
 import { buildBots } from './bots.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAskCommands } from './commands/ask.js';
@@ -97,7 +98,14 @@ program
   .action(async (opts: { host?: string; port?: number }) => {
     const a = app();
     const bots = buildBots(a);
-    const server = await buildHttpServer(a, bots);
+    let alerts: ReturnType<typeof buildAlerts>;
+    try {
+      alerts = buildAlerts(a, bots);
+    } catch (e) {
+      await a.close();
+      fail((e as Error).message);
+    }
+    const server = await buildHttpServer(a, bots, alerts);
     const host = opts.host ?? a.config.server.host;
     const port = opts.port ?? a.config.server.port;
     try {
@@ -125,7 +133,12 @@ program
       await bots.slack.start();
       a.logger.info({ mode: a.config.bots.slack.mode }, 'slack bot started');
     }
+    if (alerts) {
+      alerts.service.start();
+      a.logger.info({ routes: a.config.alerts.routes.length }, 'alertmanager webhook at /api/alerts');
+    }
     const stop = async () => {
+      await alerts?.close();
       await bots.slack?.stop();
       await server.close();
       process.exit(0);

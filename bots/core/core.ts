@@ -1,9 +1,9 @@
 import { decide, sweepCards } from './approvals.js';
 import { HELP, parseCommand, runReadCommand } from './commands.js';
-import { type CoreContext, post, upload } from './context.js';
+import { type CoreContext, post, send, update, upload } from './context.js';
 import { converse } from './conversation.js';
 import { auditUnknown, identify, unknownUserText } from './people.js';
-import type { InboundEvent, Place } from './types.js';
+import type { InboundEvent, OutMessage, Place } from './types.js';
 
 const threadKey = (platform: string, place: Place) => `${platform}:${place.channel}:${place.thread}`;
 
@@ -64,6 +64,22 @@ export class ChatCore {
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
     await work;
+  }
+
+  /**
+   * Posts a message Kubemate says on its own (an alert thread, a report) once under `key`: a key
+   * already in the outbox is not posted again, so a repeated or replayed cause posts nothing twice.
+   * `threadOf`: in the thread of the message posted under that key.
+   */
+  postOnce(key: string, channel: string, message: OutMessage, threadOf?: string): boolean {
+    if (this.ctx.store.hasKey(key)) return false;
+    send(this.ctx, { op: 'post', place: { channel, ...(threadOf ? { threadOf } : {}) }, message, key });
+    return true;
+  }
+
+  /** Replaces, in place, a message posted under `key`. */
+  edit(channel: string, key: string, message: OutMessage): void {
+    update(this.ctx, channel, key, message);
   }
 
   /** Resolves when every accepted event has been handled (tests, shutdown). */

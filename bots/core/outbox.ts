@@ -1,6 +1,6 @@
 import type { Logger } from '../../tools/core/logger.js';
 import type { ChatStore, OutboxRow } from './store.js';
-import { type ChatTransport, RetryLater, Undeliverable } from './types.js';
+import { type ChatTransport, type Place, RetryLater, Undeliverable } from './types.js';
 
 export interface OutboxOptions {
   /** Least time between two posts in one channel (Slack: about one message per second). */
@@ -93,18 +93,25 @@ export class Outbox {
     }
   }
 
+  /** A place in the thread of a message posted under a key: that message's id, once out (else the channel). */
+  private resolve(place: Place): Place {
+    if (!place.threadOf || place.thread) return place;
+    const root = this.store.messageIdOf(place.threadOf);
+    return { channel: place.channel, ...(root ? { thread: root } : {}) };
+  }
+
   private async deliver(row: OutboxRow): Promise<void> {
     const { op } = row;
     try {
       if (op.op === 'post') {
         this.lastPost.set(row.channel, Date.now());
-        const { messageId } = await this.transport.post(op.place, op.message);
+        const { messageId } = await this.transport.post(this.resolve(op.place), op.message);
         this.store.delivered(row.seq, messageId);
         return;
       }
       if (op.op === 'upload') {
         this.lastPost.set(row.channel, Date.now());
-        await this.transport.upload(op.place, op.file);
+        await this.transport.upload(this.resolve(op.place), op.file);
         this.store.delivered(row.seq);
         return;
       }

@@ -135,6 +135,11 @@ export class ChatStore {
     return row?.message_id;
   }
 
+  /** Whether anything was ever enqueued under this key (sent, pending or dropped). */
+  hasKey(key: string): boolean {
+    return this.db.prepare('SELECT 1 FROM outbox WHERE key = ? LIMIT 1').get(key) !== undefined;
+  }
+
   /** The posted key, if the message is a post this outbox made (cards are found by their message id). */
   keyOf(messageId: string): string | undefined {
     const row = this.db.prepare('SELECT key FROM outbox WHERE message_id = ?').get(messageId) as

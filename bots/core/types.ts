@@ -5,6 +5,11 @@ export interface Place {
   channel: string;
   /** The thread root's platform id; unset for a message at the top of a channel or DM. */
   thread?: string;
+  /**
+   * The thread of a message the outbox posted under this key (its platform id is known only once it
+   * is out): resolved when delivered, after the root, which goes first in its channel.
+   */
+  threadOf?: string;
 }
 
 /** Who acted, as the platform names them (`U123` on Slack); the core maps them to a person. */

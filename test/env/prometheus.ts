@@ -45,6 +45,8 @@ export interface PrometheusStackOptions {
   exporter?: (exporter: TestExporter) => void;
   /** How long to wait for every target to be up (ms). */
   readyTimeoutMs?: number;
+  /** Alertmanager's configuration instead of the default (route to a receiver that drops everything). */
+  alertmanagerConfig?: string;
 }
 
 export interface PrometheusStack {
@@ -203,7 +205,7 @@ export async function startPrometheusStack(opts: PrometheusStackOptions = {}): P
       rules,
     ),
   );
-  writeFileSync(path.join(dir, 'alertmanager.yml'), ALERTMANAGER_CONFIG);
+  writeFileSync(path.join(dir, 'alertmanager.yml'), opts.alertmanagerConfig ?? ALERTMANAGER_CONFIG);
   const data = path.join(dir, 'data');
   mkdirSync(data);
   if (opts.backfillOpenMetrics) {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve('.');
-const PRODUCT = ['app', 'tools', 'mcp', 'policies', 'rag', 'agent', 'bots', 'state'] as const;
+const PRODUCT = ['app', 'tools', 'mcp', 'policies', 'rag', 'agent', 'bots', 'alerts', 'state'] as const;
 
 /**
  * Top-level folders each product folder may import, besides itself. `state/` (opening SQLite) is the
@@ -21,7 +21,8 @@ const MAY_IMPORT: Record<(typeof PRODUCT)[number], readonly string[]> = {
   mcp: ['tools', 'policies', 'state'],
   agent: ['tools', 'rag', 'policies', 'state'],
   bots: ['agent', 'tools', 'rag', 'policies', 'state'],
-  app: ['tools', 'mcp', 'policies', 'rag', 'agent', 'bots', 'state'],
+  alerts: ['bots', 'agent', 'tools', 'policies', 'state'],
+  app: ['tools', 'mcp', 'policies', 'rag', 'agent', 'bots', 'alerts', 'state'],
 };
 
 /** Single files a folder may import outside its row, each with its reason. */

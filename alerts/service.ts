@@ -1,0 +1,258 @@
+import type { Agent } from '../agent/index.js';
+import { ChannelGuard } from '../bots/core/channel-guard.js';
+import type { OutMessage } from '../bots/core/types.js';
+import type { Principal } from '../policies/types.js';
+import type { ToolPipeline } from '../tools/core/invoke.js';
+import type { Logger } from '../tools/core/logger.js';
+import type { AlertRoute, AlertsConfig } from './config.js';
+import { enrich, targetsOf } from './enrich.js';
+import { matchesAll } from './matchers.js';
+import { alertLine, rootText, severityName, stormText, triageText } from './render.js';
+import type { AlertStore, GroupRecord, Ingested } from './store.js';
+import type { AlertmanagerWebhook } from './webhook.js';
+
+/** What alert triage needs of a chat platform: posts it makes on its own, once per key, and edits. */
+export interface AlertChat {
+  postOnce(key: string, channel: string, message: OutMessage, threadOf?: string): boolean;
+  edit(channel: string, key: string, message: OutMessage): void;
+}
+
+export interface AlertServiceOptions {
+  config: AlertsConfig;
+  store: AlertStore;
+  pipeline: ToolPipeline;
+  /** The agent for diagnoses; undefined when no model is configured (enrichment alone is posted). */
+  agent?: (pipeline: ToolPipeline) => Agent;
+  /** Chat platforms by name (`slack`); a route to a platform that is not running only records. */
+  chats: Record<string, AlertChat>;
+  logger: Logger;
+  now?: () => number;
+  /** How long summary edits are gathered before one edit per message goes out. */
+  editDelayMs?: number;
+}
+
+const STORM_WINDOW_MS = 60_000;
+const STORM_BUCKET_MS = 3600_000;
+
+const rootKey = (g: GroupRecord) => `al_${g.id}`;
+
+/**
+ * Alertmanager's alerts, answered in chat. A delivery is stored first (nothing acknowledged is
+ * lost), then presented: one thread per alert group whose root is a live summary, a line per alert
+ * that fires or resolves, posted once per key (a repeated delivery posts nothing), and triage: a
+ * deterministic enrichment read through the pipeline as the triage principal, then a diagnosis by
+ * the agent within a model budget, read-only. In a storm, new groups beyond the channel's rate get a
+ * line in one storm summary instead of a thread, and the most severe are triaged first.
+ */
+export class AlertService {
+  private readonly now: () => number;
+  private readonly principal: Principal;
+  private readonly guard: ChannelGuard;
+  private readonly modelRuns: number[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly dirty = new Map<string, () => void>();
+  private editTimer: NodeJS.Timeout | undefined;
+  private stopped = true;
+
+  constructor(private readonly o: AlertServiceOptions) {
+    this.now = o.now ?? Date.now;
+    this.principal = { id: o.config.triage.principal, groups: [], source: 'alert' };
+    this.guard = new ChannelGuard(o.pipeline);
+  }
+
+  /** After a restart: triage that was running is queued again, and the summaries are redrawn. */
+  start(): void {
+    this.stopped = false;
+    const requeued = this.o.store.requeueRunning();
+    if (requeued) this.o.logger.info({ requeued }, 'alert triage resumed after a restart');
+    for (const g of this.o.store.groups({ limit: 200 })) this.present(g);
+    this.pump();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.settled();
+    this.flushEdits();
+  }
+
+  /** Resolves when no triage is running or due, and summary edits went out (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+    this.flushEdits();
+  }
+
+  route(labels: Record<string, string>): AlertRoute | undefined {
+    return this.o.config.routes.find((r) => matchesAll(r.matchers, labels));
+  }
+
+  /** Stores and presents one delivery; the triage it needs runs after. */
+  receive(payload: AlertmanagerWebhook): Ingested {
+    const routeOf = new Map<string, AlertRoute | undefined>();
+    const ingested = this.o.store.ingest(payload, (labels) => {
+      const route = this.route(labels);
+      routeOf.set(payload.groupKey, route);
+      const channel = route?.channel && this.o.chats[route.platform] ? route.channel : undefined;
+      const storm =
+        channel !== undefined &&
+        this.o.store.newGroupsIn(channel, this.now() - STORM_WINDOW_MS) >=
+          this.o.config.storm.newGroupsPerMinute;
+      return { ...(channel ? { channel, platform: route!.platform } : {}), storm };
+    });
+    const { group } = ingested;
+    this.present(group, ingested);
+    const route = routeOf.has(payload.groupKey) ? routeOf.get(payload.groupKey) : this.route(group.labels);
+    if ((route?.triage ?? true) && (ingested.isNew || ingested.fired.length > 0)) {
+      this.o.store.enqueueTriage(group.groupKey, group.severityRank, this.o.config.triage.queueLimit);
+      this.pump();
+    }
+    return ingested;
+  }
+
+  /** The thread (or the storm line) of a group: root summary, then the lines of what changed. */
+  private present(group: GroupRecord, ingested?: Ingested): void {
+    const chat = group.platform ? this.o.chats[group.platform] : undefined;
+    if (!chat || !group.channel) return;
+    const channel = group.channel;
+    if (group.storm) {
+      const bucket = Math.floor(group.firstAt / STORM_BUCKET_MS) * STORM_BUCKET_MS;
+      const key = `st_${channel}_${bucket}`;
+      const draw = () => ({ text: stormText(this.o.store.stormTally(channel, bucket), bucket) });
+      if (!chat.postOnce(key, channel, draw())) this.editSoon(key, () => chat.edit(channel, key, draw()));
+      return;
+    }
+    const root = rootKey(group);
+    const draw = () => {
+      const g = this.o.store.group(group.groupKey) ?? group;
+      return {
+        text: rootText(
+          g,
+          this.o.store.alerts(g.groupKey),
+          this.o.store.tally(g.groupKey),
+          this.o.store.triage(g.groupKey),
+        ),
+      };
+    };
+    if (!chat.postOnce(root, channel, draw())) this.editSoon(root, () => chat.edit(channel, root, draw()));
+    for (const a of ingested?.fired ?? [])
+      chat.postOnce(
+        `${root}_${a.fingerprint}_${a.startsAt}_f`,
+        channel,
+        { text: alertLine(a, 'fired') },
+        root,
+      );
+    for (const a of ingested?.resolved ?? [])
+      chat.postOnce(
+        `${root}_${a.fingerprint}_${a.startsAt}_r`,
+        channel,
+        { text: alertLine(a, 'resolved') },
+        root,
+      );
+  }
+
+  /** Gathers edits of one message for a moment: a storm of deliveries becomes one edit per message. */
+  private editSoon(key: string, edit: () => void): void {
+    this.dirty.set(key, edit);
+    if (this.editTimer) return;
+    this.editTimer = setTimeout(() => this.flushEdits(), this.o.editDelayMs ?? 1000);
+    this.editTimer.unref();
+  }
+
+  private flushEdits(): void {
+    if (this.editTimer) clearTimeout(this.editTimer);
+    this.editTimer = undefined;
+    const edits = [...this.dirty.values()];
+    this.dirty.clear();
+    for (const edit of edits) edit();
+  }
+
+  /** Starts queued triage up to the concurrency cap, most severe first. */
+  private pump(): void {
+    while (!this.stopped && this.running.size < this.o.config.triage.concurrency) {
+      const next = this.o.store.nextTriage();
+      if (!next) return;
+      const work: Promise<void> = this.triage(next.groupKey)
+        .then(() => undefined)
+        .catch((e) => {
+          this.o.logger.error({ group: next.groupKey, error: (e as Error).message }, 'alert triage failed');
+          this.o.store.finishTriage(next.groupKey, {
+            enrichment: '',
+            model: false,
+            error: (e as Error).message,
+          });
+        })
+        .finally(() => {
+          this.running.delete(work);
+          this.pump();
+        });
+      this.running.add(work);
+    }
+  }
+
+  /** A model run may start now: at most `modelRunsPerMinute` in any minute. */
+  private takeModelRun(): boolean {
+    const limit = this.o.config.triage.modelRunsPerMinute;
+    const now = this.now();
+    while (this.modelRuns.length && this.modelRuns[0]! <= now - 60_000) this.modelRuns.shift();
+    if (this.modelRuns.length >= limit) return false;
+    this.modelRuns.push(now);
+    return true;
+  }
+
+  /** Triage of one group on demand (the alerts_triage tool), or from the queue. */
+  async triage(groupKey: string): Promise<string> {
+    const group = this.o.store.group(groupKey);
+    if (!group) throw new Error(`no alert group ${groupKey}`);
+    const alerts = this.o.store.alerts(groupKey);
+    const readOnly = { channel: `alerts:${group.id}`, allowWrites: false };
+    const found = await this.guard.run(readOnly, () =>
+      enrich(this.guard.pipeline, this.principal, group, alerts),
+    );
+    let diagnosis: string | undefined;
+    let note: string | undefined;
+    if (!this.o.agent) note = 'no model is configured: the facts alone';
+    else if (!this.takeModelRun()) {
+      note = 'the model budget of this minute is used: the facts alone';
+      this.o.store.count('triage_over_budget');
+    } else {
+      try {
+        const agent = this.o.agent(this.guard.pipeline);
+        const answer = await this.guard.run(readOnly, () =>
+          agent.ask({ question: this.question(group, alerts), principal: this.principal }),
+        );
+        diagnosis = answer.text;
+      } catch (e) {
+        note = `the model failed (${(e as Error).message}): the facts alone`;
+      }
+    }
+    this.o.store.finishTriage(groupKey, {
+      enrichment: found.text,
+      ...(diagnosis ? { diagnosis } : {}),
+      model: !!diagnosis,
+    });
+    const text = triageText({
+      enrichment: found.text,
+      ...(diagnosis ? { diagnosis } : {}),
+      runbooks: found.runbooks,
+      ...(note ? { note } : {}),
+    });
+    const chat = group.platform ? this.o.chats[group.platform] : undefined;
+    if (chat && group.channel && !group.storm) {
+      chat.postOnce(`${rootKey(group)}_triage`, group.channel, { text }, rootKey(group));
+      this.present(group);
+    } else if (chat && group.channel) this.present(group);
+    return text;
+  }
+
+  /**
+   * The question for the agent: only the alert's name, severity and the object names its labels give
+   * (valid Kubernetes names), never its free text, which anyone who writes a rule controls.
+   */
+  private question(group: GroupRecord, alerts: Parameters<typeof targetsOf>[1]): string {
+    const name = group.labels.alertname ?? 'an alert';
+    const objects = targetsOf(group, alerts).map((t) => t.label);
+    return [
+      `Alertmanager fired ${name} (severity ${severityName(group).toLowerCase()})${objects.length ? ` for ${objects.join(', ')}` : ''}.`,
+      'Triage it: read what you need with read-only tools, name the most likely cause with the evidence, and cite the runbook sections that apply. Propose no change.',
+    ].join(' ');
+  }
+}

@@ -1,0 +1,434 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../state/sqlite.js';
+import { type AlertmanagerWebhook, severityRank } from './webhook.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS groups (
+  group_key TEXT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  labels_json TEXT NOT NULL,
+  status TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL,
+  channel TEXT,
+  platform TEXT,
+  storm INTEGER NOT NULL DEFAULT 0,
+  first_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  ack_by TEXT,
+  ack_at INTEGER);
+CREATE INDEX IF NOT EXISTS groups_channel ON groups(channel, first_at);
+CREATE TABLE IF NOT EXISTS alerts (
+  group_key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  labels_json TEXT NOT NULL,
+  annotations_json TEXT NOT NULL,
+  ends_at TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (group_key, fingerprint, starts_at));
+CREATE TABLE IF NOT EXISTS triage (
+  group_key TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  queued_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  enrichment TEXT,
+  diagnosis TEXT,
+  model INTEGER NOT NULL DEFAULT 0,
+  error TEXT);
+CREATE INDEX IF NOT EXISTS triage_queue ON triage(state, priority, queued_at);
+CREATE TABLE IF NOT EXISTS stats (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`;
+
+export interface AlertRecord {
+  fingerprint: string;
+  startsAt: string;
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  endsAt: string;
+}
+
+export interface GroupRecord {
+  groupKey: string;
+  id: string;
+  labels: Record<string, string>;
+  status: 'firing' | 'resolved';
+  severityRank: number;
+  channel?: string;
+  platform?: string;
+  storm: boolean;
+  firstAt: number;
+  updatedAt: number;
+  ackBy?: string;
+}
+
+export interface TriageRecord {
+  groupKey: string;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  priority: number;
+  queuedAt: number;
+  enrichment?: string;
+  diagnosis?: string;
+  model: boolean;
+  error?: string;
+}
+
+/** What one delivery changed: new firing alerts, resolutions, and whether the group is new. */
+export interface Ingested {
+  group: GroupRecord;
+  isNew: boolean;
+  fired: AlertRecord[];
+  resolved: AlertRecord[];
+}
+
+/** A short stable id for a group (`ag_…`), from Alertmanager's groupKey. */
+export const groupIdOf = (groupKey: string) =>
+  `ag_${createHash('sha256').update(groupKey).digest('hex').slice(0, 12)}`;
+
+type GroupRow = {
+  group_key: string;
+  id: string;
+  labels_json: string;
+  status: 'firing' | 'resolved';
+  severity_rank: number;
+  channel: string | null;
+  platform: string | null;
+  storm: number;
+  first_at: number;
+  updated_at: number;
+  ack_by: string | null;
+};
+
+const groupOf = (r: GroupRow): GroupRecord => ({
+  groupKey: r.group_key,
+  id: r.id,
+  labels: JSON.parse(r.labels_json),
+  status: r.status,
+  severityRank: r.severity_rank,
+  ...(r.channel ? { channel: r.channel } : {}),
+  ...(r.platform ? { platform: r.platform } : {}),
+  storm: r.storm === 1,
+  firstAt: r.first_at,
+  updatedAt: r.updated_at,
+  ...(r.ack_by ? { ackBy: r.ack_by } : {}),
+});
+
+type AlertRow = {
+  fingerprint: string;
+  starts_at: string;
+  status: 'firing' | 'resolved';
+  labels_json: string;
+  annotations_json: string;
+  ends_at: string;
+};
+const alertOf = (r: AlertRow): AlertRecord => ({
+  fingerprint: r.fingerprint,
+  startsAt: r.starts_at,
+  status: r.status,
+  labels: JSON.parse(r.labels_json),
+  annotations: JSON.parse(r.annotations_json),
+  endsAt: r.ends_at,
+});
+
+/**
+ * Alert groups, their alerts and their triage, in SQLite (`<dataDir>/alerts.db`). A delivery is
+ * stored in one transaction before it is acknowledged, so nothing Alertmanager handed over is lost,
+ * and each alert is keyed by group, fingerprint and start, so a repeated delivery changes nothing.
+ */
+export class AlertStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = openSqlite(path);
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  count(name: string, by = 1): void {
+    this.db
+      .prepare(
+        'INSERT INTO stats (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?',
+      )
+      .run(name, by, by);
+  }
+
+  stats(): Record<string, number> {
+    const rows = this.db.prepare('SELECT name, value FROM stats').all() as Array<{
+      name: string;
+      value: number;
+    }>;
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+  }
+
+  /**
+   * Stores a delivery; `place` decides, for a group seen for the first time, its channel and whether
+   * it arrives in a storm (then it gets a line in the storm summary rather than a thread).
+   */
+  ingest(
+    payload: AlertmanagerWebhook,
+    place: (
+      labels: Record<string, string>,
+      rank: number,
+    ) => { channel?: string; platform?: string; storm: boolean },
+  ): Ingested {
+    return this.db.transaction((): Ingested => {
+      const now = Date.now();
+      const labels = { ...payload.groupLabels, ...payload.commonLabels };
+      const rank = Math.min(...payload.alerts.map((a) => severityRank(a.labels.severity)));
+      const existing = this.db.prepare('SELECT * FROM groups WHERE group_key = ?').get(payload.groupKey) as
+        | GroupRow
+        | undefined;
+      const status = payload.alerts.some((a) => a.status === 'firing') ? 'firing' : payload.status;
+      if (!existing) {
+        const where = place(labels, rank);
+        this.db
+          .prepare(
+            `INSERT INTO groups (group_key, id, labels_json, status, severity_rank, channel, platform, storm, first_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            payload.groupKey,
+            groupIdOf(payload.groupKey),
+            JSON.stringify(labels),
+            status,
+            rank,
+            where.channel ?? null,
+            where.channel ? (where.platform ?? 'slack') : null,
+            where.storm ? 1 : 0,
+            now,
+            now,
+          );
+      } else {
+        this.db
+          .prepare(
+            'UPDATE groups SET status = ?, severity_rank = MIN(severity_rank, ?), updated_at = ? WHERE group_key = ?',
+          )
+          .run(status, rank, now, payload.groupKey);
+      }
+      const get = this.db.prepare(
+        'SELECT status FROM alerts WHERE group_key = ? AND fingerprint = ? AND starts_at = ?',
+      );
+      const put = this.db.prepare(
+        `INSERT INTO alerts (group_key, fingerprint, starts_at, status, labels_json, annotations_json, ends_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(group_key, fingerprint, starts_at) DO UPDATE SET
+           status = excluded.status, annotations_json = excluded.annotations_json,
+           ends_at = excluded.ends_at, updated_at = excluded.updated_at`,
+      );
+      const fired: AlertRecord[] = [];
+      const resolved: AlertRecord[] = [];
+      for (const a of payload.alerts) {
+        const before = get.get(payload.groupKey, a.fingerprint, a.startsAt) as { status: string } | undefined;
+        put.run(
+          payload.groupKey,
+          a.fingerprint,
+          a.startsAt,
+          a.status,
+          JSON.stringify(a.labels),
+          JSON.stringify(a.annotations),
+          a.endsAt,
+          now,
+        );
+        const record: AlertRecord = {
+          fingerprint: a.fingerprint,
+          startsAt: a.startsAt,
+          status: a.status,
+          labels: a.labels,
+          annotations: a.annotations,
+          endsAt: a.endsAt,
+        };
+        if (a.status === 'firing' && !before) fired.push(record);
+        if (a.status === 'resolved' && before?.status !== 'resolved') resolved.push(record);
+      }
+      this.count('deliveries');
+      this.count('alerts', payload.alerts.length);
+      if (payload.truncatedAlerts) this.count('truncated', payload.truncatedAlerts);
+      const group = groupOf(
+        this.db.prepare('SELECT * FROM groups WHERE group_key = ?').get(payload.groupKey) as GroupRow,
+      );
+      return { group, isNew: !existing, fired, resolved };
+    })();
+  }
+
+  group(groupKey: string): GroupRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM groups WHERE group_key = ?').get(groupKey) as
+      | GroupRow
+      | undefined;
+    return r ? groupOf(r) : undefined;
+  }
+
+  groupById(id: string): GroupRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM groups WHERE id = ?').get(id) as GroupRow | undefined;
+    return r ? groupOf(r) : undefined;
+  }
+
+  groups(filter: { status?: string; limit?: number } = {}): GroupRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM groups ${filter.status ? 'WHERE status = ?' : ''} ORDER BY updated_at DESC LIMIT ?`,
+      )
+      .all(...(filter.status ? [filter.status] : []), filter.limit ?? 100) as GroupRow[];
+    return rows.map(groupOf);
+  }
+
+  alerts(groupKey: string): AlertRecord[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM alerts WHERE group_key = ? ORDER BY starts_at, fingerprint')
+        .all(groupKey) as AlertRow[]
+    ).map(alertOf);
+  }
+
+  /** Firing and resolved alerts of a group (the latest state of each). */
+  tally(groupKey: string): { firing: number; resolved: number } {
+    const r = this.db
+      .prepare(
+        `SELECT SUM(status = 'firing') AS firing, SUM(status = 'resolved') AS resolved FROM alerts WHERE group_key = ?`,
+      )
+      .get(groupKey) as { firing: number | null; resolved: number | null };
+    return { firing: r.firing ?? 0, resolved: r.resolved ?? 0 };
+  }
+
+  /** New groups placed in a channel since `since` (ms), storm or not: the storm detector's count. */
+  newGroupsIn(channel: string, since: number): number {
+    return (
+      this.db
+        .prepare('SELECT COUNT(*) AS n FROM groups WHERE channel = ? AND first_at >= ?')
+        .get(channel, since) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  /** The storm groups of a channel since `since`, by alertname and namespace, with counts. */
+  stormTally(
+    channel: string,
+    since: number,
+  ): Array<{ alertname: string; namespace: string; groups: number; firing: number; triaged: number }> {
+    return this.db
+      .prepare(
+        `SELECT COALESCE(json_extract(g.labels_json, '$.alertname'), '?') AS alertname,
+                COALESCE(json_extract(g.labels_json, '$.namespace'), '-') AS namespace,
+                COUNT(*) AS groups,
+                SUM(g.status = 'firing') AS firing,
+                SUM(t.state IN ('done', 'failed')) AS triaged
+           FROM groups g LEFT JOIN triage t ON t.group_key = g.group_key
+          WHERE g.channel = ? AND g.storm = 1 AND g.first_at >= ?
+          GROUP BY 1, 2 ORDER BY groups DESC, alertname LIMIT 50`,
+      )
+      .all(channel, since) as Array<{
+      alertname: string;
+      namespace: string;
+      groups: number;
+      firing: number;
+      triaged: number;
+    }>;
+  }
+
+  acknowledge(groupKey: string, by: string): void {
+    this.db
+      .prepare('UPDATE groups SET ack_by = ?, ack_at = ? WHERE group_key = ?')
+      .run(by, Date.now(), groupKey);
+  }
+
+  /** Queues a group for triage unless it is queued, running or done. False when the queue is full. */
+  enqueueTriage(groupKey: string, priority: number, queueLimit: number): boolean {
+    const queued = (
+      this.db.prepare("SELECT COUNT(*) AS n FROM triage WHERE state = 'queued'").get() as { n: number }
+    ).n;
+    if (queued >= queueLimit) {
+      this.count('triage_queue_full');
+      return false;
+    }
+    this.db
+      .prepare(
+        "INSERT OR IGNORE INTO triage (group_key, state, priority, queued_at) VALUES (?, 'queued', ?, ?)",
+      )
+      .run(groupKey, priority, Date.now());
+    return true;
+  }
+
+  /** Takes the most severe, oldest queued group; it is `running` until finished (or requeued after a crash). */
+  nextTriage(): TriageRecord | undefined {
+    return this.db.transaction(() => {
+      const r = this.db
+        .prepare("SELECT group_key FROM triage WHERE state = 'queued' ORDER BY priority, queued_at LIMIT 1")
+        .get() as { group_key: string } | undefined;
+      if (!r) return undefined;
+      this.db
+        .prepare("UPDATE triage SET state = 'running', started_at = ? WHERE group_key = ?")
+        .run(Date.now(), r.group_key);
+      return this.triage(r.group_key);
+    })();
+  }
+
+  finishTriage(
+    groupKey: string,
+    result: { enrichment: string; diagnosis?: string; model: boolean; error?: string },
+  ): void {
+    this.db
+      .prepare(
+        'UPDATE triage SET state = ?, finished_at = ?, enrichment = ?, diagnosis = ?, model = ?, error = ? WHERE group_key = ?',
+      )
+      .run(
+        result.error && !result.enrichment ? 'failed' : 'done',
+        Date.now(),
+        result.enrichment,
+        result.diagnosis ?? null,
+        result.model ? 1 : 0,
+        result.error ?? null,
+        groupKey,
+      );
+  }
+
+  /** After a restart: triage that was running when the process stopped is queued again. */
+  requeueRunning(): number {
+    return this.db.prepare("UPDATE triage SET state = 'queued' WHERE state = 'running'").run().changes;
+  }
+
+  triage(groupKey: string): TriageRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM triage WHERE group_key = ?').get(groupKey) as
+      | {
+          group_key: string;
+          state: TriageRecord['state'];
+          priority: number;
+          queued_at: number;
+          enrichment: string | null;
+          diagnosis: string | null;
+          model: number;
+          error: string | null;
+        }
+      | undefined;
+    if (!r) return undefined;
+    return {
+      groupKey: r.group_key,
+      state: r.state,
+      priority: r.priority,
+      queuedAt: r.queued_at,
+      ...(r.enrichment ? { enrichment: r.enrichment } : {}),
+      ...(r.diagnosis ? { diagnosis: r.diagnosis } : {}),
+      model: r.model === 1,
+      ...(r.error ? { error: r.error } : {}),
+    };
+  }
+
+  triageCounts(): Record<string, number> {
+    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM triage GROUP BY state').all() as Array<{
+      state: string;
+      n: number;
+    }>;
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  totals(): { groups: number; alerts: number } {
+    const g = this.db.prepare('SELECT COUNT(*) AS n FROM groups').get() as { n: number };
+    const a = this.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number };
+    return { groups: g.n, alerts: a.n };
+  }
+}

@@ -1,0 +1,276 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Alerts, buildAlerts } from '../../app/alerts.js';
+import { buildBots } from '../../app/bots.js';
+import { buildHttpServer } from '../../app/http.js';
+import { type App, buildApp } from '../../app/wiring.js';
+import type { SlackBot } from '../../bots/slack/bot.js';
+import { silentLogger } from '../../tools/core/logger.js';
+import {
+  freePort,
+  type PrometheusStack,
+  startPrometheusStack,
+  type WorkloadSpec,
+} from '../env/prometheus.js';
+import {
+  adminClients,
+  createNamespace,
+  deleteNamespace,
+  kubemateConfig,
+  uniqueName,
+} from '../support/kube.js';
+import { type ScriptedOllama, startScriptedOllama } from '../support/ollama-scripted.js';
+import { MemoryAudit } from '../support/pipeline.js';
+import { BOT_TOKEN, type SlackServer, startSlackServer } from '../support/slack-server.js';
+
+/**
+ * Alert triage end to end with real parts: the real Prometheus fires a real rule, the real
+ * Alertmanager posts its webhook (bearer token) to Kubemate's HTTP server, and the thread on the
+ * local Slack server gets a live summary, the alert, and a triage whose enrichment names the cause
+ * planted on the real test cluster (pods that cannot be scheduled); then the alert resolves.
+ */
+
+const TOKEN = 'alertmanager-webhook-token-for-tests';
+const CHANNEL = 'C0ALERTS';
+const ns = uniqueName('alerts');
+const POLICY = `
+version: 1
+identities:
+  triage: [alert:triage]
+  bob: [slack:UBOB]
+bindings:
+  - subjects: [triage]
+    roles: [viewer]
+  - subjects: [bob]
+    roles: [operator]
+`;
+
+let slack: SlackServer;
+let ollama: ScriptedOllama;
+let stack: PrometheusStack;
+let app: App;
+let bot: SlackBot;
+let alerts: Alerts;
+let server: FastifyInstance;
+let url: string;
+const audit = new MemoryAudit();
+
+const failing: WorkloadSpec = {
+  namespace: ns,
+  workload: 'api',
+  naming: 'linkerd',
+  pods: ['api-7d9c-x1'],
+  rps: 20,
+  errorRatio: 0.5,
+  latency: { boundsMs: [10, 100, 1000], cumulative: [0.5, 0.9, 1] },
+};
+
+const waitFor = async (what: string, check: () => boolean, ms = 60_000) => {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+beforeAll(async () => {
+  slack = await startSlackServer();
+  ollama = await startScriptedOllama();
+  await createNamespace(ns);
+  // The planted cause: a Deployment whose pods ask for more CPU than any node has.
+  await adminClients().apps.createNamespacedDeployment({
+    namespace: ns,
+    body: {
+      metadata: { name: 'api', labels: { app: 'api' } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'api' } },
+        template: {
+          metadata: { labels: { app: 'api' } },
+          spec: {
+            containers: [
+              { name: 'main', image: 'registry.local/api:2.0', resources: { requests: { cpu: '640' } } },
+            ],
+          },
+        },
+      },
+    },
+  });
+
+  // Alertmanager posts to the port Kubemate will listen on (it retries until Kubemate is up).
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  stack = await startPrometheusStack({
+    alertmanagerConfig: `route:
+  receiver: kubemate
+  group_by: [alertname, namespace]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: kubemate
+    webhook_configs:
+      - url: ${url}/api/alerts
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: ${TOKEN}
+`,
+  });
+  const cfg = kubemateConfig({
+    KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin',
+    KUBEMATE_LLM__URL: ollama.url,
+    KUBEMATE_OBSERVABILITY__PROMETHEUS: [{ url: stack.prometheusUrl, timeoutSeconds: 5 }],
+    KUBEMATE_BOTS__SLACK__ENABLED: 'true',
+    KUBEMATE_BOTS__SLACK__BOT_TOKEN: BOT_TOKEN,
+    KUBEMATE_BOTS__SLACK__SIGNING_SECRET: 'unused-signing-secret',
+    KUBEMATE_BOTS__SLACK__API_URL: slack.apiUrl,
+    KUBEMATE_BOTS__SLACK__PER_CHANNEL_INTERVAL_SECONDS: '0.05',
+    KUBEMATE_ALERTS__ENABLED: 'true',
+    KUBEMATE_ALERTS__TOKEN: TOKEN,
+    KUBEMATE_ALERTS__ROUTES: [{ matchers: [`namespace="${ns}"`], channel: CHANNEL }],
+  });
+  const policyFile = join(cfg.dataDir, 'policy.yaml');
+  writeFileSync(policyFile, POLICY);
+  app = buildApp({ ...cfg, policy: { ...cfg.policy, file: policyFile } }, silentLogger, { audit });
+  const bots = buildBots(app);
+  bot = bots.slack!;
+  await bot.start();
+  alerts = buildAlerts(app, bots)!;
+  alerts.service.start();
+  server = await buildHttpServer(app, bots, alerts);
+  await server.listen({ host: '127.0.0.1', port });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await alerts?.close();
+  await server?.close();
+  await bot?.stop();
+  app?.close();
+  await ollama?.close();
+  await slack?.close();
+  await deleteNamespace(ns);
+});
+
+const post = (body: unknown, token = TOKEN) =>
+  fetch(`${url}/api/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+
+describe('Alertmanager webhook', () => {
+  it('refuses a missing or wrong token with 401, audited, and a bad payload with a 400 that says what is wrong', async () => {
+    const before = alerts.store.totals();
+    const noToken = await fetch(`${url}/api/alerts`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(noToken.status).toBe(401);
+    expect((await post({}, 'wrong-token-wrong-token')).status).toBe(401);
+    expect(audit.records.filter((r) => r.principal.id === 'alertmanager:unverified')).toHaveLength(2);
+
+    const bad = await post({
+      version: '4',
+      groupKey: 'g',
+      status: 'firing',
+      alerts: [{ status: 'firing', labels: {} }],
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(
+      /^invalid Alertmanager webhook payload: alerts\.0\./,
+    );
+    const v3 = await post({ version: '3', groupKey: 'g', status: 'firing', alerts: [] });
+    expect(((await v3.json()) as { error: string }).error).toContain('version');
+    expect(alerts.store.totals()).toEqual(before);
+    expect(alerts.store.stats().invalid).toBe(2);
+    expect(alerts.store.stats().unauthorized).toBe(2);
+  });
+});
+
+describe('alert triage on the real cluster', () => {
+  it('a real rule fires: one thread with a live summary, the alert, and a triage naming the planted cause; then it resolves', async () => {
+    ollama.setChat((r) =>
+      r.messages.some((m) => m.role === 'tool')
+        ? { content: `The api pods in ${ns} are Pending: they request 640 CPUs, more than any node has.` }
+        : {
+            toolCalls: [
+              { name: 'workload_describe', arguments: { namespace: ns, kind: 'Deployment', name: 'api' } },
+            ],
+          },
+    );
+    stack.exporter.setWorkload(failing);
+    const root = () =>
+      slack.messages.find(
+        (m) => m.channel === CHANNEL && !m.thread_ts && m.text.includes('KubemateTestHighErrorRate'),
+      );
+    await waitFor('the alert thread', () => root() !== undefined, 90_000);
+    const thread = () => slack.messages.filter((m) => m.thread_ts === root()!.ts).map((m) => m.text);
+    await waitFor('the triage in the thread', () => thread().some((t) => t.startsWith('Diagnosis:')), 60_000);
+    await alerts.service.settled();
+    await bot.outbox.drained();
+
+    expect(root()!.text).toMatch(new RegExp(`^\\[FIRING\\] CRITICAL KubemateTestHighErrorRate in ${ns}`));
+    expect(root()!.text).toMatch(/1 firing, 0 resolved/);
+    expect(root()!.text).toContain(`${ns}/deployment/api`);
+    expect(thread().some((t) => t.startsWith('Firing since') && t.includes(`${ns}/api fails`))).toBe(true);
+    const triage = thread().find((t) => t.startsWith('Diagnosis:'))!;
+    expect(triage).toContain('640 CPUs');
+    // The enrichment read the real cluster: the scheduler's own reason is in it.
+    expect(triage).toMatch(/Insufficient cpu|FailedScheduling/);
+    expect(triage).toContain(`workload_describe namespace="${ns}" kind="Deployment" name="api"`);
+    // Every read ran through the pipeline as the triage principal, which may only read.
+    const reads = audit.records.filter((r) => r.principal.id === 'alert:triage' && r.kind === 'result');
+    expect(reads.length).toBeGreaterThan(0);
+    expect(new Set(reads.map((r) => r.principal.source))).toEqual(new Set(['alert', 'agent']));
+    expect(root()!.text).toMatch(/triaged \(diagnosis below\)/);
+    // One thread, one root, whatever Alertmanager repeated.
+    expect(
+      slack.messages.filter((m) => !m.thread_ts && m.text.includes('KubemateTestHighErrorRate')),
+    ).toHaveLength(1);
+    expect(thread().filter((t) => t.startsWith('Diagnosis:'))).toHaveLength(1);
+
+    stack.exporter.setWorkload({ ...failing, errorRatio: 0 });
+    await waitFor('the resolution', () => thread().some((t) => t.startsWith('Resolved')), 90_000);
+    await waitFor('the summary to show it', () => root()!.text.startsWith('[RESOLVED]'), 10_000);
+    expect(root()!.text).toMatch(/0 firing, 1 resolved/);
+  }, 240_000);
+
+  it('a repeated delivery posts nothing twice', async () => {
+    const payload = {
+      version: '4',
+      groupKey: `{}:{alertname="KubemateRepeat", namespace="${ns}"}`,
+      status: 'firing',
+      receiver: 'kubemate',
+      groupLabels: { alertname: 'KubemateRepeat', namespace: ns },
+      commonLabels: { alertname: 'KubemateRepeat', namespace: ns, severity: 'warning' },
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager',
+      truncatedAlerts: 0,
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'KubemateRepeat', namespace: ns, severity: 'warning', pod: 'nothing-here' },
+          annotations: { summary: 'repeat me' },
+          startsAt: new Date().toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: '',
+          fingerprint: 'abcdef0123456789',
+        },
+      ],
+    };
+    for (let i = 0; i < 3; i++) expect((await post(payload)).status).toBe(200);
+    await alerts.service.settled();
+    await bot.outbox.drained();
+    const roots = slack.messages.filter((m) => !m.thread_ts && m.text.includes('KubemateRepeat'));
+    expect(roots, JSON.stringify(roots.map((m) => m.text.slice(0, 200)))).toHaveLength(1);
+    const lines = slack.messages.filter(
+      (m) => m.thread_ts === roots[0]!.ts && m.text.startsWith('Firing since'),
+    );
+    expect(lines).toHaveLength(1);
+  });
+});
