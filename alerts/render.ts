@@ -83,16 +83,20 @@ export function triageText(result: {
 
 /** One storm summary per channel: new groups beyond the storm threshold, by alert name and namespace. */
 export function stormText(
+  totals: { groups: number; firing: number; triaged: number },
   rows: Array<{ alertname: string; namespace: string; groups: number; firing: number; triaged: number }>,
   since: number,
 ): string {
-  const total = rows.reduce((n, r) => n + r.groups, 0);
+  const listed = rows.reduce((n, r) => n + r.groups, 0);
   const lines = [
-    `[STORM] ${total} more alert groups since ${time(since)}: listed here instead of one thread each. Every alert is recorded (kubemate alerts, alerts_triage); the most severe are triaged first.`,
+    `[STORM] ${totals.groups} more alert groups since ${time(since)} (${totals.firing} firing, ${totals.triaged} triaged), listed here instead of one thread each. Every alert is recorded and triaged, the most severe first; alerts_triage shows any group.`,
     ...rows.map(
       (r) =>
         `• ${r.alertname} in ${r.namespace}: ${r.groups} group${r.groups === 1 ? '' : 's'}, ${r.firing} firing, ${r.triaged} triaged`,
     ),
+    ...(listed < totals.groups
+      ? [`… and ${totals.groups - listed} more groups of other alerts and namespaces`]
+      : []),
   ];
   return lines.join('\n');
 }

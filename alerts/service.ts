@@ -32,7 +32,8 @@ export interface AlertServiceOptions {
 }
 
 const STORM_WINDOW_MS = 60_000;
-const STORM_BUCKET_MS = 3600_000;
+/** A storm ends after this long without a new storm group; the next one gets a new summary. */
+const STORM_QUIET_MS = 10 * 60_000;
 
 const rootKey = (g: GroupRecord) => `al_${g.id}`;
 
@@ -48,7 +49,6 @@ export class AlertService {
   private readonly now: () => number;
   private readonly principal: Principal;
   private readonly guard: ChannelGuard;
-  private readonly modelRuns: number[] = [];
   private readonly running = new Set<Promise<void>>();
   private readonly dirty = new Map<string, () => void>();
   private editTimer: NodeJS.Timeout | undefined;
@@ -65,7 +65,19 @@ export class AlertService {
     this.stopped = false;
     const requeued = this.o.store.requeueRunning();
     if (requeued) this.o.logger.info({ requeued }, 'alert triage resumed after a restart');
-    for (const g of this.o.store.groups({ limit: 200 })) this.present(g);
+    // What a stop may have cut short between storing a delivery and presenting it: every post is
+    // keyed, so presenting again posts only what is missing.
+    for (const g of this.o.store.groups({ limit: 500 })) {
+      const alerts = this.o.store.alerts(g.groupKey);
+      this.present(g, {
+        group: g,
+        isNew: false,
+        fired: alerts,
+        resolved: alerts.filter((a) => a.status === 'resolved'),
+      });
+    }
+    for (const g of this.o.store.untriaged())
+      this.o.store.enqueueTriage(g.groupKey, g.severityRank, this.o.config.triage.queueLimit);
     this.pump();
   }
 
@@ -114,9 +126,18 @@ export class AlertService {
     if (!chat || !group.channel) return;
     const channel = group.channel;
     if (group.storm) {
-      const bucket = Math.floor(group.firstAt / STORM_BUCKET_MS) * STORM_BUCKET_MS;
-      const key = `st_${channel}_${bucket}`;
-      const draw = () => ({ text: stormText(this.o.store.stormTally(channel, bucket), bucket) });
+      const episode = ingested?.isNew
+        ? this.o.store.stormEpisode(channel, group.firstAt, STORM_QUIET_MS)
+        : this.o.store.currentStorm(channel);
+      if (!episode) return;
+      const { key, since } = episode;
+      const draw = () => ({
+        text: stormText(
+          this.o.store.stormTotals(channel, since),
+          this.o.store.stormTally(channel, since),
+          since,
+        ),
+      });
       if (!chat.postOnce(key, channel, draw())) this.editSoon(key, () => chat.edit(channel, key, draw()));
       return;
     }
@@ -188,14 +209,9 @@ export class AlertService {
     }
   }
 
-  /** A model run may start now: at most `modelRunsPerMinute` in any minute. */
+  /** A model run may start now: at most `modelRunsPerMinute` in any minute, across restarts. */
   private takeModelRun(): boolean {
-    const limit = this.o.config.triage.modelRunsPerMinute;
-    const now = this.now();
-    while (this.modelRuns.length && this.modelRuns[0]! <= now - 60_000) this.modelRuns.shift();
-    if (this.modelRuns.length >= limit) return false;
-    this.modelRuns.push(now);
-    return true;
+    return this.o.store.takeModelRun(this.now(), this.o.config.triage.modelRunsPerMinute);
   }
 
   /** Triage of one group on demand (the alerts_triage tool), or from the queue. */

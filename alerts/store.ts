@@ -40,7 +40,9 @@ CREATE TABLE IF NOT EXISTS triage (
   model INTEGER NOT NULL DEFAULT 0,
   error TEXT);
 CREATE INDEX IF NOT EXISTS triage_queue ON triage(state, priority, queued_at);
-CREATE TABLE IF NOT EXISTS stats (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`;
+CREATE TABLE IF NOT EXISTS stats (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS storms (channel TEXT PRIMARY KEY, key TEXT NOT NULL, started_at INTEGER NOT NULL, last_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS model_runs (at INTEGER NOT NULL);`;
 
 export interface AlertRecord {
   fingerprint: string;
@@ -70,6 +72,7 @@ export interface TriageRecord {
   state: 'queued' | 'running' | 'done' | 'failed';
   priority: number;
   queuedAt: number;
+  startedAt?: number;
   enrichment?: string;
   diagnosis?: string;
   model: boolean;
@@ -320,7 +323,7 @@ export class AlertStore {
                 SUM(t.state IN ('done', 'failed')) AS triaged
            FROM groups g LEFT JOIN triage t ON t.group_key = g.group_key
           WHERE g.channel = ? AND g.storm = 1 AND g.first_at >= ?
-          GROUP BY 1, 2 ORDER BY groups DESC, alertname LIMIT 50`,
+          GROUP BY 1, 2 ORDER BY groups DESC, alertname LIMIT 15`,
       )
       .all(channel, since) as Array<{
       alertname: string;
@@ -329,6 +332,70 @@ export class AlertStore {
       firing: number;
       triaged: number;
     }>;
+  }
+
+  /**
+   * The storm episode of a channel: the one summary message that storm groups of the channel are
+   * listed in. A new episode begins when the last storm group came more than `quietMs` ago.
+   */
+  stormEpisode(channel: string, now: number, quietMs: number): { key: string; since: number } {
+    return this.db.transaction(() => {
+      const r = this.db
+        .prepare('SELECT key, started_at, last_at FROM storms WHERE channel = ?')
+        .get(channel) as { key: string; started_at: number; last_at: number } | undefined;
+      if (r && r.last_at >= now - quietMs) {
+        this.db.prepare('UPDATE storms SET last_at = ? WHERE channel = ?').run(now, channel);
+        return { key: r.key, since: r.started_at };
+      }
+      const key = `st_${createHash('sha256').update(`${channel}:${now}`).digest('hex').slice(0, 16)}`;
+      this.db
+        .prepare('INSERT OR REPLACE INTO storms (channel, key, started_at, last_at) VALUES (?, ?, ?, ?)')
+        .run(channel, key, now, now);
+      return { key, since: now };
+    })();
+  }
+
+  /** The current storm episode of a channel, if any (no new one is begun). */
+  currentStorm(channel: string): { key: string; since: number } | undefined {
+    const r = this.db.prepare('SELECT key, started_at FROM storms WHERE channel = ?').get(channel) as
+      | { key: string; started_at: number }
+      | undefined;
+    return r ? { key: r.key, since: r.started_at } : undefined;
+  }
+
+  /** Takes a model run if fewer than `limit` ran in the last minute (kept across restarts). */
+  takeModelRun(now: number, limit: number): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM model_runs WHERE at <= ?').run(now - 60_000);
+      const n = (this.db.prepare('SELECT COUNT(*) AS n FROM model_runs').get() as { n: number }).n;
+      if (n >= limit) return false;
+      this.db.prepare('INSERT INTO model_runs (at) VALUES (?)').run(now);
+      return true;
+    })();
+  }
+
+  /** Firing groups that have no triage yet (a stop between storing and queueing): queued again at start. */
+  untriaged(): GroupRecord[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT g.* FROM groups g LEFT JOIN triage t ON t.group_key = g.group_key
+            WHERE t.group_key IS NULL AND g.status = 'firing'`,
+        )
+        .all() as GroupRow[]
+    ).map(groupOf);
+  }
+
+  /** All storm groups of a channel since `since`: how many, firing, triaged. */
+  stormTotals(channel: string, since: number): { groups: number; firing: number; triaged: number } {
+    const r = this.db
+      .prepare(
+        `SELECT COUNT(*) AS groups, SUM(g.status = 'firing') AS firing, SUM(t.state IN ('done', 'failed')) AS triaged
+           FROM groups g LEFT JOIN triage t ON t.group_key = g.group_key
+          WHERE g.channel = ? AND g.storm = 1 AND g.first_at >= ?`,
+      )
+      .get(channel, since) as { groups: number; firing: number | null; triaged: number | null };
+    return { groups: r.groups, firing: r.firing ?? 0, triaged: r.triaged ?? 0 };
   }
 
   acknowledge(groupKey: string, by: string): void {
@@ -399,6 +466,7 @@ export class AlertStore {
           state: TriageRecord['state'];
           priority: number;
           queued_at: number;
+          started_at: number | null;
           enrichment: string | null;
           diagnosis: string | null;
           model: number;
@@ -411,6 +479,7 @@ export class AlertStore {
       state: r.state,
       priority: r.priority,
       queuedAt: r.queued_at,
+      ...(r.started_at ? { startedAt: r.started_at } : {}),
       ...(r.enrichment ? { enrichment: r.enrichment } : {}),
       ...(r.diagnosis ? { diagnosis: r.diagnosis } : {}),
       model: r.model === 1,

@@ -104,8 +104,27 @@ export class Outbox {
     const { op } = row;
     try {
       if (op.op === 'post') {
+        const place = this.resolve(op.place);
+        // An earlier attempt may have landed before the process stopped: ask before posting again.
+        if (row.sending && this.transport.findPosted) {
+          // If the platform cannot say (no history scope, an outage), posting again beats losing it.
+          const found = await this.transport
+            .findPosted(place, row.key, row.createdAt - 60_000)
+            .catch((e: Error) => {
+              this.logger.warn(
+                { channel: row.channel, error: e.message },
+                'chat: could not check an earlier attempt',
+              );
+              return undefined;
+            });
+          if (found) {
+            this.store.delivered(row.seq, found);
+            return;
+          }
+        }
         this.lastPost.set(row.channel, Date.now());
-        const { messageId } = await this.transport.post(this.resolve(op.place), op.message);
+        this.store.markSending(row.seq);
+        const { messageId } = await this.transport.post(place, op.message, row.key);
         this.store.delivered(row.seq, messageId);
         return;
       }

@@ -33,6 +33,10 @@ export interface OutboxRow {
   op: OutboundOp;
   attempts: number;
   nextAt: number;
+  /** An attempt began and its outcome is unknown (the process stopped, or the call failed midway). */
+  sending: boolean;
+  /** When it was enqueued (ms). */
+  createdAt: number;
 }
 
 export interface CardRecord {
@@ -52,6 +56,13 @@ export class ChatStore {
   constructor(path: string) {
     this.db = openSqlite(path);
     this.db.exec(SCHEMA);
+    const columns = new Set(
+      (this.db.prepare('PRAGMA table_info(outbox)').all() as Array<{ name: string }>).map((c) => c.name),
+    );
+    if (!columns.has('sending'))
+      this.db.exec('ALTER TABLE outbox ADD COLUMN sending INTEGER NOT NULL DEFAULT 0');
+    if (!columns.has('created_at'))
+      this.db.exec('ALTER TABLE outbox ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0');
   }
 
   close(): void {
@@ -73,8 +84,8 @@ export class ChatStore {
     const key = op.op === 'update-ref' ? op.messageId : op.key;
     return Number(
       this.db
-        .prepare('INSERT INTO outbox (channel, key, op_json, next_at) VALUES (?, ?, ?, ?)')
-        .run(channel, key, JSON.stringify(op), Date.now()).lastInsertRowid,
+        .prepare('INSERT INTO outbox (channel, key, op_json, next_at, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(channel, key, JSON.stringify(op), Date.now(), Date.now()).lastInsertRowid,
     );
   }
 
@@ -92,6 +103,8 @@ export class ChatStore {
       op_json: string;
       attempts: number;
       next_at: number;
+      sending: number;
+      created_at: number;
     }>;
     return rows.map((r) => ({
       seq: r.seq,
@@ -100,6 +113,8 @@ export class ChatStore {
       op: JSON.parse(r.op_json),
       attempts: r.attempts,
       nextAt: r.next_at,
+      sending: r.sending === 1,
+      createdAt: r.created_at,
     }));
   }
 
@@ -107,6 +122,11 @@ export class ChatStore {
     return (
       this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get() as { n: number }
     ).n;
+  }
+
+  /** An attempt is about to begin: until it is settled, a restart must ask whether it landed. */
+  markSending(seq: number): void {
+    this.db.prepare('UPDATE outbox SET sending = 1 WHERE seq = ?').run(seq);
   }
 
   delivered(seq: number, messageId?: string): void {

@@ -107,7 +107,14 @@ export class Undeliverable extends Error {
 /** Transport only: what an adapter must do for the core. */
 export interface ChatTransport {
   readonly platform: string;
-  post(place: Place, message: OutMessage): Promise<{ messageId: string }>;
+  /** Posts; `key` is the outbox's key for it, carried with the message where the platform allows. */
+  post(place: Place, message: OutMessage, key?: string): Promise<{ messageId: string }>;
+  /**
+   * The id of a message already posted under `key` in the place since `sinceMs`, if the platform can
+   * tell: asked before posting again what an earlier attempt may have delivered (a crash or a
+   * timeout after the platform took it), so a retry never posts twice.
+   */
+  findPosted?(place: Place, key: string, sinceMs: number): Promise<string | undefined>;
   update(channel: string, messageId: string, message: OutMessage): Promise<void>;
   /** Shares a file in the place (Slack: files.uploadV2 into the thread). */
   upload(place: Place, file: ChatFile): Promise<void>;

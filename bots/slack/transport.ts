@@ -13,6 +13,9 @@ const { ErrorCode, WebClient } = webApi;
 type WebClient = webApi.WebClient;
 type WebClientOptions = webApi.WebClientOptions;
 
+/** The metadata event type that carries the outbox key of a message Kubemate posted. */
+const OUTBOX_EVENT = 'kubemate_outbox';
+
 /** Errors Slack will repeat however often we try. */
 const FINAL = new Set([
   'channel_not_found',
@@ -54,7 +57,7 @@ export class SlackTransport implements ChatTransport {
 
   constructor(private readonly client: WebClient) {}
 
-  async post(place: Place, message: OutMessage): Promise<{ messageId: string }> {
+  async post(place: Place, message: OutMessage, key?: string): Promise<{ messageId: string }> {
     try {
       const r = await this.client.chat.postMessage({
         channel: place.channel,
@@ -62,6 +65,8 @@ export class SlackTransport implements ChatTransport {
         ...render(message),
         unfurl_links: false,
         unfurl_media: false,
+        // The outbox key travels with the message, so a retry can find what an earlier attempt posted.
+        ...(key ? { metadata: { event_type: OUTBOX_EVENT, event_payload: { key } } } : {}),
       });
       if (!r.ts) throw new Error('chat.postMessage answered without a ts');
       return { messageId: r.ts };
@@ -73,6 +78,35 @@ export class SlackTransport implements ChatTransport {
   async update(channel: string, messageId: string, message: OutMessage): Promise<void> {
     try {
       await this.client.chat.update({ channel, ts: messageId, ...render(message) });
+    } catch (e) {
+      throw classify(e);
+    }
+  }
+
+  /** conversations.history (or .replies in a thread) with metadata: a message this outbox posted under `key`. */
+  async findPosted(place: Place, key: string, sinceMs: number): Promise<string | undefined> {
+    const oldest = (Math.max(0, sinceMs) / 1000).toFixed(6);
+    try {
+      const page = place.thread
+        ? await this.client.conversations.replies({
+            channel: place.channel,
+            ts: place.thread,
+            oldest,
+            limit: 200,
+            include_all_metadata: true,
+          })
+        : await this.client.conversations.history({
+            channel: place.channel,
+            oldest,
+            limit: 200,
+            include_all_metadata: true,
+          });
+      const mine = (page.messages ?? []).find(
+        (m) =>
+          m.metadata?.event_type === OUTBOX_EVENT &&
+          (m.metadata.event_payload as { key?: unknown })?.key === key,
+      );
+      return mine?.ts;
     } catch (e) {
       throw classify(e);
     }

@@ -14,6 +14,8 @@ export interface SlackMessage {
   thread_ts?: string;
   text: string;
   blocks?: Array<Record<string, unknown>>;
+  /** Message metadata (chat.postMessage `metadata`), returned with include_all_metadata. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** Every version, oldest first (chat.update appends). */
   history: Array<{ text: string; blocks?: Array<Record<string, unknown>> }>;
 }
@@ -55,7 +57,8 @@ export async function startSlackServer() {
   const calls: SlackCall[] = [];
   /** Failures to answer next, per method: an HTTP status (429 carries Retry-After seconds). */
   const failures: Array<{ method: string; status: number; retryAfter?: number }> = [];
-  let tsCounter = 1_700_000_000_000;
+  /** Message ts as Slack makes them: the time in seconds with microseconds, unique and rising. */
+  let lastMicros = 0;
   const acks: SocketAck[] = [];
   const sockets = new Set<WebSocket>();
   let envelopeSeq = 0;
@@ -91,7 +94,8 @@ export async function startSlackServer() {
     const args: Record<string, unknown> = (req.headers['content-type'] ?? '').includes('json')
       ? JSON.parse(raw || '{}')
       : Object.fromEntries(new URLSearchParams(raw));
-    for (const k of ['blocks']) if (typeof args[k] === 'string') args[k] = JSON.parse(args[k] as string);
+    for (const k of ['blocks', 'metadata'])
+      if (typeof args[k] === 'string') args[k] = JSON.parse(args[k] as string);
     const token =
       (req.headers.authorization ?? '').replace(/^Bearer /, '') || (args.token as string | undefined);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -128,13 +132,15 @@ export async function startSlackServer() {
           is_enterprise_install: false,
         });
       case 'chat.postMessage': {
-        const ts = `${Math.floor(tsCounter / 1000)}.${String(tsCounter++ % 1000).padStart(6, '0')}`;
+        lastMicros = Math.max(lastMicros + 1, Date.now() * 1000);
+        const ts = `${Math.floor(lastMicros / 1e6)}.${String(lastMicros % 1e6).padStart(6, '0')}`;
         const m: SlackMessage = {
           channel: String(args.channel),
           ts,
           ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
           text: String(args.text ?? ''),
           ...(args.blocks ? { blocks: args.blocks as SlackMessage['blocks'] } : {}),
+          ...(args.metadata ? { metadata: args.metadata as SlackMessage['metadata'] } : {}),
           history: [],
         };
         m.history.push({ text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}) });
@@ -153,6 +159,25 @@ export async function startSlackServer() {
         if (args.blocks) m.blocks = args.blocks as SlackMessage['blocks'];
         m.history.push({ text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}) });
         return send(200, { ok: true, channel: m.channel, ts: m.ts, text: m.text });
+      }
+      case 'conversations.history':
+      case 'conversations.replies': {
+        const oldest = Number(args.oldest ?? 0);
+        const inThread = method === 'conversations.replies';
+        const found = messages
+          .filter((m) => m.channel === args.channel && Number(m.ts) >= oldest)
+          .filter((m) => (inThread ? m.thread_ts === args.ts || m.ts === args.ts : !m.thread_ts))
+          .slice(-Number(args.limit ?? 100))
+          .reverse()
+          .map((m) => ({
+            type: 'message',
+            ts: m.ts,
+            ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+            text: m.text,
+            bot_id: 'BBOT',
+            ...(m.metadata && String(args.include_all_metadata) === 'true' ? { metadata: m.metadata } : {}),
+          }));
+        return send(200, { ok: true, messages: found, has_more: false });
       }
       case 'files.getUploadURLExternal': {
         const length = Number(args.length);
