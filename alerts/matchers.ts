@@ -11,7 +11,8 @@ export interface Matcher {
   re?: RegExp;
 }
 
-const MATCHER = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]*))\s*$/;
+const MATCHER =
+  /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|((?:[^\s"=!~][^\s"]*)?))\s*$/;
 
 export function parseMatcher(text: string): Matcher {
   const m = MATCHER.exec(text);

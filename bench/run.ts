@@ -24,6 +24,7 @@ import { KubeReader } from '../tools/clients/kube-raw.js';
 import { podSummaries } from '../tools/cluster/pod-table.js';
 import { estimateTokens } from '../tools/core/shaping.js';
 import { benchAgent } from './agent.js';
+import { benchAlerts } from './alerts.js';
 import { benchAudit } from './audit.js';
 import { benchChat } from './chat.js';
 import { kubemateEnv } from './env.js';
@@ -156,6 +157,7 @@ async function main(): Promise<void> {
   if (only === 'runbooks') await benchRunbooks();
   if (only === 'agent') process.stdout.write(`${(await benchAgent()).join('\n')}\n`);
   if (only === 'chat') process.stdout.write(`${(await benchChat()).join('\n')}\n`);
+  if (only === 'alerts') process.stdout.write(`${(await benchAlerts()).join('\n')}\n`);
   if (!only || only === 'redact') process.stdout.write(`${benchRedact().join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;

@@ -52,7 +52,12 @@ describe('the outbox after a stop in the middle of a post', () => {
     const store = fresh();
     store.enqueue({ op: 'post', place: { channel: 'C0LOST' }, message: { text: 'lost?' }, key: 'k_lost' });
     store.markSending(store.heads()[0]!.seq);
-    store.enqueue({ op: 'post', place: { channel: 'C0NOSCOPE' }, message: { text: 'asked?' }, key: 'k_noscope' });
+    store.enqueue({
+      op: 'post',
+      place: { channel: 'C0NOSCOPE' },
+      message: { text: 'asked?' },
+      key: 'k_noscope',
+    });
     store.markSending(store.heads().find((r) => r.channel === 'C0NOSCOPE')!.seq);
     slack.failNext('conversations.history', 500);
     slack.failNext('conversations.history', 500);
@@ -64,9 +69,9 @@ describe('the outbox after a stop in the middle of a post', () => {
     expect(slack.messages.filter((m) => m.channel === 'C0NOSCOPE').map((m) => m.text)).toEqual(['asked?']);
     const asked = slack.calls.filter((c) => c.method === 'conversations.history');
     expect(asked.length).toBeGreaterThanOrEqual(2);
-    expect(asked.every((c) => c.args.include_all_metadata === 'true' || c.args.include_all_metadata === true)).toBe(
-      true,
-    );
+    expect(
+      asked.every((c) => c.args.include_all_metadata === 'true' || c.args.include_all_metadata === true),
+    ).toBe(true);
     store.close();
   });
 });

@@ -1,0 +1,216 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { alertsConfigSchema } from '../../alerts/config.js';
+import { targetsOf } from '../../alerts/enrich.js';
+import { bearerMatches } from '../../alerts/http.js';
+import { matches, parseMatcher } from '../../alerts/matchers.js';
+import { alertLine, rootText, stormText } from '../../alerts/render.js';
+import { AlertStore, type GroupRecord } from '../../alerts/store.js';
+import { type AlertmanagerWebhook, webhookSchema } from '../../alerts/webhook.js';
+
+const store = () => new AlertStore(join(mkdtempSync(join(tmpdir(), 'kubemate-alerts-')), 'alerts.db'));
+
+function payload(
+  groupKey: string,
+  alerts: Array<Partial<AlertmanagerWebhook['alerts'][number]> & { fingerprint: string }>,
+) {
+  return webhookSchema.parse({
+    version: '4',
+    groupKey,
+    status: 'firing',
+    groupLabels: { alertname: 'A' },
+    commonLabels: { alertname: 'A', namespace: 'ns' },
+    alerts: alerts.map((a) => ({
+      status: 'firing',
+      labels: { alertname: 'A', namespace: 'ns', severity: 'warning' },
+      startsAt: '2026-12-07T01:00:00Z',
+      ...a,
+    })),
+  });
+}
+
+describe('matchers, as Alertmanager writes them', () => {
+  it('parses =, !=, =~ and !~, quoted or not, with anchored regexes', () => {
+    const labels = { namespace: 'payments', severity: 'critical', team: '' };
+    expect(matches(parseMatcher('namespace="payments"'), labels)).toBe(true);
+    expect(matches(parseMatcher('namespace=payments'), labels)).toBe(true);
+    expect(matches(parseMatcher('severity!="warning"'), labels)).toBe(true);
+    expect(matches(parseMatcher('namespace=~"pay.*"'), labels)).toBe(true);
+    expect(matches(parseMatcher('namespace=~"pay"'), labels)).toBe(false); // anchored
+    expect(matches(parseMatcher('namespace!~"pay.*"'), labels)).toBe(false);
+    expect(matches(parseMatcher('team=""'), labels)).toBe(true);
+    expect(matches(parseMatcher('missing=""'), labels)).toBe(true); // a missing label is empty
+  });
+
+  it('says what is wrong with a bad matcher, in the config', () => {
+    expect(() => parseMatcher('namespace')).toThrow(/is not a matcher; write name="value"/);
+    expect(() => parseMatcher('namespace=~"("')).toThrow(/the regex does not compile/);
+    const r = alertsConfigSchema.safeParse({ routes: [{ matchers: ['sev==x'], channel: 'C1' }] });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path).toEqual(['routes', 0, 'matchers', 0]);
+    const noToken = alertsConfigSchema.safeParse({ enabled: true });
+    expect(noToken.error!.issues[0]!.message).toMatch(/set token or tokenFile/);
+  });
+});
+
+describe('the webhook', () => {
+  it('checks the bearer token exactly', () => {
+    expect(bearerMatches('Bearer s3cret-token-value', 's3cret-token-value')).toBe(true);
+    expect(bearerMatches('bearer s3cret-token-value', 's3cret-token-value')).toBe(true);
+    expect(bearerMatches('Bearer s3cret-token-valuE', 's3cret-token-value')).toBe(false);
+    expect(bearerMatches('Basic s3cret-token-value', 's3cret-token-value')).toBe(false);
+    expect(bearerMatches(undefined, 's3cret-token-value')).toBe(false);
+  });
+
+  it('refuses payloads that are not version 4, have no alerts, or bad fingerprints', () => {
+    const ok = payload('g', [{ fingerprint: 'aa' }]);
+    expect(webhookSchema.safeParse({ ...ok, version: '3' }).success).toBe(false);
+    expect(webhookSchema.safeParse({ ...ok, alerts: [] }).success).toBe(false);
+    expect(
+      webhookSchema.safeParse({ ...ok, alerts: [{ ...ok.alerts[0], fingerprint: 'x y' }] }).success,
+    ).toBe(false);
+  });
+});
+
+describe('the alert store', () => {
+  it('stores a delivery once: a repeat changes nothing, a resolution is seen once', () => {
+    const s = store();
+    const place = () => ({ channel: 'C1', platform: 'slack', storm: false });
+    const first = s.ingest(payload('g1', [{ fingerprint: 'aa' }, { fingerprint: 'bb' }]), place);
+    expect([first.isNew, first.fired.length, first.resolved.length]).toEqual([true, 2, 0]);
+    const again = s.ingest(payload('g1', [{ fingerprint: 'aa' }, { fingerprint: 'bb' }]), place);
+    expect([again.isNew, again.fired.length, again.resolved.length]).toEqual([false, 0, 0]);
+    const resolved = s.ingest(
+      payload('g1', [{ fingerprint: 'aa', status: 'resolved', endsAt: '2026-12-07T02:00:00Z' }]),
+      place,
+    );
+    expect(resolved.resolved.map((a) => a.fingerprint)).toEqual(['aa']);
+    expect(s.ingest(payload('g1', [{ fingerprint: 'aa', status: 'resolved' }]), place).resolved).toEqual([]);
+    expect(s.tally('g1')).toEqual({ firing: 1, resolved: 1 });
+    expect(s.totals()).toEqual({ groups: 1, alerts: 2 });
+    s.close();
+  });
+
+  it('takes triage most severe first, then oldest, and queues again what a stop left running', () => {
+    const s = store();
+    const place = () => ({ storm: false });
+    for (const [key, sev] of [
+      ['w1', 'warning'],
+      ['c1', 'critical'],
+      ['i1', 'info'],
+      ['c2', 'critical'],
+    ] as const) {
+      const g = s.ingest(
+        payload(key, [
+          { fingerprint: key.charCodeAt(0).toString(16), labels: { alertname: 'A', severity: sev } },
+        ]),
+        place,
+      ).group;
+      s.enqueueTriage(g.groupKey, g.severityRank, 100);
+    }
+    expect(s.nextTriage()!.groupKey).toBe('c1');
+    expect(s.nextTriage()!.groupKey).toBe('c2');
+    expect(s.requeueRunning()).toBe(2);
+    expect([1, 2, 3, 4].map(() => s.nextTriage()!.groupKey)).toEqual(['c1', 'c2', 'w1', 'i1']);
+    expect(s.nextTriage()).toBeUndefined();
+    // A full queue refuses more and counts it; the group stays recorded.
+    s.ingest(payload('late', [{ fingerprint: 'ff' }]), place);
+    expect(s.enqueueTriage('late', 2, 0)).toBe(false);
+    expect(s.stats().triage_queue_full).toBe(1);
+    s.close();
+  });
+
+  it('keeps the model budget per minute, across reopening', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubemate-alerts-'));
+    const a = new AlertStore(join(dir, 'alerts.db'));
+    expect([a.takeModelRun(1000, 2), a.takeModelRun(2000, 2), a.takeModelRun(3000, 2)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    a.close();
+    const b = new AlertStore(join(dir, 'alerts.db'));
+    expect(b.takeModelRun(4000, 2)).toBe(false);
+    expect(b.takeModelRun(61_001, 2)).toBe(true);
+    b.close();
+  });
+
+  it('keeps one storm episode per channel until it has been quiet', () => {
+    const s = store();
+    const e1 = s.stormEpisode('C1', 1000, 600_000);
+    expect(s.stormEpisode('C1', 5000, 600_000)).toEqual(e1);
+    expect(s.stormEpisode('C2', 5000, 600_000).key).not.toBe(e1.key);
+    expect(s.stormEpisode('C1', 5000 + 600_001, 600_000).key).not.toBe(e1.key);
+    s.close();
+  });
+});
+
+const group = (labels: Record<string, string>): GroupRecord => ({
+  groupKey: 'g',
+  id: 'ag_000000000000',
+  labels,
+  status: 'firing',
+  severityRank: 0,
+  storm: false,
+  firstAt: 0,
+  updatedAt: 0,
+});
+const alert = (labels: Record<string, string>, annotations: Record<string, string> = {}) => ({
+  fingerprint: 'aa',
+  startsAt: '2026-12-07T01:00:00Z',
+  status: 'firing' as const,
+  labels,
+  annotations,
+  endsAt: '',
+});
+
+describe('what the labels point at', () => {
+  it('reads the workload, else the pod, and the node; only valid names, deduplicated', () => {
+    const targets = targetsOf(group({ alertname: 'X', namespace: 'pay' }), [
+      alert({ namespace: 'pay', deployment: 'api', pod: 'api-1' }),
+      alert({ namespace: 'pay', deployment: 'api', pod: 'api-2' }),
+      alert({ namespace: 'pay', pod: 'db-0' }),
+      alert({ node: 'node-7', instance: 'node-7:9100' }),
+      alert({ namespace: 'pay', pod: 'Robert"); DROP' }),
+      alert({ instance: '10.0.0.1:9100' }),
+    ]);
+    expect(targets.map((t) => t.label)).toEqual(['Deployment pay/api', 'pod pay/db-0', 'node node-7']);
+    expect(targets[0]!.args).toEqual({ namespace: 'pay', kind: 'Deployment', name: 'api' });
+  });
+});
+
+describe('what the thread shows', () => {
+  it('a live summary, a line per change, and a storm summary with totals', () => {
+    const g = group({ alertname: 'HighErrors', namespace: 'pay', severity: 'critical' });
+    const a = alert(
+      { alertname: 'HighErrors', namespace: 'pay', deployment: 'api' },
+      { summary: 'api fails 12%' },
+    );
+    expect(rootText(g, [a], { firing: 1, resolved: 0 }).split('\n')).toEqual([
+      '[FIRING] CRITICAL HighErrors in pay',
+      '1 firing, 0 resolved · since 2026-12-07 01:00 UTC',
+      'Affected: pay/deployment/api',
+      'Summary: api fails 12%',
+      'Group ag_000000000000 · not triaged',
+    ]);
+    expect(rootText(g, [a], { firing: 0, resolved: 1 })).toMatch(/^\[RESOLVED\]/);
+    expect(alertLine(a, 'fired')).toBe(
+      'Firing since 2026-12-07 01:00 UTC: api fails 12% (pay/deployment/api)',
+    );
+    expect(alertLine({ ...a, endsAt: '2026-12-07T02:30:00Z' }, 'resolved')).toBe(
+      'Resolved at 2026-12-07 02:30 UTC: api fails 12% (pay/deployment/api)',
+    );
+    const storm = stormText(
+      { groups: 30, firing: 29, triaged: 4 },
+      [{ alertname: 'Disk', namespace: 'a', groups: 20, firing: 20, triaged: 3 }],
+      Date.parse('2026-12-07T01:00:00Z'),
+    );
+    expect(storm.split('\n')[0]).toMatch(
+      /^\[STORM\] 30 more alert groups since 2026-12-07 01:00 UTC \(29 firing, 4 triaged\)/,
+    );
+    expect(storm).toContain('• Disk in a: 20 groups, 20 firing, 3 triaged');
+    expect(storm).toContain('… and 10 more groups');
+  });
+});
