@@ -1,7 +1,7 @@
 // diagnose(): the likely causes of a workload's trouble, from objects alone (no cluster).
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { type PodSummary, summarisePod } from '../../tools/cluster/common.js';
+import { type PodSummary, parseAge, summarisePod } from '../../tools/cluster/common.js';
 import { diagnose, formatRestartNote, lastRestartNote } from '../../tools/cluster/diagnose.js';
 import { markNodeNotReady } from '../../tools/cluster/pod-table.js';
 
@@ -211,6 +211,20 @@ describe('pod summaries', () => {
       ready: '1/1',
       healthy: true,
     });
+  });
+
+  it("reads the table printer's durations, compound ones included", () => {
+    expect(['45s', '4m', '9m30s', '2h15m', '3d4h', '2y5d', 'x', '4 m', ''].map(parseAge)).toEqual([
+      45,
+      240,
+      570,
+      8100,
+      273_600,
+      63_504_000,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('marks table rows on nodes that are not Ready', () => {

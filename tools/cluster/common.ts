@@ -138,12 +138,17 @@ export function summarisePod(pod: V1Pod, now = Date.now()): PodSummary {
   };
 }
 
-/** Seconds in kubectl's short age ("45s", "12m", "5h", "3d", "2y"), as the table printer writes it. */
+/**
+ * Seconds in the API server's short durations: "45s", "12m", "9m30s", "2h15m", "3d4h", "2y" (the
+ * table printer's HumanDuration keeps a second unit below ten minutes, three hours, eight days…).
+ */
 export function parseAge(text: string): number | undefined {
-  const m = /^(\d+)([smhdy])$/.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { s: 1, m: 60, h: 3600, d: 86_400, y: 31_536_000 }[m[2] as 's' | 'm' | 'h' | 'd' | 'y'];
-  return Number(m[1]) * unit;
+  const t = text.trim();
+  if (!/^(?:\d+[smhdy])+$/.test(t)) return undefined;
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400, y: 31_536_000 };
+  let total = 0;
+  for (const m of t.matchAll(/(\d+)([smhdy])/g)) total += Number(m[1]) * unit[m[2] as keyof typeof unit];
+  return total;
 }
 
 /** "412 Running, 3 CrashLoopBackOff" with the largest group first. */

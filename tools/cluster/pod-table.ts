@@ -46,7 +46,7 @@ async function tableRows(
         const status = cell('Status');
         // "3 (4m ago)": restarts, and how long ago the last one was
         const restartsCell = cell('Restarts');
-        const ago = /\((\w+) ago\)/.exec(restartsCell)?.[1];
+        const ago = /\(([0-9smhdy]+) ago\)/.exec(restartsCell)?.[1];
         const restartedAgo = ago ? parseAge(ago) : undefined;
         out.push({
           namespace: namespace ?? row.object?.metadata?.namespace ?? '',
