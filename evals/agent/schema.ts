@@ -59,6 +59,12 @@ const podStatus = z.strictObject({
   message: z.string().optional(),
   /** Sets the Ready and ContainersReady conditions (default: whether every container given is ready). */
   ready: z.boolean().optional(),
+  /**
+   * The Ready condition's reason when the pod is not ready, e.g. NodeNotReady (what the node
+   * controller writes while the containers still say ready); ContainersReady then follows the
+   * containers.
+   */
+  readyReason: z.string().optional(),
   containers: z.array(containerStatus).default([]),
   initContainers: z.array(containerStatus).default([]),
 });

@@ -100,3 +100,102 @@ export async function evaluate(
     ...(degraded ? { degraded } : {}),
   };
 }
+
+/** A question of the realistic set: every section that answers it, and where its phrasing came from. */
+export interface SectionQuestion {
+  id: string;
+  question: string;
+  phrasing: string;
+  /** `<file>#<heading path below the title, joined by " > ">`, relative to rag/runbooks. */
+  relevant: string[];
+}
+
+const sectionQuestionsSchema = z.strictObject({
+  questions: z
+    .array(
+      z.strictObject({
+        id: z.string().min(1),
+        question: z.string().min(3),
+        phrasing: z.url(),
+        relevant: z
+          .array(z.string().regex(/^[^#]+\.md#.+$/, 'write <file>.md#<Heading > Sub-heading>'))
+          .min(1),
+      }),
+    )
+    .min(1),
+});
+
+export function sectionQuestionsFile(): string {
+  return questionsFile().replace(/questions\.yaml$/, 'questions-real.yaml');
+}
+
+export function loadSectionQuestions(path = sectionQuestionsFile()): SectionQuestion[] {
+  const parsed = sectionQuestionsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(
+      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data.questions;
+}
+
+/** Whether a passage lies in one of the sections labelled relevant (its heading path below the title starts with one). */
+export function inRelevantSection(p: Passage, q: SectionQuestion, prefix = SHIPPED_PREFIX): boolean {
+  return q.relevant.some((label) => {
+    const [file, heading] = label.split('#') as [string, string];
+    if (p.citation.source !== `${prefix}/${file}`) return false;
+    const want = heading.split(' > ').map((s) => s.trim());
+    return want.every((h, i) => p.citation.headingPath[i + 1] === h);
+  });
+}
+
+export interface SectionReport {
+  mode: NonNullable<SearchOptions['mode']>;
+  questions: number;
+  recallAt3: number;
+  recallAt5: number;
+  /** Mean reciprocal rank of the first relevant passage in the top 10. */
+  mrr: number;
+  misses: { id: string; question: string; rank: number | null; top: string }[];
+  degraded?: string;
+}
+
+/** Section-level Recall@3, Recall@5 and MRR@10 over the realistic set. */
+export async function evaluateSections(
+  searcher: RunbookSearcher,
+  questions: SectionQuestion[],
+  mode: NonNullable<SearchOptions['mode']>,
+): Promise<SectionReport> {
+  let at3 = 0;
+  let at5 = 0;
+  let rr = 0;
+  const misses: SectionReport['misses'] = [];
+  let degraded: string | undefined;
+  for (const q of questions) {
+    const result = await searcher.search(q.question, { limit: 10, mode });
+    if (result.mode !== mode) degraded = `${result.mode} instead of ${mode}: ${result.notice ?? ''}`;
+    const index = result.passages.findIndex((p) => inRelevantSection(p, q));
+    const rank = index === -1 ? null : index + 1;
+    if (rank !== null) rr += 1 / rank;
+    if (rank !== null && rank <= 5) at5++;
+    if (rank !== null && rank <= 3) at3++;
+    else {
+      const top = result.passages[0];
+      misses.push({
+        id: q.id,
+        question: q.question,
+        rank,
+        top: top ? `${top.citation.source} › ${top.citation.headingPath.join(' › ')}` : '(nothing)',
+      });
+    }
+  }
+  return {
+    mode,
+    questions: questions.length,
+    recallAt3: at3 / questions.length,
+    recallAt5: at5 / questions.length,
+    mrr: rr / questions.length,
+    misses,
+    ...(degraded ? { degraded } : {}),
+  };
+}

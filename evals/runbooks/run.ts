@@ -19,7 +19,16 @@ import { type Embedder, OllamaEmbedder } from '../../rag/embeddings.js';
 import { KnowledgeBase } from '../../rag/knowledge-base.js';
 import { EmbeddedStore } from '../../rag/store/embedded.js';
 import type { RunbookStore } from '../../rag/types.js';
-import { type EvalQuestion, type EvalReport, evaluate, loadQuestions } from './evaluate.js';
+import {
+  type EvalQuestion,
+  type EvalReport,
+  evaluate,
+  evaluateSections,
+  loadQuestions,
+  loadSectionQuestions,
+  type SectionQuestion,
+  type SectionReport,
+} from './evaluate.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,6 +57,7 @@ async function evaluateStore(
   store: RunbookStore,
   embedder: Embedder | null,
   questions: EvalQuestion[],
+  realistic: SectionQuestion[],
   /** Runs before the store is closed (to drop a temporary Milvus collection). */
   cleanup?: () => Promise<void>,
 ): Promise<string[]> {
@@ -79,10 +89,25 @@ async function evaluateStore(
         '  hybrid   not measured: no real embedding model',
       );
     }
+    const sectionRow = (r: SectionReport) =>
+      `  ${r.mode.padEnd(8)} Recall@3 ${r.recallAt3.toFixed(3)}  Recall@5 ${r.recallAt5.toFixed(3)}  MRR@10 ${r.mrr.toFixed(3)}  (${r.questions} questions)${r.degraded ? `  DEGRADED: ${r.degraded}` : ''}`;
+    const sections: SectionReport[] = [await evaluateSections(kb, realistic, 'keyword')];
+    if (embedder) {
+      sections.push(
+        await evaluateSections(kb, realistic, 'dense'),
+        await evaluateSections(kb, realistic, 'hybrid'),
+      );
+    }
+    lines.push('  realistic set (questions-real.yaml), section level:', ...sections.map(sectionRow));
+    if (!embedder) lines.push('  dense, hybrid not measured: no real embedding model');
     if (args.misses) {
       for (const r of reports) {
         for (const m of r.misses)
           lines.push(`  miss ${r.mode} ${m.id} rank ${m.rank ?? '-'}: ${m.question}  → ${m.top}`);
+      }
+      for (const r of sections) {
+        for (const m of r.misses)
+          lines.push(`  miss@3 ${r.mode} ${m.id} rank ${m.rank ?? '-'}: ${m.question}  → ${m.top}`);
       }
     }
     return lines;
@@ -100,6 +125,7 @@ interface TestMilvus {
 
 async function main(): Promise<void> {
   const questions = loadQuestions();
+  const realistic = loadSectionQuestions();
   const host = args.ollama ?? process.env.OLLAMA_HOST;
   const embedder = host
     ? new OllamaEmbedder({ url: ollamaUrl(host), model: args.model!, timeoutMs: 120_000 })
@@ -113,6 +139,7 @@ async function main(): Promise<void> {
         new EmbeddedStore({ path: join(dir, 'runbooks.db') }),
         embedder,
         questions,
+        realistic,
       )),
     );
   } finally {
@@ -133,7 +160,9 @@ async function main(): Promise<void> {
       const { MilvusStore } = await import('../../rag/store/milvus.js');
       const store = new MilvusStore({ address, collection: `kubemate_eval_${Date.now()}` });
       out.push(
-        ...(await evaluateStore(`Milvus (${address})`, store, embedder, questions, () => store.drop())),
+        ...(await evaluateStore(`Milvus (${address})`, store, embedder, questions, realistic, () =>
+          store.drop(),
+        )),
       );
     } else {
       out.push('Milvus: not measured (give --milvus ADDRESS, KUBEMATE_EVAL_MILVUS or --start-milvus)');

@@ -5,7 +5,7 @@
 // real Milvus. Analysing in the store makes both servers index the same terms, and the same terms as
 // the embedded store: its words, stop words, CamelCase parts and Porter stems (FTS5's `porter`).
 // Milvus still does the BM25 ranking; it receives space-separated stems and only splits them.
-import { identifierParts, queryTerms, words } from '../keyword.js';
+import { identifierParts, queryTerms, vocabularyTerms, words } from '../keyword.js';
 import type { Chunk } from '../types.js';
 
 /** What the BM25 function indexes for a chunk: title, headings, labels and text, stemmed. */
@@ -24,7 +24,7 @@ export function documentTerms(chunk: Chunk): string {
 
 /** The query as BM25 terms ('' when nothing searchable is left, e.g. only stop words). */
 export function queryTermsText(query: string): string {
-  return queryTerms([query, ...identifierParts(query)].join(' '))
+  return queryTerms([query, ...identifierParts(query), ...vocabularyTerms(query)].join(' '))
     .map(porterStem)
     .join(' ');
 }

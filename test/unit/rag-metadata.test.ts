@@ -90,7 +90,7 @@ describe('metadata heuristics', () => {
 describe('keyword queries', () => {
   it('drops stop words, keeps each term once and quotes every term', () => {
     expect(queryTerms('How do I fix the the DNS?')).toEqual(['fix', 'dns']);
-    expect(ftsQuery('x509: certificate "expired"')).toBe('"x509" OR "certificate" OR "expired"');
+    expect(ftsQuery('x509: certificate "expired"')).toBe('"x509" OR "certificate" OR "expired" OR "tls"');
     expect(ftsQuery('NOT * AND')).toBeNull();
     expect(ftsQuery('NEAR(pods crash)')).toBe('"near" OR "pods" OR "crash"');
     expect(ftsQuery('col:term^2')).toBe('"col" OR "term" OR "2"');
@@ -105,6 +105,6 @@ describe('keyword queries', () => {
       'oom',
       'killed',
     ]);
-    expect(ftsQuery('crash loop')).toBe('"crash" OR "loop"');
+    expect(ftsQuery('crash loop')).toBe('"crash" OR "loop" OR "crashloopbackoff"');
   });
 });

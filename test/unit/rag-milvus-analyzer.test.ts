@@ -60,7 +60,7 @@ describe('BM25 terms', () => {
     expect(queryTermsText('Why are my pods restarting in CrashLoopBackOff?')).toBe(
       'pod restart crashloopbackoff crash loop back', // "off" is a stop word
     );
-    expect(queryTermsText('x509: certificate "expired" AND NOT *')).toBe('x509 certif expir');
+    expect(queryTermsText('x509: certificate "expired" AND NOT *')).toBe('x509 certif expir tl');
     expect(queryTermsText('the of and')).toBe('');
   });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Embedder } from '../../rag/embeddings.js';
-import { HybridSearcher, type Reranker, reciprocalRankFusion } from '../../rag/retrieval.js';
+import {
+  HybridSearcher,
+  OVERVIEW_WEIGHT,
+  preferSpecific,
+  type Reranker,
+  reciprocalRankFusion,
+} from '../../rag/retrieval.js';
 import type { Chunk, RunbookStore, ScoredChunk, SearchFilter } from '../../rag/types.js';
 
 function chunk(id: string): Chunk {
@@ -141,5 +147,37 @@ describe('hybrid searcher', () => {
     expect((await searcher.search('q', { limit: 500 })).passages).toHaveLength(50);
     expect((await searcher.search('q', { limit: 0 })).passages).toHaveLength(1);
     expect(calls[0]!.limit).toBe(150);
+  });
+});
+
+describe('overview passages yield to specific sections', () => {
+  const at = (id: string, headingPath: string[], score: number): ScoredChunk => ({
+    chunk: { ...chunk(id), headingPath },
+    score,
+  });
+
+  it('puts a specific section above an overview that scores about as well, never above a clearly better one', () => {
+    const ranked = preferSpecific([
+      at('intro', ['Pod in CrashLoopBackOff'], 10),
+      at('symptoms', ['Pod in CrashLoopBackOff', 'Symptoms'], 9.8),
+      at('checks', ['Pod in CrashLoopBackOff', 'Checks', 'Read the previous log'], 9),
+      at('far-better-overview', ['OOMKilled', 'Symptoms'], 20),
+      at('weak', ['OOMKilled', 'Fixes', 'Raise the limit'], 2),
+    ]);
+    expect(ranked.map((h) => h.chunk.id)).toEqual([
+      'far-better-overview',
+      'checks',
+      'intro',
+      'symptoms',
+      'weak',
+    ]);
+    expect(ranked.find((h) => h.chunk.id === 'intro')!.score).toBeCloseTo(10 * OVERVIEW_WEIGHT);
+  });
+
+  it('applies in keyword search and to the keyword half of hybrid search', async () => {
+    const keyword = [at('overview', ['T', 'Symptoms'], 10), at('specific', ['T', 'Checks', 'X'], 9)];
+    const { store } = fakeStore(keyword, []);
+    const searcher = new HybridSearcher({ store, embedding: () => ({ embedder: null, notice: 'off' }) });
+    expect(ids(await searcher.search('q', { mode: 'keyword', limit: 2 }))).toEqual(['specific', 'overview']);
   });
 });

@@ -244,6 +244,20 @@ describe('private key blocks', () => {
     expect(text).toContain('payment processor down');
   });
 
+  it.each([10, 62, 64, 100, 400])(
+    'keeps YAML whole when a secret-named key holds a nested map, indented %i columns',
+    (indent) => {
+      const pad = ' '.repeat(indent);
+      // A Pod's projected service account token inside a deeply nested object (a List, a template).
+      const yaml = `${pad}- serviceAccountToken:\n${pad}    expirationSeconds: 3607\n${pad}    path: token\n${pad}- password:\n${pad}    hunter2secret\n`;
+      const out = defaultRedactor(yaml);
+      expect(out).toContain(`${pad}    expirationSeconds: 3607\n`);
+      expect(out).toContain(`${pad}    path: token\n`);
+      expect(out).not.toContain('hunter2secret');
+      expect(out).toContain(`${pad}    [REDACTED]\n`);
+    },
+  );
+
   it('redacts a log line for line, so a key block is masked on each of its lines', () => {
     const lines = [
       'start',

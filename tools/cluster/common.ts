@@ -42,6 +42,13 @@ export interface PodSummary {
   age: string;
   node: string;
   healthy: boolean;
+  /**
+   * Why the pod is not ready although its containers last reported ready: the pod's Ready
+   * condition (NodeNotReady when the node controller marked it), or NodeNotReady when its node is.
+   */
+  notReadyReason?: string;
+  /** Seconds since a container last terminated and was restarted, when it has been. */
+  lastRestartSeconds?: number;
 }
 
 /** The STATUS column as kubectl computes it: the most telling container reason wins over the phase. */
@@ -82,14 +89,41 @@ export function podStatus(pod: V1Pod): string {
   return reason;
 }
 
+/**
+ * The reason a running pod is not ready when every container still says it is: the kubelet's
+ * reports are stale (its node stopped answering) and the pod's own Ready condition, set by the node
+ * controller, is the truth. kubectl shows such pods `1/1 Running`.
+ */
+export function staleReadiness(pod: V1Pod): string | undefined {
+  const cond = pod.status?.conditions?.find((c) => c.type === 'Ready');
+  if (!cond || cond.status === 'True' || pod.status?.phase !== 'Running') return undefined;
+  const statuses = pod.status?.containerStatuses ?? [];
+  if (statuses.length === 0 || !statuses.every((c) => c.ready)) return undefined;
+  return cond.reason || 'NotReady';
+}
+
+/** Seconds since the latest container termination that was followed by a restart. */
+export function lastRestartSeconds(pod: V1Pod, now = Date.now()): number | undefined {
+  let latest: number | undefined;
+  for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    const at = c.lastState?.terminated?.finishedAt;
+    if (!at || !c.restartCount) continue;
+    const t = new Date(at).getTime();
+    if (Number.isFinite(t) && (latest === undefined || t > latest)) latest = t;
+  }
+  return latest === undefined ? undefined : Math.max(0, Math.floor((now - latest) / 1000));
+}
+
 export function summarisePod(pod: V1Pod, now = Date.now()): PodSummary {
   const statuses = pod.status?.containerStatuses ?? [];
   const total = pod.spec?.containers?.length ?? statuses.length;
-  const ready = statuses.filter((c) => c.ready).length;
+  const stale = staleReadiness(pod);
+  const ready = stale ? 0 : statuses.filter((c) => c.ready).length;
   const restarts = statuses.reduce((n, c) => n + (c.restartCount ?? 0), 0);
   const status = podStatus(pod);
   const healthy =
     (status === 'Running' && ready === total) || status === 'Completed' || status === 'Succeeded';
+  const restartedAgo = lastRestartSeconds(pod, now);
   return {
     namespace: pod.metadata?.namespace ?? '',
     name: pod.metadata?.name ?? '',
@@ -99,7 +133,22 @@ export function summarisePod(pod: V1Pod, now = Date.now()): PodSummary {
     age: age(pod.metadata?.creationTimestamp, now),
     node: pod.spec?.nodeName ?? '<none>',
     healthy,
+    ...(stale ? { notReadyReason: stale } : {}),
+    ...(restartedAgo !== undefined ? { lastRestartSeconds: restartedAgo } : {}),
   };
+}
+
+/**
+ * Seconds in the API server's short durations: "45s", "12m", "9m30s", "2h15m", "3d4h", "2y" (the
+ * table printer's HumanDuration keeps a second unit below ten minutes, three hours, eight days…).
+ */
+export function parseAge(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^(?:\d+[smhdy])+$/.test(t)) return undefined;
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400, y: 31_536_000 };
+  let total = 0;
+  for (const m of t.matchAll(/(\d+)([smhdy])/g)) total += Number(m[1]) * unit[m[2] as keyof typeof unit];
+  return total;
 }
 
 /** "412 Running, 3 CrashLoopBackOff" with the largest group first. */

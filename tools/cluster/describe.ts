@@ -1,9 +1,9 @@
-import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ContainerStatus, V1Node, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { type KubeCluster, kubeCall } from '../clients/kube.js';
 import { suggestion, ToolError } from '../core/errors.js';
 import { defineTool, type ToolDef } from '../core/types.js';
-import { clipLine } from '../shared/text.js';
+import { clipMessage } from '../shared/text.js';
 import {
   age,
   assertNamespaceExists,
@@ -19,7 +19,7 @@ import {
   summarisePod,
   TOOLSET,
 } from './common.js';
-import { diagnose } from './diagnose.js';
+import { diagnose, type NodeHealth } from './diagnose.js';
 import { sortEvents } from './events.js';
 import type { KubeObject } from './resources.js';
 import { type WorkloadKind, workloadPath, workloadStatus } from './workloads.js';
@@ -96,7 +96,7 @@ function podInfo(pod: V1Pod): PodInfo {
   };
 }
 
-const clip = (text: string | undefined, max = 240): string => clipLine(text, max);
+const clip = (text: string | undefined, max = 240): string => clipMessage(text, max);
 
 async function eventsAbout(
   cluster: KubeCluster,
@@ -126,6 +126,40 @@ function replicaSetStatus(rs: KubeObject) {
     ready: `${ready}/${desired}`,
     images: [...new Set((template?.containers ?? []).map((c) => c.image ?? ''))],
   };
+}
+
+const MAX_NODES = 5;
+
+/**
+ * The Ready condition of the nodes under running pods that are not ready (at most a few): a pod
+ * whose node stopped answering still shows its containers ready. Nodes the caller may not read are
+ * left out.
+ */
+async function nodesOf(cluster: KubeCluster, pods: V1Pod[]): Promise<NodeHealth[]> {
+  const names = [
+    ...new Set(
+      pods
+        .filter((p) => p.status?.phase === 'Running' && !summarisePod(p).healthy && p.spec?.nodeName)
+        .map((p) => p.spec!.nodeName!),
+    ),
+  ].slice(0, MAX_NODES);
+  const nodes = await Promise.all(
+    names.map((name) =>
+      cluster.raw
+        .get<V1Node>(`/api/v1/nodes/${encodeURIComponent(name)}`)
+        .then((n) => {
+          const c = n.status?.conditions?.find((x) => x.type === 'Ready');
+          return {
+            name,
+            ready: c?.status ?? 'Unknown',
+            ...(c?.reason ? { reason: c.reason } : {}),
+            ...(c?.message ? { message: c.message } : {}),
+          };
+        })
+        .catch(() => undefined),
+    ),
+  );
+  return nodes.filter((n): n is NodeHealth => n !== undefined);
 }
 
 const MAX_POD_EVENTS = 10;
@@ -295,6 +329,7 @@ const workloadDescribe = defineTool({
       pods,
       workload?.obj ? { kind: workload.kind, obj: workload.obj } : undefined,
       events,
+      await nodesOf(cluster, pods),
     );
     const self =
       kind === 'Pod' ? undefined : kind === 'ReplicaSet' ? replicaSetStatus(obj) : workloadStatus(kind, obj);

@@ -1,14 +1,68 @@
 // What is likely wrong with a workload, from its pods, its own status conditions and its events:
 // a pure analysis (no API calls), used by workload_describe.
 import type { CoreV1Event, V1Container, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import { clipLine, plural } from '../shared/text.js';
-import { countBy, formatCounts, summarisePod } from './common.js';
+import { formatBytes, formatCpu, parseQuantity } from '../shared/quantity.js';
+import { clipMessage, plural } from '../shared/text.js';
+import { countBy, formatCounts, staleReadiness, summarisePod } from './common.js';
 import type { KubeObject } from './resources.js';
 
-const clip = (text: string | undefined, max = 240): string => clipLine(text, max);
+const clip = (text: string | undefined, max = 240): string => clipMessage(text, max);
 
 function specContainer(pod: V1Pod, name: string): V1Container | undefined {
   return [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === name);
+}
+
+/** What a node's Ready condition says, for the nodes the pods run on (when they could be read). */
+export interface NodeHealth {
+  name: string;
+  /** The Ready condition's status: True, False or Unknown. */
+  ready: string;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * What a pod asks the scheduler for: per resource, the larger of its containers' sum and its largest
+ * init container (init containers run one at a time), plus its overhead, as the scheduler counts.
+ */
+export function podRequests(pod: V1Pod): Map<string, number> {
+  const sum = new Map<string, number>();
+  for (const c of pod.spec?.containers ?? []) {
+    for (const [r, q] of Object.entries(c.resources?.requests ?? {})) {
+      sum.set(r, (sum.get(r) ?? 0) + parseQuantity(q as string));
+    }
+  }
+  for (const c of pod.spec?.initContainers ?? []) {
+    for (const [r, q] of Object.entries(c.resources?.requests ?? {})) {
+      sum.set(r, Math.max(sum.get(r) ?? 0, parseQuantity(q as string)));
+    }
+  }
+  for (const [r, q] of Object.entries(pod.spec?.overhead ?? {})) {
+    sum.set(r, (sum.get(r) ?? 0) + parseQuantity(q as string));
+  }
+  return sum;
+}
+
+/** `cpu 64, memory 2Gi, nvidia.com/gpu 4` in the order given. */
+export function formatRequests(requests: Map<string, number>, names: string[]): string {
+  return names
+    .filter((r) => requests.has(r))
+    .map((r) => {
+      const v = requests.get(r)!;
+      return `${r} ${r === 'cpu' ? formatCpu(v) : /memory|storage|hugepages/.test(r) ? formatBytes(v) : String(v)}`;
+    })
+    .join(', ');
+}
+
+/**
+ * The requests behind "Insufficient X": the resources the scheduler found short, then cpu and
+ * memory, so the number that cannot fit is beside the message that says it does not.
+ */
+function requestsNote(pod: V1Pod, message: string | undefined): string {
+  const short = [...(message ?? '').matchAll(/Insufficient ([\w./-]*\w)/g)].map((m) => m[1]!);
+  const names = [...new Set([...short, 'cpu', 'memory'])];
+  const text = formatRequests(podRequests(pod), names);
+  return text ? `; the pod requests ${text}` : '; the pod sets no resource requests';
 }
 
 /** The short list of likely causes, most telling first, from pod states, conditions and events. */
@@ -16,6 +70,7 @@ export function diagnose(
   pods: V1Pod[],
   workload: { kind: string; obj: KubeObject; status?: string } | undefined,
   events: CoreV1Event[],
+  nodes: NodeHealth[] = [],
 ): string[] {
   const problems: string[] = [];
   const covered = new Set<string>();
@@ -92,13 +147,39 @@ export function diagnose(
     p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'),
   );
   if (unschedulable.length > 0) {
-    const msg = unschedulable
-      .map((p) => p.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message)
-      .find(Boolean);
+    const withMsg =
+      unschedulable.find((p) => p.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message) ??
+      unschedulable[0]!;
+    const msg = withMsg.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message;
     problems.push(
-      `${plural(unschedulable.length, 'pod')} Pending, not schedulable${msg ? `: ${clip(msg, 240)}` : ''}`,
+      `${plural(unschedulable.length, 'pod')} Pending, not schedulable${msg ? `: ${clip(msg, 240)}` : ''}${requestsNote(withMsg, msg)}`,
     );
     covered.add('FailedScheduling');
+  }
+
+  // Pods on a node that stopped answering: their containers still say ready, the pod does not.
+  const nodeHealth = new Map(nodes.map((n) => [n.name, n]));
+  const onBadNode = pods.filter((p) => {
+    if (p.status?.phase !== 'Running') return false;
+    const node = nodeHealth.get(p.spec?.nodeName ?? '');
+    return staleReadiness(p) !== undefined || (node !== undefined && node.ready !== 'True');
+  });
+  const byNode = new Map<string, V1Pod[]>();
+  for (const p of onBadNode) {
+    const n = p.spec?.nodeName ?? '<none>';
+    byNode.set(n, [...(byNode.get(n) ?? []), p]);
+  }
+  for (const [name, list] of byNode) {
+    const node = nodeHealth.get(name);
+    const reason = staleReadiness(list[0]!) ?? 'NodeNotReady';
+    const nodeState =
+      node && node.ready !== 'True'
+        ? `node ${name} is NotReady (Ready=${node.ready}${node.reason ? `, ${node.reason}` : ''}${node.message ? `: ${clip(node.message, 160)}` : ''})`
+        : `node ${name} is likely NotReady`;
+    problems.push(
+      `${plural(list.length, 'pod')} not ready because ${nodeState}: pod Ready condition False (${reason}) though the containers last reported ready, so Services send them no traffic; check nodes_get ${name}`,
+    );
+    covered.add('NodeNotReady');
   }
 
   // Terminated with an error (Job pods, evictions)
@@ -117,7 +198,7 @@ export function diagnose(
   // Running but not ready
   const notReady = pods.filter((p) => {
     const s = summarisePod(p);
-    return s.status === 'Running' && !s.healthy;
+    return s.status === 'Running' && !s.healthy && !onBadNode.includes(p);
   });
   if (notReady.length > 0) {
     const probe = events.find((e) => e.reason === 'Unhealthy');
@@ -157,6 +238,24 @@ export function diagnose(
     if (typeof spec.replicas === 'number' && spec.replicas === 0) problems.push('scaled to 0 replicas');
   }
 
+  // The workload says it is short of ready replicas and nothing above says why: say so, never "no problems".
+  if (problems.length === 0 && workload) {
+    const spec = (workload.obj.spec ?? {}) as Record<string, unknown>;
+    const st = (workload.obj.status ?? {}) as Record<string, unknown>;
+    const desired =
+      typeof spec.replicas === 'number'
+        ? spec.replicas
+        : typeof st.desiredNumberScheduled === 'number'
+          ? st.desiredNumberScheduled
+          : undefined;
+    const ready = typeof st.readyReplicas === 'number' ? st.readyReplicas : ((st.numberReady as number) ?? 0);
+    if (desired !== undefined && ready < desired) {
+      problems.push(
+        `${workload.kind} has ${ready}/${desired} replicas ready, but its pods and events name no cause; check pods_list with unhealthy=true, the pods' nodes (nodes_list) and events_list`,
+      );
+    }
+  }
+
   // Warnings the pod states do not already explain
   const warnings = events.filter((e) => e.type === 'Warning' && !covered.has(e.reason ?? ''));
   const seen = new Set<string>();
@@ -170,4 +269,54 @@ export function diagnose(
     );
   }
   return problems;
+}
+
+/** The latest termination of a restarted container of one pod, with what it tells. */
+export interface RestartNote {
+  container: string;
+  reason: string;
+  exitCode: number;
+  /** The container's memory limit, for OOMKilled. */
+  memoryLimit?: string;
+  /** `Deployment/api` from a ReplicaSet owner named `api-<pod-template-hash>`, else the owner itself. */
+  workload?: string;
+  message?: string;
+}
+
+/** Why a pod's containers restarted last, from its container statuses; undefined when none did. */
+export function lastRestartNote(pod: V1Pod): RestartNote | undefined {
+  const all = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const restarted = all
+    .filter((c) => c.restartCount > 0 && c.lastState?.terminated)
+    .sort(
+      (a, b) =>
+        new Date(b.lastState!.terminated!.finishedAt ?? 0).getTime() -
+        new Date(a.lastState!.terminated!.finishedAt ?? 0).getTime(),
+    )[0];
+  if (!restarted) return undefined;
+  const t = restarted.lastState!.terminated!;
+  const limit = specContainer(pod, restarted.name)?.resources?.limits?.memory;
+  const owner =
+    pod.metadata?.ownerReferences?.find((r) => r.controller) ?? pod.metadata?.ownerReferences?.[0];
+  const hash = pod.metadata?.labels?.['pod-template-hash'];
+  const workload =
+    owner?.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)
+      ? `Deployment/${owner.name.slice(0, -hash.length - 1)}`
+      : owner
+        ? `${owner.kind}/${owner.name}`
+        : undefined;
+  return {
+    container: restarted.name,
+    reason: t.reason ?? 'Error',
+    exitCode: t.exitCode,
+    ...(t.reason === 'OOMKilled' || t.exitCode === 137 ? { memoryLimit: limit ?? 'none set' } : {}),
+    ...(workload ? { workload } : {}),
+    ...(t.message ? { message: clip(t.message, 160) } : {}),
+  };
+}
+
+/** `api OOMKilled (exit code 137, memory limit 256Mi)` */
+export function formatRestartNote(n: RestartNote): string {
+  const extra = [`exit code ${n.exitCode}`, ...(n.memoryLimit ? [`memory limit ${n.memoryLimit}`] : [])];
+  return `${n.container} ${n.reason} (${extra.join(', ')})${n.message ? `: ${n.message}` : ''}`;
 }

@@ -1,9 +1,10 @@
-import type { CoreV1Event } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { kubeCall } from '../clients/kube.js';
 import { defineTool, type ToolDef } from '../core/types.js';
-import { clipLine } from '../shared/text.js';
+import { clipMessage, plural } from '../shared/text.js';
 import {
+  age,
   assertNamespaceExists,
   clusterArg,
   formatCounts,
@@ -11,6 +12,7 @@ import {
   readAnnotations,
   TOOLSET,
 } from './common.js';
+import { formatRestartNote, lastRestartNote } from './diagnose.js';
 import { podSummaries } from './pod-table.js';
 import { listWorkloads } from './workloads.js';
 
@@ -46,7 +48,7 @@ function lastSeen(e: CoreV1Event): number {
   ).getTime();
 }
 
-const clip = (text: string | undefined, max = 200): string => clipLine(text, max);
+const clip = (text: string | undefined, max = 200): string => clipMessage(text, max);
 
 const namespaceSummary = defineTool({
   name: 'namespace_summary',
@@ -80,6 +82,21 @@ const namespaceSummary = defineTool({
       byReason: z.record(z.string(), z.number()),
       examples: z.array(z.object({ reason: z.string(), object: z.string(), message: z.string() })),
     }),
+    recentRestarts: z
+      .array(
+        z.object({
+          namespace: z.string(),
+          name: z.string(),
+          workload: z.string().optional(),
+          restarts: z.number(),
+          lastRestart: z.string().describe('how long ago, e.g. "4m"'),
+          container: z.string().optional(),
+          reason: z.string().optional(),
+          exitCode: z.number().optional(),
+          memoryLimit: z.string().optional(),
+        }),
+      )
+      .describe('pods whose containers restarted in the last hour, most restarts first, with why'),
     workloads: z.object({
       total: z.number(),
       notAvailable: z.number(),
@@ -113,6 +130,12 @@ const namespaceSummary = defineTool({
       TOP,
       (p) => p.restarts,
     );
+    const recent = new TopN<{
+      namespace: string;
+      name: string;
+      restarts: number;
+      seconds: number;
+    }>(TOP, (p) => p.restarts);
     const perNs = new Map<string, { pods: number; unhealthy: number }>();
     const warnings = { total: 0, occurrences: 0, byReason: {} as Record<string, number> };
     const examples = new Map<string, { reason: string; object: string; message: string; seen: number }>();
@@ -130,6 +153,18 @@ const namespaceSummary = defineTool({
           pods.restarts += s.restarts;
           if (s.restarts > 0) {
             restarters.add({ namespace: s.namespace, name: s.name, restarts: s.restarts, status: s.status });
+          }
+          if (
+            s.restarts > 0 &&
+            s.lastRestartSeconds !== undefined &&
+            s.lastRestartSeconds * 1000 <= HOUR_MS
+          ) {
+            recent.add({
+              namespace: s.namespace,
+              name: s.name,
+              restarts: s.restarts,
+              seconds: s.lastRestartSeconds,
+            });
           }
           if (!ns) {
             const c = perNs.get(s.namespace) ?? { pods: 0, unhealthy: 0 };
@@ -170,6 +205,32 @@ const namespaceSummary = defineTool({
     ]);
     if (pods.total === 0 && workloads.length === 0 && ns) await assertNamespaceExists(cluster, ns);
 
+    // Why the recent restarters restarted: a few pod reads, since the table carries no reasons.
+    const recentRestarts = await Promise.all(
+      recent.items.map(async (r) => {
+        const pod = await cluster.raw
+          .get<V1Pod>(`/api/v1/namespaces/${r.namespace}/pods/${r.name}`)
+          .catch(() => undefined);
+        const note = pod ? lastRestartNote(pod) : undefined;
+        return {
+          namespace: r.namespace,
+          name: r.name,
+          ...(note?.workload ? { workload: note.workload } : {}),
+          restarts: r.restarts,
+          lastRestart: age(new Date(now - r.seconds * 1000), now),
+          ...(note
+            ? {
+                container: note.container,
+                reason: note.reason,
+                exitCode: note.exitCode,
+                ...(note.memoryLimit ? { memoryLimit: note.memoryLimit } : {}),
+              }
+            : {}),
+          text: note ? formatRestartNote(note) : undefined,
+        };
+      }),
+    );
+
     const notAvailable = workloads
       .filter((w) => !w.healthy)
       .sort(
@@ -195,6 +256,7 @@ const namespaceSummary = defineTool({
               .slice(0, TOP)
               .map(([namespace, c]) => ({ namespace, ...c })),
           }),
+      recentRestarts: recentRestarts.map(({ text: _t, ...r }) => r),
       warningEvents: {
         ...warnings,
         examples: topReasons.map((r) => {
@@ -229,13 +291,25 @@ const namespaceSummary = defineTool({
         `Namespaces with the most unhealthy pods: ${structured.namespaces.map((n) => `${n.namespace} ${n.unhealthy}/${n.pods}`).join(', ')}.`,
       );
     }
+    if (recentRestarts.length > 0) {
+      lines.push(
+        `Restarted in the last hour: ${plural(recent.items.length, 'pod')}${recent.items.length === TOP ? ' (the top 5)' : ''}:`,
+        ...recentRestarts.map(
+          (r) =>
+            `- ${ns ? '' : `${r.namespace}/`}${r.name}${r.workload ? ` (${r.workload})` : ''}: ${r.restarts} restarts, last ${r.lastRestart} ago${r.text ? `, ${r.text}` : ''}`,
+        ),
+      );
+    }
+    const recentWorkloads = new Set(recentRestarts.map((r) => r.workload ?? `Pod/${r.name}`)).size;
     lines.push(
       warnings.total === 0
         ? 'Warning events in the last hour: none.'
         : `Warning events in the last hour: ${warnings.total} (${warnings.occurrences} occurrences) by reason: ${formatCounts(warnings.byReason)}.`,
       ...structured.warningEvents.examples.map((e) => `- ${e.reason} on ${e.object}: ${e.message}`),
       notAvailable.length === 0
-        ? `Workloads: ${workloads.length}, all fully available.`
+        ? recentWorkloads > 0
+          ? `Workloads: ${workloads.length}, all fully available now, but ${plural(recentWorkloads, 'workload')} restarted containers in the last hour (above).`
+          : `Workloads: ${workloads.length}, all fully available.`
         : `Workloads: ${workloads.length}, ${notAvailable.length} not fully available or failing${notAvailable.length > WORKLOAD_ROWS ? ` (first ${WORKLOAD_ROWS} shown; workloads_list with unhealthy=true lists them all)` : ''}:`,
       ...structured.workloads.items.map(
         (w) => `- ${w.kind} ${ns ? '' : `${w.namespace}/`}${w.name}: ${w.status}, ready ${w.ready}`,

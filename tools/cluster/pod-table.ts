@@ -1,6 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import type { KubeCluster } from '../clients/kube.js';
-import type { PodSummary } from './common.js';
+import { type PodSummary, parseAge } from './common.js';
 
 /**
  * Pod summaries from the API server's own table printer (`as=Table`): the same NAME, READY,
@@ -44,15 +44,20 @@ async function tableRows(
         const cell = (name: string) => String(row.cells[columns?.[name] ?? -1] ?? '');
         const ready = cell('Ready');
         const status = cell('Status');
+        // "3 (4m ago)": restarts, and how long ago the last one was
+        const restartsCell = cell('Restarts');
+        const ago = /\(([0-9smhdy]+) ago\)/.exec(restartsCell)?.[1];
+        const restartedAgo = ago ? parseAge(ago) : undefined;
         out.push({
           namespace: namespace ?? row.object?.metadata?.namespace ?? '',
           name: cell('Name'),
           ready,
           status,
-          restarts: Number.parseInt(cell('Restarts'), 10) || 0,
+          restarts: Number.parseInt(restartsCell, 10) || 0,
           age: cell('Age'),
           node: cell('Node') || '<none>',
           healthy: healthy(status, ready),
+          ...(restartedAgo !== undefined ? { lastRestartSeconds: restartedAgo } : {}),
         });
       }
     },
@@ -67,10 +72,67 @@ async function tableRows(
 }
 
 /**
+ * Names of the nodes whose STATUS is not Ready (NotReady, Unknown), from the nodes' table; empty
+ * when the caller may not list nodes.
+ */
+export async function notReadyNodes(cluster: KubeCluster, signal?: AbortSignal): Promise<Set<string>> {
+  const out = new Set<string>();
+  let columns: Record<string, number> | undefined;
+  try {
+    await cluster.raw.pages<TableRow>(
+      '/api/v1/nodes',
+      { includeObject: 'None' },
+      (rows) => {
+        for (const row of rows) {
+          const cell = (name: string) => String(row.cells[columns?.[name] ?? -1] ?? '');
+          if (!cell('Status').split(',').includes('Ready')) out.add(cell('Name'));
+        }
+      },
+      PAGE,
+      signal,
+      TABLE,
+      (page: { columnDefinitions?: Column[] }) => {
+        if (page.columnDefinitions)
+          columns = Object.fromEntries(page.columnDefinitions.map((c, i) => [c.name, i]));
+      },
+    );
+  } catch (e) {
+    if (e instanceof ApiException && (e.code === 403 || e.code === 401)) return out;
+    throw e;
+  }
+  return out;
+}
+
+/**
+ * A running pod on a node that is not Ready is not ready, whatever its containers last reported:
+ * the kubelet that would update them is not answering (kubectl still shows `1/1 Running`).
+ */
+export function markNodeNotReady(pods: PodSummary[], nodes: Set<string>): void {
+  if (nodes.size === 0) return;
+  for (const p of pods) {
+    if (!nodes.has(p.node) || p.status !== 'Running') continue;
+    const total = p.ready.split('/')[1] ?? '1';
+    p.ready = `0/${total}`;
+    p.healthy = false;
+    p.notReadyReason = 'NodeNotReady';
+  }
+}
+
+/**
  * Summaries of the pods in one namespace, or in every namespace (read a few namespaces at a time,
- * since table rows carry no namespace of their own).
+ * since table rows carry no namespace of their own). Pods on nodes that are not Ready are marked
+ * not ready.
  */
 export async function podSummaries(
+  cluster: KubeCluster,
+  opts: { namespace?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal },
+): Promise<PodSummary[]> {
+  const [pods, nodes] = await Promise.all([podRows(cluster, opts), notReadyNodes(cluster, opts.signal)]);
+  markNodeNotReady(pods, nodes);
+  return pods;
+}
+
+async function podRows(
   cluster: KubeCluster,
   opts: { namespace?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal },
 ): Promise<PodSummary[]> {

@@ -16,6 +16,7 @@ import {
   summarisePod,
   TOOLSET,
 } from './common.js';
+import { formatRequests, podRequests } from './diagnose.js';
 import { describeEvents, eventsFor } from './events.js';
 import { podSummaries } from './pod-table.js';
 
@@ -27,6 +28,11 @@ const podItem = z.object({
   restarts: z.number(),
   age: z.string(),
   node: z.string(),
+  notReadyReason: z
+    .string()
+    .optional()
+    .describe('why a Running pod is not ready though its containers said so, e.g. NodeNotReady'),
+  lastRestartSeconds: z.number().optional().describe('seconds since a container last restarted'),
 });
 
 const podsListOutput = listOutput({
@@ -105,7 +111,14 @@ const podsList = defineTool({
         : ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'NODE'],
       items: summaries,
       row: (s: PodSummary) => {
-        const cells = [s.name, s.ready, s.status, String(s.restarts), s.age, s.node];
+        const cells = [
+          s.name,
+          s.ready,
+          s.status,
+          String(s.restarts),
+          s.age,
+          s.notReadyReason ? `${s.node} (${s.notReadyReason})` : s.node,
+        ];
         return allNs ? [s.namespace, ...cells] : cells;
       },
       toStructured: ({ healthy: _healthy, ...rest }: PodSummary) => rest,
@@ -216,21 +229,32 @@ const podsGet = defineTool({
     const summary = summarisePod(pod);
     const specOf = (name: string, init: boolean) =>
       (init ? pod.spec?.initContainers : pod.spec?.containers)?.find((c) => c.name === name);
-    const containers = (statuses: V1ContainerStatus[] | undefined, init: boolean) =>
-      (statuses ?? []).map((c) => {
-        const res = specOf(c.name, init)?.resources;
-        const last = lastTermination(c);
+    // Every container the spec names, with its status when the kubelet has reported one: a pod
+    // that is not scheduled yet has no statuses, and its requests are what the scheduler weighs.
+    const containers = (statuses: V1ContainerStatus[] | undefined, init: boolean) => {
+      const specs = (init ? pod.spec?.initContainers : pod.spec?.containers) ?? [];
+      const byName = new Map((statuses ?? []).map((c) => [c.name, c]));
+      const names = [...specs.map((c) => c.name), ...[...byName.keys()].filter((n) => !specOf(n, init))];
+      return names.map((name) => {
+        const c = byName.get(name);
+        const res = specOf(name, init)?.resources;
+        const last = c ? lastTermination(c) : undefined;
         return {
-          name: c.name,
-          image: c.image,
-          ready: c.ready,
-          restarts: c.restartCount,
-          state: describeState(c),
+          name,
+          image: c?.image ?? specOf(name, init)?.image ?? '',
+          ready: c?.ready ?? false,
+          restarts: c?.restartCount ?? 0,
+          state: c
+            ? describeState(c)
+            : pod.spec?.nodeName
+              ? 'not started yet'
+              : 'not started (pod not scheduled)',
           ...(last ? { lastTermination: last } : {}),
           ...(res?.requests ? { requests: res.requests as Record<string, string> } : {}),
           ...(res?.limits ? { limits: res.limits as Record<string, string> } : {}),
         };
       });
+    };
     const owner = pod.metadata?.ownerReferences?.[0];
     const structured = {
       cluster: cluster.name,
@@ -285,9 +309,17 @@ const podsGet = defineTool({
         if (res.length > 0) lines.push(`  ${res.join('; ')}`);
       }
     }
-    if (structured.containers.length === 0 && pod.status?.phase === 'Pending') {
-      const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status !== 'True');
-      if (sched?.message) lines.push(`Not scheduled: ${sched.message}`);
+    const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status !== 'True');
+    if (sched) {
+      const asked = formatRequests(podRequests(pod), [...podRequests(pod).keys()]);
+      lines.push(
+        `Not scheduled${sched.message ? `: ${sched.message}` : ''}${asked ? ` The pod requests ${asked} in all.` : ' The pod sets no resource requests.'}`,
+      );
+    }
+    if (summary.notReadyReason) {
+      lines.push(
+        `Not ready although its containers last reported ready: Ready condition False (${summary.notReadyReason}); the node ${summary.node} has likely stopped reporting (check nodes_get ${summary.node}).`,
+      );
     }
     lines.push(events.length > 0 ? 'Recent events (warnings first):' : 'No recent events.');
     lines.push(...describeEvents(events));

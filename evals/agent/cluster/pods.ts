@@ -102,12 +102,14 @@ function applyPatch(pod: Pod, p: PodStatusSpec, now: number): void {
       (c) => c.type !== 'Ready' && c.type !== 'ContainersReady',
     );
     const reason = p.phase === 'Failed' || p.phase === 'Succeeded' ? 'PodCompleted' : 'ContainersNotReady';
+    const containersReady = described.length > 0 && described.every((c) => c.ready);
     for (const type of ['Ready', 'ContainersReady']) {
+      const ok = type === 'ContainersReady' && p.readyReason ? containersReady : ready;
       conditions.push({
         type,
-        status: ready ? 'True' : 'False',
+        status: ok ? 'True' : 'False',
         lastTransitionTime: iso(now - (p.since ? durationMs(p.since) : 60_000)),
-        ...(ready ? {} : { reason }),
+        ...(ok ? {} : { reason: type === 'Ready' && p.readyReason ? p.readyReason : reason }),
       });
     }
     status.conditions = conditions;

@@ -9,6 +9,7 @@ import {
   isKeyChar,
   isQuote,
   lineStart,
+  MAX_INDENT,
   type Mode,
   skipBlanks,
   type Value,
@@ -177,7 +178,7 @@ class Pairs {
       const c = t.charCodeAt(i);
       if (c === 123 || c === 125) return true;
       if (c === 10) {
-        const j = skipBlanks(t, i + 1, 64);
+        const j = skipBlanks(t, i + 1, MAX_INDENT);
         if (t.charCodeAt(j) === 45 && isBlank(t.charCodeAt(j + 1))) return true;
       }
     }

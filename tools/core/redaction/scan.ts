@@ -169,6 +169,13 @@ export function arrowValue(t: string, i: number, mode: Mode): Value | null {
   return valueAt(t, skipBlanks(t, k, 8), mode === 'line' ? 'token' : mode, 0);
 }
 
+/**
+ * The deepest indentation read when a value or list item may start on the next line. YAML written
+ * from a deeply nested object (a pod template inside a List) is indented past 64 columns; a cap
+ * that stops inside the indentation would take the next line's key for a value.
+ */
+export const MAX_INDENT = 1024;
+
 /** `key: value`, `key=value`, `"key": value`, `key := value`, `key => value`; returns where the value starts. */
 const NEXT_LINE_KEY = /[\w.-]{1,128}:(?:\s|$)|-\s|#/y;
 
@@ -181,8 +188,8 @@ function nextLineValue(t: string, j: number): number | null {
   if (t.charCodeAt(j) === 13) j++;
   if (t.charCodeAt(j) !== 10) return null;
   const start = j + 1;
-  const at = skipBlanks(t, start, 64);
-  if (at === start || isEol(t.charCodeAt(at))) return null;
+  const at = skipBlanks(t, start, MAX_INDENT);
+  if (at === start || isEol(t.charCodeAt(at)) || isBlank(t.charCodeAt(at))) return null;
   NEXT_LINE_KEY.lastIndex = at;
   return NEXT_LINE_KEY.test(t) ? null : at;
 }
@@ -225,7 +232,7 @@ export function flagArgument(t: string, e: number): number | null {
     while (j < limit && (isBlank(t.charCodeAt(j)) || t.charCodeAt(j) === 10 || t.charCodeAt(j) === 13)) j++;
   } else if (t.charCodeAt(j) === 10 || t.charCodeAt(j) === 13) {
     j += t.charCodeAt(j) === 13 && t.charCodeAt(j + 1) === 10 ? 2 : 1;
-    j = skipBlanks(t, j, 64);
+    j = skipBlanks(t, j, MAX_INDENT);
     if (t.charCodeAt(j) !== 45 || !isBlank(t.charCodeAt(j + 1))) return null;
     j = skipBlanks(t, j + 1, 8);
   }
