@@ -49,6 +49,7 @@ const RUNS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'analysisruns'
 
 let app: App;
 let stack: PrometheusStack;
+let cfg: ReturnType<typeof kubemateConfig>;
 const custom = () => adminClients().kc.makeApiClient(CustomObjectsApi);
 type Res = typeof GW;
 // biome-ignore lint/suspicious/noExplicitAny: custom objects are plain JSON
@@ -130,6 +131,125 @@ async function ask(tool: string, args: Record<string, unknown>, by = alice, appr
 const call = (tool: string, args: Record<string, unknown>) =>
   app.pipeline.invoke(tool, { namespace: ns, ...args }, alice);
 
+/** A Flagger Canary and the HTTPRoute it owns, with the status Flagger writes. */
+async function flaggerCanary(name: string) {
+  // Flagger: a Canary and the HTTPRoute it owns, with the status Flagger writes.
+  const canary = await create(FLAGGER, {
+    apiVersion: 'flagger.app/v1beta1',
+    kind: 'Canary',
+    metadata: { name: name },
+    spec: {
+      provider: 'gatewayapi:v1',
+      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: name },
+      service: { port: 9898 },
+      analysis: { interval: '1m', threshold: 5, maxWeight: 50, stepWeight: 10 },
+    },
+  });
+  await custom().replaceNamespacedCustomObjectStatus({
+    ...FLAGGER,
+    namespace: ns,
+    name: name,
+    body: { ...canary, status: { phase: 'Progressing', canaryWeight: 20, failedChecks: 1, iterations: 2 } },
+  });
+  const owned = route(name, `${name}-primary`, `${name}-canary`, 80, 20);
+  owned.metadata.ownerReferences = [
+    {
+      apiVersion: 'flagger.app/v1beta1',
+      kind: 'Canary',
+      name: name,
+      uid: canary.metadata.uid,
+      controller: true,
+    },
+  ];
+  await create(GW, owned);
+}
+
+/** An Argo Rollout, paused, with the TrafficSplit it owns and a failed AnalysisRun. */
+async function argoRollout(name: string) {
+  // Argo: a paused Rollout and a failed AnalysisRun it owns.
+  const rollout = await create(ARGO, {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name: name },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'main', image: 'registry.local/checkout:2' }] },
+      },
+      strategy: {
+        canary: {
+          stableService: `${name}-stable`,
+          canaryService: `${name}-canary`,
+          trafficRouting: { smi: { trafficSplitName: name } },
+          steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }],
+        },
+      },
+    },
+  });
+  await custom().replaceNamespacedCustomObjectStatus({
+    ...ARGO,
+    namespace: ns,
+    name: name,
+    body: {
+      ...rollout,
+      status: {
+        phase: 'Paused',
+        message: 'CanaryPauseStep',
+        currentStepIndex: 1,
+        pauseConditions: [{ reason: 'CanaryPauseStep', startTime: '2026-12-07T03:00:00Z' }],
+        canary: { weights: { canary: { weight: 10 }, stable: { weight: 90 } } },
+      },
+    },
+  });
+  await create(SMI, {
+    apiVersion: 'split.smi-spec.io/v1alpha2',
+    kind: 'TrafficSplit',
+    metadata: {
+      name: name,
+      ownerReferences: [
+        {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Rollout',
+          name: name,
+          uid: rollout.metadata.uid,
+          controller: true,
+        },
+      ],
+    },
+    spec: {
+      service: name,
+      backends: [
+        { service: `${name}-stable`, weight: 90 },
+        { service: `${name}-canary`, weight: 10 },
+      ],
+    },
+  });
+  // AnalysisRun has no status subresource: its status is written with the object.
+  await create(RUNS, {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AnalysisRun',
+    metadata: {
+      name: `${name}-run-1`,
+      ownerReferences: [
+        {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Rollout',
+          name: name,
+          uid: rollout.metadata.uid,
+          controller: true,
+        },
+      ],
+    },
+    spec: { metrics: [{ name: 'success-rate', provider: { prometheus: { query: 'vector(0.5)' } } }] },
+    status: {
+      phase: 'Failed',
+      metricResults: [{ name: 'success-rate', phase: 'Failed', count: 3, failed: 3 }],
+    },
+  });
+}
+
 beforeAll(async () => {
   const admin = adminClients();
   await installCanaryCrds(admin.kc);
@@ -140,14 +260,38 @@ beforeAll(async () => {
       e.setWorkload(linkerd('api-canary', 0.002, 100));
       e.setWorkload(linkerd('pay-stable', 0.001, 100));
       e.setWorkload(linkerd('pay-canary', 0.3, 2000));
+      e.setWorkload(linkerd('up-stable', 0.001, 100));
+      e.setWorkload(linkerd('up-canary', 0.001, 100));
+      e.setWorkload(linkerd('prog-good-stable', 0.001, 100));
+      e.setWorkload(linkerd('prog-good-canary', 0.001, 100));
+      e.setWorkload(linkerd('prog-bad-stable', 0.001, 100));
+      e.setWorkload(linkerd('prog-bad-canary', 0.25, 100));
     },
   });
-  for (const base of ['api', 'pay', 'mesh', 'smi', 'gone', 'race']) await release(base);
+  for (const base of [
+    'api',
+    'pay',
+    'mesh',
+    'meshw',
+    'smi',
+    'gone',
+    'race',
+    'prog-good',
+    'prog-bad',
+    'up',
+    'down',
+    'input',
+    'replan',
+  ])
+    await release(base);
   await service('single');
   await create(GW, route('api', 'api-stable', 'api-canary', 90, 10));
   await create(GW, route('pay', 'pay-stable', 'pay-canary', 90, 10));
   await create(GW, route('gone', 'gone-stable', 'gone-canary', 90, 10));
-  await create(GW, route('race', 'race-stable', 'race-canary', 90, 10));
+  for (const name of ['race', 'up', 'down', 'input', 'replan'])
+    await create(GW, route(name, `${name}-stable`, `${name}-canary`, 90, 10));
+  await create(GW, route('prog-good', 'prog-good-stable', 'prog-good-canary', 90, 10));
+  await create(GW, route('prog-bad', 'prog-bad-stable', 'prog-bad-canary', 90, 10));
   await create(GW, {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
@@ -167,119 +311,9 @@ beforeAll(async () => {
       ],
     },
   });
-  // Flagger: a Canary and the HTTPRoute it owns, with the status Flagger writes.
-  const canary = await create(FLAGGER, {
-    apiVersion: 'flagger.app/v1beta1',
-    kind: 'Canary',
-    metadata: { name: 'podinfo' },
-    spec: {
-      provider: 'gatewayapi:v1',
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-      service: { port: 9898 },
-      analysis: { interval: '1m', threshold: 5, maxWeight: 50, stepWeight: 10 },
-    },
-  });
-  await custom().replaceNamespacedCustomObjectStatus({
-    ...FLAGGER,
-    namespace: ns,
-    name: 'podinfo',
-    body: { ...canary, status: { phase: 'Progressing', canaryWeight: 20, failedChecks: 1, iterations: 2 } },
-  });
-  const owned = route('podinfo', 'podinfo-primary', 'podinfo-canary', 80, 20);
-  owned.metadata.ownerReferences = [
-    {
-      apiVersion: 'flagger.app/v1beta1',
-      kind: 'Canary',
-      name: 'podinfo',
-      uid: canary.metadata.uid,
-      controller: true,
-    },
-  ];
-  await create(GW, owned);
-  // Argo: a paused Rollout and a failed AnalysisRun it owns.
-  const rollout = await create(ARGO, {
-    apiVersion: 'argoproj.io/v1alpha1',
-    kind: 'Rollout',
-    metadata: { name: 'checkout' },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: 'checkout' } },
-      template: {
-        metadata: { labels: { app: 'checkout' } },
-        spec: { containers: [{ name: 'main', image: 'registry.local/checkout:2' }] },
-      },
-      strategy: {
-        canary: {
-          stableService: 'checkout-stable',
-          canaryService: 'checkout-canary',
-          trafficRouting: { smi: { trafficSplitName: 'checkout' } },
-          steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }],
-        },
-      },
-    },
-  });
-  await custom().replaceNamespacedCustomObjectStatus({
-    ...ARGO,
-    namespace: ns,
-    name: 'checkout',
-    body: {
-      ...rollout,
-      status: {
-        phase: 'Paused',
-        message: 'CanaryPauseStep',
-        currentStepIndex: 1,
-        pauseConditions: [{ reason: 'CanaryPauseStep', startTime: '2026-12-07T03:00:00Z' }],
-        canary: { weights: { canary: { weight: 10 }, stable: { weight: 90 } } },
-      },
-    },
-  });
-  await create(SMI, {
-    apiVersion: 'split.smi-spec.io/v1alpha2',
-    kind: 'TrafficSplit',
-    metadata: {
-      name: 'checkout',
-      ownerReferences: [
-        {
-          apiVersion: 'argoproj.io/v1alpha1',
-          kind: 'Rollout',
-          name: 'checkout',
-          uid: rollout.metadata.uid,
-          controller: true,
-        },
-      ],
-    },
-    spec: {
-      service: 'checkout',
-      backends: [
-        { service: 'checkout-stable', weight: 90 },
-        { service: 'checkout-canary', weight: 10 },
-      ],
-    },
-  });
-  // AnalysisRun has no status subresource: its status is written with the object.
-  await create(RUNS, {
-    apiVersion: 'argoproj.io/v1alpha1',
-    kind: 'AnalysisRun',
-    metadata: {
-      name: 'checkout-run-1',
-      ownerReferences: [
-        {
-          apiVersion: 'argoproj.io/v1alpha1',
-          kind: 'Rollout',
-          name: 'checkout',
-          uid: rollout.metadata.uid,
-          controller: true,
-        },
-      ],
-    },
-    spec: { metrics: [{ name: 'success-rate', provider: { prometheus: { query: 'vector(0.5)' } } }] },
-    status: {
-      phase: 'Failed',
-      metricResults: [{ name: 'success-rate', phase: 'Failed', count: 3, failed: 3 }],
-    },
-  });
-
-  const cfg = kubemateConfig({
+  await flaggerCanary('podinfo');
+  await argoRollout('checkout');
+  cfg = kubemateConfig({
     KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin',
     KUBEMATE_OBSERVABILITY__PROMETHEUS: [{ url: stack.prometheusUrl, timeoutSeconds: 5 }],
   });
@@ -430,24 +464,24 @@ describe('canary_analyze', () => {
 describe('canary writes', () => {
   it('shift 10 → 50 waits for approval, shows before → after and the verdict, then changes the HTTPRoute', async () => {
     const { plan, approve } = await ask('canary_shift', {
-      name: 'api',
-      weights: { 'api-stable': 50, 'api-canary': 50 },
+      name: 'up',
+      weights: { 'up-stable': 50, 'up-canary': 50 },
       ...WINDOW,
     });
     expect(plan).toContain(
-      `shift HTTPRoute ${ns}/api in cluster 'admin': api-stable 90% → 50%, api-canary 10% → 50%`,
+      `shift HTTPRoute ${ns}/up in cluster 'admin': up-stable 90% → 50%, up-canary 10% → 50%`,
     );
     expect(plan).toContain(': PASS (every check is within its threshold)');
-    expect(await weightsOf('api')).toEqual([
-      ['api-stable', 90],
-      ['api-canary', 10],
+    expect(await weightsOf('up')).toEqual([
+      ['up-stable', 90],
+      ['up-canary', 10],
     ]);
     const done = await approve();
     expect(done.status, done.text).toBe('success');
     expect(done.text).toContain('Shifted HTTPRoute');
-    expect(await weightsOf('api')).toEqual([
-      ['api-stable', 50],
-      ['api-canary', 50],
+    expect(await weightsOf('up')).toEqual([
+      ['up-stable', 50],
+      ['up-canary', 50],
     ]);
   });
 
@@ -475,78 +509,93 @@ describe('canary writes', () => {
   });
 
   it('rollback puts 100 % on stable', async () => {
-    const { plan, approve } = await ask('canary_rollback', { name: 'pay' });
-    expect(plan).toContain('pay-stable 80% → 100%, pay-canary 20% → 0%');
+    const { plan, approve } = await ask('canary_rollback', { name: 'down' });
+    expect(plan).toContain('down-stable 90% → 100%, down-canary 10% → 0%');
     expect((await approve()).status).toBe('success');
-    expect(await weightsOf('pay')).toEqual([
-      ['pay-stable', 100],
-      ['pay-canary', 0],
+    expect(await weightsOf('down')).toEqual([
+      ['down-stable', 100],
+      ['down-canary', 0],
     ]);
   });
 
   it('shifts a Linkerd HTTPRoute and an SMI TrafficSplit the same way', async () => {
-    const mesh = await ask('canary_shift', { name: 'mesh', step: 30, ...WINDOW, minRequests: 1 });
-    expect(mesh.plan).toContain('mesh-stable 80% → 50%, mesh-canary 20% → 50%');
+    await create(LINKERD, route('meshw', 'meshw-stable', 'meshw-canary', 80, 20, LINKERD));
+    await create(SMI, {
+      apiVersion: 'split.smi-spec.io/v1alpha2',
+      kind: 'TrafficSplit',
+      metadata: { name: 'smiw' },
+      spec: {
+        service: 'smiw',
+        backends: [
+          { service: 'smiw-stable', weight: 75 },
+          { service: 'smiw-canary', weight: 25 },
+        ],
+      },
+    });
+    const mesh = await ask('canary_shift', { name: 'meshw', step: 30, ...WINDOW, minRequests: 1 });
+    expect(mesh.plan).toContain('meshw-stable 80% → 50%, meshw-canary 20% → 50%');
     expect((await mesh.approve()).status).toBe('success');
-    expect(await weightsOf('mesh', LINKERD)).toEqual([
-      ['mesh-stable', 50],
-      ['mesh-canary', 50],
+    expect(await weightsOf('meshw', LINKERD)).toEqual([
+      ['meshw-stable', 50],
+      ['meshw-canary', 50],
     ]);
 
-    const smi = await ask('canary_rollback', { name: 'smi' });
+    const smi = await ask('canary_rollback', { name: 'smiw' });
     expect((await smi.approve()).status).toBe('success');
-    expect(((await get(SMI, 'smi')).spec.backends as Obj[]).map((b) => [b.service, b.weight])).toEqual([
-      ['smi-stable', 100],
-      ['smi-canary', 0],
+    expect(((await get(SMI, 'smiw')).spec.backends as Obj[]).map((b) => [b.service, b.weight])).toEqual([
+      ['smiw-stable', 100],
+      ['smiw-canary', 0],
     ]);
   });
 
   it('Flagger and Argo are driven through their own resources, never by re-weighting', async () => {
-    const shift = await call('canary_shift', { name: 'podinfo', step: 10 });
+    await flaggerCanary('podinfo-w');
+    await argoRollout('checkout-w');
+    const shift = await call('canary_shift', { name: 'podinfo-w', step: 10 });
     expect(shift.status).toBe('approval_required');
     const refused = await app.pipeline.approve(shift.ticket!.id, carol);
     expect(refused.text).toContain('Flagger Canary');
     expect(refused.text).toContain('Kubemate does not fight its controller');
-    expect(await weightsOf('podinfo')).toEqual([
-      ['podinfo-primary', 80],
-      ['podinfo-canary', 20],
+    expect(await weightsOf('podinfo-w')).toEqual([
+      ['podinfo-w-primary', 80],
+      ['podinfo-w-canary', 20],
     ]);
 
-    const promote = await ask('canary_promote', { name: 'podinfo' });
+    const promote = await ask('canary_promote', { name: 'podinfo-w' });
     expect(promote.plan).toContain('set spec.skipAnalysis to true');
     expect((await promote.approve()).status).toBe('success');
-    expect((await get(FLAGGER, 'podinfo')).spec.skipAnalysis).toBe(true);
+    expect((await get(FLAGGER, 'podinfo-w')).spec.skipAnalysis).toBe(true);
 
-    const abort = await ask('canary_rollback', { name: 'checkout' });
+    const abort = await ask('canary_rollback', { name: 'checkout-w' });
     expect(abort.plan).toContain('set status.abort');
     expect((await abort.approve()).status).toBe('success');
-    expect((await get(ARGO, 'checkout')).status.abort).toBe(true);
+    expect((await get(ARGO, 'checkout-w')).status.abort).toBe(true);
   });
 });
 
 describe('canary bad input: clear errors, nothing changed', () => {
   it('weights that do not add up, and unknown backends, are refused before any ticket', async () => {
     const sum = await call('canary_shift', {
-      name: 'race',
-      weights: { 'race-stable': 50, 'race-canary': 40 },
+      name: 'input',
+      weights: { 'input-stable': 50, 'input-canary': 40 },
     });
     expect(
       sum.status === 'approval_required'
         ? (await app.pipeline.approve(sum.ticket!.id, carol)).text
         : sum.text,
     ).toContain('weights must add up to 100 (percent); these add up to 90');
-    const unknown = await call('canary_shift', { name: 'race', weights: { 'race-canry': 100 } });
+    const unknown = await call('canary_shift', { name: 'input', weights: { 'input-canry': 100 } });
     const text =
       unknown.status === 'approval_required'
         ? (await app.pipeline.approve(unknown.ticket!.id, carol)).text
         : unknown.text;
-    expect(text).toContain("'race-canry'; did you mean 'race-canary'?");
-    const both = await call('canary_shift', { name: 'race', step: 10, weights: { 'race-stable': 100 } });
+    expect(text).toContain("'input-canry'; did you mean 'input-canary'?");
+    const both = await call('canary_shift', { name: 'input', step: 10, weights: { 'input-stable': 100 } });
     expect(both.status).toBe('invalid');
     expect(both.text).toContain('give either weights or step');
-    expect(await weightsOf('race')).toEqual([
-      ['race-stable', 90],
-      ['race-canary', 10],
+    expect(await weightsOf('input')).toEqual([
+      ['input-stable', 90],
+      ['input-canary', 10],
     ]);
   });
 
@@ -587,14 +636,14 @@ describe('canary bad input: clear errors, nothing changed', () => {
   });
 
   it('a split changed between plan and approval is re-planned from what is there at approval', async () => {
-    const { approve } = await ask('canary_shift', { name: 'race', step: 10, ...WINDOW, minRequests: 1 });
+    const { approve } = await ask('canary_shift', { name: 'replan', step: 10, ...WINDOW, minRequests: 1 });
     // The handler re-reads before writing; a write landing between its read and its patch is what
     // the resourceVersion test catches. Here another writer changes it after the plan: the handler
     // plans from the new state, so a step applies to what is there now.
     await custom().patchNamespacedCustomObject({
       ...GW,
       namespace: ns,
-      name: 'race',
+      name: 'replan',
       body: [
         { op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 30 },
         { op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 70 },
@@ -602,10 +651,10 @@ describe('canary bad input: clear errors, nothing changed', () => {
     });
     const r = await approve();
     expect(r.status, r.text).toBe('success');
-    expect(r.text).toContain('race-stable 70% → 60%, race-canary 30% → 40%');
-    expect(await weightsOf('race')).toEqual([
-      ['race-stable', 60],
-      ['race-canary', 40],
+    expect(r.text).toContain('replan-stable 70% → 60%, replan-canary 30% → 40%');
+    expect(await weightsOf('replan')).toEqual([
+      ['replan-stable', 60],
+      ['replan-canary', 40],
     ]);
   });
 
@@ -615,5 +664,139 @@ describe('canary bad input: clear errors, nothing changed', () => {
     const r = await approve();
     expect(r.status).toBe('error');
     expect(r.text).toContain("no canary named 'gone'");
+  });
+});
+
+// Shifts and progressions wait for a second person; a rollback does not (the on-call fast path:
+// no approvals rule matches it).
+const PROGRESS_POLICY = `
+version: 1
+identities:
+  alice: [slack:UALICE]
+  carol: [slack:UCAROL]
+bindings:
+  - subjects: [alice, carol]
+    roles: [operator]
+approvals:
+  - tools: [canary_progress, "canary_shift*", canary_promote]
+    approvers: { count: 1 }
+`;
+
+describe('canary_progress', () => {
+  const reports: string[] = [];
+  let dataDir: string;
+
+  function progressApp(): App {
+    const policyFile = join(dataDir, 'progress-policy.yaml');
+    writeFileSync(policyFile, PROGRESS_POLICY);
+    const a = buildApp({ ...cfg, dataDir, policy: { ...cfg.policy, file: policyFile } }, silentLogger);
+    a.canaryNotifiers.push({ notify: (plan, text) => void reports.push(`${plan.name}: ${text}`) });
+    return a;
+  }
+
+  async function start(a: App, name: string, steps: number[]) {
+    const asked = await a.pipeline.invoke(
+      'canary_progress',
+      { namespace: ns, name, steps, intervalSeconds: 1, ...WINDOW, minRequests: 1 },
+      alice,
+    );
+    expect(asked.status, asked.text).toBe('approval_required');
+    expect(previewOf(asked.ticket!.plan)).toContain(`the canary ${name}-canary to ${steps.join('% → ')}%`);
+    const started = await a.pipeline.approve(asked.ticket!.id, carol);
+    expect(started.status, started.text).toBe('success');
+    return (started.structured as Obj).id as string;
+  }
+
+  beforeAll(() => {
+    dataDir = kubemateConfig().dataDir;
+  });
+
+  it('rolls back by itself when a step fails its analysis', async () => {
+    const a = progressApp();
+    try {
+      const id = await start(a, 'prog-bad', [25, 50, 100]);
+      await a.canaryRunner.tick();
+      expect(await weightsOf('prog-bad')).toEqual([
+        ['prog-bad-stable', 100],
+        ['prog-bad-canary', 0],
+      ]);
+      const plan = a.canaryPlans.get(id)!;
+      expect(plan.state).toBe('rolled_back');
+      expect(plan.history.at(-1)!.text).toContain('analysis failed before step 1');
+      expect(reports.at(-1)).toContain('prog-bad: canary');
+      expect(reports.at(-1)).toContain('rolled back: all traffic on stable');
+      const status = await a.pipeline.invoke('canary_progress_status', { id }, alice);
+      expect(status.text).toContain(`${id} ${ns}/prog-bad: rolled_back`);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('takes each step after a passing analysis and its approval, and continues after a restart', async () => {
+    const first = progressApp();
+    const id = await start(first, 'prog-good', [50, 100]);
+    await first.canaryRunner.tick();
+    let plan = first.canaryPlans.get(id)!;
+    expect(plan.state).toBe('waiting');
+    const ticket = plan.waiting!.ticket;
+    expect((await first.pipeline.approve(ticket, carol)).status).toBe('success');
+    expect(await weightsOf('prog-good')).toEqual([
+      ['prog-good-stable', 50],
+      ['prog-good-canary', 50],
+    ]);
+    first.close();
+
+    // A new process on the same data directory picks the plan up where it was.
+    const second = progressApp();
+    try {
+      await second.canaryRunner.tick();
+      plan = second.canaryPlans.get(id)!;
+      expect(plan.state).toBe('running');
+      expect(plan.step).toBe(1);
+      await new Promise((r) => setTimeout(r, 1100));
+      await second.canaryRunner.tick();
+      plan = second.canaryPlans.get(id)!;
+      expect(plan.state).toBe('waiting');
+      expect((await second.pipeline.approve(plan.waiting!.ticket, carol)).status).toBe('success');
+      await second.canaryRunner.tick();
+      plan = second.canaryPlans.get(id)!;
+      expect(plan.state).toBe('completed');
+      expect(await weightsOf('prog-good')).toEqual([
+        ['prog-good-stable', 0],
+        ['prog-good-canary', 100],
+      ]);
+      expect(reports.filter((r) => r.startsWith('prog-good'))).toEqual([
+        expect.stringContaining('step 1: analysis passes; shift to 50% waits for approval'),
+        expect.stringContaining('step 1 done: the canary has 50%'),
+        expect.stringContaining('step 2: analysis passes; shift to 100% waits for approval'),
+        expect.stringContaining('completed: the canary has 100% of the traffic'),
+      ]);
+    } finally {
+      second.close();
+    }
+  });
+
+  it('refuses a progression over a split a controller runs, and steps that do not rise', async () => {
+    const a = progressApp();
+    try {
+      const bad = await a.pipeline.invoke(
+        'canary_progress',
+        { namespace: ns, name: 'api', steps: [50, 20] },
+        alice,
+      );
+      expect(bad.status).toBe('invalid');
+      expect(bad.text).toContain('steps must rise');
+      const asked = await a.pipeline.invoke(
+        'canary_progress',
+        { namespace: ns, name: 'podinfo', steps: [50] },
+        alice,
+      );
+      const r = await a.pipeline.approve(asked.ticket!.id, carol);
+      expect(r.status).toBe('error');
+      expect(r.text).toContain('runs this release');
+      expect(a.canaryPlans.list().filter((p) => p.name === 'podinfo')).toEqual([]);
+    } finally {
+      a.close();
+    }
   });
 });
