@@ -10,6 +10,7 @@ import { mcpHttpPlugin } from '../mcp/http.js';
 import { PrincipalLimiter } from '../tools/core/limits.js';
 import { askHttpPlugin } from './ask-http.js';
 import { slackHttpPlugin } from './bots.js';
+import { flaggerGatePlugin } from './flagger-gate.js';
 import type { App } from './wiring.js';
 
 const READINESS_TTL_MS = 5000;
@@ -100,5 +101,11 @@ export async function buildHttpServer(app: App, bots: { slack?: SlackBot } = {})
     limiter: new PrincipalLimiter(ask),
   });
   if (bots.slack) await fastify.register(slackHttpPlugin, { bot: bots.slack, app });
+  await fastify.register(flaggerGatePlugin, {
+    pipeline: app.pipeline,
+    auth: app.auth,
+    store: app.canaryPlans,
+    ...(app.approvals ? { approvals: app.approvals } : {}),
+  });
   return fastify;
 }

@@ -5,7 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHttpServer } from '../../app/http.js';
 import { type App, buildApp } from '../../app/wiring.js';
+import { hashToken } from '../../mcp/auth.js';
 import { readSplit, weightPatch } from '../../tools/canary/splits.js';
 import { silentLogger } from '../../tools/core/logger.js';
 import { installCanaryCrds } from '../env/canary.js';
@@ -796,6 +798,85 @@ describe('canary_progress', () => {
       expect(r.text).toContain('runs this release');
       expect(a.canaryPlans.list().filter((p) => p.name === 'podinfo')).toEqual([]);
     } finally {
+      a.close();
+    }
+  });
+});
+
+describe('Flagger confirm webhooks', () => {
+  const TOKEN = 'flagger-webhook-token-0123456789';
+  const GATE_POLICY = `
+version: 1
+identities:
+  flagger: [token:flagger]
+  carol: [slack:UCAROL]
+bindings:
+  - subjects: [flagger, carol]
+    roles: [operator]
+`;
+
+  it('a confirm-promotion webhook waits until a colleague approves, then lets Flagger go on', async () => {
+    const dataDir = kubemateConfig().dataDir;
+    const policyFile = join(dataDir, 'gate-policy.yaml');
+    writeFileSync(policyFile, GATE_POLICY);
+    const gateCfg = kubemateConfig({
+      KUBEMATE_DATA_DIR: dataDir,
+      KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin',
+      KUBEMATE_AUTH__TOKENS: [
+        { name: 'flagger', sha256: hashToken(TOKEN), principal: { id: 'token:flagger', groups: [] } },
+      ],
+    });
+    const a = buildApp({ ...gateCfg, policy: { ...gateCfg.policy, file: policyFile } }, silentLogger);
+    const server = await buildHttpServer(a);
+    try {
+      const body = {
+        name: 'podinfo',
+        namespace: ns,
+        phase: 'Promoting',
+        checksum: '6d8f9c7b5',
+        metadata: {},
+      };
+      const hook = (payload: unknown, auth = `Bearer ${TOKEN}`, gate = 'confirm-promotion') =>
+        server.inject({
+          method: 'POST',
+          url: `/flagger/${gate}`,
+          headers: { authorization: auth, 'content-type': 'application/json' },
+          payload: JSON.stringify(payload),
+        });
+
+      expect((await hook(body, 'Bearer wrong')).statusCode).toBe(401);
+      const bad = await hook({ namespace: ns });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error).toContain('name');
+      expect((await hook(body, 'Bearer x', 'confirm-anything')).statusCode).toBe(404);
+
+      const first = await hook(body);
+      expect(first.statusCode).toBe(403);
+      const ticket = first.json().ticket as string;
+      expect(first.json().message).toBe(`waiting for approval of ticket ${ticket}`);
+      // Flagger asks again at its next interval: the same ticket, no second one.
+      const again = await hook(body);
+      expect(again.statusCode).toBe(403);
+      expect(again.json().ticket).toBe(ticket);
+      expect(a.approvals!.get(ticket).plan).toContain(
+        `let Flagger promote the canary to primary for Canary ${ns}/podinfo`,
+      );
+
+      // The webhook's own principal cannot approve its own request (four eyes).
+      const self = await a.pipeline.approve(ticket, { id: 'token:flagger', groups: [], source: 'mcp-http' });
+      expect(self.status).toBe('denied');
+      const approved = await a.pipeline.approve(ticket, carol);
+      expect(approved.status, approved.text).toBe('success');
+      const open = await hook(body);
+      expect(open.statusCode).toBe(200);
+      expect(open.json().open).toBe(true);
+
+      // The token may also come in the webhook's metadata; a new release needs a new approval.
+      const next = await hook({ ...body, checksum: 'a1b2c3', metadata: { token: TOKEN } }, '');
+      expect(next.statusCode).toBe(403);
+      expect(next.json().ticket).not.toBe(ticket);
+    } finally {
+      await server.close();
       a.close();
     }
   });

@@ -45,7 +45,19 @@ CREATE TABLE IF NOT EXISTS canary_plans (
   plan_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS canary_plans_due ON canary_plans(state, next_at);
+CREATE TABLE IF NOT EXISTS canary_gates (
+  key TEXT PRIMARY KEY,
+  ticket TEXT,
+  opened_at TEXT
+);
 `;
+
+/** A Flagger confirm gate for one release: its approval ticket, and whether it is open. */
+export interface CanaryGate {
+  key: string;
+  ticket?: string;
+  openedAt?: string;
+}
 
 export class CanaryPlanStore {
   private readonly db: Database.Database;
@@ -93,6 +105,34 @@ export class CanaryPlanStore {
     this.db
       .prepare('UPDATE canary_plans SET state = ?, next_at = ?, plan_json = ? WHERE id = ?')
       .run(plan.state, plan.nextAt, JSON.stringify(plan), plan.id);
+  }
+
+  gate(key: string): CanaryGate | undefined {
+    const row = this.db.prepare('SELECT key, ticket, opened_at FROM canary_gates WHERE key = ?').get(key) as
+      | { key: string; ticket: string | null; opened_at: string | null }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      key: row.key,
+      ...(row.ticket ? { ticket: row.ticket } : {}),
+      ...(row.opened_at ? { openedAt: row.opened_at } : {}),
+    };
+  }
+
+  setGateTicket(key: string, ticket: string): void {
+    this.db
+      .prepare(
+        'INSERT INTO canary_gates (key, ticket) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET ticket = excluded.ticket',
+      )
+      .run(key, ticket);
+  }
+
+  openGate(key: string): void {
+    this.db
+      .prepare(
+        'INSERT INTO canary_gates (key, opened_at) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET opened_at = excluded.opened_at',
+      )
+      .run(key, new Date().toISOString());
   }
 
   close(): void {
