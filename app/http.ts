@@ -12,6 +12,7 @@ import { PrincipalLimiter } from '../tools/core/limits.js';
 import type { Alerts } from './alerts.js';
 import { askHttpPlugin } from './ask-http.js';
 import { slackHttpPlugin } from './bots.js';
+import { flaggerGatePlugin } from './flagger-gate.js';
 import type { App } from './wiring.js';
 
 const READINESS_TTL_MS = 5000;
@@ -113,5 +114,11 @@ export async function buildHttpServer(
       token: alerts.token,
       audit: app.audit,
     });
+  await fastify.register(flaggerGatePlugin, {
+    pipeline: app.pipeline,
+    auth: app.auth,
+    store: app.canaryPlans,
+    ...(app.approvals ? { approvals: app.approvals } : {}),
+  });
   return fastify;
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { chatCanaryNotifier } from '../bots/core/canary-notifier.js';
 import { hashToken } from '../mcp/auth.js';
 import { serveStdio } from '../mcp/stdio.js';
 import { createLogger } from '../tools/core/logger.js';
@@ -132,11 +133,13 @@ program
     if (bots.slack) {
       await bots.slack.start();
       a.logger.info({ mode: a.config.bots.slack.mode }, 'slack bot started');
+      a.canaryNotifiers.push(chatCanaryNotifier(bots.slack.core.ctx));
     }
     if (alerts) {
       alerts.service.start();
       a.logger.info({ routes: a.config.alerts.routes.length }, 'alertmanager webhook at /api/alerts');
     }
+    a.canaryRunner.start();
     const stop = async () => {
       await alerts?.close();
       await bots.slack?.stop();

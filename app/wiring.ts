@@ -11,7 +11,9 @@ import { GuardOnlyPolicy } from '../policies/guard.js';
 import { type PolicyFile, parsePolicy } from '../policies/policy-file.js';
 import type { AuditSink, PolicyEngine, Principal, PrincipalSource } from '../policies/types.js';
 import { LazyKnowledgeBase } from '../rag/index.js';
+import { type CanaryNotifier, CanaryProgressRunner } from '../tools/canary/progress-runner.js';
 import { HTTP_BACKENDS, OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
+import { CanaryPlanStore } from '../tools/clients/canary-plans.js';
 import { BackendSet } from '../tools/clients/http-backend.js';
 import { KubeClusters } from '../tools/clients/kube.js';
 import { ToolPipeline } from '../tools/core/invoke.js';
@@ -38,6 +40,12 @@ export interface App {
   runbooks: LazyKnowledgeBase;
   /** The ops agent, built on first use (it opens `<dataDir>/agent.db`). */
   agent(): Agent;
+  /** Durable canary_progress plans (`<dataDir>/canary.db`). */
+  canaryPlans: CanaryPlanStore;
+  /** Runs canary_progress plans; `kubemate serve` starts it. Reports go to the log and to `notifiers`. */
+  canaryRunner: CanaryProgressRunner;
+  /** Where canary_progress steps are reported besides the log (the chat bots add theirs). */
+  canaryNotifiers: CanaryNotifier[];
   close(): void;
 }
 
@@ -159,10 +167,11 @@ export function buildApp(
     warn: (message) => logger.warn({ component: 'runbooks' }, message),
   });
   const audit = overrides.audit ?? auditLog!;
+  const canaryPlans = new CanaryPlanStore(join(config.dataDir, 'canary.db'));
   const pipeline = new ToolPipeline({
     registry: buildRegistry(),
     policy,
-    backends: { kube: clusters, ...observability, runbooks, runbookDocuments: runbooks },
+    backends: { kube: clusters, ...observability, runbooks, runbookDocuments: runbooks, canaryPlans },
     audit,
     metrics,
     logger,
@@ -172,6 +181,19 @@ export function buildApp(
     ...(approvals ? { approvals } : {}),
   });
   let agentHandle: ReturnType<typeof buildAgent> | undefined;
+  const canaryNotifiers: CanaryNotifier[] = [];
+  const canaryLog = logger.child({ component: 'canary' });
+  const canaryRunner = new CanaryProgressRunner({
+    store: canaryPlans,
+    pipeline,
+    ...(approvals ? { tickets: approvals } : {}),
+    notifier: {
+      async notify(plan, text) {
+        canaryLog.info({ plan: plan.id, state: plan.state }, text);
+        for (const n of canaryNotifiers) await n.notify(plan, text);
+      },
+    },
+  });
   return {
     config,
     pipeline,
@@ -195,7 +217,12 @@ export function buildApp(
       });
       return agentHandle.agent;
     },
+    canaryPlans,
+    canaryRunner,
+    canaryNotifiers,
     close() {
+      canaryRunner.stop();
+      canaryPlans.close();
       agentHandle?.close();
       approvals?.close();
       auditAnchors?.stop();

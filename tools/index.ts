@@ -1,4 +1,5 @@
 import { approvalsToolset } from './approvals/index.js';
+import { canaryToolset } from './canary/index.js';
 import { clusterToolset } from './cluster/index.js';
 import { ToolRegistry } from './core/registry.js';
 import type { Toolset } from './core/toolset.js';
@@ -14,6 +15,7 @@ export const toolsets: readonly Toolset[] = [
   tracesToolset,
   logsToolset,
   runbooksToolset,
+  canaryToolset,
   approvalsToolset,
 ];
 
