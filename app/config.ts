@@ -7,6 +7,7 @@ import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
 import { runbooksConfigSchema } from '../rag/config.js';
 import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 import { botsConfigSchema } from './bots-config.js';
+import { inspectionsConfigSchema } from './inspections-config.js';
 
 /** `~/x` means a path in the home directory, as in a shell. */
 const pathSchema = z
@@ -184,6 +185,8 @@ export const configSchema = z.strictObject({
   runbooks: runbooksConfigSchema.prefault({}),
   /** Chat bots (Slack); see app/bots-config.ts and docs/chat.md. */
   bots: botsConfigSchema.prefault({}),
+  /** Inspections: users' checks, report retention and scheduled plans; see docs/inspections.md. */
+  inspections: inspectionsConfigSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -14,6 +14,7 @@ import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAskCommands } from './commands/ask.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerBotCommands } from './commands/bots.js';
+import { registerInspectCommands } from './commands/inspect.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRunbookCommands } from './commands/runbooks.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -315,6 +316,15 @@ registerAuditCommands(program, () => {
   } catch (e) {
     fail((e as Error).message);
   }
+});
+registerInspectCommands(program, () => {
+  const a = app(config(), true);
+  return {
+    pipeline: a.pipeline,
+    principal: localPrincipal(a.config, 'cli'),
+    store: a.inspections,
+    close: () => a.close(),
+  };
 });
 registerRunbookCommands(program, {
   knowledgeBase: () => {

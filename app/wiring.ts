@@ -19,8 +19,10 @@ import type { Logger } from '../tools/core/logger.js';
 import { ToolMetrics } from '../tools/core/metrics.js';
 import { defaultRedactor } from '../tools/core/redact.js';
 import { buildRegistry } from '../tools/index.js';
+import { InspectionStore } from '../tools/inspection/store.js';
 import { AuditAnchors } from './audit-anchors.js';
 import type { Config } from './config.js';
+import { inspectionBackend } from './inspections.js';
 
 export interface App {
   config: Config;
@@ -36,6 +38,8 @@ export interface App {
   approvals?: ApprovalStore;
   /** The runbook knowledge base, opened (and the shipped runbooks ingested) on first use. */
   runbooks: LazyKnowledgeBase;
+  /** Inspection reports, schedule state and missed runs (`<dataDir>/inspections.db`). */
+  inspections: InspectionStore;
   /** The ops agent, built on first use (it opens `<dataDir>/agent.db`). */
   agent(): Agent;
   close(): void;
@@ -159,10 +163,20 @@ export function buildApp(
     warn: (message) => logger.warn({ component: 'runbooks' }, message),
   });
   const audit = overrides.audit ?? auditLog!;
+  const inspections = new InspectionStore(join(config.dataDir, 'inspections.db'), {
+    days: config.inspections.retentionDays,
+    perKind: config.inspections.keepPerKind,
+  });
   const pipeline = new ToolPipeline({
     registry: buildRegistry(),
     policy,
-    backends: { kube: clusters, ...observability, runbooks, runbookDocuments: runbooks },
+    backends: {
+      kube: clusters,
+      ...observability,
+      runbooks,
+      runbookDocuments: runbooks,
+      inspections: inspectionBackend(config, inspections),
+    },
     audit,
     metrics,
     logger,
@@ -184,6 +198,7 @@ export function buildApp(
     ...(auditAnchors ? { auditAnchors } : {}),
     ...(approvals ? { approvals } : {}),
     runbooks,
+    inspections,
     agent: () => {
       agentHandle ??= buildAgent({
         dataDir: config.dataDir,
@@ -198,6 +213,7 @@ export function buildApp(
     close() {
       agentHandle?.close();
       approvals?.close();
+      inspections.close();
       auditAnchors?.stop();
       auditLog?.close();
       for (const set of Object.values(observability)) set.close();

@@ -2,6 +2,7 @@ import { approvalsToolset } from './approvals/index.js';
 import { clusterToolset } from './cluster/index.js';
 import { ToolRegistry } from './core/registry.js';
 import type { Toolset } from './core/toolset.js';
+import { inspectionToolset } from './inspection/index.js';
 import { logsToolset } from './logs/index.js';
 import { metricsToolset } from './metrics/index.js';
 import { runbooksToolset } from './runbooks/index.js';
@@ -14,6 +15,7 @@ export const toolsets: readonly Toolset[] = [
   tracesToolset,
   logsToolset,
   runbooksToolset,
+  inspectionToolset,
   approvalsToolset,
 ];
 

@@ -2,6 +2,7 @@ import type { Principal } from '../../policies/types.js';
 import type { RunbookDocuments } from '../../rag/knowledge-base.js';
 import type { RunbookSearcher } from '../../rag/types.js';
 import { type BackendKind as BackendName, BackendSet } from './http-backend.js';
+import type { InspectionBackend } from './inspection-reports.js';
 import type { KubeAccess, KubeClusters } from './kube.js';
 
 /** The backend clients toolsets share. Built by app/ from configuration; toolsets never read config. */
@@ -11,6 +12,8 @@ export type Backends = Partial<Record<ObservabilityKind, BackendSet>> & {
   /** The runbook knowledge base: search (tools, agent) and whole documents (MCP resources). */
   runbooks?: RunbookSearcher;
   runbookDocuments?: RunbookDocuments;
+  /** Inspection reports, users' checks and the summary writer; without it inspections run but are not stored. */
+  inspections?: InspectionBackend;
 };
 
 /**
@@ -42,6 +45,7 @@ export type BoundBackends = Record<ObservabilityKind, BackendSet> & {
   kube: KubeAccess;
   /** Absent when no knowledge base is configured; the runbooks tools then say so. */
   runbooks?: RunbookSearcher;
+  inspections?: InspectionBackend;
 };
 
 /** An empty set per kind, whose tools say how to configure one. */
@@ -57,5 +61,6 @@ export function bindBackends(backends: Backends, principal: Principal): BoundBac
     ...observability,
     kube: backends.kube.as(principal),
     ...(backends.runbooks ? { runbooks: backends.runbooks } : {}),
+    ...(backends.inspections ? { inspections: backends.inspections } : {}),
   };
 }
