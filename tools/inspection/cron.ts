@@ -104,13 +104,14 @@ export function parseCron(expression: string, timeZone = 'UTC'): Cron {
     const before = zoneParts(fmt, t - 60 * MIN);
     return !(before.hour === p.hour && before.minute === p.minute && before.day === p.day);
   };
-  const LIMIT = 5 * 366 * 24 * 60; // five years of minutes, never reached by a valid expression
+  const HORIZON = 5 * 366 * 24 * 60 * MIN; // five years: a valid expression fires well within it
   return {
     expression,
     timeZone,
     next(after: number): number {
       let t = Math.floor(after / MIN) * MIN + MIN;
-      for (let i = 0; i < LIMIT; i++) {
+      const stop = after + HORIZON;
+      while (t <= stop) {
         const p = zoneParts(fmt, t);
         if (!dayMatches(p)) t += ((23 - p.hour) * 60 + (60 - p.minute)) * MIN;
         else if (!hours!.has(p.hour)) t += (60 - p.minute) * MIN;
