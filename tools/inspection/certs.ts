@@ -21,7 +21,7 @@ function facts(cert: X509Certificate, now: number): CertificateFacts {
     issuer: cert.issuer.replace(/\n/g, ', '),
     notBefore: new Date(cert.validFrom).toISOString(),
     notAfter: notAfter.toISOString(),
-    daysLeft: Math.floor(((notAfter.getTime() - now) / DAY) * 10) / 10,
+    daysLeft: Math.round(((notAfter.getTime() - now) / DAY) * 10) / 10,
   };
 }
 
