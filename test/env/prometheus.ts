@@ -45,6 +45,8 @@ export interface PrometheusStackOptions {
   exporter?: (exporter: TestExporter) => void;
   /** How long to wait for every target to be up (ms). */
   readyTimeoutMs?: number;
+  /** More scrape targets, job name to host:port (an exporter a test started: postgres_exporter). */
+  extraTargets?: Record<string, string>;
 }
 
 export interface PrometheusStack {
@@ -199,6 +201,7 @@ export async function startPrometheusStack(opts: PrometheusStackOptions = {}): P
         'kubemate-test-exporter': new URL(exporter.url).host,
         'node-exporter': host(ports.nodeExporter),
         'unreachable-exporter': host(ports.unreachable),
+        ...opts.extraTargets,
       },
       rules,
     ),
@@ -271,7 +274,8 @@ export async function startPrometheusStack(opts: PrometheusStackOptions = {}): P
         data: { activeTargets: Array<{ scrapePool: string; health: string }> };
       };
       const up = body.data.activeTargets.filter((t) => t.health === 'up').map((t) => t.scrapePool);
-      return up.includes('kubemate-test-exporter') && up.includes('node-exporter') ? true : undefined;
+      const wanted = ['kubemate-test-exporter', 'node-exporter', ...Object.keys(opts.extraTargets ?? {})];
+      return wanted.every((job) => up.includes(job)) ? true : undefined;
     });
   } catch (e) {
     const logs = ['prometheus', 'alertmanager', 'nodeExporter'].map((n) => `--- ${n}\n${logTail(dir, n)}`);
