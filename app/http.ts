@@ -10,6 +10,7 @@ import { mcpHttpPlugin } from '../mcp/http.js';
 import { PrincipalLimiter } from '../tools/core/limits.js';
 import { askHttpPlugin } from './ask-http.js';
 import { slackHttpPlugin } from './bots.js';
+import { reportsHttpPlugin } from './reports-http.js';
 import type { App } from './wiring.js';
 
 const READINESS_TTL_MS = 5000;
@@ -98,6 +99,11 @@ export async function buildHttpServer(app: App, bots: { slack?: SlackBot } = {})
     auth: app.auth,
     origins,
     limiter: new PrincipalLimiter(ask),
+  });
+  await fastify.register(reportsHttpPlugin, {
+    pipeline: app.pipeline,
+    auth: app.auth,
+    store: app.inspections,
   });
   if (bots.slack) await fastify.register(slackHttpPlugin, { bot: bots.slack, app });
   return fastify;

@@ -50,5 +50,11 @@ export const inspectionsConfigSchema = z
     /** `agent`: the model writes the summary from the findings (citing them by id) when one answers; `template`: never ask a model. */
     summary: z.enum(['agent', 'template']).default('agent'),
     plans: z.array(planSchema).default([]),
+    /** Who scheduled runs act as: the policy must let this principal read the inspection tools. */
+    principal: z
+      .strictObject({ id: z.string().min(1), groups: z.array(z.string().min(1)).default([]) })
+      .default({ id: 'kubemate:scheduler', groups: ['scheduler'] }),
+    /** The address people reach `kubemate serve` at, for report links in chat (e.g. https://kubemate.example.com). */
+    publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   })
   .refine((c) => new Set(c.plans.map((p) => p.name)).size === c.plans.length, 'plan names must be unique');

@@ -21,6 +21,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { checkReferencedFiles } from './config-files.js';
 import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
+import { buildScheduler } from './inspection-serve.js';
 import { buildApp, localPrincipal, openAuditLog } from './wiring.js';
 
 /** The version in package.json, read beside dist/ (and from the source tree when run with tsx). */
@@ -126,7 +127,13 @@ program
       await bots.slack.start();
       a.logger.info({ mode: a.config.bots.slack.mode }, 'slack bot started');
     }
+    const scheduler = buildScheduler(a, bots);
+    if (scheduler) {
+      scheduler.start();
+      a.logger.info({ plans: a.config.inspections.plans.map((p) => p.name) }, 'inspection schedules started');
+    }
     const stop = async () => {
+      await scheduler?.stop();
       await bots.slack?.stop();
       await server.close();
       process.exit(0);

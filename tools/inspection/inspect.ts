@@ -5,6 +5,7 @@ import type { BackendSet } from '../clients/http-backend.js';
 import type { InspectionBackend } from '../clients/inspection-reports.js';
 import type { KubeCluster } from '../clients/kube.js';
 import { ToolError } from '../core/errors.js';
+import { defaultRedactor, redactDeep } from '../core/redact.js';
 import { type Check, formatProblems, loadCheckDir, SCOPES, type Scope, shippedChecks } from './check.js';
 import type { MissedRun, Report } from './model.js';
 import { computeScores, diffReports } from './report.js';
@@ -123,8 +124,12 @@ export async function inspect(req: InspectRequest): Promise<Report> {
     ),
     findings,
     scores: computeScores(run.checks, run.findings, scopes),
-    ...(req.missedRuns?.length ? { missedRuns: req.missedRuns } : {}),
   };
+  const missedRuns = [
+    ...(req.missedRuns ?? []),
+    ...(req.plan ? (req.inspections?.reports?.takeMissed(req.plan) ?? []) : []),
+  ];
+  if (missedRuns.length) base.missedRuns = missedRuns;
   const previous = req.inspections?.reports?.latest(kind, createdAt);
   if (previous) base.diff = diffReports(JSON.parse(previous.body) as Report, base);
   let summary: Report['summary'] = { text: templatedSummary(base), author: 'template' };
@@ -139,7 +144,12 @@ export async function inspect(req: InspectRequest): Promise<Report> {
       summary.text += `\n(No model summary: ${(e as Error).message})`;
     }
   }
-  const report: Report = { ...base, durationMs: Math.round(performance.now() - started), summary };
+  // Stored and served outside the pipeline (/reports, the CLI's HTML): redacted here, once, so
+  // that a secret in a label or a message never reaches a page either.
+  const report = redactDeep<Report>(
+    { ...base, durationMs: Math.round(performance.now() - started), summary },
+    defaultRedactor,
+  );
   req.inspections?.reports?.save(
     {
       id: report.id,

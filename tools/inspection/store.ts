@@ -159,6 +159,18 @@ export class InspectionStore implements InspectionReports {
       .run(plan, due);
   }
 
+  /**
+   * Moves a plan's last handled due time from `from` to `to` only if no one else did in between:
+   * of two processes sharing the data folder, one claims a due time.
+   */
+  claimDue(plan: string, from: number, to: number): boolean {
+    return (
+      this.db
+        .prepare('UPDATE plan_state SET last_due = ? WHERE plan = ? AND last_due = ?')
+        .run(to, plan, from).changes === 1
+    );
+  }
+
   recordMissed(plan: string, dueAt: string, reason: string): void {
     this.db
       .prepare('INSERT OR IGNORE INTO missed_runs (plan, due_at, reason) VALUES (?, ?, ?)')

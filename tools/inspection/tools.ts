@@ -142,6 +142,13 @@ const inspectionRun = defineTool({
     namespace: namespaceName
       .optional()
       .describe('Limit Kubernetes analyzers to one namespace (PromQL checks are not narrowed)'),
+    plan: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a plan name such as daily-prod')
+      .optional()
+      .describe(
+        'The schedule plan this run belongs to (set by the scheduler): the report is filed under it and lists its missed runs',
+      ),
   }),
   output: compactSchema.extend({ stored: z.boolean() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -157,6 +164,7 @@ const inspectionRun = defineTool({
       prometheus: ctx.backends.prometheus,
       ...(ctx.backends.inspections ? { inspections: ctx.backends.inspections } : {}),
       by: ctx.principal.id,
+      ...(args.plan ? { plan: args.plan } : {}),
       signal: ctx.signal,
       onProgress: (progress, total, message) => ctx.progress?.({ progress, total, message }),
     });
