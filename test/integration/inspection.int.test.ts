@@ -9,7 +9,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHttpServer } from '../../app/http.js';
 import { type App, buildApp } from '../../app/wiring.js';
+import { hashToken } from '../../mcp/auth.js';
 import { buildMcpServer } from '../../mcp/server.js';
 import { silentLogger } from '../../tools/core/logger.js';
 import type { Report } from '../../tools/inspection/model.js';
@@ -345,7 +347,8 @@ describe('inspection_run over MCP', () => {
     // Hosts, from the real node_exporter: the value is what Prometheus itself computes.
     const mem = first.findings.find((f) => f.checkId === 'test.host.memory-seen')!;
     const direct = await fetch(
-      `${stack.prometheusUrl}/api/v1/query?query=${encodeURIComponent('100 * node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes')}`,
+      // At the instant the inspection evaluated its queries: the report's own time.
+      `${stack.prometheusUrl}/api/v1/query?time=${Date.parse(first.createdAt) / 1000}&query=${encodeURIComponent('100 * node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes')}`,
     ).then(
       (r) =>
         r.json() as Promise<{
@@ -353,7 +356,7 @@ describe('inspection_run over MCP', () => {
         }>,
     );
     expect(mem.subject).toBe(direct.data.result[0]!.metric.instance);
-    expect(mem.value).toBeCloseTo(Number(direct.data.result[0]!.value[1]), 0);
+    expect(mem.value).toBe(Number(direct.data.result[0]!.value[1]));
     for (const id of ['host.disk.space', 'host.memory.available', 'host.load', 'host.exporter.down']) {
       expect(['passed', 'failed'], id).toContain(checks.find((c) => c.id === id)!.status);
     }
@@ -378,11 +381,17 @@ describe('inspection_run over MCP', () => {
     const second = stored(String(r.structured!.id));
     const soonId = findingId('certificates.tls-secrets.expiry', `${ns}/secret/tls-soon`);
     const newId = findingId('certificates.tls-secrets.expiry', `${ns}/secret/tls-new`);
-    expect(second.diff).toMatchObject({ previousId: first.id, new: [newId] });
-    expect(second.diff!.resolved.map((x) => x.id)).toEqual([soonId]);
+    expect(second.diff!.previousId).toBe(first.id);
+    // Nodes are shared with other tests' files; this file's own namespace changed by exactly one.
+    const mine = (ids: string[]) =>
+      ids.filter((id) => second.findings.find((f) => f.id === id)?.subject.startsWith(`${ns}/`));
+    expect(mine(second.diff!.new)).toEqual([newId]);
+    expect(second.diff!.resolved.filter((x) => x.subject.startsWith(`${ns}/`)).map((x) => x.id)).toEqual([
+      soonId,
+    ]);
     expect(second.diff!.persisting).toContain(findingId('cluster.nodes.conditions', `node/${node}`));
     expect(second.summary.text).toContain('Since the previous report');
-    expect(second.summary.text).toMatch(/1 new finding, 1 resolved, \d+ persisting/);
+    expect(second.summary.text).toMatch(/\d+ new findings?, \d+ resolved, \d+ persisting/);
   });
 
   it('lists and reads kept reports, filtered; a bad id or scope is refused clearly and nothing is stored', async () => {
@@ -446,5 +455,78 @@ describe('kubemate inspect', () => {
     expect(r.stderr).toContain('x.yaml (document 1, x.y): promql: give exactly one of promql');
     const good = await runKubemate(['inspect', 'checks', 'validate', checksDir], env);
     expect(good).toMatchObject({ code: 0, stdout: `2 check(s) valid in ${checksDir}\n` });
+  });
+});
+
+describe('/reports under kubemate serve', () => {
+  it('serves reports to the people the policy lets read inspections, and no one else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'insp-policy-'));
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(
+      policy,
+      `version: 1
+roles:
+  inspection-reader:
+    - toolsets: [inspection]
+      verbs: [read]
+bindings:
+  - subjects: [group:auditors]
+    roles: [inspection-reader]
+`,
+    );
+    const served = buildApp(
+      kubemateConfig({
+        KUBEMATE_POLICY__FILE: policy,
+        KUBEMATE_AUTH__TOKENS: [
+          {
+            name: 'auditor',
+            sha256: hashToken('kmt_auditor-token'),
+            principal: { id: 'audrey', groups: ['auditors'] },
+          },
+          { name: 'dev', sha256: hashToken('kmt_dev-token'), principal: { id: 'dan', groups: ['devs'] } },
+        ],
+        KUBEMATE_INSPECTIONS__SUMMARY: 'template',
+      }),
+      silentLogger,
+    );
+    const http = await buildHttpServer(served);
+    try {
+      const run = await served.pipeline.invoke(
+        'inspection_run',
+        { namespace: ns, scopes: ['certificates'] },
+        { id: 'audrey', groups: ['auditors'], source: 'mcp-http' },
+      );
+      expect(run.isError, run.text).toBe(false);
+      const id = String(run.structured!.id);
+      const as = (token?: string) => (token ? { authorization: `Bearer ${token}` } : {});
+      const page = await http.inject({ url: `/reports/${id}`, headers: as('kmt_auditor-token') });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toContain('text/html');
+      expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(page.body).toContain(
+        `id="${findingId('certificates.tls-secrets.expiry', `${ns}/secret/tls-month`)}"`,
+      );
+      const json = await http.inject({ url: `/reports/${id}.json`, headers: as('kmt_auditor-token') });
+      expect((JSON.parse(json.body) as Report).id).toBe(id);
+      const list = await http.inject({ url: '/reports', headers: as('kmt_auditor-token') });
+      expect(list.body).toContain(`href="/reports/${id}"`);
+      const denied = await http.inject({ url: `/reports/${id}`, headers: as('kmt_dev-token') });
+      expect(denied.statusCode).toBe(403);
+      expect(denied.body).toContain('denied');
+      expect(denied.body).not.toContain('tls-month');
+      expect((await http.inject({ url: '/reports', headers: as('kmt_dev-token') })).statusCode).toBe(403);
+      expect((await http.inject({ url: `/reports/${id}` })).statusCode).toBe(401);
+      const missing = await http.inject({
+        url: '/reports/insp_20200101000000_abcdef',
+        headers: as('kmt_auditor-token'),
+      });
+      expect(missing.statusCode).toBe(404);
+      expect(
+        (await http.inject({ url: '/reports/..%2Fetc', headers: as('kmt_auditor-token') })).statusCode,
+      ).toBe(404);
+    } finally {
+      await http.close();
+      served.close();
+    }
   });
 });

@@ -163,23 +163,18 @@ async function apiserverHealth(
 ): Promise<Observation[]> {
   let text: string;
   try {
-    text = await snapshot.cluster.raw.request<string>('GET', path, {
-      query: { verbose: 'true' },
-      accept: 'text/plain',
-      signal,
-    });
+    text = await snapshot.cluster.raw.getText(path, { verbose: 'true' }, signal);
   } catch (e) {
-    const body = String((e as { body?: unknown }).body ?? (e as Error).message);
+    // A failing check answers 500 with the same verbose list; anything else is the check's error.
+    const body = (e as { body?: unknown }).body;
+    if (typeof body !== 'string' || !/^\[[-+]\]/m.test(body)) throw e;
     text = body;
-    if (!/\[[-+]\]/.test(body)) {
-      return [{ subject: `apiserver${path}`, value: 1, detail: body.slice(0, 300) }];
-    }
   }
-  const failed = String(text)
+  return text
     .split('\n')
     .filter((l) => l.startsWith('[-]'))
-    .map((l) => l.slice(3).trim());
-  return failed.map((f) => ({ subject: `apiserver${path}/${f.split(' ')[0]}`, value: 1, detail: f }));
+    .map((l) => l.slice(3).trim())
+    .map((f) => ({ subject: `apiserver${path}/${f.split(' ')[0]}`, value: 1, detail: f }));
 }
 
 export const ANALYZERS: Record<AnalyzerName, Analyzer> = {
