@@ -14,9 +14,11 @@ import { type App, buildApp } from '../../app/wiring.js';
 import { hashToken } from '../../mcp/auth.js';
 import { buildMcpServer } from '../../mcp/server.js';
 import { silentLogger } from '../../tools/core/logger.js';
+import { renderHtml } from '../../tools/inspection/html.js';
 import type { Report } from '../../tools/inspection/model.js';
 import { findingId } from '../../tools/inspection/runner.js';
 import { type PrometheusStack, startPrometheusStack } from '../env/prometheus.js';
+import { openInChromium } from '../support/chromium.js';
 import { baseEnv, runKubemate } from '../support/cli.js';
 import {
   adminClients,
@@ -29,6 +31,7 @@ import {
   waitFor,
   waitForDeploymentReady,
 } from '../support/kube.js';
+import { countColour, decodePng } from '../support/png.js';
 
 const ns = uniqueName('insp');
 const healthyNs = uniqueName('insp-ok');
@@ -527,6 +530,75 @@ bindings:
     } finally {
       await http.close();
       served.close();
+    }
+  });
+});
+
+describe('the HTML report in headless Chromium', () => {
+  it('renders without console errors, shows the findings in severity colours, and prints', async () => {
+    const r = await app.pipeline.invoke(
+      'inspection_run',
+      { namespace: ns, scopes: ['cluster', 'certificates'] },
+      principal,
+    );
+    expect(r.isError, r.text).toBe(false);
+    const id = String(r.structured!.id);
+    const kept = app.inspections.get(id)!;
+    const report = JSON.parse(kept.body) as Report;
+    const dir = mkdtempSync(join(tmpdir(), 'insp-chromium-'));
+    const file = join(dir, 'report.html');
+    writeFileSync(file, renderHtml(report, { history: app.inspections.history(kept.meta.kind, 30) }));
+    const page = await openInChromium(`file://${file}`);
+    try {
+      const critical = report.findings.find(
+        (f) => f.subject === `node/${node}` && f.checkId === 'cluster.nodes.conditions',
+      )!;
+      const shown = await page.evaluate<{
+        rows: number;
+        visible: boolean;
+        text: string;
+        svgs: number;
+      }>(`(() => {
+        const row = document.getElementById(${JSON.stringify(critical.id)});
+        const box = row ? row.getBoundingClientRect() : { width: 0, height: 0 };
+        return {
+          rows: document.querySelectorAll('tbody tr[id^="F-"]').length,
+          visible: !!row && box.width > 0 && box.height > 0 && getComputedStyle(row).visibility === 'visible',
+          text: row ? row.innerText : '',
+          svgs: document.querySelectorAll('svg').length,
+        };
+      })()`);
+      expect(shown.rows).toBe(report.findings.length);
+      expect(shown.visible).toBe(true);
+      expect(shown.text).toContain(`node/${node}: Ready=False (KubeletNotReady)`);
+      expect(shown.svgs).toBeGreaterThanOrEqual(2);
+      const png = await page.screenshot();
+      writeFileSync(join(dir, 'report.png'), png);
+      const img = decodePng(png);
+      expect([img.width, img.height]).toEqual([1280, 1600]);
+      // The critical colour is on screen: badges, the row marker and the score bars.
+      expect(countColour(img, '#c62828', undefined, 30)).toBeGreaterThan(200);
+      const pdf = await page.pdf();
+      expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+      expect(page.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('the browser harness does catch console errors (so an empty list means something)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'insp-chromium-'));
+    const file = join(dir, 'bad.html');
+    writeFileSync(
+      file,
+      '<!DOCTYPE html><html><body><script>console.error("broken"); undefinedThing();</script></body></html>',
+    );
+    const page = await openInChromium(`file://${file}`);
+    try {
+      expect(page.errors.some((e) => e.includes('broken'))).toBe(true);
+      expect(page.errors.some((e) => e.includes('undefinedThing'))).toBe(true);
+    } finally {
+      await page.close();
     }
   });
 });
