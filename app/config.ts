@@ -8,6 +8,7 @@ import { alertsConfigSchema } from '../alerts/config.js';
 import { runbooksConfigSchema } from '../rag/config.js';
 import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 import { botsConfigSchema } from './bots-config.js';
+import { inspectionsConfigSchema } from './inspections-config.js';
 
 /** `~/x` means a path in the home directory, as in a shell. */
 const pathSchema = z
@@ -187,6 +188,8 @@ export const configSchema = z.strictObject({
   bots: botsConfigSchema.prefault({}),
   /** Alertmanager's webhook, alert threads in chat and triage; see alerts/config.ts and docs/alerts.md. */
   alerts: alertsConfigSchema.prefault({}),
+  /** Inspections: users' checks, report retention and scheduled plans; see docs/inspections.md. */
+  inspections: inspectionsConfigSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -13,6 +13,7 @@ import type { Alerts } from './alerts.js';
 import { askHttpPlugin } from './ask-http.js';
 import { slackHttpPlugin } from './bots.js';
 import { flaggerGatePlugin } from './flagger-gate.js';
+import { reportsHttpPlugin } from './reports-http.js';
 import type { App } from './wiring.js';
 
 const READINESS_TTL_MS = 5000;
@@ -105,6 +106,11 @@ export async function buildHttpServer(
     auth: app.auth,
     origins,
     limiter: new PrincipalLimiter(ask),
+  });
+  await fastify.register(reportsHttpPlugin, {
+    pipeline: app.pipeline,
+    auth: app.auth,
+    store: app.inspections,
   });
   if (bots.slack) await fastify.register(slackHttpPlugin, { bot: bots.slack, app });
   if (alerts)

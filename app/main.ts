@@ -16,12 +16,14 @@ import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAskCommands } from './commands/ask.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerBotCommands } from './commands/bots.js';
+import { registerInspectCommands } from './commands/inspect.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRunbookCommands } from './commands/runbooks.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { checkReferencedFiles } from './config-files.js';
 import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
+import { buildScheduler } from './inspection-serve.js';
 import { buildApp, localPrincipal, openAuditLog } from './wiring.js';
 
 /** The version in package.json, read beside dist/ (and from the source tree when run with tsx). */
@@ -140,7 +142,13 @@ program
       a.logger.info({ routes: a.config.alerts.routes.length }, 'alertmanager webhook at /api/alerts');
     }
     a.canaryRunner.start();
+    const scheduler = buildScheduler(a, bots);
+    if (scheduler) {
+      scheduler.start();
+      a.logger.info({ plans: a.config.inspections.plans.map((p) => p.name) }, 'inspection schedules started');
+    }
     const stop = async () => {
+      await scheduler?.stop();
       await alerts?.close();
       await bots.slack?.stop();
       await server.close();
@@ -331,6 +339,15 @@ registerAuditCommands(program, () => {
   } catch (e) {
     fail((e as Error).message);
   }
+});
+registerInspectCommands(program, () => {
+  const a = app(config(), true);
+  return {
+    pipeline: a.pipeline,
+    principal: localPrincipal(a.config, 'cli'),
+    store: a.inspections,
+    close: () => a.close(),
+  };
 });
 registerRunbookCommands(program, {
   knowledgeBase: () => {

@@ -21,8 +21,10 @@ import type { Logger } from '../tools/core/logger.js';
 import { ToolMetrics } from '../tools/core/metrics.js';
 import { defaultRedactor } from '../tools/core/redact.js';
 import { buildRegistry } from '../tools/index.js';
+import { InspectionStore } from '../tools/inspection/store.js';
 import { AuditAnchors } from './audit-anchors.js';
 import type { Config } from './config.js';
+import { inspectionBackend } from './inspections.js';
 
 export interface App {
   config: Config;
@@ -38,6 +40,8 @@ export interface App {
   approvals?: ApprovalStore;
   /** The runbook knowledge base, opened (and the shipped runbooks ingested) on first use. */
   runbooks: LazyKnowledgeBase;
+  /** Inspection reports, schedule state and missed runs (`<dataDir>/inspections.db`). */
+  inspections: InspectionStore;
   /** The ops agent, built on first use (it opens `<dataDir>/agent.db`). */
   agent(): Agent;
   /** Durable canary_progress plans (`<dataDir>/canary.db`). */
@@ -168,10 +172,21 @@ export function buildApp(
   });
   const audit = overrides.audit ?? auditLog!;
   const canaryPlans = new CanaryPlanStore(join(config.dataDir, 'canary.db'));
+  const inspections = new InspectionStore(join(config.dataDir, 'inspections.db'), {
+    days: config.inspections.retentionDays,
+    perKind: config.inspections.keepPerKind,
+  });
   const pipeline = new ToolPipeline({
     registry: buildRegistry(),
     policy,
-    backends: { kube: clusters, ...observability, runbooks, runbookDocuments: runbooks, canaryPlans },
+    backends: {
+      kube: clusters,
+      ...observability,
+      runbooks,
+      runbookDocuments: runbooks,
+      canaryPlans,
+      inspections: inspectionBackend(config, inspections),
+    },
     audit,
     metrics,
     logger,
@@ -206,6 +221,7 @@ export function buildApp(
     ...(auditAnchors ? { auditAnchors } : {}),
     ...(approvals ? { approvals } : {}),
     runbooks,
+    inspections,
     agent: () => {
       agentHandle ??= buildAgent({
         dataDir: config.dataDir,
@@ -225,6 +241,7 @@ export function buildApp(
       canaryPlans.close();
       agentHandle?.close();
       approvals?.close();
+      inspections.close();
       auditAnchors?.stop();
       auditLog?.close();
       for (const set of Object.values(observability)) set.close();

@@ -59,8 +59,22 @@ export function buildMcpServer(pipeline: ToolPipeline, principal: Principal): Se
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    // A client that sent a progress token hears how a long call (an inspection) is getting on.
+    const progressToken = request.params._meta?.progressToken;
     const result = await pipeline.invoke(request.params.name, request.params.arguments ?? {}, principal, {
       signal: extra.signal,
+      ...(progressToken !== undefined
+        ? {
+            onProgress: (p) => {
+              void extra
+                .sendNotification({
+                  method: 'notifications/progress',
+                  params: { progressToken, ...p },
+                })
+                .catch(() => undefined);
+            },
+          }
+        : {}),
     });
     return toCallToolResult(result);
   });

@@ -1,5 +1,5 @@
 /** Who is asking. Every surface turns its caller into one of these before invoking a tool. */
-export type PrincipalSource = 'cli' | 'mcp-stdio' | 'mcp-http' | 'chat' | 'alert' | 'agent';
+export type PrincipalSource = 'cli' | 'mcp-stdio' | 'mcp-http' | 'chat' | 'alert' | 'agent' | 'schedule';
 
 export interface Principal {
   /** Stable identifier, e.g. `local:alice`, `token:ci-bot`, `slack:U123`. */

@@ -3,6 +3,7 @@ import { canaryToolset } from './canary/index.js';
 import { clusterToolset } from './cluster/index.js';
 import { ToolRegistry } from './core/registry.js';
 import type { Toolset } from './core/toolset.js';
+import { inspectionToolset } from './inspection/index.js';
 import { logsToolset } from './logs/index.js';
 import { metricsToolset } from './metrics/index.js';
 import { runbooksToolset } from './runbooks/index.js';
@@ -16,6 +17,7 @@ export const toolsets: readonly Toolset[] = [
   logsToolset,
   runbooksToolset,
   canaryToolset,
+  inspectionToolset,
   approvalsToolset,
 ];
 

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Test backends for the metrics toolset, from Debian's packages: Prometheus (2.42, with promtool),
-# Alertmanager (0.25) and node_exporter. Tests start their own instances on free loopback ports
-# (test/env/prometheus.ts); the packaged services must not run, so none holds the default ports.
+# Test backends for the metrics and inspection toolsets, from Debian's packages: Prometheus (2.42,
+# with promtool), Alertmanager (0.25), node_exporter, PostgreSQL 15 with postgres_exporter (0.11),
+# and Chromium (headless, to open HTML reports). Tests start their own instances on free loopback
+# ports (test/env/prometheus.ts, test/env/postgres.ts); the packaged services must not run, so none
+# holds the default ports.
 #   bash test/env/observability.sh install   # idempotent; needs root (apt-get)
 #   bash test/env/observability.sh check     # prints the binaries' versions, exits 1 when one is missing
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter)
-BINARIES=(prometheus promtool prometheus-alertmanager prometheus-node-exporter)
-SERVICES=(prometheus prometheus-alertmanager prometheus-node-exporter)
+PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-postgres-exporter postgresql-15 chromium)
+BINARIES=(prometheus promtool prometheus-alertmanager prometheus-node-exporter prometheus-postgres-exporter
+  /usr/lib/postgresql/15/bin/postgres chromium)
+SERVICES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-postgres-exporter)
 
 log() { printf '[observability] %s\n' "$*" >&2; }
 
@@ -66,7 +69,11 @@ check() {
   local b ok=0
   for b in "${BINARIES[@]}"; do
     if command -v "$b" >/dev/null 2>&1; then
-      log "$b: $("$b" --version 2>&1 | head -n 1)"
+      # Most print their version on stdout; postgres_exporter on stderr (Chromium's wrapper warns there).
+      local v
+      v="$("$b" --version 2>/dev/null | head -n 1)"
+      [[ -n $v ]] || v="$("$b" --version 2>&1 | head -n 1)"
+      log "$b: $v"
     else
       log "$b: missing (run: bash test/env/observability.sh install)"; ok=1
     fi

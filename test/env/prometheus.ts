@@ -47,6 +47,8 @@ export interface PrometheusStackOptions {
   readyTimeoutMs?: number;
   /** Alertmanager's configuration instead of the default (route to a receiver that drops everything). */
   alertmanagerConfig?: string;
+  /** More scrape targets, job name to host:port (an exporter a test started: postgres_exporter). */
+  extraTargets?: Record<string, string>;
 }
 
 export interface PrometheusStack {
@@ -201,6 +203,7 @@ export async function startPrometheusStack(opts: PrometheusStackOptions = {}): P
         'kubemate-test-exporter': new URL(exporter.url).host,
         'node-exporter': host(ports.nodeExporter),
         'unreachable-exporter': host(ports.unreachable),
+        ...opts.extraTargets,
       },
       rules,
     ),
@@ -273,7 +276,8 @@ export async function startPrometheusStack(opts: PrometheusStackOptions = {}): P
         data: { activeTargets: Array<{ scrapePool: string; health: string }> };
       };
       const up = body.data.activeTargets.filter((t) => t.health === 'up').map((t) => t.scrapePool);
-      return up.includes('kubemate-test-exporter') && up.includes('node-exporter') ? true : undefined;
+      const wanted = ['kubemate-test-exporter', 'node-exporter', ...Object.keys(opts.extraTargets ?? {})];
+      return wanted.every((job) => up.includes(job)) ? true : undefined;
     });
   } catch (e) {
     const logs = ['prometheus', 'alertmanager', 'nodeExporter'].map((n) => `--- ${n}\n${logTail(dir, n)}`);

@@ -3,6 +3,7 @@ import type { RunbookDocuments } from '../../rag/knowledge-base.js';
 import type { RunbookSearcher } from '../../rag/types.js';
 import type { CanaryPlanStore } from './canary-plans.js';
 import { type BackendKind as BackendName, BackendSet } from './http-backend.js';
+import type { InspectionBackend } from './inspection-reports.js';
 import type { KubeAccess, KubeClusters } from './kube.js';
 
 /** The backend clients toolsets share. Built by app/ from configuration; toolsets never read config. */
@@ -14,6 +15,8 @@ export type Backends = Partial<Record<ObservabilityKind, BackendSet>> & {
   runbookDocuments?: RunbookDocuments;
   /** Durable canary_progress plans; absent when Kubemate keeps no state for them. */
   canaryPlans?: CanaryPlanStore;
+  /** Inspection reports, users' checks and the summary writer; without it inspections run but are not stored. */
+  inspections?: InspectionBackend;
 };
 
 /**
@@ -46,6 +49,7 @@ export type BoundBackends = Record<ObservabilityKind, BackendSet> & {
   /** Absent when no knowledge base is configured; the runbooks tools then say so. */
   runbooks?: RunbookSearcher;
   canaryPlans?: CanaryPlanStore;
+  inspections?: InspectionBackend;
 };
 
 /** An empty set per kind, whose tools say how to configure one. */
@@ -62,5 +66,6 @@ export function bindBackends(backends: Backends, principal: Principal): BoundBac
     kube: backends.kube.as(principal),
     ...(backends.runbooks ? { runbooks: backends.runbooks } : {}),
     ...(backends.canaryPlans ? { canaryPlans: backends.canaryPlans } : {}),
+    ...(backends.inspections ? { inspections: backends.inspections } : {}),
   };
 }

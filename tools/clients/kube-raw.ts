@@ -124,6 +124,15 @@ export class KubeReader {
     return text;
   }
 
+  /** GET a plain-text endpoint (/readyz, /livez); failures are ApiExceptions carrying the body. */
+  async getText(
+    path: string,
+    query: Record<string, string | undefined> = {},
+    signal?: AbortSignal,
+  ): Promise<string> {
+    return this.fetchText('GET', path, { query, accept: 'text/plain', ...(signal ? { signal } : {}) });
+  }
+
   /**
    * Reads a list page by page (limit/continue) and hands each page to `onPage`, keeping none: a
    * 30,000-pod cluster is summarised with about one page in memory. The next page is requested

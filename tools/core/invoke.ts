@@ -10,7 +10,7 @@ import type { InvokeResult, PipelineDeps, ResultParts } from './pipeline-types.j
 import { redactDeep } from './redact.js';
 import { ToolRegistry } from './registry.js';
 import { shapeOutput } from './shaping.js';
-import type { ApprovalsAccess, ToolDef } from './types.js';
+import type { ApprovalsAccess, ProgressUpdate, ToolDef } from './types.js';
 
 export type { InvokeResult, PipelineDeps, ResultParts };
 
@@ -317,6 +317,8 @@ export class ToolPipeline {
        * it read before proposing the call). Shown on the ticket's plan; never changes the decision.
        */
       origin?: string;
+      /** Where a long-running handler's progress goes (MCP progress notifications, a progress bar). */
+      onProgress?: (p: ProgressUpdate) => void;
     } = {},
   ): Promise<InvokeResult> {
     const started = performance.now();
@@ -348,7 +350,7 @@ export class ToolPipeline {
     rawArgs: unknown,
     principal: Principal,
     finish: ((p: ResultParts) => InvokeResult) & { validated(args: Record<string, unknown>): void },
-    options: { signal?: AbortSignal; origin?: string },
+    options: { signal?: AbortSignal; origin?: string; onProgress?: (p: ProgressUpdate) => void },
   ): Promise<InvokeResult> {
     if (name.length > MAX_TOOL_NAME || hasControlCharacters(name)) {
       return finish({
@@ -427,7 +429,16 @@ export class ToolPipeline {
           `or calls the tool approvals_approve with {"ticket":"${ticket.id}"}; any change to the arguments needs a new ticket.`,
       });
     }
-    return this.execute(def, args, principal, decision, finish, options.signal);
+    return this.execute(
+      def,
+      args,
+      principal,
+      decision,
+      finish,
+      options.signal,
+      undefined,
+      options.onProgress,
+    );
   }
 
   /** The cluster Kubemate uses when a call names none ('' when there is none). */
@@ -490,6 +501,7 @@ export class ToolPipeline {
     finish: (p: ResultParts) => InvokeResult,
     callerSignal?: AbortSignal,
     ticket?: InvokeResult['ticket'],
+    onProgress?: (p: ProgressUpdate) => void,
   ): Promise<InvokeResult> {
     const { redact } = this.deps;
     const timeout = AbortSignal.timeout(this.deps.timeoutMs);
@@ -503,6 +515,7 @@ export class ToolPipeline {
           signal,
           maxTokens: this.deps.maxTokens,
           ...this.approvalsFor(principal),
+          ...(onProgress ? { progress: onProgress } : {}),
         }),
         signal,
       );

@@ -23,6 +23,14 @@ export interface ToolContext {
   approvals?: ApprovalsAccess;
   /** The token budget the answer is shaped to, for handlers that choose what to keep themselves. */
   maxTokens?: number;
+  /** Reports progress of a long call to the caller (MCP progress notifications, a CLI progress bar). */
+  progress?: (p: ProgressUpdate) => void;
+}
+
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
 }
 
 /** A picture for the caller (MCP image content): a chart, say. Never counted as tokens, redacted or audited. */

@@ -1,0 +1,154 @@
+// Scheduled inspections: each plan's cron (in its time zone) is looked at on every tick. A due run
+// goes through the pipeline as the scheduler's principal, like any other call; a plan never runs
+// twice at once; a due time that passed while Kubemate was down, or while the plan's previous run
+// was still going, is recorded as missed and reported in the plan's next report and chat post.
+import type { Principal } from '../policies/types.js';
+import type { ToolPipeline } from '../tools/core/invoke.js';
+import type { Logger } from '../tools/core/logger.js';
+import { type Cron, parseCron } from '../tools/inspection/cron.js';
+import type { InspectionStore } from '../tools/inspection/store.js';
+import type { Plan } from './inspections-config.js';
+
+/** Where a plan's summary goes: the app wires the chat bots' durable outboxes behind this. */
+export interface SummaryPoster {
+  /** `channel` as configured on the plan (`slack:C0123456`); throws for a platform it cannot reach. */
+  post(channel: string, text: string): void;
+}
+
+export interface SchedulerDeps {
+  plans: Plan[];
+  store: InspectionStore;
+  pipeline: ToolPipeline;
+  principal: Principal;
+  now: () => number;
+  missedAfterMs: number;
+  logger: Logger;
+  poster?: SummaryPoster;
+  /** Link to a report for the chat post (`https://kubemate.example/reports/<id>`), when configured. */
+  reportUrl?: (id: string) => string;
+}
+
+export interface TickOutcome {
+  plan: string;
+  ran?: { dueAt: string; reports: string[] };
+  missed: Array<{ dueAt: string; reason: string }>;
+}
+
+const MAX_BACKLOG = 1000;
+
+export class InspectionScheduler {
+  private readonly crons = new Map<string, Cron>();
+  private readonly running = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: SchedulerDeps) {
+    for (const p of deps.plans) this.crons.set(p.name, parseCron(p.cron, p.timeZone));
+  }
+
+  /** Looks at every plan once. Runs started here are awaited by `idle()`, not by `tick()`. */
+  tick(): TickOutcome[] {
+    return this.deps.plans.map((p) => this.tickPlan(p));
+  }
+
+  /** Resolves when every run started so far has finished (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  start(intervalMs = 20_000): void {
+    this.tick();
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.idle();
+  }
+
+  private tickPlan(plan: Plan): TickOutcome {
+    const { store, now: clock, missedAfterMs } = this.deps;
+    const cron = this.crons.get(plan.name)!;
+    const now = clock();
+    const outcome: TickOutcome = { plan: plan.name, missed: [] };
+    const last = store.lastDue(plan.name);
+    if (last === undefined) {
+      // A new plan starts counting now: nothing before its first tick was ever due.
+      store.setLastDue(plan.name, now);
+      return outcome;
+    }
+    const due: number[] = [];
+    for (let t = cron.next(last); t <= now && due.length < MAX_BACKLOG; t = cron.next(t)) due.push(t);
+    if (!due.length) return outcome;
+    const latest = due[due.length - 1]!;
+    // Claim the due times: another process sharing the data folder that got here first wins.
+    if (!store.claimDue(plan.name, last, latest)) return outcome;
+    const miss = (t: number, reason: string) => {
+      const dueAt = new Date(t).toISOString();
+      store.recordMissed(plan.name, dueAt, reason);
+      outcome.missed.push({ dueAt, reason });
+      this.deps.logger.warn({ plan: plan.name, dueAt, reason }, 'scheduled inspection missed');
+    };
+    const busy = this.running.has(plan.name);
+    for (const t of due.slice(0, -1)) {
+      miss(
+        t,
+        busy ? 'the previous run of this plan was still running' : 'Kubemate was not running at that time',
+      );
+    }
+    if (busy) {
+      miss(latest, 'the previous run of this plan was still running');
+      return outcome;
+    }
+    if (now - latest > missedAfterMs) {
+      miss(
+        latest,
+        `Kubemate could not start it within ${Math.round(missedAfterMs / 60_000)} min of its due time`,
+      );
+      return outcome;
+    }
+    const dueAt = new Date(latest).toISOString();
+    outcome.ran = { dueAt, reports: [] };
+    this.running.add(plan.name);
+    const run = this.run(plan, outcome.ran).finally(() => {
+      this.running.delete(plan.name);
+      this.inFlight.delete(run);
+    });
+    this.inFlight.add(run);
+    return outcome;
+  }
+
+  private async run(plan: Plan, ran: { dueAt: string; reports: string[] }): Promise<void> {
+    const { pipeline, principal, logger, poster } = this.deps;
+    const clusters = plan.clusters ?? [undefined];
+    for (const cluster of clusters) {
+      const args = {
+        ...(cluster ? { cluster } : {}),
+        ...(plan.scopes ? { scopes: plan.scopes } : {}),
+        ...(plan.namespace ? { namespace: plan.namespace } : {}),
+        plan: plan.name,
+      };
+      const result = await pipeline.invoke('inspection_run', args, principal);
+      const id = typeof result.structured?.id === 'string' ? result.structured.id : undefined;
+      if (id) ran.reports.push(id);
+      const head = `Scheduled inspection '${plan.name}' (due ${ran.dueAt})${cluster ? ` of ${cluster}` : ''}`;
+      const text = result.isError
+        ? `${head} failed: ${result.text}`
+        : `${head}\n${result.text}${id && this.deps.reportUrl ? `\nFull report (HTML): ${this.deps.reportUrl(id)}` : ''}`;
+      if (result.isError)
+        logger.error({ plan: plan.name, cluster, error: result.text }, 'scheduled inspection failed');
+      for (const channel of plan.channels) {
+        try {
+          if (!poster) throw new Error('no chat bot is configured');
+          poster.post(channel, text);
+        } catch (e) {
+          logger.error(
+            { plan: plan.name, channel, error: (e as Error).message },
+            'cannot post the inspection summary',
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,154 @@
+// A schedule on a controlled clock: it fires on time in its time zone, never overlaps, reports
+// missed runs (down, busy, too late) in its next report and chat post. Runs are real inspections
+// of this file's own namespace on the test cluster, through the pipeline.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InspectionScheduler } from '../../app/inspection-schedules.js';
+import { planSchema } from '../../app/inspections-config.js';
+import { type App, buildApp } from '../../app/wiring.js';
+import { silentLogger } from '../../tools/core/logger.js';
+import type { Report } from '../../tools/inspection/model.js';
+import { createNamespace, deleteNamespace, kubemateConfig, uniqueName } from '../support/kube.js';
+
+const ns = uniqueName('insp-sched');
+let app: App;
+let now = Date.parse('2026-12-06T12:00:00Z');
+const posts: Array<{ channel: string; text: string }> = [];
+let scheduler: InspectionScheduler;
+
+beforeAll(async () => {
+  await createNamespace(ns);
+  app = buildApp(kubemateConfig({ KUBEMATE_INSPECTIONS__SUMMARY: 'template' }), silentLogger);
+  scheduler = new InspectionScheduler({
+    // 08:00 in Shanghai is 00:00 UTC
+    plans: [
+      planSchema.parse({
+        name: 'daily',
+        cron: '0 8 * * *',
+        timeZone: 'Asia/Shanghai',
+        scopes: ['cluster'],
+        namespace: ns,
+        channels: ['room-1'],
+      }),
+    ],
+    store: app.inspections,
+    pipeline: app.pipeline,
+    principal: { id: 'kubemate:scheduler', groups: ['scheduler'], source: 'schedule' },
+    now: () => now,
+    missedAfterMs: 15 * 60_000,
+    logger: silentLogger,
+    poster: { post: (channel, text) => posts.push({ channel, text }) },
+    reportUrl: (id) => `https://kubemate.test/reports/${id}`,
+  });
+});
+
+afterAll(async () => {
+  await scheduler?.stop();
+  app?.close();
+  await deleteNamespace(ns);
+});
+
+const planReports = () => app.inspections.list({ limit: 50, plan: 'daily' });
+const report = (id: string) => JSON.parse(app.inspections.get(id)!.body) as Report;
+
+describe('a scheduled inspection plan', () => {
+  it('counts from its first tick, then fires at 08:00 Shanghai time and posts its summary', async () => {
+    expect(scheduler.tick()).toEqual([{ plan: 'daily', missed: [] }]);
+    now = Date.parse('2026-12-06T23:59:00Z');
+    expect(scheduler.tick()[0]!.ran).toBeUndefined();
+    now = Date.parse('2026-12-07T00:00:40Z');
+    const [outcome] = scheduler.tick();
+    expect(outcome!.ran?.dueAt).toBe('2026-12-07T00:00:00.000Z');
+    await scheduler.idle();
+    const reports = planReports();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ plan: 'daily', by: 'kubemate:scheduler', scopes: ['cluster'] });
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.channel).toBe('room-1');
+    expect(posts[0]!.text).toContain("Scheduled inspection 'daily' (due 2026-12-07T00:00:00.000Z)");
+    expect(posts[0]!.text).toContain(`Inspection of kubemate/${ns} (cluster)`);
+    expect(posts[0]!.text).toContain(`Full report (HTML): https://kubemate.test/reports/${reports[0]!.id}`);
+    // The same minute, looked at again: nothing more.
+    now += 10_000;
+    expect(scheduler.tick()[0]!.ran).toBeUndefined();
+  });
+
+  it('never overlaps: a due time while the previous run is still going is reported missed', async () => {
+    now = Date.parse('2026-12-08T00:00:05Z');
+    expect(scheduler.tick()[0]!.ran?.dueAt).toBe('2026-12-08T00:00:00.000Z');
+    // The run is still going when the next day's time comes (the clock is ours).
+    now = Date.parse('2026-12-09T00:00:05Z');
+    expect(scheduler.tick()[0]).toEqual({
+      plan: 'daily',
+      missed: [
+        { dueAt: '2026-12-09T00:00:00.000Z', reason: 'the previous run of this plan was still running' },
+      ],
+    });
+    await scheduler.idle();
+    expect(planReports()).toHaveLength(2);
+    // The run that was still going files its report after that: it says which run it kept from starting.
+    const busy = report(planReports()[0]!.id);
+    expect(busy.missedRuns).toEqual([
+      {
+        plan: 'daily',
+        dueAt: '2026-12-09T00:00:00.000Z',
+        reason: 'the previous run of this plan was still running',
+      },
+    ]);
+    expect(posts.at(-1)!.text).toContain(
+      'Missed runs: daily due 2026-12-09T00:00:00.000Z (the previous run of this plan was still running)',
+    );
+  });
+
+  it('reports runs missed while it was down in the next report and post', async () => {
+    now = Date.parse('2026-12-12T00:01:00Z');
+    const [outcome] = scheduler.tick();
+    expect(outcome!.missed).toEqual([
+      { dueAt: '2026-12-10T00:00:00.000Z', reason: 'Kubemate was not running at that time' },
+      { dueAt: '2026-12-11T00:00:00.000Z', reason: 'Kubemate was not running at that time' },
+    ]);
+    expect(outcome!.ran?.dueAt).toBe('2026-12-12T00:00:00.000Z');
+    await scheduler.idle();
+    const latest = report(planReports()[0]!.id);
+    expect(latest.missedRuns?.map((m) => m.dueAt)).toEqual([
+      '2026-12-10T00:00:00.000Z',
+      '2026-12-11T00:00:00.000Z',
+    ]);
+    expect(latest.summary.text).toContain(
+      'Missed runs: daily due 2026-12-10T00:00:00.000Z (Kubemate was not running at that time); daily due 2026-12-11T00:00:00.000Z',
+    );
+    expect(posts.at(-1)!.text).toContain('Missed runs: daily due 2026-12-10');
+    // Reported once: the next report does not repeat them.
+    now = Date.parse('2026-12-13T00:00:30Z');
+    scheduler.tick();
+    await scheduler.idle();
+    expect(report(planReports()[0]!.id).missedRuns).toBeUndefined();
+  });
+
+  it('does not start a run long past its due time; it is reported missed instead', async () => {
+    const before = planReports().length;
+    now = Date.parse('2026-12-14T00:40:00Z');
+    expect(scheduler.tick()[0]).toEqual({
+      plan: 'daily',
+      missed: [
+        {
+          dueAt: '2026-12-14T00:00:00.000Z',
+          reason: 'Kubemate could not start it within 15 min of its due time',
+        },
+      ],
+    });
+    await scheduler.idle();
+    expect(planReports()).toHaveLength(before);
+    expect(app.inspections.allMissed('daily').map((m) => [m.dueAt, m.reported])).toContainEqual([
+      '2026-12-14T00:00:00.000Z',
+      false,
+    ]);
+  });
+
+  it('refuses a plan with a bad cron expression or time zone, saying why', () => {
+    const bad = planSchema.safeParse({ name: 'x', cron: '0 25 * * *', timeZone: 'UTC' });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues[0]!.message).toBe('hour: 25 is outside 0-23');
+    const zone = planSchema.safeParse({ name: 'x', cron: '0 8 * * *', timeZone: 'Asia/Beijing' });
+    expect(zone.error!.issues[0]!.message).toContain("unknown time zone 'Asia/Beijing'");
+  });
+});

@@ -1,0 +1,30 @@
+/** The named Kubernetes analyzers a check may use (implemented in analyzers.ts). */
+export const ANALYZER_NAMES = [
+  'node-conditions',
+  'nodes-cordoned',
+  'nodes-not-ready-ratio',
+  'control-plane-readiness',
+  'etcd-readiness',
+  'pods-restarting',
+  'pods-oomkilled',
+  'pods-pending',
+  'pods-failed',
+  'pods-image-pull',
+  'deployments-unavailable',
+  'statefulsets-unavailable',
+  'daemonsets-unavailable',
+  'pvcs-pending',
+  'jobs-failed',
+  'cronjobs-stalled',
+  'hpas-at-max',
+  'pdbs-blocking',
+  'containers-without-requests',
+  'containers-without-limits',
+  'images-latest-tag',
+  'namespaces-terminating',
+  'services-without-endpoints',
+  'tls-secrets-expiry',
+  'apiserver-certificate-expiry',
+] as const;
+
+export type AnalyzerName = (typeof ANALYZER_NAMES)[number];
