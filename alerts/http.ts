@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { RefusedDeliveries } from '../bots/core/people.js';
 import type { AuditSink } from '../policies/types.js';
 import type { AlertService } from './service.js';
@@ -26,16 +26,18 @@ export const alertsHttpPlugin: FastifyPluginAsync<{
   audit: AuditSink;
 }> = async (fastify, { service, store, token, audit }) => {
   const refused = new RefusedDeliveries(audit, 'alertmanager');
-  fastify.post('/api/alerts', { bodyLimit: 16 * 1024 * 1024 }, async (req, reply) => {
-    if (!bearerMatches(req.headers.authorization, token)) {
-      store.count('unauthorized');
-      if (refused.record('missing or wrong bearer token on /api/alerts'))
-        req.log.warn('alertmanager webhook refused: bad bearer token');
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'unauthorized: send the alerts.token as a bearer token (http_config.authorization)' });
-    }
+  // The token is checked before the body is read: a caller without it costs no parsing.
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (bearerMatches(req.headers.authorization, token)) return;
+    store.count('unauthorized');
+    if (refused.record('missing or wrong bearer token on /api/alerts'))
+      req.log.warn('alertmanager webhook refused: bad bearer token');
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer')
+      .send({ error: 'unauthorized: send the alerts.token as a bearer token (http_config.authorization)' });
+  };
+  fastify.post('/api/alerts', { bodyLimit: 8 * 1024 * 1024, onRequest: authenticate }, async (req, reply) => {
     const parsed = webhookSchema.safeParse(req.body);
     if (!parsed.success) {
       store.count('invalid');

@@ -1,4 +1,8 @@
+import { defaultRedactor } from '../tools/core/redact.js';
 import type { AlertRecord, GroupRecord, TriageRecord } from './store.js';
+
+/** Annotations are free text from whoever wrote the rule: a password in a DSN is masked before chat. */
+const shown = (text: string, max: number) => defaultRedactor(text.slice(0, max));
 
 const SEVERITY = ['CRITICAL', 'ERROR', 'WARNING', 'ALERT', 'INFO'];
 export const severityName = (group: GroupRecord) =>
@@ -42,7 +46,7 @@ export function rootText(
   const objects = affected(alerts);
   if (objects.length) lines.push(`Affected: ${objects.join(', ')}`);
   const summary = alerts.find((a) => a.annotations.summary)?.annotations.summary;
-  if (summary) lines.push(`Summary: ${summary.slice(0, 300)}`);
+  if (summary) lines.push(`Summary: ${shown(summary, 300)}`);
   const triageState = !triage
     ? 'not triaged'
     : triage.state === 'done'
@@ -61,8 +65,8 @@ export function alertLine(a: AlertRecord, kind: 'fired' | 'resolved'): string {
   const what = a.annotations.summary ?? a.annotations.description ?? a.labels.alertname ?? a.fingerprint;
   const where = affected([a], 1)[0];
   return kind === 'fired'
-    ? `Firing since ${time(a.startsAt)}: ${what.slice(0, 400)}${where ? ` (${where})` : ''}`
-    : `Resolved${a.endsAt && !a.endsAt.startsWith('0001') ? ` at ${time(a.endsAt)}` : ''}: ${what.slice(0, 400)}${where ? ` (${where})` : ''}`;
+    ? `Firing since ${time(a.startsAt)}: ${shown(what, 400)}${where ? ` (${where})` : ''}`
+    : `Resolved${a.endsAt && !a.endsAt.startsWith('0001') ? ` at ${time(a.endsAt)}` : ''}: ${shown(what, 400)}${where ? ` (${where})` : ''}`;
 }
 
 /** The triage reply in the thread: the model's diagnosis when there is one, and the evidence it rests on. */

@@ -35,7 +35,17 @@ const STORM_WINDOW_MS = 60_000;
 /** A storm ends after this long without a new storm group; the next one gets a new summary. */
 const STORM_QUIET_MS = 10 * 60_000;
 
-const rootKey = (g: GroupRecord) => `al_${g.id}`;
+/** Alerts of a group that get a line of their own; the summary above counts the rest. */
+const LINES_PER_GROUP = 20;
+/** After a restart, groups changed within this long are presented again (only missing posts go out). */
+const REPRESENT_MS = 24 * 3600_000;
+
+/** The thread of a group's episode: a group that resolved and fires again gets a new one. */
+const rootKey = (g: GroupRecord) => `al_${g.id}${g.episode ? `_${g.episode}` : ''}`;
+
+/** Alert names as Prometheus allows them, and the severities the question may name. */
+const ALERT_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]{0,199}$/;
+const SEVERITIES = new Set(['critical', 'error', 'warning', 'alert', 'info']);
 
 /**
  * Alertmanager's alerts, answered in chat. A delivery is stored first (nothing acknowledged is
@@ -66,15 +76,12 @@ export class AlertService {
     const requeued = this.o.store.requeueRunning();
     if (requeued) this.o.logger.info({ requeued }, 'alert triage resumed after a restart');
     // What a stop may have cut short between storing a delivery and presenting it: every post is
-    // keyed, so presenting again posts only what is missing.
-    for (const g of this.o.store.groups({ limit: 500 })) {
+    // keyed, so presenting again posts only what is missing, and edits nothing.
+    for (const g of this.o.store.recentGroups(this.now() - REPRESENT_MS, 500)) {
       const alerts = this.o.store.alerts(g.groupKey);
-      this.present(g, {
-        group: g,
-        isNew: false,
-        fired: alerts,
-        resolved: alerts.filter((a) => a.status === 'resolved'),
-      });
+      const fired = alerts.filter((x) => x.status === 'firing');
+      const resolved = alerts.filter((x) => x.status === 'resolved');
+      this.present(g, { group: g, isNew: false, refired: false, fired, resolved }, false);
     }
     for (const g of this.o.store.untriaged())
       this.o.store.enqueueTriage(g.groupKey, g.severityRank, this.o.config.triage.queueLimit);
@@ -113,7 +120,7 @@ export class AlertService {
     const { group } = ingested;
     this.present(group, ingested);
     const route = routeOf.has(payload.groupKey) ? routeOf.get(payload.groupKey) : this.route(group.labels);
-    if ((route?.triage ?? true) && (ingested.isNew || ingested.fired.length > 0)) {
+    if ((route?.triage ?? true) && (ingested.isNew || ingested.refired || ingested.fired.length > 0)) {
       this.o.store.enqueueTriage(group.groupKey, group.severityRank, this.o.config.triage.queueLimit);
       this.pump();
     }
@@ -121,14 +128,15 @@ export class AlertService {
   }
 
   /** The thread (or the storm line) of a group: root summary, then the lines of what changed. */
-  private present(group: GroupRecord, ingested?: Ingested): void {
+  private present(group: GroupRecord, ingested?: Ingested, edit = true): void {
     const chat = group.platform ? this.o.chats[group.platform] : undefined;
     if (!chat || !group.channel) return;
     const channel = group.channel;
     if (group.storm) {
-      const episode = ingested?.isNew
-        ? this.o.store.stormEpisode(channel, group.firstAt, STORM_QUIET_MS)
-        : this.o.store.currentStorm(channel);
+      const episode =
+        ingested?.isNew || ingested?.refired
+          ? this.o.store.stormEpisode(channel, group.firstAt, STORM_QUIET_MS)
+          : this.o.store.currentStorm(channel);
       if (!episode) return;
       const { key, since } = episode;
       const draw = () => ({
@@ -138,7 +146,8 @@ export class AlertService {
           since,
         ),
       });
-      if (!chat.postOnce(key, channel, draw())) this.editSoon(key, () => chat.edit(channel, key, draw()));
+      if (!chat.postOnce(key, channel, draw()) && edit)
+        this.editSoon(key, () => chat.edit(channel, key, draw()));
       return;
     }
     const root = rootKey(group);
@@ -153,19 +162,34 @@ export class AlertService {
         ),
       };
     };
-    if (!chat.postOnce(root, channel, draw())) this.editSoon(root, () => chat.edit(channel, root, draw()));
-    for (const a of ingested?.fired ?? [])
+    if (!chat.postOnce(root, channel, draw()) && edit)
+      this.editSoon(root, () => chat.edit(channel, root, draw()));
+    if (!ingested || (ingested.fired.length === 0 && ingested.resolved.length === 0)) return;
+    // A line per alert for the first alerts of a group only: a group of thousands of pods must not
+    // hold the channel for half an hour; the summary above counts them all.
+    const own = this.o.store.firstAlerts(group.groupKey, LINES_PER_GROUP);
+    const lined = (a: { fingerprint: string; startsAt: string }) => own.has(`${a.fingerprint} ${a.startsAt}`);
+    for (const a of ingested.fired.filter(lined))
       chat.postOnce(
         `${root}_${a.fingerprint}_${a.startsAt}_f`,
         channel,
         { text: alertLine(a, 'fired') },
         root,
       );
-    for (const a of ingested?.resolved ?? [])
+    for (const a of ingested.resolved.filter(lined))
       chat.postOnce(
         `${root}_${a.fingerprint}_${a.startsAt}_r`,
         channel,
         { text: alertLine(a, 'resolved') },
+        root,
+      );
+    if ([...ingested.fired, ...ingested.resolved].some((a) => !lined(a)))
+      chat.postOnce(
+        `${root}_more`,
+        channel,
+        {
+          text: `More than ${LINES_PER_GROUP} alerts in this group: only the first get a line here; the summary above counts every one.`,
+        },
         root,
       );
   }
@@ -264,10 +288,12 @@ export class AlertService {
    * (valid Kubernetes names), never its free text, which anyone who writes a rule controls.
    */
   private question(group: GroupRecord, alerts: Parameters<typeof targetsOf>[1]): string {
-    const name = group.labels.alertname ?? 'an alert';
+    const label = group.labels.alertname ?? '';
+    const name = ALERT_NAME.test(label) ? label : 'an alert';
+    const severity = severityName(group).toLowerCase();
     const objects = targetsOf(group, alerts).map((t) => t.label);
     return [
-      `Alertmanager fired ${name} (severity ${severityName(group).toLowerCase()})${objects.length ? ` for ${objects.join(', ')}` : ''}.`,
+      `Alertmanager fired ${name}${SEVERITIES.has(severity) ? ` (severity ${severity})` : ''}${objects.length ? ` for ${objects.join(', ')}` : ''}.`,
       'Triage it: read what you need with read-only tools, name the most likely cause with the evidence, and cite the runbook sections that apply. Propose no change.',
     ].join(' ');
   }

@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS groups (
   first_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   ack_by TEXT,
-  ack_at INTEGER);
+  ack_at INTEGER,
+  episode INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS groups_channel ON groups(channel, first_at);
 CREATE TABLE IF NOT EXISTS alerts (
   group_key TEXT NOT NULL,
@@ -65,6 +66,8 @@ export interface GroupRecord {
   firstAt: number;
   updatedAt: number;
   ackBy?: string;
+  /** How many times the group came back after it had resolved: each time is a new thread and triage. */
+  episode: number;
 }
 
 export interface TriageRecord {
@@ -83,6 +86,8 @@ export interface TriageRecord {
 export interface Ingested {
   group: GroupRecord;
   isNew: boolean;
+  /** The group had resolved and fires again: a new episode, presented and triaged anew. */
+  refired: boolean;
   fired: AlertRecord[];
   resolved: AlertRecord[];
 }
@@ -103,6 +108,7 @@ type GroupRow = {
   first_at: number;
   updated_at: number;
   ack_by: string | null;
+  episode: number;
 };
 
 const groupOf = (r: GroupRow): GroupRecord => ({
@@ -117,6 +123,7 @@ const groupOf = (r: GroupRow): GroupRecord => ({
   firstAt: r.first_at,
   updatedAt: r.updated_at,
   ...(r.ack_by ? { ackBy: r.ack_by } : {}),
+  episode: r.episode,
 });
 
 type AlertRow = {
@@ -207,6 +214,29 @@ export class AlertStore {
             now,
             now,
           );
+      } else if (existing.status === 'resolved' && status === 'firing') {
+        // Back after it resolved: a new episode, placed again (a storm may be over, or have begun).
+        const where = place(labels, rank);
+        this.db
+          .prepare(
+            `UPDATE groups SET status = ?, severity_rank = ?, channel = ?, platform = ?, storm = ?, first_at = ?,
+               updated_at = ?, ack_by = NULL, ack_at = NULL, episode = episode + 1 WHERE group_key = ?`,
+          )
+          .run(
+            status,
+            rank,
+            where.channel ?? null,
+            where.channel ? (where.platform ?? 'slack') : null,
+            where.storm ? 1 : 0,
+            now,
+            now,
+            payload.groupKey,
+          );
+        this.db
+          .prepare(
+            "UPDATE triage SET state = 'queued', queued_at = ?, started_at = NULL, finished_at = NULL WHERE group_key = ? AND state IN ('done', 'failed')",
+          )
+          .run(now, payload.groupKey);
       } else {
         this.db
           .prepare(
@@ -214,6 +244,7 @@ export class AlertStore {
           )
           .run(status, rank, now, payload.groupKey);
       }
+      const refired = !!existing && existing.status === 'resolved' && status === 'firing';
       const get = this.db.prepare(
         'SELECT status FROM alerts WHERE group_key = ? AND fingerprint = ? AND starts_at = ?',
       );
@@ -249,13 +280,18 @@ export class AlertStore {
         if (a.status === 'firing' && !before) fired.push(record);
         if (a.status === 'resolved' && before?.status !== 'resolved') resolved.push(record);
       }
+      // The group fires while any of its alerts does, whatever this delivery's own status says.
+      const left = this.tally(payload.groupKey);
+      this.db
+        .prepare('UPDATE groups SET status = ? WHERE group_key = ?')
+        .run(left.firing > 0 ? 'firing' : 'resolved', payload.groupKey);
       this.count('deliveries');
       this.count('alerts', payload.alerts.length);
       if (payload.truncatedAlerts) this.count('truncated', payload.truncatedAlerts);
       const group = groupOf(
         this.db.prepare('SELECT * FROM groups WHERE group_key = ?').get(payload.groupKey) as GroupRow,
       );
-      return { group, isNew: !existing, fired, resolved };
+      return { group, isNew: !existing, refired, fired, resolved };
     })();
   }
 
@@ -278,6 +314,25 @@ export class AlertStore {
       )
       .all(...(filter.status ? [filter.status] : []), filter.limit ?? 100) as GroupRow[];
     return rows.map(groupOf);
+  }
+
+  /** The first `n` alerts of a group (by start): those that get a line of their own in the thread. */
+  firstAlerts(groupKey: string, n: number): Set<string> {
+    const rows = this.db
+      .prepare(
+        'SELECT fingerprint, starts_at FROM alerts WHERE group_key = ? ORDER BY starts_at, fingerprint LIMIT ?',
+      )
+      .all(groupKey, n) as Array<{ fingerprint: string; starts_at: string }>;
+    return new Set(rows.map((r) => `${r.fingerprint} ${r.starts_at}`));
+  }
+
+  /** Groups changed since `since` (ms), newest first. */
+  recentGroups(since: number, limit: number): GroupRecord[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM groups WHERE updated_at >= ? ORDER BY updated_at DESC LIMIT ?')
+        .all(since, limit) as GroupRow[]
+    ).map(groupOf);
   }
 
   alerts(groupKey: string): AlertRecord[] {

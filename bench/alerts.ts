@@ -150,6 +150,7 @@ export async function benchAlerts(): Promise<string[]> {
       storm: false,
       firstAt: Date.now(),
       updatedAt: Date.now(),
+      episode: 0,
     };
     const alerts = [
       {

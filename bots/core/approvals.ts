@@ -108,7 +108,11 @@ async function resumeRun(ctx: CoreContext, runId: string, place: Place): Promise
     const answer = await ctx.agent().resume(runId);
     post(ctx, place, { text: answer.text });
   } catch (e) {
+    // Say so where the people are: the card shows the outcome, the thread why nothing more came.
     ctx.logger.warn({ run: runId, error: (e as Error).message }, 'chat: could not resume the run');
+    post(ctx, place, {
+      text: `The ticket was decided (see the card), but the paused conversation could not continue: ${(e as Error).message}`,
+    });
   }
 }
 

@@ -98,8 +98,11 @@ export class ChatCore {
       channel: event.place.channel,
       ...((event.place.thread ?? event.messageId) ? { thread: event.place.thread ?? event.messageId } : {}),
     };
+    // A reply in a followed thread that did not address Kubemate: people there talk to each other too.
+    const overheard = event.kind === 'message' && !event.direct;
     const asker = identify(this.ctx.pipeline.policy, event.user);
     if (!asker) {
+      if (overheard) return; // a stranger in the thread is not refused (nor audited) for every message
       auditUnknown(this.ctx.audit, event.user, event);
       post(this.ctx, place, { text: unknownUserText(event.user) });
       return;
@@ -110,6 +113,13 @@ export class ChatCore {
       return;
     }
     const command = parseCommand(event.text);
+    if (overheard && (command?.name === 'approve' || command?.name === 'reject')) {
+      // "reject tkt_x looks wrong" said in passing must not decide a ticket: ask to be addressed.
+      post(this.ctx, place, {
+        text: `To ${command.name} ${command.ticket}, press the button on its card, or mention me: @kubemate ${command.name} ${command.ticket}`,
+      });
+      return;
+    }
     if (!command) {
       await converse(this.ctx, asker, event.text, place);
       return;

@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS outbox (
   last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, channel, seq);
+CREATE INDEX IF NOT EXISTS outbox_key ON outbox(key);
+CREATE INDEX IF NOT EXISTS outbox_message ON outbox(message_id);
 CREATE TABLE IF NOT EXISTS threads (
   place TEXT NOT NULL, principal_id TEXT NOT NULL, agent_thread TEXT NOT NULL,
   PRIMARY KEY (place, principal_id));
@@ -67,6 +69,16 @@ export class ChatStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Forgets delivered and dropped operations older than `ms` (their bodies, charts included, are
+   * the bulk of the file). Keys newer than that still stop a repeated post.
+   */
+  prune(ms: number): number {
+    return this.db
+      .prepare("DELETE FROM outbox WHERE status IN ('sent', 'dropped') AND created_at > 0 AND created_at < ?")
+      .run(Date.now() - ms).changes;
   }
 
   /** True the first time an event id is seen; platforms retry deliveries, each is handled once. */

@@ -99,6 +99,8 @@ export function createSlackBot(o: SlackBotOptions): SlackBot {
     store,
     ...(http ? { http } : {}),
     async start() {
+      // Delivered messages are kept a week: long enough that a repeated cause never posts twice.
+      store.prune(7 * 24 * 3600_000);
       outbox.start();
       core.startSweep(o.cardSweepMs ?? 30_000);
       await app.start();

@@ -16,10 +16,17 @@ const MAX_SECTIONS = 40;
 const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
+/** Cuts escaped text into sections of at most SECTION_CHARS, never inside an entity (`&lt;`). */
 function textBlocks(text: string): KnownBlock[] {
+  const escaped = esc(text);
   const out: KnownBlock[] = [];
-  for (let i = 0; i < text.length && out.length < MAX_SECTIONS; i += SECTION_CHARS) {
-    out.push(section(esc(text.slice(i, i + SECTION_CHARS))));
+  let i = 0;
+  while (i < escaped.length && out.length < MAX_SECTIONS) {
+    let end = Math.min(escaped.length, i + SECTION_CHARS);
+    const amp = escaped.lastIndexOf('&', end - 1);
+    if (end < escaped.length && amp > i && amp > end - 5 && !escaped.slice(amp, end).includes(';')) end = amp;
+    out.push(section(escaped.slice(i, end)));
+    i = end;
   }
   return out.length > 0 ? out : [section(' ')];
 }
@@ -99,7 +106,9 @@ function cardBlocks(c: ApprovalCard): KnownBlock[] {
 /** Block Kit for a message; `text` stays the notification and accessibility fallback. */
 export function render(message: OutMessage): { text: string; blocks: KnownBlock[] } {
   return {
-    text: esc(message.text.slice(0, 3000)),
+    text: esc(message.text)
+      .slice(0, 3000)
+      .replace(/&[a-z]{0,3}$/, ''),
     blocks: message.card ? cardBlocks(message.card) : textBlocks(message.text),
   };
 }

@@ -137,6 +137,22 @@ describe('the alert store', () => {
     b.close();
   });
 
+  it('a group that resolved and fires again is a new episode, triaged again', () => {
+    const s = store();
+    const place = () => ({ channel: 'C1', platform: 'slack', storm: false });
+    const first = s.ingest(payload('g2', [{ fingerprint: 'aa' }]), place);
+    s.enqueueTriage('g2', first.group.severityRank, 10);
+    s.finishTriage(s.nextTriage()!.groupKey, { enrichment: 'facts', model: false });
+    s.ingest(payload('g2', [{ fingerprint: 'aa', status: 'resolved' }]), place);
+    expect(s.group('g2')!.status).toBe('resolved');
+    const back = s.ingest(payload('g2', [{ fingerprint: 'aa', startsAt: '2026-12-08T01:00:00Z' }]), place);
+    expect([back.refired, back.group.episode, back.fired.length]).toEqual([true, 1, 1]);
+    expect(s.triage('g2')!.state).toBe('queued');
+    // Still firing: no new episode.
+    expect(s.ingest(payload('g2', [{ fingerprint: 'bb' }]), place).refired).toBe(false);
+    s.close();
+  });
+
   it('keeps one storm episode per channel until it has been quiet', () => {
     const s = store();
     const e1 = s.stormEpisode('C1', 1000, 600_000);
@@ -156,6 +172,7 @@ const group = (labels: Record<string, string>): GroupRecord => ({
   storm: false,
   firstAt: 0,
   updatedAt: 0,
+  episode: 0,
 });
 const alert = (labels: Record<string, string>, annotations: Record<string, string> = {}) => ({
   fingerprint: 'aa',
@@ -196,6 +213,12 @@ describe('what the thread shows', () => {
       'Group ag_000000000000 · not triaged',
     ]);
     expect(rootText(g, [a], { firing: 0, resolved: 1 })).toMatch(/^\[RESOLVED\]/);
+    // Annotations are free text: a credential in one is masked before it reaches chat.
+    const leaky = alert(
+      { alertname: 'DbDown' },
+      { summary: 'cannot reach postgres://app:hunter2secret@db:5432/app' },
+    );
+    expect(alertLine(leaky, 'fired')).not.toContain('hunter2secret');
     expect(alertLine(a, 'fired')).toBe(
       'Firing since 2026-12-07 01:00 UTC: api fails 12% (pay/deployment/api)',
     );

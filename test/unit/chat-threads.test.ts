@@ -118,6 +118,13 @@ describe('threads Kubemate was addressed in', () => {
     await channelMessage('UMALLORY', 'help', channel, nextTs(), other);
     expect(slack.messages.length).toBe(before);
     expect(rig.audit.records.length).toBe(audited);
+
+    // A decision said in passing is not taken: it needs a mention or the card's button.
+    await channelMessage('UBOB', 'reject apr_0123456789ab looks wrong', channel, nextTs(), root);
+    expect(inThread(root).at(-1)!.text).toBe(
+      'To reject apr_0123456789ab, press the button on its card, or mention me: @kubemate reject apr_0123456789ab',
+    );
+    expect(rig.audit.records.some((r) => r.tool === 'approvals_reject')).toBe(false);
   });
 
   it('keeps the conversation of a thread when the follow-up has no mention', async () => {

@@ -57,3 +57,21 @@ describe('Slack messages keep quoted text as text', () => {
     expect(JSON.stringify(render({ text: 'x', card: c }))).not.toContain('<!here>');
   });
 });
+
+describe('plain text within Slack limits', () => {
+  it('escapes before cutting: text full of < > & stays under 3,000 characters a section, no entity cut', () => {
+    const text = `${'<'.repeat(2500)}${'a&b>'.repeat(900)}`;
+    const { blocks, text: fallback } = render({ text });
+    expect(fallback.length).toBeLessThanOrEqual(3000);
+    expect(fallback).not.toMatch(/&[a-z]{0,3}$/);
+    const sections = blocks.map((b) => (b as { text: { text: string } }).text.text);
+    for (const t of sections) {
+      expect(t.length).toBeLessThanOrEqual(3000);
+      expect(t).not.toMatch(/^[a-z]{1,3};/); // no section starts in the middle of an entity
+      expect(t).not.toMatch(/&[a-z]{0,3}$/);
+    }
+    expect(sections.join('')).toBe(
+      text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'),
+    );
+  });
+});
