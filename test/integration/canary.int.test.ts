@@ -848,7 +848,8 @@ bindings:
       const bad = await hook({ namespace: ns });
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error).toContain('name');
-      expect((await hook(body, 'Bearer x', 'confirm-anything')).statusCode).toBe(404);
+      expect((await hook(body, 'Bearer x', 'confirm-anything')).statusCode).toBe(401);
+      expect((await hook(body, `Bearer ${TOKEN}`, 'confirm-anything')).statusCode).toBe(404);
 
       const first = await hook(body);
       expect(first.statusCode).toBe(403);
