@@ -37,11 +37,6 @@ const answer = (reply: FastifyReply, status: number, body: Record<string, unknow
 export const flaggerGatePlugin: FastifyPluginAsync<FlaggerGateOptions> = async (app, opts) => {
   app.post<{ Params: { gate: string } }>('/flagger/:gate', async (req, reply) => {
     const gate = req.params.gate as Gate;
-    if (!GATES.includes(gate)) {
-      return answer(reply, 404, {
-        error: `unknown gate '${req.params.gate}'; Kubemate answers ${GATES.join(', ')}`,
-      });
-    }
     const parsed = payload.safeParse(req.body);
     const metaToken = parsed.success ? parsed.data.metadata?.token : undefined;
     const principal =
@@ -50,6 +45,11 @@ export const flaggerGatePlugin: FastifyPluginAsync<FlaggerGateOptions> = async (
     if (!principal) {
       return answer(reply, 401, {
         error: 'a bearer token is required (Authorization header, or metadata.token in the Canary webhook)',
+      });
+    }
+    if (!GATES.includes(gate)) {
+      return answer(reply, 404, {
+        error: `unknown gate '${req.params.gate}'; Kubemate answers ${GATES.join(', ')}`,
       });
     }
     if (!parsed.success) {

@@ -71,7 +71,13 @@ export const policyFileSchema = z.strictObject({
               .array(z.string().min(1))
               .optional()
               .describe('approvers must be in one of these groups'),
-            count: z.number().int().min(1).max(10).default(1),
+            count: z
+              .number()
+              .int()
+              .min(0)
+              .max(10)
+              .default(1)
+              .describe('approvals needed; 0 makes matching calls a fast path that needs none'),
           })
           .default({ count: 1 }),
       }),

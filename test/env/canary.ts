@@ -3,7 +3,7 @@
  * Rollouts (committed under test/env/canary/crds at pinned versions, see its README), installed
  * into the test API server once and left there (CRDs are cluster-wide; installing is idempotent).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -14,7 +14,12 @@ import {
 import { parseAllDocuments } from 'yaml';
 import { KubeReader } from '../../tools/clients/kube-raw.js';
 
-const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'canary', 'crds');
+const here = path.dirname(fileURLToPath(import.meta.url));
+// Next to this file, or, when compiled for the benchmarks (dist/test/env), in the source tree.
+const DIR = [
+  path.join(here, 'canary', 'crds'),
+  path.join(here, '..', '..', '..', 'test', 'env', 'canary', 'crds'),
+].find((d) => existsSync(d))!;
 
 export function canaryCrds(): V1CustomResourceDefinition[] {
   return readdirSync(DIR)

@@ -568,6 +568,11 @@ describe('canary writes', () => {
     expect((await promote.approve()).status).toBe('success');
     expect((await get(FLAGGER, 'podinfo-w')).spec.skipAnalysis).toBe(true);
 
+    const full = await ask('canary_promote', { name: 'checkout-w' });
+    expect(full.plan).toContain('set status.promoteFull');
+    expect((await full.approve()).status).toBe('success');
+    expect((await get(ARGO, 'checkout-w')).status.promoteFull).toBe(true);
+
     const abort = await ask('canary_rollback', { name: 'checkout-w' });
     expect(abort.plan).toContain('set status.abort');
     expect((await abort.approve()).status).toBe('success');
@@ -848,7 +853,8 @@ bindings:
       const bad = await hook({ namespace: ns });
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error).toContain('name');
-      expect((await hook(body, 'Bearer x', 'confirm-anything')).statusCode).toBe(404);
+      expect((await hook(body, 'Bearer x', 'confirm-anything')).statusCode).toBe(401);
+      expect((await hook(body, `Bearer ${TOKEN}`, 'confirm-anything')).statusCode).toBe(404);
 
       const first = await hook(body);
       expect(first.statusCode).toBe(403);

@@ -23,7 +23,19 @@ describe('policy file', () => {
       }),
     ).toMatchObject({
       effect: 'needs-approval',
-      rule: 'bindings[1] role payments-operator; approvals[1]',
+      rule: 'bindings[1] role payments-operator; approvals[3]',
+    });
+    // On-call (alice) rolls a canary back without approval; carol, not on call, still asks.
+    const rollback = tool('canary_rollback', 'write', { toolset: 'canary' });
+    expect(
+      e.decide(who('slack:U0123ALICE'), rollback, { namespace: 'payments', cluster: 'prod-east' }),
+    ).toMatchObject({
+      effect: 'allow',
+      rule: 'bindings[1] role payments-operator; approvals[1] (none needed)',
+    });
+    expect(e.decide(who('slack:U0789CAROL'), rollback, { namespace: 'payments' })).toMatchObject({
+      effect: 'needs-approval',
+      rule: 'bindings[2] role operator; approvals[3]',
     });
   });
 
