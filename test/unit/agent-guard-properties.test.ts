@@ -233,7 +233,7 @@ describe('the write guard, property-based', () => {
       }),
       { numRuns: 400 },
     );
-  });
+  }, 60_000);
 
   it('refuses a write when the user left out any one target', () => {
     fc.assert(
@@ -251,7 +251,7 @@ describe('the write guard, property-based', () => {
       }),
       { numRuns: 600 },
     );
-  });
+  }, 60_000);
 
   it('refuses a flag the user said the other way round', () => {
     fc.assert(
@@ -271,7 +271,7 @@ describe('the write guard, property-based', () => {
       }),
       { numRuns: 200 },
     );
-  });
+  }, 60_000);
 
   it('refuses when every target is named but only in a question, a negation or something written about them', () => {
     const frames = [
@@ -289,5 +289,5 @@ describe('the write guard, property-based', () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 60_000);
 });
