@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { FEISHU_DOMAINS } from '../bots/feishu/api.js';
 
 const channelSchema = z.strictObject({
   /** Slack channel id (C…, G… or D…). */
@@ -50,18 +51,67 @@ export const slackConfigSchema = z
       });
   });
 
-export const botsConfigSchema = z.strictObject({ slack: slackConfigSchema.prefault({}) });
+const feishuChatSchema = z.strictObject({
+  /** Feishu chat id (oc_…). */
+  id: z.string().regex(/^oc_[A-Za-z0-9]+$/, 'must be a Feishu chat id such as oc_5ad11d72b830411d72b836c20'),
+  cluster: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
+  allowWrites: z.boolean().default(false),
+});
+
+/** bots.feishu: a Feishu or Lark self-built app in webhook mode; secrets as values or files. */
+export const feishuConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** `webhook`: events and card callbacks at POST /feishu/events (the only mode so far). */
+    mode: z.literal('webhook', { error: 'only webhook mode is supported so far' }).default('webhook'),
+    /** `feishu` (open.feishu.cn) or `lark` (open.larksuite.com). */
+    domain: z.enum(['feishu', 'lark']).default('feishu'),
+    /** Open API base URL; overrides `domain` (an egress proxy). */
+    apiUrl: z.url({ protocol: /^https?$/ }).optional(),
+    appId: z
+      .string()
+      .regex(/^cli_[A-Za-z0-9]+$/, 'must be the app id, such as cli_a1b2c3d4e5f6')
+      .optional(),
+    appSecret: z.string().min(1).optional(),
+    appSecretFile: z.string().min(1).optional(),
+    encryptKey: z.string().min(1).optional(),
+    encryptKeyFile: z.string().min(1).optional(),
+    verificationToken: z.string().min(1).optional(),
+    verificationTokenFile: z.string().min(1).optional(),
+    chats: z.array(feishuChatSchema).default([]),
+    defaultAllowWrites: z.boolean().default(false),
+    perChatIntervalSeconds: z.number().min(0).max(60).default(0.2),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.enabled) return;
+    if (!s.appId) ctx.addIssue({ code: 'custom', path: ['appId'], message: 'set appId (cli_…)' });
+    for (const key of ['appSecret', 'encryptKey', 'verificationToken'] as const)
+      if (!s[key] && !s[`${key}File`])
+        ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
+  });
+
+export const botsConfigSchema = z.strictObject({
+  slack: slackConfigSchema.prefault({}),
+  feishu: feishuConfigSchema.prefault({}),
+});
 export type SlackConfig = z.infer<typeof slackConfigSchema>;
+export type FeishuConfig = z.infer<typeof feishuConfigSchema>;
 
 /** A secret from its value or its file (trailing newline dropped); the message names the key, never the value. */
-export function secret(value: string | undefined, file: string | undefined, key: string): string | undefined {
+export function secret(
+  value: string | undefined,
+  file: string | undefined,
+  key: string,
+  platform = 'slack',
+): string | undefined {
   if (value) return value;
   if (!file) return undefined;
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (e) {
     throw new Error(
-      `cannot read bots.slack.${key}File ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      `cannot read bots.${platform}.${key}File ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
 }
@@ -78,4 +128,28 @@ export function slackSecrets(c: SlackConfig): SlackSecrets {
   const signingSecret = secret(c.signingSecret, c.signingSecretFile, 'signingSecret');
   const appToken = secret(c.appToken, c.appTokenFile, 'appToken');
   return { botToken, ...(signingSecret ? { signingSecret } : {}), ...(appToken ? { appToken } : {}) };
+}
+
+export interface FeishuSecrets {
+  apiUrl: string;
+  appId: string;
+  appSecret: string;
+  encryptKey: string;
+  verificationToken: string;
+}
+
+export function feishuSecrets(c: FeishuConfig): FeishuSecrets {
+  const get = (key: 'appSecret' | 'encryptKey' | 'verificationToken') => {
+    const v = secret(c[key], c[`${key}File`], key, 'feishu');
+    if (!v) throw new Error(`bots.feishu: set ${key} or ${key}File`);
+    return v;
+  };
+  if (!c.appId) throw new Error('bots.feishu: set appId (cli_…)');
+  return {
+    apiUrl: (c.apiUrl ?? FEISHU_DOMAINS[c.domain]).replace(/\/+$/, ''),
+    appId: c.appId,
+    appSecret: get('appSecret'),
+    encryptKey: get('encryptKey'),
+    verificationToken: get('verificationToken'),
+  };
 }

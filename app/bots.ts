@@ -1,17 +1,69 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { buildAgent } from '../agent/index.js';
 import { RefusedDeliveries } from '../bots/core/people.js';
+import { createFeishuBot, type FeishuBot } from '../bots/feishu/bot.js';
 import { createSlackBot, type SlackBot } from '../bots/slack/bot.js';
-import { slackSecrets } from './bots-config.js';
+import { feishuSecrets, slackSecrets } from './bots-config.js';
 import type { App } from './wiring.js';
 
+export interface Bots {
+  slack?: SlackBot;
+  feishu?: FeishuBot;
+}
+
 /** The configured chat bots, built on the app's one pipeline, agent and audit log. */
-export function buildBots(app: App): { slack?: SlackBot } {
-  const c = app.config.bots.slack;
-  if (!c.enabled) return {};
-  const secrets = slackSecrets(c);
-  // The chat agent runs on the chat core's channel-guarded pipeline; its runs share agent.db.
+export function buildBots(app: App): Bots {
+  return {
+    ...(app.config.bots.slack.enabled ? { slack: buildSlack(app) } : {}),
+    ...(app.config.bots.feishu.enabled ? { feishu: buildFeishu(app) } : {}),
+  };
+}
+
+/** One chat agent per bot, on that bot's channel-guarded pipeline; the runs share agent.db. */
+function chatAgentFor(app: App) {
   let chatAgent: ReturnType<typeof buildAgent> | undefined;
+  return {
+    agent: (pipeline: Parameters<typeof buildAgent>[0]['pipeline']) => {
+      chatAgent ??= buildAgent({
+        dataDir: app.config.dataDir,
+        llm: app.config.llm,
+        agent: app.config.agent,
+        pipeline,
+        runbooks: app.runbooks,
+        logger: app.logger.child({ component: 'agent' }),
+      });
+      return chatAgent.agent;
+    },
+    onStop: () => {
+      chatAgent?.close();
+      chatAgent = undefined;
+    },
+  };
+}
+
+function buildFeishu(app: App): FeishuBot {
+  const c = app.config.bots.feishu;
+  return createFeishuBot({
+    ...feishuSecrets(c),
+    chats: c.chats.map((ch) => ({
+      channel: ch.id,
+      allowWrites: ch.allowWrites,
+      ...(ch.cluster ? { cluster: ch.cluster } : {}),
+      ...(ch.namespace ? { namespace: ch.namespace } : {}),
+    })),
+    defaultAllowWrites: c.defaultAllowWrites,
+    outbox: { perChannelIntervalMs: c.perChatIntervalSeconds * 1000 },
+    dataDir: app.config.dataDir,
+    pipeline: app.pipeline,
+    ...chatAgentFor(app),
+    audit: app.audit,
+    logger: app.logger,
+  });
+}
+
+function buildSlack(app: App): SlackBot {
+  const c = app.config.bots.slack;
+  const secrets = slackSecrets(c);
   const slack = createSlackBot({
     mode: c.mode,
     botToken: secrets.botToken,
@@ -28,25 +80,11 @@ export function buildBots(app: App): { slack?: SlackBot } {
     outbox: { perChannelIntervalMs: c.perChannelIntervalSeconds * 1000 },
     dataDir: app.config.dataDir,
     pipeline: app.pipeline,
-    agent: (pipeline) => {
-      chatAgent ??= buildAgent({
-        dataDir: app.config.dataDir,
-        llm: app.config.llm,
-        agent: app.config.agent,
-        pipeline,
-        runbooks: app.runbooks,
-        logger: app.logger.child({ component: 'agent' }),
-      });
-      return chatAgent.agent;
-    },
-    onStop: () => {
-      chatAgent?.close();
-      chatAgent = undefined;
-    },
+    ...chatAgentFor(app),
     audit: app.audit,
     logger: app.logger,
   });
-  return { slack };
+  return slack;
 }
 
 /**
@@ -69,6 +107,29 @@ export const slackHttpPlugin: FastifyPluginAsync<{ bot: SlackBot; app: App }> = 
     const answer = await http.handle(raw, req.headers);
     if (answer.refused && refused.record(answer.refused)) {
       req.log.warn({ reason: answer.refused }, 'slack request refused');
+    }
+    return reply.code(answer.status).send(answer.body);
+  });
+};
+
+/**
+ * Feishu/Lark's event and callback request URL at POST /feishu/events (set the same URL for events
+ * and card callbacks in the developer console). The raw body is kept: the signature covers it.
+ */
+export const feishuHttpPlugin: FastifyPluginAsync<{ bot: FeishuBot; app: App }> = async (
+  fastify,
+  { bot, app },
+) => {
+  const refused = new RefusedDeliveries(app.audit, 'feishu');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) =>
+    done(null, body),
+  );
+  fastify.post('/feishu/events', async (req, reply) => {
+    const raw = typeof req.body === 'string' ? req.body : '';
+    const answer = bot.handle(raw, req.headers);
+    if (answer.refused && refused.record(answer.refused)) {
+      req.log.warn({ reason: answer.refused }, 'feishu request refused');
     }
     return reply.code(answer.status).send(answer.body);
   });

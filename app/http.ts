@@ -4,12 +4,11 @@ import Fastify, {
   type FastifyPluginAsync,
   LogController,
 } from 'fastify';
-import type { SlackBot } from '../bots/slack/bot.js';
 import { checkOrigin } from '../mcp/auth.js';
 import { mcpHttpPlugin } from '../mcp/http.js';
 import { PrincipalLimiter } from '../tools/core/limits.js';
 import { askHttpPlugin } from './ask-http.js';
-import { slackHttpPlugin } from './bots.js';
+import { type Bots, feishuHttpPlugin, slackHttpPlugin } from './bots.js';
 import type { App } from './wiring.js';
 
 const READINESS_TTL_MS = 5000;
@@ -60,7 +59,7 @@ const metricsPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app })
   });
 };
 
-export async function buildHttpServer(app: App, bots: { slack?: SlackBot } = {}): Promise<FastifyInstance> {
+export async function buildHttpServer(app: App, bots: Bots = {}): Promise<FastifyInstance> {
   const fastify = Fastify({
     loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One log line per tool call comes from the pipeline; per-request lines would repeat it.
@@ -100,5 +99,6 @@ export async function buildHttpServer(app: App, bots: { slack?: SlackBot } = {})
     limiter: new PrincipalLimiter(ask),
   });
   if (bots.slack) await fastify.register(slackHttpPlugin, { bot: bots.slack, app });
+  if (bots.feishu) await fastify.register(feishuHttpPlugin, { bot: bots.feishu, app });
   return fastify;
 }

@@ -125,8 +125,16 @@ program
       await bots.slack.start();
       a.logger.info({ mode: a.config.bots.slack.mode }, 'slack bot started');
     }
+    if (bots.feishu) {
+      await bots.feishu.start();
+      a.logger.info(
+        { domain: a.config.bots.feishu.domain },
+        'feishu bot started (webhook at /feishu/events)',
+      );
+    }
     const stop = async () => {
       await bots.slack?.stop();
+      await bots.feishu?.stop();
       await server.close();
       process.exit(0);
     };

@@ -1,6 +1,7 @@
 import { webApi } from '@slack/bolt';
 import type { Command } from 'commander';
-import { type SlackConfig, slackSecrets } from '../bots-config.js';
+import { FeishuApi, FeishuApiError } from '../../bots/feishu/api.js';
+import { type FeishuConfig, feishuSecrets, type SlackConfig, slackSecrets } from '../bots-config.js';
 import type { Config } from '../config.js';
 
 /** What to do about the auth.test errors a misconfiguration causes. */
@@ -52,14 +53,51 @@ export async function checkSlack(c: SlackConfig): Promise<{ ok: boolean; lines: 
   return { ok, lines };
 }
 
+/** What to do about the Open API codes a misconfiguration causes. */
+const FEISHU_HINTS: Record<number, string> = {
+  10003:
+    "Feishu does not accept bots.feishu.appId with this appSecret; copy both from the app's credentials page again",
+  10014: 'Feishu does not accept bots.feishu.appSecret; copy the App Secret again',
+};
+
+/**
+ * Checks the Feishu/Lark configuration and credentials: a tenant access token from the app id and
+ * secret, then the bot's own info (the app must have the bot ability). Never prints a secret.
+ */
+export async function checkFeishu(c: FeishuConfig): Promise<{ ok: boolean; lines: string[] }> {
+  if (!c.enabled) return { ok: true, lines: ['feishu: disabled (bots.feishu.enabled is false)'] };
+  let secrets: ReturnType<typeof feishuSecrets>;
+  try {
+    secrets = feishuSecrets(c);
+  } catch (e) {
+    return { ok: false, lines: [`feishu: ${(e as Error).message}`] };
+  }
+  const lines: string[] = [];
+  let ok = true;
+  try {
+    const bot = await new FeishuApi(secrets.apiUrl, secrets.appId, secrets.appSecret).botInfo();
+    lines.push(`feishu: token ok; bot ${bot.name} (${bot.openId || '?'}) at ${secrets.apiUrl}`);
+  } catch (e) {
+    ok = false;
+    const code = e instanceof FeishuApiError ? e.code : undefined;
+    const hint = code !== undefined ? FEISHU_HINTS[code] : undefined;
+    lines.push(`feishu: check failed: ${(e as Error).message}${hint ? ` (${hint})` : ''}`);
+  }
+  lines.push(`feishu: mode ${c.mode}, domain ${c.domain}, ${c.chats.length} chat binding(s)`);
+  return { ok, lines };
+}
+
 export function registerBotCommands(program: Command, config: () => Config): void {
   const bots = program.command('bots').description('Chat bots');
   bots
     .command('check')
-    .description('Validate the chat bots configuration and credentials (Slack: auth.test)')
+    .description(
+      'Validate the chat bots configuration and credentials (Slack: auth.test; Feishu: token and bot info)',
+    )
     .action(async () => {
-      const result = await checkSlack(config().bots.slack);
-      process.stdout.write(`${result.lines.join('\n')}\n`);
-      process.exitCode = result.ok ? 0 : 1;
+      const c = config().bots;
+      const results = [await checkSlack(c.slack), await checkFeishu(c.feishu)];
+      process.stdout.write(`${results.flatMap((r) => r.lines).join('\n')}\n`);
+      process.exitCode = results.every((r) => r.ok) ? 0 : 1;
     });
 }
