@@ -170,6 +170,21 @@ export async function startFeishuServer() {
   const { port } = server.address() as AddressInfo;
   return {
     apiUrl: `http://127.0.0.1:${port}`,
+    /** A message a person sent (the payload of a `messageReceived` delivery), so replies can name it. */
+    sent(payload: ReturnType<typeof messageReceived>) {
+      const m = payload.event.message;
+      const content = JSON.parse(m.content) as Record<string, unknown>;
+      messages.push({
+        message_id: m.message_id,
+        chat_id: m.chat_id,
+        ...(m.root_id ? { root_id: m.root_id } : {}),
+        msg_type: 'text',
+        content,
+        history: [content],
+      });
+    },
+    /** The messages in a thread, its root first. */
+    thread: (root: string) => messages.filter((m) => m.message_id === root || m.root_id === root),
     messages,
     images,
     calls,
