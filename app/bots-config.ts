@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { FEISHU_DOMAINS } from '../bots/feishu/api.js';
+import { WECOM_API } from '../bots/wecom/api.js';
 
 const channelSchema = z.strictObject({
   /** Slack channel id (C…, G… or D…). */
@@ -91,12 +92,50 @@ export const feishuConfigSchema = z
         ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
   });
 
+/** bots.wecom: a WeCom self-built application (自建应用) with its callback URL; secrets as values or files. */
+export const wecomConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    corpId: z
+      .string()
+      .regex(/^w[wx][A-Za-z0-9]+$/, 'must be the corp id, such as ww1436e0e65a779aee')
+      .optional(),
+    agentId: z.number().int().positive().optional(),
+    secret: z.string().min(1).optional(),
+    secretFile: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+    tokenFile: z.string().min(1).optional(),
+    encodingAESKey: z
+      .string()
+      .regex(/^[A-Za-z0-9]{43}$/, 'must be the 43-character EncodingAESKey from the admin console')
+      .optional(),
+    encodingAESKeyFile: z.string().min(1).optional(),
+    /** The server API base; change only for an egress proxy. */
+    apiUrl: z.url({ protocol: /^https?$/ }).default(WECOM_API),
+    /** Userids who receive every approval card besides the requester (WeCom has no shared threads for apps). */
+    approvers: z.array(z.string().min(1)).default([]),
+    /** Whether changes may be requested and approved in chats with the app (closed by default). */
+    allowWrites: z.boolean().default(false),
+    perUserIntervalSeconds: z.number().min(0).max(60).default(0.2),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.enabled) return;
+    if (!s.corpId) ctx.addIssue({ code: 'custom', path: ['corpId'], message: 'set corpId (ww…)' });
+    if (!s.agentId)
+      ctx.addIssue({ code: 'custom', path: ['agentId'], message: "set agentId (the app's AgentId)" });
+    for (const key of ['secret', 'token', 'encodingAESKey'] as const)
+      if (!s[key] && !s[`${key}File`])
+        ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
+  });
+
 export const botsConfigSchema = z.strictObject({
+  wecom: wecomConfigSchema.prefault({}),
   slack: slackConfigSchema.prefault({}),
   feishu: feishuConfigSchema.prefault({}),
 });
 export type SlackConfig = z.infer<typeof slackConfigSchema>;
 export type FeishuConfig = z.infer<typeof feishuConfigSchema>;
+export type WecomConfig = z.infer<typeof wecomConfigSchema>;
 
 /** A secret from its value or its file (trailing newline dropped); the message names the key, never the value. */
 export function secret(
@@ -151,5 +190,34 @@ export function feishuSecrets(c: FeishuConfig): FeishuSecrets {
     appSecret: get('appSecret'),
     encryptKey: get('encryptKey'),
     verificationToken: get('verificationToken'),
+  };
+}
+
+export interface WecomSecrets {
+  apiUrl: string;
+  corpId: string;
+  agentId: number;
+  secret: string;
+  token: string;
+  encodingAESKey: string;
+}
+
+export function wecomSecrets(c: WecomConfig): WecomSecrets {
+  const get = (key: 'secret' | 'token' | 'encodingAESKey') => {
+    const v = secret(c[key], c[`${key}File`], key, 'wecom');
+    if (!v) throw new Error(`bots.wecom: set ${key} or ${key}File`);
+    return v;
+  };
+  if (!c.corpId || !c.agentId) throw new Error('bots.wecom: set corpId and agentId');
+  const encodingAESKey = get('encodingAESKey');
+  if (!/^[A-Za-z0-9]{43}$/.test(encodingAESKey))
+    throw new Error('bots.wecom.encodingAESKeyFile: must hold the 43-character EncodingAESKey');
+  return {
+    apiUrl: c.apiUrl.replace(/\/+$/, ''),
+    corpId: c.corpId,
+    agentId: c.agentId,
+    secret: get('secret'),
+    token: get('token'),
+    encodingAESKey,
   };
 }

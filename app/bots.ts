@@ -1,14 +1,16 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { buildAgent } from '../agent/index.js';
 import { RefusedDeliveries } from '../bots/core/people.js';
 import { createFeishuBot, type FeishuBot } from '../bots/feishu/bot.js';
 import { createSlackBot, type SlackBot } from '../bots/slack/bot.js';
-import { feishuSecrets, slackSecrets } from './bots-config.js';
+import { createWecomBot, type WecomBot } from '../bots/wecom/bot.js';
+import { feishuSecrets, slackSecrets, wecomSecrets } from './bots-config.js';
 import type { App } from './wiring.js';
 
 export interface Bots {
   slack?: SlackBot;
   feishu?: FeishuBot;
+  wecom?: WecomBot;
 }
 
 /** The configured chat bots, built on the app's one pipeline, agent and audit log. */
@@ -16,6 +18,7 @@ export function buildBots(app: App): Bots {
   return {
     ...(app.config.bots.slack.enabled ? { slack: buildSlack(app) } : {}),
     ...(app.config.bots.feishu.enabled ? { feishu: buildFeishu(app) } : {}),
+    ...(app.config.bots.wecom.enabled ? { wecom: buildWecom(app) } : {}),
   };
 }
 
@@ -53,6 +56,21 @@ function buildFeishu(app: App): FeishuBot {
     })),
     defaultAllowWrites: c.defaultAllowWrites,
     outbox: { perChannelIntervalMs: c.perChatIntervalSeconds * 1000 },
+    dataDir: app.config.dataDir,
+    pipeline: app.pipeline,
+    ...chatAgentFor(app),
+    audit: app.audit,
+    logger: app.logger,
+  });
+}
+
+function buildWecom(app: App): WecomBot {
+  const c = app.config.bots.wecom;
+  return createWecomBot({
+    ...wecomSecrets(c),
+    approvers: c.approvers,
+    allowWrites: c.allowWrites,
+    outbox: { perChannelIntervalMs: c.perUserIntervalSeconds * 1000 },
     dataDir: app.config.dataDir,
     pipeline: app.pipeline,
     ...chatAgentFor(app),
@@ -133,4 +151,28 @@ export const feishuHttpPlugin: FastifyPluginAsync<{ bot: FeishuBot; app: App }> 
     }
     return reply.code(answer.status).send(answer.body);
   });
+};
+
+/**
+ * WeCom's callback URL at /wecom/callback: GET verifies the URL when it is saved in the admin
+ * console, POST carries encrypted XML messages and card events. The raw body is kept.
+ */
+export const wecomHttpPlugin: FastifyPluginAsync<{ bot: WecomBot; app: App }> = async (
+  fastify,
+  { bot, app },
+) => {
+  const refused = new RefusedDeliveries(app.audit, 'wecom');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) =>
+    done(null, body),
+  );
+  const answer = (req: FastifyRequest, reply: FastifyReply, a: ReturnType<WecomBot['verify']>) => {
+    if (a.refused && refused.record(a.refused)) req.log.warn({ reason: a.refused }, 'wecom request refused');
+    return reply.code(a.status).type('text/plain; charset=utf-8').send(a.body);
+  };
+  type Query = Record<string, string | string[] | undefined>;
+  fastify.get('/wecom/callback', async (req, reply) => answer(req, reply, bot.verify(req.query as Query)));
+  fastify.post('/wecom/callback', async (req, reply) =>
+    answer(req, reply, bot.handle(req.query as Query, typeof req.body === 'string' ? req.body : '')),
+  );
 };

@@ -8,7 +8,7 @@ import { checkOrigin } from '../mcp/auth.js';
 import { mcpHttpPlugin } from '../mcp/http.js';
 import { PrincipalLimiter } from '../tools/core/limits.js';
 import { askHttpPlugin } from './ask-http.js';
-import { type Bots, feishuHttpPlugin, slackHttpPlugin } from './bots.js';
+import { type Bots, feishuHttpPlugin, slackHttpPlugin, wecomHttpPlugin } from './bots.js';
 import type { App } from './wiring.js';
 
 const READINESS_TTL_MS = 5000;
@@ -100,5 +100,6 @@ export async function buildHttpServer(app: App, bots: Bots = {}): Promise<Fastif
   });
   if (bots.slack) await fastify.register(slackHttpPlugin, { bot: bots.slack, app });
   if (bots.feishu) await fastify.register(feishuHttpPlugin, { bot: bots.feishu, app });
+  if (bots.wecom) await fastify.register(wecomHttpPlugin, { bot: bots.wecom, app });
   return fastify;
 }

@@ -135,6 +135,7 @@ program
     const stop = async () => {
       await bots.slack?.stop();
       await bots.feishu?.stop();
+      await bots.wecom?.stop();
       await server.close();
       process.exit(0);
     };

@@ -1,7 +1,16 @@
 import { webApi } from '@slack/bolt';
 import type { Command } from 'commander';
 import { FeishuApi, FeishuApiError } from '../../bots/feishu/api.js';
-import { type FeishuConfig, feishuSecrets, type SlackConfig, slackSecrets } from '../bots-config.js';
+import { WecomApi } from '../../bots/wecom/api.js';
+import { aesKeyOf } from '../../bots/wecom/crypto.js';
+import {
+  type FeishuConfig,
+  feishuSecrets,
+  type SlackConfig,
+  slackSecrets,
+  type WecomConfig,
+  wecomSecrets,
+} from '../bots-config.js';
 import type { Config } from '../config.js';
 
 /** What to do about the auth.test errors a misconfiguration causes. */
@@ -87,16 +96,53 @@ export async function checkFeishu(c: FeishuConfig): Promise<{ ok: boolean; lines
   return { ok, lines };
 }
 
+/** What to do about the errcodes a WeCom misconfiguration causes. */
+const WECOM_HINTS: Record<number, string> = {
+  40013: 'WeCom does not know bots.wecom.corpId; copy the corp id (企业ID) from My Company again',
+  40001: "WeCom does not accept bots.wecom.secret; copy the app's Secret again",
+  40091: "WeCom does not accept bots.wecom.secret; copy the app's Secret again",
+  60020: "this server's IP is not among the app's trusted IPs (企业可信IP)",
+};
+
+/** Checks the WeCom configuration: the EncodingAESKey decodes, and an access token is granted. */
+export async function checkWecom(c: WecomConfig): Promise<{ ok: boolean; lines: string[] }> {
+  if (!c.enabled) return { ok: true, lines: ['wecom: disabled (bots.wecom.enabled is false)'] };
+  let secrets: ReturnType<typeof wecomSecrets>;
+  try {
+    secrets = wecomSecrets(c);
+    aesKeyOf(secrets.encodingAESKey);
+  } catch (e) {
+    return { ok: false, lines: [`wecom: ${(e as Error).message}`] };
+  }
+  const lines: string[] = [];
+  let ok = true;
+  try {
+    await new WecomApi(secrets.apiUrl, secrets.corpId, secrets.secret).accessToken();
+    lines.push(
+      `wecom: access token ok for corp ${secrets.corpId}, agent ${secrets.agentId} at ${secrets.apiUrl}`,
+    );
+  } catch (e) {
+    ok = false;
+    const code = (e as { errcode?: number }).errcode;
+    const hint = code !== undefined ? WECOM_HINTS[code] : undefined;
+    lines.push(`wecom: check failed: ${(e as Error).message}${hint ? ` (${hint})` : ''}`);
+  }
+  lines.push(
+    `wecom: ${c.approvers.length} approver(s) receive cards; writes ${c.allowWrites ? 'allowed' : 'not allowed'}`,
+  );
+  return { ok, lines };
+}
+
 export function registerBotCommands(program: Command, config: () => Config): void {
   const bots = program.command('bots').description('Chat bots');
   bots
     .command('check')
     .description(
-      'Validate the chat bots configuration and credentials (Slack: auth.test; Feishu: token and bot info)',
+      'Validate the chat bots configuration and credentials (Slack: auth.test; Feishu: token and bot info; WeCom: access token)',
     )
     .action(async () => {
       const c = config().bots;
-      const results = [await checkSlack(c.slack), await checkFeishu(c.feishu)];
+      const results = [await checkSlack(c.slack), await checkFeishu(c.feishu), await checkWecom(c.wecom)];
       process.stdout.write(`${results.flatMap((r) => r.lines).join('\n')}\n`);
       process.exitCode = results.every((r) => r.ok) ? 0 : 1;
     });
