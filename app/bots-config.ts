@@ -105,11 +105,11 @@ export const wecomConfigSchema = z
     secretFile: z.string().min(1).optional(),
     token: z.string().min(1).optional(),
     tokenFile: z.string().min(1).optional(),
-    encodingAESKey: z
+    encodingAesKey: z
       .string()
       .regex(/^[A-Za-z0-9]{43}$/, 'must be the 43-character EncodingAESKey from the admin console')
       .optional(),
-    encodingAESKeyFile: z.string().min(1).optional(),
+    encodingAesKeyFile: z.string().min(1).optional(),
     /** The server API base; change only for an egress proxy. */
     apiUrl: z.url({ protocol: /^https?$/ }).default(WECOM_API),
     /** Userids who receive every approval card besides the requester (WeCom has no shared threads for apps). */
@@ -123,7 +123,7 @@ export const wecomConfigSchema = z
     if (!s.corpId) ctx.addIssue({ code: 'custom', path: ['corpId'], message: 'set corpId (ww…)' });
     if (!s.agentId)
       ctx.addIssue({ code: 'custom', path: ['agentId'], message: "set agentId (the app's AgentId)" });
-    for (const key of ['secret', 'token', 'encodingAESKey'] as const)
+    for (const key of ['secret', 'token', 'encodingAesKey'] as const)
       if (!s[key] && !s[`${key}File`])
         ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
   });
@@ -199,25 +199,25 @@ export interface WecomSecrets {
   agentId: number;
   secret: string;
   token: string;
-  encodingAESKey: string;
+  encodingAesKey: string;
 }
 
 export function wecomSecrets(c: WecomConfig): WecomSecrets {
-  const get = (key: 'secret' | 'token' | 'encodingAESKey') => {
+  const get = (key: 'secret' | 'token' | 'encodingAesKey') => {
     const v = secret(c[key], c[`${key}File`], key, 'wecom');
     if (!v) throw new Error(`bots.wecom: set ${key} or ${key}File`);
     return v;
   };
   if (!c.corpId || !c.agentId) throw new Error('bots.wecom: set corpId and agentId');
-  const encodingAESKey = get('encodingAESKey');
-  if (!/^[A-Za-z0-9]{43}$/.test(encodingAESKey))
-    throw new Error('bots.wecom.encodingAESKeyFile: must hold the 43-character EncodingAESKey');
+  const encodingAesKey = get('encodingAesKey');
+  if (!/^[A-Za-z0-9]{43}$/.test(encodingAesKey))
+    throw new Error('bots.wecom.encodingAesKeyFile: must hold the 43-character EncodingAESKey');
   return {
     apiUrl: c.apiUrl.replace(/\/+$/, ''),
     corpId: c.corpId,
     agentId: c.agentId,
     secret: get('secret'),
     token: get('token'),
-    encodingAESKey,
+    encodingAesKey,
   };
 }

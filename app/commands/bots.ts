@@ -110,7 +110,7 @@ export async function checkWecom(c: WecomConfig): Promise<{ ok: boolean; lines: 
   let secrets: ReturnType<typeof wecomSecrets>;
   try {
     secrets = wecomSecrets(c);
-    aesKeyOf(secrets.encodingAESKey);
+    aesKeyOf(secrets.encodingAesKey);
   } catch (e) {
     return { ok: false, lines: [`wecom: ${(e as Error).message}`] };
   }

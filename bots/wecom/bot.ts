@@ -18,7 +18,7 @@ export interface WecomBotOptions {
   agentId: number;
   secret: string;
   token: string;
-  encodingAESKey: string;
+  encodingAesKey: string;
   /** Userids who receive every approval card besides the requester (the approvers). */
   approvers: string[];
   /** Whether changes may be requested and approved in chats with the app. */
@@ -53,7 +53,7 @@ export function createWecomBot(o: WecomBotOptions): WecomBot {
     corpId: o.corpId,
     agentId: o.agentId,
     token: o.token,
-    aesKey: aesKeyOf(o.encodingAESKey),
+    aesKey: aesKeyOf(o.encodingAesKey),
     ...(o.now ? { now: o.now } : {}),
   };
   const store = new ChatStore(join(o.dataDir, 'chat-wecom.db'));

@@ -6,9 +6,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEq
  * a multiple of 32 bytes. Plain text: 16 random bytes, the message length (4 bytes, big-endian), the
  * message, then the receiver id (the corp id), which the caller must check.
  */
-export function aesKeyOf(encodingAESKey: string): Buffer {
-  const key = Buffer.from(`${encodingAESKey}=`, 'base64');
-  if (encodingAESKey.length !== 43 || key.length !== 32)
+export function aesKeyOf(encodingAesKey: string): Buffer {
+  const key = Buffer.from(`${encodingAesKey}=`, 'base64');
+  if (encodingAesKey.length !== 43 || key.length !== 32)
     throw new Error('the EncodingAESKey must be the 43 characters shown in the WeCom admin console');
   return key;
 }

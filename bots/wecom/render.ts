@@ -20,6 +20,14 @@ const STATUS: Record<string, string> = {
   executing: '执行中 executing',
 };
 
+/** Button labels hold 10 characters: the closed card's label is the status in Chinese alone. */
+const CLOSED_LABEL: Record<string, string> = {
+  executed: '已执行',
+  rejected: '已拒绝',
+  expired: '已过期',
+  failed: '执行失败',
+};
+
 export function templateCard(c: ApprovalCard, taskId: string): Record<string, unknown> {
   const open = cardOpen(c);
   const unreadable = c.call.length > 1500 || c.plan.length > 2000;
@@ -46,8 +54,8 @@ export function templateCard(c: ApprovalCard, taskId: string): Record<string, un
           ...(unreadable ? [] : [{ text: '批准 Approve', style: 1, key: `approve:${c.ticketId}` }]),
           { text: '拒绝 Reject', style: 2, key: `reject:${c.ticketId}` },
         ]
-      : [{ text: cut(STATUS[c.status] ?? c.status, 10), style: 4, key: `done:${c.ticketId}` }],
-    ...(open ? {} : { replace_text: cut(STATUS[c.status] ?? c.status, 10) }),
+      : [{ text: CLOSED_LABEL[c.status] ?? cut(c.status, 10), style: 4, key: `done:${c.ticketId}` }],
+    ...(open ? {} : { replace_text: CLOSED_LABEL[c.status] ?? cut(c.status, 10) }),
   };
 }
 
