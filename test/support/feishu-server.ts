@@ -64,6 +64,7 @@ export async function startFeishuServer() {
   const images = new Map<string, { bytes: Buffer; name: string }>();
   const calls: FeishuCall[] = [];
   const tokens = new Set<string>();
+  const watchers: Array<(m: FeishuMessage) => void> = [];
   let counter = 0;
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
@@ -149,6 +150,7 @@ export async function startFeishuServer() {
         history: [content],
       };
       messages.push(m);
+      for (const w of watchers) w(m);
       return answer(200, 0, 'success', {
         data: { message_id: m.message_id, chat_id: chat, ...(root ? { root_id: root } : {}) },
       });
@@ -183,6 +185,8 @@ export async function startFeishuServer() {
         history: [content],
       });
     },
+    /** Calls `fn` with each message the bot creates (benchmarks). */
+    watch: (fn: (m: FeishuMessage) => void) => watchers.push(fn),
     /** The messages in a thread, its root first. */
     thread: (root: string) => messages.filter((m) => m.message_id === root || m.root_id === root),
     messages,

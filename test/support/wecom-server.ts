@@ -42,6 +42,7 @@ export async function startWecomServer() {
   /** Response codes issued and not yet used, per card task id. */
   const codes = new Map<string, string>();
   const media = new Map<string, Buffer>();
+  const watchers: Array<(m: WecomMessage) => void> = [];
   let counter = 0;
 
   const readBody = (req: IncomingMessage) =>
@@ -125,6 +126,7 @@ export async function startWecomServer() {
         if (!media.has(m.mediaId)) return answer(40007, 'invalid media_id');
       } else return answer(40008, 'invalid message type');
       messages.push(m);
+      for (const w of watchers) w(m);
       return answer(0, 'ok', {
         invaliduser: '',
         msgid: m.msgid,
@@ -158,6 +160,8 @@ export async function startWecomServer() {
     messages,
     calls,
     media,
+    /** Calls `fn` with each message the app sends (benchmarks). */
+    watch: (fn: (m: WecomMessage) => void) => watchers.push(fn),
     /** What a person sees now: messages to them, recalled ones left out. */
     inbox: (user: string) => messages.filter((m) => m.touser.includes(user) && !m.recalled),
     /** A press on a card's button: the event WeCom sends, with a fresh response code for that card. */
