@@ -88,8 +88,12 @@ export async function checkFeishu(c: FeishuConfig): Promise<{ ok: boolean; lines
     lines.push(`feishu: token ok; bot ${bot.name} (${bot.openId || '?'}) at ${secrets.apiUrl}`);
   } catch (e) {
     ok = false;
-    const code = e instanceof FeishuApiError ? e.code : undefined;
-    const hint = code !== undefined ? FEISHU_HINTS[code] : undefined;
+    // A final refusal comes as Undeliverable; its message still carries Feishu's code.
+    const code =
+      e instanceof FeishuApiError
+        ? e.code
+        : Number(/code (\d+)/.exec((e as Error).message)?.[1] ?? Number.NaN);
+    const hint = code !== undefined && !Number.isNaN(code) ? FEISHU_HINTS[code] : undefined;
     lines.push(`feishu: check failed: ${(e as Error).message}${hint ? ` (${hint})` : ''}`);
   }
   lines.push(`feishu: mode ${c.mode}, domain ${c.domain}, ${c.chats.length} chat binding(s)`);
@@ -123,8 +127,8 @@ export async function checkWecom(c: WecomConfig): Promise<{ ok: boolean; lines: 
     );
   } catch (e) {
     ok = false;
-    const code = (e as { errcode?: number }).errcode;
-    const hint = code !== undefined ? WECOM_HINTS[code] : undefined;
+    const code = Number(/errcode (\d+)/.exec((e as Error).message)?.[1] ?? Number.NaN);
+    const hint = Number.isNaN(code) ? undefined : WECOM_HINTS[code];
     lines.push(`wecom: check failed: ${(e as Error).message}${hint ? ` (${hint})` : ''}`);
   }
   lines.push(
