@@ -185,6 +185,8 @@ export async function startFeishuServer() {
         history: [content],
       });
     },
+    /** Every token issued so far stops working (as when the platform expires them early). */
+    revokeTokens: () => tokens.clear(),
     /** Calls `fn` with each message the bot creates (benchmarks). */
     watch: (fn: (m: FeishuMessage) => void) => watchers.push(fn),
     /** The messages in a thread, its root first. */

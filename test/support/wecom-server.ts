@@ -160,6 +160,8 @@ export async function startWecomServer() {
     messages,
     calls,
     media,
+    /** Every token issued so far stops working (as when the platform expires them early). */
+    revokeTokens: () => tokens.clear(),
     /** Calls `fn` with each message the app sends (benchmarks). */
     watch: (fn: (m: WecomMessage) => void) => watchers.push(fn),
     /** What a person sees now: messages to them, recalled ones left out. */
