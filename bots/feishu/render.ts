@@ -1,4 +1,5 @@
 import { cardOpen } from '../core/cards.js';
+import { toPlainText } from '../core/plain.js';
 import type { ApprovalCard, OutMessage } from '../core/types.js';
 
 /**
@@ -100,6 +101,6 @@ export function renderCard(message: OutMessage): Record<string, unknown> {
           },
         }
       : {}),
-    elements: c ? cardElements(c) : textElements(message.text),
+    elements: c ? cardElements(c) : textElements(toPlainText(message.text)),
   };
 }

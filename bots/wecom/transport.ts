@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { toPlainText } from '../core/plain.js';
 import { splitText } from '../core/split.js';
 import type { ChatFile, ChatTransport, OutMessage, Place } from '../core/types.js';
 import type { WecomApi } from './api.js';
@@ -36,7 +37,7 @@ export class WecomTransport implements ChatTransport {
 
   private async sendText(users: string[], text: string): Promise<string[]> {
     const ids: string[] = [];
-    for (const part of splitText(text, TEXT_BYTES)) {
+    for (const part of splitText(toPlainText(text), TEXT_BYTES)) {
       const r = await this.api.call('/cgi-bin/message/send', {
         touser: users.join('|'),
         msgtype: 'text',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toPlainText } from '../../bots/core/plain.js';
 import { splitText } from '../../bots/core/split.js';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -21,5 +22,14 @@ describe('splitText', () => {
     expect(parts.every((p) => bytes(p) <= 120)).toBe(true);
     expect(parts.join('')).toBe(line + line);
     expect(parts.join('')).not.toContain('\uFFFD');
+  });
+});
+
+describe('toPlainText', () => {
+  it("drops the core's whole-line emphasis, keeps names and code spans", () => {
+    expect(toPlainText('_Working on it… (pods_list)_')).toBe('Working on it… (pods_list)');
+    expect(toPlainText('*Sources:* runbooks/oom.md\nuse `my_var` and a*b')).toBe(
+      'Sources: runbooks/oom.md\nuse `my_var` and a*b',
+    );
   });
 });
