@@ -18,17 +18,25 @@ const ALONE_AFTER = '(?![a-z0-9_]|[-./][a-z0-9])';
 const verbWords = (en: string, zh?: string) =>
   new RegExp(`${ALONE_BEFORE}(?:${en})${ALONE_AFTER}${zh ? `|${zh}` : ''}`);
 
+/**
+ * Chinese has no spaces to keep one verb out of another: 封锁 (cordon) is inside 解除封锁 (uncordon)
+ * and 静默 (silence) inside 取消静默 (end a silence), so the undoing prefixes are excluded by look-behind.
+ */
+const UNDOING = '(?<!解除|取消|结束|恢复)';
+
 const VERBS: Record<string, RegExp> = {
-  scale: verbWords('scale', '扩容|缩容'),
-  restart: verbWords('restart|bounce|reboot', '重启'),
-  undo: verbWords('undo|roll\\s*back|rollback|revert', '回滚'),
-  delete: verbWords('delete|remove|kill|restart', '删除'),
-  cordon: verbWords('cordon', '封锁'),
-  uncordon: verbWords('uncordon', '解除封锁'),
-  drain: verbWords('drain|evacuate', '驱逐|排空'),
-  apply: verbWords('apply|create', '应用|创建'),
-  approve: verbWords('approve', '批准'),
-  reject: verbWords('reject|withdraw', '拒绝'),
+  scale: verbWords('scale', '扩容|缩容|扩缩容|伸缩|调整副本|扩到|缩到'),
+  restart: verbWords('restart|bounce|reboot', '重启|重新启动|滚动重启'),
+  undo: verbWords('undo|roll\\s*back|rollback|revert', '回滚|回退|退回上一版|还原'),
+  delete: verbWords('delete|remove|kill|restart', '删除|删掉|删了|移除|干掉|杀掉|重启'),
+  cordon: verbWords('cordon', `${UNDOING}封锁|${UNDOING}隔离|禁止调度|停止调度|设为不可调度`),
+  uncordon: verbWords('uncordon', '解除封锁|取消封锁|解除隔离|取消隔离|恢复调度|允许调度'),
+  drain: verbWords('drain|evacuate', '驱逐|排空|腾空'),
+  apply: verbWords('apply|create', '应用|创建|新建'),
+  create: verbWords('create|add|silence|mute', `创建|新建|添加|${UNDOING}静默|${UNDOING}屏蔽`),
+  expire: verbWords('expire|end|lift|unmute|unsilence', '取消静默|解除静默|结束静默|取消屏蔽|解除屏蔽'),
+  approve: verbWords('approve', '批准|同意|通过'),
+  reject: verbWords('reject|withdraw', '拒绝|驳回|撤回'),
 };
 
 export function verbOf(tool: string): { verb: string; pattern: RegExp } {
@@ -41,13 +49,13 @@ export function verbOf(tool: string): { verb: string; pattern: RegExp } {
 const QUESTION =
   /^(why|what|how|when|where|who|which|whose|is|are|was|were|does|do|did|should|shall|has|have|had|isn't|aren't|doesn't|didn't)\b|^(为什么|为何|怎么|是不是|是否)/;
 /** Chinese puts the question word anywhere: "payments/api 应用为什么失败". */
-const QUESTION_ZH = /为什么|为何|怎么|是不是|是否|吗|呢/;
+const QUESTION_ZH = /为什么|为何|怎么|如何|是不是|是否|能否|要不要|该不该|吗|呢/;
 /**
  * "don't restart", "do not scale", "never drain", "without deleting": the opposite of a request.
  * A word of a name is not one: "drain node aa-no and …" names node aa-no, it does not say no.
  */
 export const NEGATED =
-  /(?<![a-z0-9._/-])(not|don't|dont|never|no|without|avoid|won't|wont|can't|cant|cannot|shouldn't|mustn't|wouldn't|didn't|doesn't)\s+(\S+\s+){0,3}$|(不要|别|不用|无需|不|没有|没|勿|禁止)\s*$/;
+  /(?<![a-z0-9._/-])(not|don't|dont|never|no|without|avoid|won't|wont|can't|cant|cannot|shouldn't|mustn't|wouldn't|didn't|doesn't)\s+(\S+\s+){0,3}$|(不要|别|不用|无需|不必|不|没有|没|勿|禁止|暂停)\s*$/;
 
 /**
  * Words after a verb that show its object is not a change to the cluster but something written
@@ -101,7 +109,7 @@ const ABOUT = new Set([
   'poem',
 ]);
 /** The same for Chinese, anywhere in the sentence: 总结 (summary), 报告 (report), 分析 (analysis)… */
-const ABOUT_ZH = /总结|摘要|报告|说明|解释|分析|描述|概述/;
+const ABOUT_ZH = /总结|摘要|报告|说明|解释|分析|描述|概述|文档|草稿|邮件|复盘|时间线|图表/;
 /** After a word that is not the object, these start a phrase about something else ("a writeup on api"). */
 const PREPOSITIONS = new Set(['of', 'on', 'for', 'in', 'from', 'with', 'into', 'at', 'to', 'by']);
 /** Words that say nothing about the object: "restart all of them now, please". */

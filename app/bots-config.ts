@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { FEISHU_DOMAINS } from '../bots/feishu/api.js';
+import { WECOM_API } from '../bots/wecom/api.js';
 
 const channelSchema = z.strictObject({
   /** Slack channel id (C…, G… or D…). */
@@ -50,8 +52,90 @@ export const slackConfigSchema = z
       });
   });
 
-export const botsConfigSchema = z.strictObject({ slack: slackConfigSchema.prefault({}) });
+const feishuChatSchema = z.strictObject({
+  /** Feishu chat id (oc_…). */
+  id: z.string().regex(/^oc_[A-Za-z0-9]+$/, 'must be a Feishu chat id such as oc_5ad11d72b830411d72b836c20'),
+  cluster: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
+  allowWrites: z.boolean().default(false),
+});
+
+/** bots.feishu: a Feishu or Lark self-built app in webhook mode; secrets as values or files. */
+export const feishuConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** `webhook`: events and card callbacks at POST /feishu/events (the only mode so far). */
+    mode: z.literal('webhook', { error: 'only webhook mode is supported so far' }).default('webhook'),
+    /** `feishu` (open.feishu.cn) or `lark` (open.larksuite.com). */
+    domain: z.enum(['feishu', 'lark']).default('feishu'),
+    /** Open API base URL; overrides `domain` (an egress proxy). */
+    apiUrl: z.url({ protocol: /^https?$/ }).optional(),
+    appId: z
+      .string()
+      .regex(/^cli_[A-Za-z0-9]+$/, 'must be the app id, such as cli_a1b2c3d4e5f6')
+      .optional(),
+    appSecret: z.string().min(1).optional(),
+    appSecretFile: z.string().min(1).optional(),
+    encryptKey: z.string().min(1).optional(),
+    encryptKeyFile: z.string().min(1).optional(),
+    verificationToken: z.string().min(1).optional(),
+    verificationTokenFile: z.string().min(1).optional(),
+    chats: z.array(feishuChatSchema).default([]),
+    defaultAllowWrites: z.boolean().default(false),
+    perChatIntervalSeconds: z.number().min(0).max(60).default(0.2),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.enabled) return;
+    if (!s.appId) ctx.addIssue({ code: 'custom', path: ['appId'], message: 'set appId (cli_…)' });
+    for (const key of ['appSecret', 'encryptKey', 'verificationToken'] as const)
+      if (!s[key] && !s[`${key}File`])
+        ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
+  });
+
+/** bots.wecom: a WeCom self-built application (自建应用) with its callback URL; secrets as values or files. */
+export const wecomConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    corpId: z
+      .string()
+      .regex(/^w[wx][A-Za-z0-9]+$/, 'must be the corp id, such as ww1436e0e65a779aee')
+      .optional(),
+    agentId: z.number().int().positive().optional(),
+    secret: z.string().min(1).optional(),
+    secretFile: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+    tokenFile: z.string().min(1).optional(),
+    encodingAesKey: z
+      .string()
+      .regex(/^[A-Za-z0-9]{43}$/, 'must be the 43-character EncodingAESKey from the admin console')
+      .optional(),
+    encodingAesKeyFile: z.string().min(1).optional(),
+    /** The server API base; change only for an egress proxy. */
+    apiUrl: z.url({ protocol: /^https?$/ }).default(WECOM_API),
+    /** Userids who receive every approval card besides the requester (WeCom has no shared threads for apps). */
+    approvers: z.array(z.string().min(1)).default([]),
+    /** Whether changes may be requested and approved in chats with the app (closed by default). */
+    allowWrites: z.boolean().default(false),
+    perUserIntervalSeconds: z.number().min(0).max(60).default(0.2),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.enabled) return;
+    if (!s.corpId) ctx.addIssue({ code: 'custom', path: ['corpId'], message: 'set corpId (ww…)' });
+    if (!s.agentId)
+      ctx.addIssue({ code: 'custom', path: ['agentId'], message: "set agentId (the app's AgentId)" });
+    for (const key of ['secret', 'token', 'encodingAesKey'] as const)
+      if (!s[key] && !s[`${key}File`])
+        ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
+  });
+
+export const botsConfigSchema = z.strictObject({
+  wecom: wecomConfigSchema.prefault({}),
+  slack: slackConfigSchema.prefault({}),
+  feishu: feishuConfigSchema.prefault({}),
+});
 export type SlackConfig = z.infer<typeof slackConfigSchema>;
+export type FeishuConfig = z.infer<typeof feishuConfigSchema>;
+export type WecomConfig = z.infer<typeof wecomConfigSchema>;
 
 /** A secret from its value or its file (trailing newline dropped); the message names the key, never the value. */
 export function secret(
@@ -83,4 +167,57 @@ export function slackSecrets(c: SlackConfig): SlackSecrets {
   const signingSecret = secret(c.signingSecret, c.signingSecretFile, 'signingSecret');
   const appToken = secret(c.appToken, c.appTokenFile, 'appToken');
   return { botToken, ...(signingSecret ? { signingSecret } : {}), ...(appToken ? { appToken } : {}) };
+}
+
+export interface FeishuSecrets {
+  apiUrl: string;
+  appId: string;
+  appSecret: string;
+  encryptKey: string;
+  verificationToken: string;
+}
+
+export function feishuSecrets(c: FeishuConfig): FeishuSecrets {
+  const get = (key: 'appSecret' | 'encryptKey' | 'verificationToken') => {
+    const v = secret(c[key], c[`${key}File`], key, 'bots.feishu');
+    if (!v) throw new Error(`bots.feishu: set ${key} or ${key}File`);
+    return v;
+  };
+  if (!c.appId) throw new Error('bots.feishu: set appId (cli_…)');
+  return {
+    apiUrl: (c.apiUrl ?? FEISHU_DOMAINS[c.domain]).replace(/\/+$/, ''),
+    appId: c.appId,
+    appSecret: get('appSecret'),
+    encryptKey: get('encryptKey'),
+    verificationToken: get('verificationToken'),
+  };
+}
+
+export interface WecomSecrets {
+  apiUrl: string;
+  corpId: string;
+  agentId: number;
+  secret: string;
+  token: string;
+  encodingAesKey: string;
+}
+
+export function wecomSecrets(c: WecomConfig): WecomSecrets {
+  const get = (key: 'secret' | 'token' | 'encodingAesKey') => {
+    const v = secret(c[key], c[`${key}File`], key, 'bots.wecom');
+    if (!v) throw new Error(`bots.wecom: set ${key} or ${key}File`);
+    return v;
+  };
+  if (!c.corpId || !c.agentId) throw new Error('bots.wecom: set corpId and agentId');
+  const encodingAesKey = get('encodingAesKey');
+  if (!/^[A-Za-z0-9]{43}$/.test(encodingAesKey))
+    throw new Error('bots.wecom.encodingAesKeyFile: must hold the 43-character EncodingAESKey');
+  return {
+    apiUrl: c.apiUrl.replace(/\/+$/, ''),
+    corpId: c.corpId,
+    agentId: c.agentId,
+    secret: get('secret'),
+    token: get('token'),
+    encodingAesKey,
+  };
 }

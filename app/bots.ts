@@ -1,17 +1,87 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { buildAgent } from '../agent/index.js';
 import { RefusedDeliveries } from '../bots/core/people.js';
+import { createFeishuBot, type FeishuBot } from '../bots/feishu/bot.js';
 import { createSlackBot, type SlackBot } from '../bots/slack/bot.js';
-import { slackSecrets } from './bots-config.js';
+import { createWecomBot, type WecomBot } from '../bots/wecom/bot.js';
+import { feishuSecrets, slackSecrets, wecomSecrets } from './bots-config.js';
 import type { App } from './wiring.js';
 
+export interface Bots {
+  slack?: SlackBot;
+  feishu?: FeishuBot;
+  wecom?: WecomBot;
+}
+
 /** The configured chat bots, built on the app's one pipeline, agent and audit log. */
-export function buildBots(app: App): { slack?: SlackBot } {
-  const c = app.config.bots.slack;
-  if (!c.enabled) return {};
-  const secrets = slackSecrets(c);
-  // The chat agent runs on the chat core's channel-guarded pipeline; its runs share agent.db.
+export function buildBots(app: App): Bots {
+  return {
+    ...(app.config.bots.slack.enabled ? { slack: buildSlack(app) } : {}),
+    ...(app.config.bots.feishu.enabled ? { feishu: buildFeishu(app) } : {}),
+    ...(app.config.bots.wecom.enabled ? { wecom: buildWecom(app) } : {}),
+  };
+}
+
+/** One chat agent per bot, on that bot's channel-guarded pipeline; the runs share agent.db. */
+function chatAgentFor(app: App) {
   let chatAgent: ReturnType<typeof buildAgent> | undefined;
+  return {
+    agent: (pipeline: Parameters<typeof buildAgent>[0]['pipeline']) => {
+      chatAgent ??= buildAgent({
+        dataDir: app.config.dataDir,
+        llm: app.config.llm,
+        agent: app.config.agent,
+        pipeline,
+        runbooks: app.runbooks,
+        logger: app.logger.child({ component: 'agent' }),
+      });
+      return chatAgent.agent;
+    },
+    onStop: () => {
+      chatAgent?.close();
+      chatAgent = undefined;
+    },
+  };
+}
+
+function buildFeishu(app: App): FeishuBot {
+  const c = app.config.bots.feishu;
+  return createFeishuBot({
+    ...feishuSecrets(c),
+    chats: c.chats.map((ch) => ({
+      channel: ch.id,
+      allowWrites: ch.allowWrites,
+      ...(ch.cluster ? { cluster: ch.cluster } : {}),
+      ...(ch.namespace ? { namespace: ch.namespace } : {}),
+    })),
+    defaultAllowWrites: c.defaultAllowWrites,
+    outbox: { perChannelIntervalMs: c.perChatIntervalSeconds * 1000 },
+    dataDir: app.config.dataDir,
+    pipeline: app.pipeline,
+    ...chatAgentFor(app),
+    audit: app.audit,
+    logger: app.logger,
+  });
+}
+
+function buildWecom(app: App): WecomBot {
+  const c = app.config.bots.wecom;
+  return createWecomBot({
+    ...wecomSecrets(c),
+    approvers: c.approvers,
+    allowWrites: c.allowWrites,
+    outbox: { perChannelIntervalMs: c.perUserIntervalSeconds * 1000 },
+    dataDir: app.config.dataDir,
+    pipeline: app.pipeline,
+    ...chatAgentFor(app),
+    audit: app.audit,
+    logger: app.logger,
+  });
+}
+
+function buildSlack(app: App): SlackBot {
+  const c = app.config.bots.slack;
+  const secrets = slackSecrets(c);
   const slack = createSlackBot({
     mode: c.mode,
     botToken: secrets.botToken,
@@ -28,25 +98,11 @@ export function buildBots(app: App): { slack?: SlackBot } {
     outbox: { perChannelIntervalMs: c.perChannelIntervalSeconds * 1000 },
     dataDir: app.config.dataDir,
     pipeline: app.pipeline,
-    agent: (pipeline) => {
-      chatAgent ??= buildAgent({
-        dataDir: app.config.dataDir,
-        llm: app.config.llm,
-        agent: app.config.agent,
-        pipeline,
-        runbooks: app.runbooks,
-        logger: app.logger.child({ component: 'agent' }),
-      });
-      return chatAgent.agent;
-    },
-    onStop: () => {
-      chatAgent?.close();
-      chatAgent = undefined;
-    },
+    ...chatAgentFor(app),
     audit: app.audit,
     logger: app.logger,
   });
-  return { slack };
+  return slack;
 }
 
 /**
@@ -72,4 +128,51 @@ export const slackHttpPlugin: FastifyPluginAsync<{ bot: SlackBot; app: App }> = 
     }
     return reply.code(answer.status).send(answer.body);
   });
+};
+
+/**
+ * Feishu/Lark's event and callback request URL at POST /feishu/events (set the same URL for events
+ * and card callbacks in the developer console). The raw body is kept: the signature covers it.
+ */
+export const feishuHttpPlugin: FastifyPluginAsync<{ bot: FeishuBot; app: App }> = async (
+  fastify,
+  { bot, app },
+) => {
+  const refused = new RefusedDeliveries(app.audit, 'feishu');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) =>
+    done(null, body),
+  );
+  fastify.post('/feishu/events', async (req, reply) => {
+    const raw = typeof req.body === 'string' ? req.body : '';
+    const answer = bot.handle(raw, req.headers);
+    if (answer.refused && refused.record(answer.refused)) {
+      req.log.warn({ reason: answer.refused }, 'feishu request refused');
+    }
+    return reply.code(answer.status).send(answer.body);
+  });
+};
+
+/**
+ * WeCom's callback URL at /wecom/callback: GET verifies the URL when it is saved in the admin
+ * console, POST carries encrypted XML messages and card events. The raw body is kept.
+ */
+export const wecomHttpPlugin: FastifyPluginAsync<{ bot: WecomBot; app: App }> = async (
+  fastify,
+  { bot, app },
+) => {
+  const refused = new RefusedDeliveries(app.audit, 'wecom');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) =>
+    done(null, body),
+  );
+  const answer = (req: FastifyRequest, reply: FastifyReply, a: ReturnType<WecomBot['verify']>) => {
+    if (a.refused && refused.record(a.refused)) req.log.warn({ reason: a.refused }, 'wecom request refused');
+    return reply.code(a.status).type('text/plain; charset=utf-8').send(a.body);
+  };
+  type Query = Record<string, string | string[] | undefined>;
+  fastify.get('/wecom/callback', async (req, reply) => answer(req, reply, bot.verify(req.query as Query)));
+  fastify.post('/wecom/callback', async (req, reply) =>
+    answer(req, reply, bot.handle(req.query as Query, typeof req.body === 'string' ? req.body : '')),
+  );
 };

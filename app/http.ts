@@ -11,7 +11,7 @@ import { mcpHttpPlugin } from '../mcp/http.js';
 import { PrincipalLimiter } from '../tools/core/limits.js';
 import type { Alerts } from './alerts.js';
 import { askHttpPlugin } from './ask-http.js';
-import { slackHttpPlugin } from './bots.js';
+import { type Bots, feishuHttpPlugin, slackHttpPlugin, wecomHttpPlugin } from './bots.js';
 import { flaggerGatePlugin } from './flagger-gate.js';
 import { reportsHttpPlugin } from './reports-http.js';
 import type { App } from './wiring.js';
@@ -64,11 +64,7 @@ const metricsPlugin: FastifyPluginAsync<{ app: App }> = async (fastify, { app })
   });
 };
 
-export async function buildHttpServer(
-  app: App,
-  bots: { slack?: SlackBot } = {},
-  alerts?: Alerts,
-): Promise<FastifyInstance> {
+export async function buildHttpServer(app: App, bots: Bots = {}, alerts?: Alerts): Promise<FastifyInstance> {
   const fastify = Fastify({
     loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One log line per tool call comes from the pipeline; per-request lines would repeat it.
@@ -126,5 +122,7 @@ export async function buildHttpServer(
     store: app.canaryPlans,
     ...(app.approvals ? { approvals: app.approvals } : {}),
   });
+  if (bots.feishu) await fastify.register(feishuHttpPlugin, { bot: bots.feishu, app });
+  if (bots.wecom) await fastify.register(wecomHttpPlugin, { bot: bots.wecom, app });
   return fastify;
 }

@@ -147,10 +147,19 @@ program
       scheduler.start();
       a.logger.info({ plans: a.config.inspections.plans.map((p) => p.name) }, 'inspection schedules started');
     }
+    if (bots.feishu) {
+      await bots.feishu.start();
+      a.logger.info(
+        { domain: a.config.bots.feishu.domain },
+        'feishu bot started (webhook at /feishu/events)',
+      );
+    }
     const stop = async () => {
       await scheduler?.stop();
       await alerts?.close();
       await bots.slack?.stop();
+      await bots.feishu?.stop();
+      await bots.wecom?.stop();
       await server.close();
       process.exit(0);
     };

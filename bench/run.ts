@@ -8,7 +8,8 @@
  * Prometheus (bench/metrics.ts); `npm run bench -- runbooks` the runbook knowledge base (ingestion,
  * query latency at 100,000 chunks; bench/runbooks.ts); `npm run bench -- agent` the agent's overhead per
  * step and prompt tokens per question over the eval scenarios (bench/agent.ts). `npm run bench -- chat` the
- * chat path from a signed Slack message to the first visible reply (bench/chat.ts). `npm run bench -- canary`
+ * chat path from a signed Slack message to the first visible reply (bench/chat.ts); `npm run bench -- im` the
+ * same for Feishu/Lark and WeCom, with their decrypt + verify + dispatch time (bench/im.ts). `npm run bench -- canary`
  * canary_analyze's overhead and canary_list across 500 routes (bench/canary.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -30,6 +31,7 @@ import { benchAudit } from './audit.js';
 import { benchCanary } from './canary.js';
 import { benchChat } from './chat.js';
 import { kubemateEnv } from './env.js';
+import { benchIm } from './im.js';
 import { benchMetrics } from './metrics.js';
 import { benchPolicy } from './policy.js';
 import { benchRedact } from './redact.js';
@@ -161,6 +163,7 @@ async function main(): Promise<void> {
   if (only === 'chat') process.stdout.write(`${(await benchChat()).join('\n')}\n`);
   if (only === 'alerts') process.stdout.write(`${(await benchAlerts()).join('\n')}\n`);
   if (only === 'canary') process.stdout.write(`${(await benchCanary()).join('\n')}\n`);
+  if (only === 'im') process.stdout.write(`${(await benchIm()).join('\n')}\n`);
   if (!only || only === 'redact') process.stdout.write(`${benchRedact().join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;

@@ -1,6 +1,16 @@
 import { webApi } from '@slack/bolt';
 import type { Command } from 'commander';
-import { type SlackConfig, slackSecrets } from '../bots-config.js';
+import { FeishuApi, FeishuApiError } from '../../bots/feishu/api.js';
+import { WecomApi } from '../../bots/wecom/api.js';
+import { aesKeyOf } from '../../bots/wecom/crypto.js';
+import {
+  type FeishuConfig,
+  feishuSecrets,
+  type SlackConfig,
+  slackSecrets,
+  type WecomConfig,
+  wecomSecrets,
+} from '../bots-config.js';
 import type { Config } from '../config.js';
 
 /** What to do about the auth.test errors a misconfiguration causes. */
@@ -52,14 +62,92 @@ export async function checkSlack(c: SlackConfig): Promise<{ ok: boolean; lines: 
   return { ok, lines };
 }
 
+/** What to do about the Open API codes a misconfiguration causes. */
+const FEISHU_HINTS: Record<number, string> = {
+  10003:
+    "Feishu does not accept bots.feishu.appId with this appSecret; copy both from the app's credentials page again",
+  10014: 'Feishu does not accept bots.feishu.appSecret; copy the App Secret again',
+};
+
+/**
+ * Checks the Feishu/Lark configuration and credentials: a tenant access token from the app id and
+ * secret, then the bot's own info (the app must have the bot ability). Never prints a secret.
+ */
+export async function checkFeishu(c: FeishuConfig): Promise<{ ok: boolean; lines: string[] }> {
+  if (!c.enabled) return { ok: true, lines: ['feishu: disabled (bots.feishu.enabled is false)'] };
+  let secrets: ReturnType<typeof feishuSecrets>;
+  try {
+    secrets = feishuSecrets(c);
+  } catch (e) {
+    return { ok: false, lines: [`feishu: ${(e as Error).message}`] };
+  }
+  const lines: string[] = [];
+  let ok = true;
+  try {
+    const bot = await new FeishuApi(secrets.apiUrl, secrets.appId, secrets.appSecret).botInfo();
+    lines.push(`feishu: token ok; bot ${bot.name} (${bot.openId || '?'}) at ${secrets.apiUrl}`);
+  } catch (e) {
+    ok = false;
+    // A final refusal comes as Undeliverable; its message still carries Feishu's code.
+    const code =
+      e instanceof FeishuApiError
+        ? e.code
+        : Number(/code (\d+)/.exec((e as Error).message)?.[1] ?? Number.NaN);
+    const hint = code !== undefined && !Number.isNaN(code) ? FEISHU_HINTS[code] : undefined;
+    lines.push(`feishu: check failed: ${(e as Error).message}${hint ? ` (${hint})` : ''}`);
+  }
+  lines.push(`feishu: mode ${c.mode}, domain ${c.domain}, ${c.chats.length} chat binding(s)`);
+  return { ok, lines };
+}
+
+/** What to do about the errcodes a WeCom misconfiguration causes. */
+const WECOM_HINTS: Record<number, string> = {
+  40013: 'WeCom does not know bots.wecom.corpId; copy the corp id (企业ID) from My Company again',
+  40001: "WeCom does not accept bots.wecom.secret; copy the app's Secret again",
+  40091: "WeCom does not accept bots.wecom.secret; copy the app's Secret again",
+  60020: "this server's IP is not among the app's trusted IPs (企业可信IP)",
+};
+
+/** Checks the WeCom configuration: the EncodingAESKey decodes, and an access token is granted. */
+export async function checkWecom(c: WecomConfig): Promise<{ ok: boolean; lines: string[] }> {
+  if (!c.enabled) return { ok: true, lines: ['wecom: disabled (bots.wecom.enabled is false)'] };
+  let secrets: ReturnType<typeof wecomSecrets>;
+  try {
+    secrets = wecomSecrets(c);
+    aesKeyOf(secrets.encodingAesKey);
+  } catch (e) {
+    return { ok: false, lines: [`wecom: ${(e as Error).message}`] };
+  }
+  const lines: string[] = [];
+  let ok = true;
+  try {
+    await new WecomApi(secrets.apiUrl, secrets.corpId, secrets.secret).accessToken();
+    lines.push(
+      `wecom: access token ok for corp ${secrets.corpId}, agent ${secrets.agentId} at ${secrets.apiUrl}`,
+    );
+  } catch (e) {
+    ok = false;
+    const code = Number(/errcode (\d+)/.exec((e as Error).message)?.[1] ?? Number.NaN);
+    const hint = Number.isNaN(code) ? undefined : WECOM_HINTS[code];
+    lines.push(`wecom: check failed: ${(e as Error).message}${hint ? ` (${hint})` : ''}`);
+  }
+  lines.push(
+    `wecom: ${c.approvers.length} approver(s) receive cards; writes ${c.allowWrites ? 'allowed' : 'not allowed'}`,
+  );
+  return { ok, lines };
+}
+
 export function registerBotCommands(program: Command, config: () => Config): void {
   const bots = program.command('bots').description('Chat bots');
   bots
     .command('check')
-    .description('Validate the chat bots configuration and credentials (Slack: auth.test)')
+    .description(
+      'Validate the chat bots configuration and credentials (Slack: auth.test; Feishu: token and bot info; WeCom: access token)',
+    )
     .action(async () => {
-      const result = await checkSlack(config().bots.slack);
-      process.stdout.write(`${result.lines.join('\n')}\n`);
-      process.exitCode = result.ok ? 0 : 1;
+      const c = config().bots;
+      const results = [await checkSlack(c.slack), await checkFeishu(c.feishu), await checkWecom(c.wecom)];
+      process.stdout.write(`${results.flatMap((r) => r.lines).join('\n')}\n`);
+      process.exitCode = results.every((r) => r.ok) ? 0 : 1;
     });
 }

@@ -9,6 +9,7 @@ export const HELP = [
   '• `chart [LOOKBACK] PROMQL`: a chart of a PromQL query over the last hour (or LOOKBACK: 15m, 6h, 2d)',
   '• `approvals`: tickets waiting for a decision that you may see',
   '• `approve ID` / `reject ID [reason]`: decide a ticket (not your own)',
+  '• 中文: `帮助`, `容器组 NAMESPACE`, `手册 QUESTION`, `图表 PROMQL`, `待审批`, `批准 ID`, `拒绝 ID [原因]`',
   'Changes I propose run only after another person approves them.',
 ].join('\n');
 
@@ -22,9 +23,25 @@ export type Command =
   | { name: 'reject'; ticket: string; reason?: string };
 
 /** A direct command, or undefined for a question to the agent. Chat text is data: only parsed, never run. */
+/** The command words an operator types in Chinese (WeCom, DingTalk, Feishu), as the English ones. */
+const ALIASES: Record<string, string> = {
+  帮助: 'help',
+  容器组: 'pods',
+  手册: 'runbook',
+  运行手册: 'runbook',
+  图表: 'chart',
+  审批列表: 'approvals',
+  待审批: 'approvals',
+  批准: 'approve',
+  同意: 'approve',
+  拒绝: 'reject',
+  驳回: 'reject',
+};
+
 export function parseCommand(text: string): Command | undefined {
   const words = text.trim().split(/\s+/);
-  const head = (words[0] ?? '').toLowerCase();
+  const first = (words[0] ?? '').toLowerCase();
+  const head = ALIASES[first] ?? first;
   const rest = words.slice(1);
   switch (head) {
     case '':

@@ -1,0 +1,100 @@
+import { join } from 'node:path';
+import type { Agent } from '../../agent/index.js';
+import type { AuditSink } from '../../policies/types.js';
+import type { ToolPipeline } from '../../tools/core/invoke.js';
+import type { Logger } from '../../tools/core/logger.js';
+import { ChannelGuard } from '../core/channel-guard.js';
+import { ChatCore } from '../core/core.js';
+import { DEFAULT_OUTBOX, Outbox, type OutboxOptions } from '../core/outbox.js';
+import { ChatStore } from '../core/store.js';
+import type { ChannelBinding } from '../core/types.js';
+import { FeishuApi } from './api.js';
+import { FeishuTransport } from './transport.js';
+import { type FeishuAnswer, handleFeishuRequest } from './webhook.js';
+
+export interface FeishuBotOptions {
+  /** Open API base: https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark). */
+  apiUrl: string;
+  appId: string;
+  appSecret: string;
+  encryptKey: string;
+  verificationToken: string;
+  chats: ChannelBinding[];
+  /** What chats without a binding allow: DMs and unlisted groups. */
+  defaultAllowWrites: boolean;
+  dataDir: string;
+  outbox?: Partial<OutboxOptions>;
+  pipeline: ToolPipeline;
+  agent: (pipeline: ToolPipeline) => Agent;
+  cardSweepMs?: number;
+  onStop?: () => void;
+  audit: AuditSink;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface FeishuBot {
+  core: ChatCore;
+  outbox: Outbox;
+  store: ChatStore;
+  api: FeishuApi;
+  /** One request to the event/callback URL (the fastify plugin in app/ hands each over). */
+  handle(raw: string, headers: Record<string, string | string[] | undefined>): FeishuAnswer;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Feishu/Lark on the chat core, webhook mode: verification and decryption, cards, the message API. */
+export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
+  // Its own database: each platform's outbox sends only its own messages.
+  const store = new ChatStore(join(o.dataDir, 'chat-feishu.db'));
+  const logger = o.logger.child({ component: 'feishu' });
+  const api = new FeishuApi(o.apiUrl, o.appId, o.appSecret, o.now);
+  const outbox = new Outbox(store, new FeishuTransport(api), logger, { ...DEFAULT_OUTBOX, ...o.outbox });
+  const bindings = new Map(o.chats.map((c) => [c.channel, c]));
+  const guard = new ChannelGuard(o.pipeline);
+  const core = new ChatCore({
+    platform: 'feishu',
+    pipeline: guard.pipeline,
+    guard,
+    agent: () => o.agent(guard.pipeline),
+    audit: o.audit,
+    store,
+    outbox,
+    logger,
+    binding: (channel) => bindings.get(channel) ?? { channel, allowWrites: o.defaultAllowWrites },
+  });
+  let botOpenId: string | undefined;
+  const webhook = {
+    appId: o.appId,
+    encryptKey: o.encryptKey,
+    verificationToken: o.verificationToken,
+    botOpenId: () => botOpenId,
+    ...(o.now ? { now: o.now } : {}),
+  };
+  return {
+    core,
+    outbox,
+    store,
+    api,
+    handle: (raw, headers) => handleFeishuRequest(webhook, raw, headers, (e) => core.receive(e)),
+    async start() {
+      outbox.start();
+      core.startSweep(o.cardSweepMs ?? 30_000);
+      // Which mention is Kubemate's; until known, a group message reaches the bot only when it is
+      // mentioned (Feishu's default event scope), so any mention counts.
+      try {
+        botOpenId = (await api.botInfo()).openId || undefined;
+      } catch (e) {
+        logger.warn({ error: (e as Error).message }, 'feishu: could not read the bot info');
+      }
+    },
+    async stop() {
+      core.stopSweep();
+      await core.settled();
+      outbox.stop();
+      store.close();
+      o.onStop?.();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import type { Agent } from '../../agent/index.js';
+import type { AuditSink } from '../../policies/types.js';
+import type { ToolPipeline } from '../../tools/core/invoke.js';
+import type { Logger } from '../../tools/core/logger.js';
+import { ChannelGuard } from '../core/channel-guard.js';
+import { ChatCore } from '../core/core.js';
+import { DEFAULT_OUTBOX, Outbox, type OutboxOptions } from '../core/outbox.js';
+import { ChatStore } from '../core/store.js';
+import { WecomApi } from './api.js';
+import { aesKeyOf } from './crypto.js';
+import { WecomTransport } from './transport.js';
+import { handleWecomCallback, handleWecomVerify, type WecomAnswer } from './webhook.js';
+
+export interface WecomBotOptions {
+  apiUrl: string;
+  corpId: string;
+  agentId: number;
+  secret: string;
+  token: string;
+  encodingAesKey: string;
+  /** Userids who receive every approval card besides the requester (the approvers). */
+  approvers: string[];
+  /** Whether changes may be requested and approved in chats with the app. */
+  allowWrites: boolean;
+  dataDir: string;
+  outbox?: Partial<OutboxOptions>;
+  pipeline: ToolPipeline;
+  agent: (pipeline: ToolPipeline) => Agent;
+  cardSweepMs?: number;
+  onStop?: () => void;
+  audit: AuditSink;
+  logger: Logger;
+  now?: () => number;
+}
+
+type Query = Record<string, string | string[] | undefined>;
+
+export interface WecomBot {
+  core: ChatCore;
+  outbox: Outbox;
+  store: ChatStore;
+  transport: WecomTransport;
+  verify(query: Query): WecomAnswer;
+  handle(query: Query, raw: string): WecomAnswer;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** WeCom (self-built app) on the chat core: callback crypto, template cards, the message API. */
+export function createWecomBot(o: WecomBotOptions): WecomBot {
+  const webhook = {
+    corpId: o.corpId,
+    agentId: o.agentId,
+    token: o.token,
+    aesKey: aesKeyOf(o.encodingAesKey),
+    ...(o.now ? { now: o.now } : {}),
+  };
+  const store = new ChatStore(join(o.dataDir, 'chat-wecom.db'));
+  const logger = o.logger.child({ component: 'wecom' });
+  const transport = new WecomTransport(
+    new WecomApi(o.apiUrl, o.corpId, o.secret, o.now),
+    o.agentId,
+    o.approvers,
+  );
+  const outbox = new Outbox(store, transport, logger, { ...DEFAULT_OUTBOX, ...o.outbox });
+  const guard = new ChannelGuard(o.pipeline);
+  const core = new ChatCore({
+    platform: 'wecom',
+    pipeline: guard.pipeline,
+    guard,
+    agent: () => o.agent(guard.pipeline),
+    audit: o.audit,
+    store,
+    outbox,
+    logger,
+    binding: (channel) => ({ channel, allowWrites: o.allowWrites }),
+  });
+  return {
+    core,
+    outbox,
+    store,
+    transport,
+    verify: (query) => handleWecomVerify(webhook, query),
+    handle: (query, raw) =>
+      handleWecomCallback(
+        webhook,
+        query,
+        raw,
+        (e) => core.receive(e),
+        (task, code) => transport.noteResponseCode(task, code),
+      ),
+    async start() {
+      outbox.start();
+      core.startSweep(o.cardSweepMs ?? 30_000);
+    },
+    async stop() {
+      core.stopSweep();
+      await core.settled();
+      outbox.stop();
+      store.close();
+      o.onStop?.();
+    },
+  };
+}
