@@ -50,6 +50,19 @@ export interface RunbookFolder {
   team?: string;
 }
 
+/** One source prefix of the knowledge base: what is ingested under it, from where, when. */
+export interface RunbookSource {
+  prefix: string;
+  /** The folder configuration names for it, "shipped" for Kubemate's own, or null (ingested by hand). */
+  from: string | null;
+  documents: number;
+  chunks: number;
+  /** The most recent ingestion of one of its documents (ISO time). */
+  lastIngestedAt: string;
+  /** Documents whose vectors came from an embedding model (the rest are keyword-only). */
+  embedded: number;
+}
+
 /** How long a failed embedding check is trusted before the model is asked again. */
 const RECHECK_MS = 60_000;
 
@@ -244,6 +257,59 @@ export class KnowledgeBase implements RunbookSearcher, RunbookDocuments {
 
   listDocuments(): Promise<DocumentRecord[]> {
     return this.store.listDocuments();
+  }
+
+  /** The source prefixes ingested, with their folder, document and chunk counts and last ingestion. */
+  async sources(): Promise<RunbookSource[]> {
+    const folders = configuredFolders(this.options.runbooks);
+    const byPrefix = new Map<string, RunbookSource>();
+    for (const d of await this.store.listDocuments()) {
+      const prefix = d.source.slice(0, d.source.indexOf('/'));
+      const folder = folders.find((f) => f.prefix === prefix);
+      const s = byPrefix.get(prefix) ?? {
+        prefix,
+        from: prefix === SHIPPED_PREFIX ? 'shipped' : (folder?.path ?? null),
+        documents: 0,
+        chunks: 0,
+        lastIngestedAt: d.ingestedAt,
+        embedded: 0,
+      };
+      s.documents++;
+      s.chunks += d.chunkCount;
+      if (d.embeddingModel) s.embedded++;
+      if (d.ingestedAt > s.lastIngestedAt) s.lastIngestedAt = d.ingestedAt;
+      byPrefix.set(prefix, s);
+    }
+    return [...byPrefix.values()].sort((a, b) => a.prefix.localeCompare(b.prefix));
+  }
+
+  /**
+   * Removes every document under one source prefix. The shipped runbooks and folders the
+   * configuration names are refused (the next sync would ingest them again): turn them off in the
+   * configuration instead. Returns the documents removed.
+   */
+  async removeSource(prefix: string): Promise<number> {
+    if (prefix === SHIPPED_PREFIX) {
+      throw new Error(
+        `'${SHIPPED_PREFIX}' holds the runbooks Kubemate ships; set runbooks.includeShipped: false to leave them out`,
+      );
+    }
+    const folder = configuredFolders(this.options.runbooks).find((f) => f.prefix === prefix);
+    if (folder) {
+      throw new Error(
+        `'${prefix}' is the folder ${folder.path} in runbooks.dirs, which every sync ingests again; remove it from the configuration first`,
+      );
+    }
+    const docs = (await this.store.listDocuments()).filter((d) => d.source.startsWith(`${prefix}/`));
+    if (docs.length === 0) {
+      const known = (await this.sources()).map((s) => s.prefix);
+      throw new Error(
+        `no runbooks under the source '${prefix}'${known.length ? `; the sources are: ${known.join(', ')}` : ''}`,
+      );
+    }
+    for (const d of docs) await this.store.removeDocument(d.source);
+    await this.store.flush?.();
+    return docs.length;
   }
 
   async readDocument(source: string): Promise<RunbookDocument | undefined> {

@@ -74,6 +74,21 @@ export function reciprocalRankFusion(lists: ScoredChunk[][], k = 60): ScoredChun
     .map((e) => ({ chunk: e.hit.chunk, score: e.score }));
 }
 
+/**
+ * Hits without copies: the same section (heading path and text) ingested under two source prefixes
+ * (a folder ingested twice, or a team folder that vendors the shipped runbooks) is one passage, the
+ * best-ranked copy.
+ */
+export function withoutCopies(hits: ScoredChunk[]): ScoredChunk[] {
+  const seen = new Set<string>();
+  return hits.filter((h) => {
+    const key = `${h.chunk.headingPath.join('\u0000')}\u0001${h.chunk.text}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 function passage(hit: ScoredChunk): Passage {
   const c = hit.chunk;
   return {
@@ -144,7 +159,8 @@ export class HybridSearcher implements RunbookSearcher {
   }
 
   private async finish(query: string, hits: ScoredChunk[], limit: number): Promise<Passage[]> {
-    const ranked = await this.reranker.rerank(query, hits.slice(0, Math.max(limit * 3, 20)).map(passage));
+    const unique = withoutCopies(hits).slice(0, Math.max(limit * 3, 20));
+    const ranked = await this.reranker.rerank(query, unique.map(passage));
     return ranked.slice(0, limit);
   }
 }

@@ -89,7 +89,9 @@ export function registerRunbookCommands(
     open: () => { pipeline: ToolPipeline; principal: Principal; close(): void };
   },
 ): void {
-  const runbooks = program.command('runbooks').description('Runbook knowledge base: ingest, search, list');
+  const runbooks = program
+    .command('runbooks')
+    .description('Runbook knowledge base: ingest, search, list, sources, remove');
 
   runbooks
     .command('ingest [dir]')
@@ -150,6 +152,42 @@ export function registerRunbookCommands(
       } finally {
         close();
       }
+    });
+
+  runbooks
+    .command('sources')
+    .description('List the sources ingested: prefix, folder, documents, chunks, last ingestion')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const sources = await withKnowledgeBase(deps.knowledgeBase, (kb) => kb.sources()).catch(failed);
+      if (!sources) return;
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(sources, null, 2)}\n`);
+        return;
+      }
+      const width = Math.max(6, ...sources.map((s) => s.prefix.length));
+      process.stdout.write(
+        `${'SOURCE'.padEnd(width)}  DOCS  CHUNKS  EMBEDDED  LAST INGESTED             FROM\n`,
+      );
+      for (const s of sources) {
+        process.stdout.write(
+          `${s.prefix.padEnd(width)}  ${String(s.documents).padStart(4)}  ${String(s.chunks).padStart(6)}  ${String(s.embedded).padStart(8)}  ${s.lastIngestedAt.padEnd(24)}  ${s.from ?? '(ingested by hand)'}\n`,
+        );
+      }
+      process.stdout.write(`${sources.length} sources\n`);
+    });
+
+  runbooks
+    .command('remove <source>')
+    .description(
+      'Remove every document ingested under one source prefix (not the shipped runbooks or runbooks.dirs)',
+    )
+    .action(async (source: string) => {
+      const removed = await withKnowledgeBase(deps.knowledgeBase, (kb) => kb.removeSource(source)).catch(
+        failed,
+      );
+      if (removed === undefined) return;
+      process.stdout.write(`removed ${removed} document${removed === 1 ? '' : 's'} under ${source}/\n`);
     });
 
   runbooks

@@ -108,4 +108,44 @@ describe('kubemate runbooks', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/kubemate: runbook folder .+nope does not exist/);
   });
+
+  it('lists sources, searches one copy of a folder ingested under two prefixes, and removes a source', async () => {
+    const env = freshMachine();
+    const dir = join(mkdtempSync(join(tmpdir(), 'kubemate-cli-')), 'storage');
+    mkdirSync(dir, { recursive: true });
+    const word = `zq${Math.random().toString(36).slice(2, 8)}`;
+    writeFileSync(
+      join(dir, 'ceph.md'),
+      `# Ceph OSD nearfull\n\nWhen the ${word} pool reports nearfull, rebalance before it reaches full.\n`,
+    );
+    expect((await kubemate(['runbooks', 'ingest', dir, '--prefix', 'team-a'], env)).code).toBe(0);
+    expect((await kubemate(['runbooks', 'ingest', dir, '--prefix', 'team-b'], env)).code).toBe(0);
+
+    const found = await kubemate(['runbooks', 'search', word, 'nearfull', '--json'], env);
+    const passages = JSON.parse(found.stdout).passages as Array<{ source: string }>;
+    expect(passages.filter((p) => /^team-[ab]\/ceph\.md$/.test(p.source))).toHaveLength(1);
+
+    const sources = await kubemate(['runbooks', 'sources'], env);
+    expect(sources.code).toBe(0);
+    expect(sources.stdout).toMatch(/^team-a +1 +1 +0 +\d{4}-\d\d-\d\dT\S+ +\(ingested by hand\)$/m);
+    expect(sources.stdout).toMatch(/^kubemate +\d+ +\d+ +0 +\S+ +shipped$/m);
+    const json = JSON.parse((await kubemate(['runbooks', 'sources', '--json'], env)).stdout);
+    expect(json.map((s: { prefix: string }) => s.prefix)).toEqual(['kubemate', 'team-a', 'team-b']);
+
+    const removed = await kubemate(['runbooks', 'remove', 'team-a'], env);
+    expect(removed).toMatchObject({ code: 0, stdout: 'removed 1 document under team-a/\n' });
+    const after = JSON.parse((await kubemate(['runbooks', 'sources', '--json'], env)).stdout);
+    expect(after.map((s: { prefix: string }) => s.prefix)).toEqual(['kubemate', 'team-b']);
+
+    const shipped = await kubemate(['runbooks', 'remove', 'kubemate'], env);
+    expect(shipped.code).toBe(1);
+    expect(shipped.stderr).toContain(
+      "'kubemate' holds the runbooks Kubemate ships; set runbooks.includeShipped: false",
+    );
+    const unknown = await kubemate(['runbooks', 'remove', 'team-a'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(
+      "no runbooks under the source 'team-a'; the sources are: kubemate, team-b",
+    );
+  });
 });

@@ -181,3 +181,17 @@ describe('overview passages yield to specific sections', () => {
     expect(ids(await searcher.search('q', { mode: 'keyword', limit: 2 }))).toEqual(['specific', 'overview']);
   });
 });
+
+describe('copies of a section under two source prefixes', () => {
+  it('come back once, as the best-ranked copy, and the limit is filled from the rest', async () => {
+    const copy = (id: string, source: string): ScoredChunk => ({
+      chunk: { ...chunk(id), source, headingPath: ['Ceph', 'Checks', 'Nearfull'], text: 'same text' },
+      score: 20,
+    });
+    const keyword = [copy('a', 'team-a/ceph.md'), copy('b', 'team-b/ceph.md'), ...hits('other')];
+    const { store } = fakeStore(keyword, []);
+    const searcher = new HybridSearcher({ store, embedding: () => ({ embedder: null, notice: 'off' }) });
+    const result = await searcher.search('q', { mode: 'keyword', limit: 2 });
+    expect(result.passages.map((p) => p.citation.source)).toEqual(['team-a/ceph.md', 'other.md']);
+  });
+});
