@@ -5,7 +5,6 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { alertsHttpPlugin } from '../alerts/http.js';
-import type { SlackBot } from '../bots/slack/bot.js';
 import { checkOrigin } from '../mcp/auth.js';
 import { mcpHttpPlugin } from '../mcp/http.js';
 import { PrincipalLimiter } from '../tools/core/limits.js';
