@@ -8,7 +8,8 @@
  * Prometheus (bench/metrics.ts); `npm run bench -- runbooks` the runbook knowledge base (ingestion,
  * query latency at 100,000 chunks; bench/runbooks.ts); `npm run bench -- agent` the agent's overhead per
  * step and prompt tokens per question over the eval scenarios (bench/agent.ts). `npm run bench -- chat` the
- * chat path from a signed Slack message to the first visible reply (bench/chat.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
+ * chat path from a signed Slack message to the first visible reply (bench/chat.ts). `npm run bench -- inspect`
+ * an inspection of the cluster scope on 1,000 nodes and 30,000 pods (bench/inspect.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -27,6 +28,7 @@ import { benchAgent } from './agent.js';
 import { benchAudit } from './audit.js';
 import { benchChat } from './chat.js';
 import { kubemateEnv } from './env.js';
+import { benchInspect } from './inspect.js';
 import { benchMetrics } from './metrics.js';
 import { benchPolicy } from './policy.js';
 import { benchRedact } from './redact.js';
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
   if (only === 'runbooks') await benchRunbooks();
   if (only === 'agent') process.stdout.write(`${(await benchAgent()).join('\n')}\n`);
   if (only === 'chat') process.stdout.write(`${(await benchChat()).join('\n')}\n`);
+  if (only === 'inspect') process.stdout.write(`${(await benchInspect()).join('\n')}\n`);
   if (!only || only === 'redact') process.stdout.write(`${benchRedact().join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;
