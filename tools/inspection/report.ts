@@ -7,7 +7,7 @@
 // Checks that could not be evaluated (no data, error, skipped) count for nothing either way and
 // are listed apart. Grades: A ≥ 90, B ≥ 80, C ≥ 70, D ≥ 60, else F.
 import type { Scope, Severity } from './check.js';
-import type { CheckResult, Finding, Report, ReportDiff, ScopeScore, Scores } from './model.js';
+import type { CheckResult, Report, ReportDiff, ScopeScore, Scores } from './model.js';
 
 const PENALTY: Record<Severity, number> = { critical: 1, warning: 0.5, info: 0.1 };
 
