@@ -43,9 +43,21 @@ export async function createPods(kubeconfig: string): Promise<void> {
                 ],
               },
       };
-      await core.createNamespacedPod({ namespace: `scale-${i % NAMESPACES}`, body }).catch((e) => {
-        if ((e as { code?: number }).code !== 409) throw e;
-      });
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await core.createNamespacedPod({ namespace: `scale-${i % NAMESPACES}`, body });
+          break;
+        } catch (e) {
+          const err = e as { code?: number; body?: unknown };
+          if (err.code === 409) break;
+          // A namespace's default ServiceAccount comes a little after the namespace, later on a busy machine.
+          if (err.code === 403 && String(err.body).includes('serviceaccount') && attempt < 60) {
+            await new Promise((r) => setTimeout(r, 500));
+            continue;
+          }
+          throw e;
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: 48 }, worker));

@@ -6,6 +6,7 @@ export const HELP = [
   '• `help`: this message',
   '• `pods NAMESPACE`: the pods of a namespace (the channel default when omitted)',
   '• `runbook QUESTION`: search the runbooks',
+  '• `inspect [SCOPE…]`: a health inspection (host, cluster, app, database, certificates, models) with its summary',
   '• `approvals`: tickets waiting for a decision that you may see',
   '• `approve ID` / `reject ID [reason]`: decide a ticket (not your own)',
   'Changes I propose run only after another person approves them.',
@@ -15,6 +16,7 @@ export type Command =
   | { name: 'help' }
   | { name: 'pods'; namespace?: string }
   | { name: 'runbook'; query: string }
+  | { name: 'inspect'; scopes: string[] }
   | { name: 'approvals' }
   | { name: 'approve'; ticket: string }
   | { name: 'reject'; ticket: string; reason?: string };
@@ -33,6 +35,8 @@ export function parseCommand(text: string): Command | undefined {
     case 'runbook':
     case 'runbooks':
       return rest.length > 0 ? { name: 'runbook', query: rest.join(' ') } : undefined;
+    case 'inspect':
+      return { name: 'inspect', scopes: rest.flatMap((w) => w.split(',')).filter(Boolean) };
     case 'approvals':
       return rest.length === 0 ? { name: 'approvals' } : undefined;
     case 'approve':
@@ -58,7 +62,7 @@ function shown(result: InvokeResult): string {
 export async function runReadCommand(
   pipeline: ToolPipeline,
   asker: Asker,
-  command: Extract<Command, { name: 'pods' | 'runbook' | 'approvals' }>,
+  command: Extract<Command, { name: 'pods' | 'runbook' | 'inspect' | 'approvals' }>,
   binding: ChannelBinding,
 ): Promise<string> {
   const p = asker.principal;
@@ -67,6 +71,15 @@ export async function runReadCommand(
     if (!namespace) return 'Which namespace? `pods NAMESPACE` (this channel has no default namespace).';
     const args = { namespace, ...(binding.cluster ? { cluster: binding.cluster } : {}) };
     return shown(await pipeline.invoke('pods_list', args, p));
+  }
+  if (command.name === 'inspect') {
+    // The channel's cluster and namespace bound the inspection; the scopes are checked by the tool.
+    const args = {
+      ...(command.scopes.length ? { scopes: command.scopes } : {}),
+      ...(binding.cluster ? { cluster: binding.cluster } : {}),
+      ...(binding.namespace ? { namespace: binding.namespace } : {}),
+    };
+    return shown(await pipeline.invoke('inspection_run', args, p));
   }
   if (command.name === 'runbook')
     return shown(await pipeline.invoke('runbooks_search', { query: command.query }, p));
