@@ -107,7 +107,7 @@ id: [unclosed
     );
     expect(text).toContainEqual(
       expect.stringMatching(
-        /#4 team\.unknown-analyzer analyzer\.name: unknown analyzer 'pods-pendin'; known: .*pods-pending/,
+        /#4 team\.unknown-analyzer analyzer\.name: unknown analyzer 'pods-pendin'; did you mean 'pods-pending'\?; known: .*pods-pending/,
       ),
     );
     expect(text).toContainEqual(
