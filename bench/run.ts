@@ -10,7 +10,9 @@
  * step and prompt tokens per question over the eval scenarios (bench/agent.ts). `npm run bench -- chat` the
  * chat path from a signed Slack message to the first visible reply (bench/chat.ts); `npm run bench -- im` the
  * same for Feishu/Lark and WeCom, with their decrypt + verify + dispatch time (bench/im.ts). `npm run bench -- canary`
- * canary_analyze's overhead and canary_list across 500 routes (bench/canary.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
+ * canary_analyze's overhead and canary_list across 500 routes (bench/canary.ts). `npm run bench -- inspect`
+ * an inspection of the cluster scope on 1,000 nodes and 30,000 pods (bench/inspect.ts). `npm run bench -- alerts`
+ * Alertmanager webhook ingest, enrichment and storm memory (bench/alerts.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -32,6 +34,7 @@ import { benchCanary } from './canary.js';
 import { benchChat } from './chat.js';
 import { kubemateEnv } from './env.js';
 import { benchIm } from './im.js';
+import { benchInspect } from './inspect.js';
 import { benchMetrics } from './metrics.js';
 import { benchPolicy } from './policy.js';
 import { benchRedact } from './redact.js';
@@ -164,6 +167,7 @@ async function main(): Promise<void> {
   if (only === 'alerts') process.stdout.write(`${(await benchAlerts()).join('\n')}\n`);
   if (only === 'canary') process.stdout.write(`${(await benchCanary()).join('\n')}\n`);
   if (only === 'im') process.stdout.write(`${(await benchIm()).join('\n')}\n`);
+  if (only === 'inspect') process.stdout.write(`${(await benchInspect()).join('\n')}\n`);
   if (!only || only === 'redact') process.stdout.write(`${benchRedact().join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;

@@ -7,84 +7,14 @@
  * Always starts its own cluster (30,000 pods would slow every other user of a shared one).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createFakeNodes, startCluster } from '../test/env/cluster.js';
 import { estimateTokens } from '../tools/core/shaping.js';
 import { kubemateEnv } from './env.js';
-
-const NODES = Number(process.env.BENCH_NODES ?? 1000);
-const PODS = Number(process.env.BENCH_PODS ?? 30_000);
-const NAMESPACES = 50;
-/** Pods asking for more CPU than any node has stay Pending (unschedulable): the unhealthy ones to find. */
-const UNHEALTHY_EVERY = 97;
-
-async function createPods(kubeconfig: string): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  kc.setCurrentContext('admin');
-  const core = kc.makeApiClient(CoreV1Api);
-  for (let n = 0; n < NAMESPACES; n++) {
-    await core.createNamespace({ body: { metadata: { name: `scale-${n}` } } }).catch(() => undefined);
-  }
-  let next = 0;
-  const started = Date.now();
-  const worker = async () => {
-    while (next < PODS) {
-      const i = next++;
-      const body: V1Pod = {
-        metadata: { name: `app-${i}`, labels: { app: `app-${i % 200}` } },
-        spec:
-          i % UNHEALTHY_EVERY === 0
-            ? {
-                containers: [
-                  { name: 'main', image: 'registry.local/batch:1', resources: { requests: { cpu: '500' } } },
-                ],
-              }
-            : {
-                nodeName: `scale-node-${i % NODES}`,
-                containers: [
-                  {
-                    name: 'main',
-                    image: `registry.local/app-${i % 200}:1`,
-                    resources: { requests: { cpu: '50m', memory: '64Mi' } },
-                  },
-                ],
-              },
-      };
-      await core.createNamespacedPod({ namespace: `scale-${i % NAMESPACES}`, body }).catch((e) => {
-        if ((e as { code?: number }).code !== 409) throw e;
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: 48 }, worker));
-  process.stderr.write(`created ${PODS} pods in ${Math.round((Date.now() - started) / 1000)}s\n`);
-  for (;;) {
-    const running = await countRunning(core);
-    if (running >= PODS - Math.ceil(PODS / UNHEALTHY_EVERY)) break;
-    process.stderr.write(`  ${running} pods Running…\n`);
-    await new Promise((r) => setTimeout(r, 5000));
-  }
-}
-
-async function countRunning(core: CoreV1Api): Promise<number> {
-  let n = 0;
-  let cont: string | undefined;
-  do {
-    const page = await core.listPodForAllNamespaces({
-      limit: 5000,
-      _continue: cont,
-      fieldSelector: 'status.phase=Running',
-    });
-    n += page.items.length;
-    cont = page.metadata?._continue || undefined;
-  } while (cont);
-  return n;
-}
+import { createPods, NAMESPACES, NODES, PODS, peakRssMb, UNHEALTHY_EVERY } from './scale-cluster.js';
 
 function kubectl(kubeconfig: string, args: string[]): { ms: number; tokens: number; rssMb: number } {
   const bin = join(process.env.HOME ?? '', '.cache/kubemate-testenv/bin/kubectl');
@@ -100,12 +30,6 @@ function kubectl(kubeconfig: string, args: string[]): { ms: number; tokens: numb
   const ms = performance.now() - t0;
   const rssKb = Number(r.stderr.trim().split('\n').at(-1));
   return { ms, tokens: estimateTokens(r.stdout), rssMb: rssKb / 1024 };
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
 }
 
 async function main(): Promise<void> {

@@ -7,6 +7,7 @@ export const HELP = [
   '• `pods NAMESPACE`: the pods of a namespace (the channel default when omitted)',
   '• `runbook QUESTION`: search the runbooks',
   '• `chart [LOOKBACK] PROMQL`: a chart of a PromQL query over the last hour (or LOOKBACK: 15m, 6h, 2d)',
+  '• `inspect [SCOPE…]`: a health inspection (host, cluster, app, database, certificates, models) with its summary',
   '• `approvals`: tickets waiting for a decision that you may see',
   '• `approve ID` / `reject ID [reason]`: decide a ticket (not your own)',
   '• 中文: `帮助`, `容器组 NAMESPACE`, `手册 QUESTION`, `图表 PROMQL`, `待审批`, `批准 ID`, `拒绝 ID [原因]`',
@@ -18,6 +19,7 @@ export type Command =
   | { name: 'pods'; namespace?: string }
   | { name: 'runbook'; query: string }
   | { name: 'chart'; query: string; lookback?: string }
+  | { name: 'inspect'; scopes: string[] }
   | { name: 'approvals' }
   | { name: 'approve'; ticket: string }
   | { name: 'reject'; ticket: string; reason?: string };
@@ -58,6 +60,8 @@ export function parseCommand(text: string): Command | undefined {
       const query = (lookback ? rest.slice(1) : rest).join(' ');
       return query ? { name: 'chart', query, ...(lookback ? { lookback } : {}) } : undefined;
     }
+    case 'inspect':
+      return { name: 'inspect', scopes: rest.flatMap((w) => w.split(',')).filter(Boolean) };
     case 'approvals':
       return rest.length === 0 ? { name: 'approvals' } : undefined;
     case 'approve':
@@ -94,7 +98,7 @@ const reply = (result: InvokeResult): CommandReply => ({
 export async function runReadCommand(
   pipeline: ToolPipeline,
   asker: Asker,
-  command: Extract<Command, { name: 'pods' | 'runbook' | 'chart' | 'approvals' }>,
+  command: Extract<Command, { name: 'pods' | 'runbook' | 'chart' | 'inspect' | 'approvals' }>,
   binding: ChannelBinding,
 ): Promise<CommandReply> {
   const p = asker.principal;
@@ -121,6 +125,15 @@ export async function runReadCommand(
           p,
         ),
       );
+    case 'inspect': {
+      // The channel's cluster and namespace bound the inspection; the scopes are checked by the tool.
+      const args = {
+        ...(command.scopes.length ? { scopes: command.scopes } : {}),
+        ...cluster,
+        ...(binding.namespace ? { namespace: binding.namespace } : {}),
+      };
+      return reply(await pipeline.invoke('inspection_run', args, p));
+    }
     case 'approvals':
       return reply(await pipeline.invoke('approvals_list', { status: 'pending' }, p));
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,16 @@ describe('the shipped check catalog', () => {
     const used = new Set(checks.flatMap((c) => (c.analyzer ? [c.analyzer.name] : [])));
     expect([...used].sort()).toEqual([...ANALYZER_NAMES].sort());
     expect(Object.keys(ANALYZERS).sort()).toEqual([...ANALYZER_NAMES].sort());
+  });
+
+  it('links only runbooks that Kubemate ships', () => {
+    const linked = checks.flatMap((c) => (c.runbook ? [c.runbook] : []));
+    expect(linked.length).toBeGreaterThan(20);
+    for (const link of linked) {
+      const m = /^kubemate:\/\/runbooks\/kubemate\/([a-z0-9-]+\.md)$/.exec(link);
+      expect(m, link).not.toBeNull();
+      expect(existsSync(join('rag', 'runbooks', m![1]!)), link).toBe(true);
+    }
   });
 
   it('gives every check a message, a remediation and either bands or a fixed severity', () => {
@@ -97,7 +107,7 @@ id: [unclosed
     );
     expect(text).toContainEqual(
       expect.stringMatching(
-        /#4 team\.unknown-analyzer analyzer\.name: unknown analyzer 'pods-pendin'; known: .*pods-pending/,
+        /#4 team\.unknown-analyzer analyzer\.name: unknown analyzer 'pods-pendin'; did you mean 'pods-pending'\?; known: .*pods-pending/,
       ),
     );
     expect(text).toContainEqual(

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { shippedChecks } from '../../tools/inspection/check.js';
 import { escapeHtml, renderHtml } from '../../tools/inspection/html.js';
 import type { CheckResult, Finding, Report } from '../../tools/inspection/model.js';
 import { computeScores, diffReports } from '../../tools/inspection/report.js';
-import { findingId, formatValue, grade } from '../../tools/inspection/runner.js';
+import { findingId, formatValue, grade, runChecks } from '../../tools/inspection/runner.js';
 import { checkCitations, templatedSummary } from '../../tools/inspection/summary.js';
 
 const check = (
@@ -18,7 +19,7 @@ const check = (
   status,
   weight,
   findings: status === 'failed' ? 1 : 0,
-  ...(severity ? { severity } : {}),
+  ...(severity ? { severity, bySeverity: { [severity]: 1 } } : {}),
   durationMs: 1,
 });
 
@@ -54,9 +55,16 @@ describe('scores', () => {
       check('f', 'cluster', 'failed', 'info'),
       check('g', 'database', 'skipped'),
     ];
-    const s = computeScores(checks, [], ['host', 'cluster', 'database']);
+    const s = computeScores(checks, ['host', 'cluster', 'database']);
     // host: weight 4, penalty 2×1 + 0.5 = 2.5 → 100 × (1 − 2.5/4) = 37.5 → 38
-    expect(s.byScope.host).toMatchObject({ score: 38, grade: 'F', evaluated: 3, failed: 2 });
+    expect(s.byScope.host).toMatchObject({
+      score: 38,
+      grade: 'F',
+      evaluated: 3,
+      failed: 2,
+      critical: 1,
+      warning: 1,
+    });
     // cluster: weight 2, penalty 0.1 → 95
     expect(s.byScope.cluster).toMatchObject({ score: 95, grade: 'A' });
     expect(s.byScope.database).toMatchObject({ score: null, grade: '-', evaluated: 0 });
@@ -159,5 +167,44 @@ describe('diff and summary', () => {
     expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
     expect(html.match(/<svg /g)?.length).toBe(3);
     expect(html).toContain('@media print');
+  });
+});
+
+describe('the runner on a large cluster', () => {
+  it('keeps the worst findings of a check and exact counts', async () => {
+    const pods = Array.from({ length: 250 }, (_, i) => ({
+      metadata: {
+        name: `p-${String(i).padStart(3, '0')}`,
+        namespace: 'big',
+        creationTimestamp: '2026-12-07T00:00:00Z',
+      },
+      spec: { containers: [{ name: 'main', image: 'registry.local/app:1' }] },
+      status: { phase: 'Running' },
+    }));
+    const pages: string[] = [];
+    const cluster = {
+      name: 'c',
+      server: 'https://127.0.0.1:1',
+      raw: {
+        get: async (path: string, query: { continue?: string }) => {
+          pages.push(`${path}?${query.continue ?? ''}`);
+          return query.continue
+            ? { items: pods.slice(200) }
+            : { items: pods.slice(0, 200), metadata: { continue: 'next' } };
+        },
+      },
+    } as never;
+    const check = shippedChecks().find((c) => c.id === 'cluster.containers.no-requests')!;
+    const out = await runChecks({
+      checks: [check],
+      cluster,
+      now: Date.now(),
+      signal: new AbortController().signal,
+      maxFindingsPerCheck: 200,
+    });
+    expect(pages).toEqual(['/api/v1/pods?', '/api/v1/pods?next']);
+    expect(out.checks[0]).toMatchObject({ status: 'failed', findings: 250, bySeverity: { warning: 250 } });
+    expect(out.findings).toHaveLength(200);
+    expect(out.findings[0]!.subject).toBe('big/p-000');
   });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
+import { suggestion } from '../core/errors.js';
 import { ANALYZER_NAMES } from './analyzer-names.js';
 
 export const SCOPES = ['host', 'cluster', 'app', 'database', 'certificates', 'models'] as const;
@@ -95,7 +96,7 @@ export const checkSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['analyzer', 'name'],
-        message: `unknown analyzer '${c.analyzer.name}'; known: ${ANALYZER_NAMES.join(', ')}`,
+        message: `unknown analyzer '${c.analyzer.name}'${suggestion(c.analyzer.name, ANALYZER_NAMES)}; known: ${ANALYZER_NAMES.join(', ')}`,
       });
     }
   });

@@ -96,17 +96,12 @@ export async function inspect(req: InspectRequest): Promise<Report> {
     ...(req.namespace ? { namespace: req.namespace } : {}),
     now,
     signal: req.signal,
+    maxFindingsPerCheck: MAX_FINDINGS_PER_CHECK,
     ...(req.onProgress
       ? { onProgress: (d: number, t: number, id: string) => req.onProgress!(d, t, `checked ${id}`) }
       : {}),
   });
-  // Keep each check's worst findings; the counts stay exact.
-  const perCheck = new Map<string, number>();
-  const findings = run.findings.filter((f) => {
-    const n = (perCheck.get(f.checkId) ?? 0) + 1;
-    perCheck.set(f.checkId, n);
-    return n <= MAX_FINDINGS_PER_CHECK;
-  });
+  const findings = run.findings;
   const kind = reportKind(req.clusterName, req.namespace, scopes, req.checks);
   const createdAt = new Date(now).toISOString();
   const base: Omit<Report, 'summary'> = {
@@ -119,11 +114,14 @@ export async function inspect(req: InspectRequest): Promise<Report> {
     trigger: { by: req.by, ...(req.plan ? { plan: req.plan } : {}) },
     checks: run.checks.map((c) =>
       c.findings > MAX_FINDINGS_PER_CHECK
-        ? { ...c, reason: `${c.findings - MAX_FINDINGS_PER_CHECK} more findings not listed` }
+        ? {
+            ...c,
+            reason: `the worst ${MAX_FINDINGS_PER_CHECK} listed; ${c.findings - MAX_FINDINGS_PER_CHECK} more not listed`,
+          }
         : c,
     ),
     findings,
-    scores: computeScores(run.checks, run.findings, scopes),
+    scores: computeScores(run.checks, scopes),
   };
   const missedRuns = [
     ...(req.missedRuns ?? []),
@@ -160,11 +158,15 @@ export async function inspect(req: InspectRequest): Promise<Report> {
       ...(req.plan ? { plan: req.plan } : {}),
       by: req.by,
       score: report.scores.overall,
-      critical: run.findings.filter((f) => f.severity === 'critical').length,
-      warning: run.findings.filter((f) => f.severity === 'warning').length,
-      findings: run.findings.length,
+      critical: sumSeverity(run.checks, 'critical'),
+      warning: sumSeverity(run.checks, 'warning'),
+      findings: run.checks.reduce((a, c) => a + c.findings, 0),
     },
     JSON.stringify(report),
   );
   return report;
+}
+
+function sumSeverity(checks: Report['checks'], severity: 'critical' | 'warning'): number {
+  return checks.reduce((a, c) => a + (c.bySeverity?.[severity] ?? 0), 0);
 }

@@ -41,7 +41,9 @@ export interface CheckResult {
   weight: number;
   /** The worst severity among its findings. */
   severity?: Severity;
+  /** Exact, even when only the worst findings are listed. */
   findings: number;
+  bySeverity?: Partial<Record<Severity, number>>;
   /** Why a check could not be evaluated (error, skipped). */
   reason?: string;
   durationMs: number;

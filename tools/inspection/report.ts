@@ -7,7 +7,7 @@
 // Checks that could not be evaluated (no data, error, skipped) count for nothing either way and
 // are listed apart. Grades: A ≥ 90, B ≥ 80, C ≥ 70, D ≥ 60, else F.
 import type { Scope, Severity } from './check.js';
-import type { CheckResult, Finding, Report, ReportDiff, ScopeScore, Scores } from './model.js';
+import type { CheckResult, Report, ReportDiff, ScopeScore, Scores } from './model.js';
 
 const PENALTY: Record<Severity, number> = { critical: 1, warning: 0.5, info: 0.1 };
 
@@ -27,19 +27,19 @@ function scoreOf(checks: CheckResult[]): number | null {
   return Math.round(100 * (1 - penalty / weight));
 }
 
-export function computeScores(checks: CheckResult[], findings: Finding[], scopes: Scope[]): Scores {
+export function computeScores(checks: CheckResult[], scopes: Scope[]): Scores {
   const byScope: Partial<Record<Scope, ScopeScore>> = {};
   for (const scope of scopes) {
     const mine = checks.filter((c) => c.scope === scope);
     const score = scoreOf(mine);
-    const f = findings.filter((x) => x.scope === scope);
+    const count = (sev: Severity) => mine.reduce((a, c) => a + (c.bySeverity?.[sev] ?? 0), 0);
     byScope[scope] = {
       score,
       grade: gradeOf(score),
       evaluated: mine.filter((c) => c.status === 'passed' || c.status === 'failed').length,
       failed: mine.filter((c) => c.status === 'failed').length,
-      critical: f.filter((x) => x.severity === 'critical').length,
-      warning: f.filter((x) => x.severity === 'warning').length,
+      critical: count('critical'),
+      warning: count('warning'),
     };
   }
   const overall = scoreOf(checks);

@@ -20,6 +20,8 @@ export interface RunInput {
   now: number;
   signal: AbortSignal;
   concurrency?: number;
+  /** Findings kept per check, worst first (all by default); counts stay exact. */
+  maxFindingsPerCheck?: number;
   onProgress?: (done: number, total: number, checkId: string) => void;
 }
 
@@ -207,11 +209,22 @@ async function runOne(
     });
   }
   if (!findings.length) return done({ status: 'passed', findings: 0 });
+  const bySeverity: Partial<Record<Severity, number>> = {};
+  for (const f of findings) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
+  const total = findings.length;
+  // Only the worst are kept (a check can fail once per pod of a large cluster); counts stay exact.
+  const limit = input.maxFindingsPerCheck ?? Number.POSITIVE_INFINITY;
+  if (findings.length > limit) {
+    findings.sort(
+      (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.subject.localeCompare(b.subject),
+    );
+    findings.length = limit;
+  }
   const worst = findings.reduce(
     (a, f) => (SEVERITY_RANK[f.severity] < SEVERITY_RANK[a] ? f.severity : a),
     'info' as Severity,
   );
-  return done({ status: 'failed', severity: worst, findings: findings.length }, findings);
+  return done({ status: 'failed', severity: worst, findings: total, bySeverity }, findings);
 }
 
 /** Runs every check with bounded concurrency; results keep the checks' order. */
