@@ -25,6 +25,17 @@ const MAY_IMPORT: Record<(typeof PRODUCT)[number], readonly string[]> = {
   app: ['tools', 'mcp', 'policies', 'rag', 'agent', 'bots', 'alerts', 'state'],
 };
 
+describe('every product folder is built and shipped', () => {
+  it('is in tsconfig.build.json and in the package files', () => {
+    const build = JSON.parse(readFileSync('tsconfig.build.json', 'utf8')) as { include: string[] };
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { files: string[] };
+    for (const folder of PRODUCT) {
+      expect(build.include, `tsconfig.build.json include`).toContain(folder);
+      expect(pkg.files, `package.json files`).toContain(`dist/${folder}`);
+    }
+  });
+});
+
 /** Single files a folder may import outside its row, each with its reason. */
 const EXCEPTIONS: Record<string, string> = {
   // MCP prompts are the agent's prompt files, offered to IDE assistants as they are.
