@@ -109,6 +109,14 @@ describe('configuration from the environment, hardened', () => {
     expect(() => loadConfig({ env: { KUBEMATE_TESTS: 'x' } })).toThrow(/tests: unknown key/);
   });
 
+  it('kubemate.example.yaml is a valid configuration whose values are the defaults', () => {
+    const example = loadConfig({ file: 'kubemate.example.yaml', env: {} });
+    const defaults = loadConfig({ env: {} });
+    expect(example.bots.slack).toEqual(defaults.bots.slack);
+    expect(example.alerts).toEqual(defaults.alerts);
+    expect(example.server).toEqual(defaults.server);
+  });
+
   it('the sample error in docs/configuration.md is what Kubemate really prints', () => {
     const doc = readFileSync('docs/configuration.md', 'utf8');
     const sample = /```\nkubemate: (invalid configuration in kubemate\.yaml:[\s\S]*?)\n```/.exec(doc)?.[1];
