@@ -27,7 +27,11 @@ const payload = z.object({
   name: z.string().min(1).max(253),
   namespace: z.string().min(1).max(63),
   phase: z.string().max(64).optional(),
-  checksum: z.string().max(128).default(''),
+  // The release's identity: without it one approval would open the gate for every later release.
+  checksum: z
+    .string({ error: 'checksum is missing: this Flagger does not say which release asks; upgrade Flagger' })
+    .min(1, 'checksum is empty: this Flagger does not say which release asks; upgrade Flagger')
+    .max(128),
   metadata: z.record(z.string(), z.string()).optional(),
 });
 
@@ -63,7 +67,7 @@ export const flaggerGatePlugin: FastifyPluginAsync<FlaggerGateOptions> = async (
       namespace: parsed.data.namespace,
       name: parsed.data.name,
       gate,
-      checksum: parsed.data.checksum || 'none',
+      checksum: parsed.data.checksum,
     };
     const key = gateKey(args);
     const known = opts.store.gate(key);

@@ -48,7 +48,15 @@ export class InspectionScheduler {
 
   /** Looks at every plan once. Runs started here are awaited by `idle()`, not by `tick()`. */
   tick(): TickOutcome[] {
-    return this.deps.plans.map((p) => this.tickPlan(p));
+    return this.deps.plans.map((p) => {
+      try {
+        return this.tickPlan(p);
+      } catch (e) {
+        // One plan's trouble must not stop the others, nor the process (a timer has no catch).
+        this.deps.logger.error({ plan: p.name, error: (e as Error).message }, 'scheduled inspection failed');
+        return { plan: p.name, missed: [] };
+      }
+    });
   }
 
   /** Resolves when every run started so far has finished (tests, shutdown). */

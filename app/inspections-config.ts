@@ -29,7 +29,8 @@ export const planSchema = z
   })
   .superRefine((p, ctx) => {
     try {
-      parseCron(p.cron, p.timeZone);
+      // Parsing is not enough: "0 0 30 2 *" parses and never fires.
+      parseCron(p.cron, p.timeZone).next(Date.now());
     } catch (e) {
       ctx.addIssue({ code: 'custom', path: ['cron'], message: (e as Error).message });
     }

@@ -154,6 +154,10 @@ program
         'feishu bot started (webhook at /feishu/events)',
       );
     }
+    if (bots.wecom) {
+      await bots.wecom.start();
+      a.logger.info('wecom bot started (callback at /wecom/callback)');
+    }
     const stop = async () => {
       await scheduler?.stop();
       await alerts?.close();

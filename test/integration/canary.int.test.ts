@@ -718,6 +718,29 @@ describe('canary_progress', () => {
     dataDir = kubemateConfig().dataDir;
   });
 
+  it('takes a chat thread to report in only from chat', async () => {
+    const a = progressApp();
+    try {
+      const asked = await a.pipeline.invoke(
+        'canary_progress',
+        {
+          namespace: ns,
+          name: 'prog-bad',
+          steps: [25],
+          thread: { channel: 'C0PRIVATE', threadId: '1' },
+          ...WINDOW,
+        },
+        { ...alice, source: 'mcp-http' },
+      );
+      const ran = asked.ticket ? await a.pipeline.approve(asked.ticket.id, carol) : asked;
+      expect(ran.isError).toBe(true);
+      expect(ran.text).toContain('thread is set by the chat surface');
+      expect(reports.some((r) => r.startsWith('prog-bad'))).toBe(false);
+    } finally {
+      a.close();
+    }
+  });
+
   it('rolls back by itself when a step fails its analysis', async () => {
     const a = progressApp();
     try {
@@ -853,6 +876,11 @@ bindings:
       const bad = await hook({ namespace: ns });
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error).toContain('name');
+      // Without the release's checksum one approval would open the gate for every later release.
+      const { checksum: _, ...unidentified } = body;
+      const noChecksum = await hook(unidentified);
+      expect(noChecksum.statusCode).toBe(400);
+      expect(noChecksum.json().error).toContain('checksum is missing');
       expect((await hook(body, 'Bearer x', 'confirm-anything')).statusCode).toBe(401);
       expect((await hook(body, `Bearer ${TOKEN}`, 'confirm-anything')).statusCode).toBe(404);
 

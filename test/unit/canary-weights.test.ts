@@ -94,5 +94,20 @@ describe('canary weights', () => {
     expect(refused(() => rolesOf(['blue', 'green'], 'red'))).toContain(
       "stable backend 'red' is not a backend",
     );
+    expect(rolesOf(['blue', 'green'], 'blue')).toEqual({ stable: 'blue', canaries: ['green'] });
+  });
+
+  it('refuses to call the canary stable where the split says otherwise (a rollback must not promote)', () => {
+    expect(refused(() => rolesOf(['api-stable', 'api-canary'], 'api-canary'))).toContain(
+      "'api-canary' is not the stable backend of this split: its names make 'api-stable' the stable one",
+    );
+    expect(refused(() => rolesOf(['api', 'api-canary'], 'api-canary'))).toContain(
+      'is not the stable backend',
+    );
+    expect(refused(() => rolesOf(['blue', 'green'], 'blue', 'green'))).toContain("it declares 'green'");
+    expect(rolesOf(['api-stable', 'api-canary'], 'api-stable')).toEqual({
+      stable: 'api-stable',
+      canaries: ['api-canary'],
+    });
   });
 });

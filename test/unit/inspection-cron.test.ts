@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { inspectionsConfigSchema } from '../../app/inspections-config.js';
 import { parseCron } from '../../tools/inspection/cron.js';
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -48,5 +49,9 @@ describe('cron with a time zone', () => {
     expect(() => parseCron('61 8 * * *')).toThrow('minute: 61 is outside 0-59');
     expect(() => parseCron('0 8 * * *', 'Mars/Olympus')).toThrow(/unknown time zone 'Mars\/Olympus'/);
     expect(() => parseCron('0 0 30 2 *').next(0)).toThrow(/never fires/);
+    // The configuration refuses it at start, rather than the scheduler at its first tick.
+    const r = inspectionsConfigSchema.safeParse({ plans: [{ name: 'feb30', cron: '0 0 30 2 *' }] });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.message).toMatch(/never fires/);
   });
 });

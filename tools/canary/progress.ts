@@ -100,6 +100,14 @@ const progress = defineTool({
         'backend_unavailable',
         'canary_progress needs Kubemate state (the data directory) to keep its plan; none is configured',
       );
+    // Only the chat surface names a thread (the one the plan was asked for in): from anywhere else it
+    // would let a caller make the bot post into any channel it is in.
+    const fromChat = ctx.principal.source === 'chat' || ctx.principal.via === 'chat';
+    if (args.thread && !fromChat)
+      throw new ToolError(
+        'invalid_arguments',
+        'thread is set by the chat surface for a plan asked for in chat; leave it out here (follow the plan with canary_progress_status)',
+      );
     const { split, roles } = await planOf(args, ctx);
     const {
       cluster: _c,

@@ -70,14 +70,27 @@ export function rolesOf(names: readonly string[], stable?: string, declared?: st
       );
     }
   };
-  let chosen = stable ?? declared;
-  if (chosen) known(chosen, 'stable backend');
-  if (!chosen) {
-    const bySuffix = names.filter((n) => STABLE_SUFFIX.test(n));
-    const canaryNamed = names.filter((n) => CANARY_SUFFIX.test(n));
-    if (bySuffix.length === 1) chosen = bySuffix[0];
-    else if (names.length === 2 && canaryNamed.length === 1) chosen = names.find((n) => n !== canaryNamed[0]);
+  // What the split itself says is stable: declared, or named so (api-stable; the one not named -canary).
+  const bySuffix = names.filter((n) => STABLE_SUFFIX.test(n));
+  const canaryNamed = names.filter((n) => CANARY_SUFFIX.test(n));
+  const detected =
+    declared ??
+    (bySuffix.length === 1
+      ? bySuffix[0]
+      : names.length === 2 && canaryNamed.length === 1
+        ? names.find((n) => n !== canaryNamed[0])
+        : undefined);
+  if (stable) known(stable, 'stable backend');
+  // A caller may name the stable backend only where the split does not: calling the canary "stable"
+  // would turn a rollback into a promotion and a shift towards it into one that skips the analysis.
+  if (stable && detected && stable !== detected) {
+    throw new ToolError(
+      'invalid_arguments',
+      `'${stable}' is not the stable backend of this split: ${declared ? 'it declares' : 'its names make'} '${detected}' the stable one; leave stable out`,
+    );
   }
+  const chosen = stable ?? detected;
+  if (chosen) known(chosen, 'stable backend');
   if (!chosen) {
     throw new ToolError(
       'invalid_arguments',
