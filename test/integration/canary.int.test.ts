@@ -709,6 +709,10 @@ describe('canary_progress', () => {
     );
     expect(asked.status, asked.text).toBe('approval_required');
     expect(previewOf(asked.ticket!.plan)).toContain(`the canary ${name}-canary to ${steps.join('% → ')}%`);
+    // The approver sees the thresholds the caller chose (here a relaxed request count).
+    expect(previewOf(asked.ticket!.plan)).toContain(
+      'Passing means: success rate ≥ 99%, p99 ≤ 500 ms, at least 1 requests',
+    );
     const started = await a.pipeline.approve(asked.ticket!.id, carol);
     expect(started.status, started.text).toBe('success');
     return (started.structured as Obj).id as string;

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { CanaryPlan } from '../clients/canary-plans.js';
 import { ToolError } from '../core/errors.js';
 import { defineTool, type ToolContext, type ToolDef } from '../core/types.js';
-import { analysisArgs } from './analyze.js';
+import { DEFAULT_THRESHOLDS } from './analysis.js';
+import { analysisArgs, analysisOptions } from './analyze.js';
 import {
   clusterArg,
   kindArg,
@@ -91,7 +92,13 @@ const progress = defineTool({
   permission: writePermission,
   async preview(args, ctx) {
     const { split, roles, weights } = await planOf(args, ctx);
-    return `progress ${describeSplit(split)} from ${formatWeights(weights)}: the canary ${roles.canaries[0]} to ${args.steps.join('% → ')}%, one step every ${args.intervalSeconds} s after a passing analysis over ${args.window}; rollback to ${roles.stable} when it fails. Each shift is approved as the policy says.`;
+    // The approver sees what "passing" will mean: thresholds a caller relaxed are shown, not implied.
+    const t = { ...DEFAULT_THRESHOLDS, ...analysisOptions({ ...args, window: args.window }).thresholds };
+    const custom = (args.metrics ?? []).map(
+      (m) =>
+        `${m.name} ${m.min !== undefined ? `≥ ${m.min}` : ''}${m.max !== undefined ? ` ≤ ${m.max}` : ''} (${m.query})`,
+    );
+    return `progress ${describeSplit(split)} from ${formatWeights(weights)}: the canary ${roles.canaries[0]} to ${args.steps.join('% → ')}%, one step every ${args.intervalSeconds} s after a passing analysis over ${args.window}; rollback to ${roles.stable} when it fails. Passing means: success rate ≥ ${t.minSuccessRate}%, p99 ≤ ${t.maxLatencyP99Ms} ms, at least ${t.minRequests} requests${custom.length ? `, and ${custom.join(', ')}` : ''}. Each shift is approved as the policy says.`;
   },
   async handler(args, ctx) {
     const store = ctx.backends.canaryPlans;
