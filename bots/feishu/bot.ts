@@ -3,16 +3,17 @@ import type { Agent } from '../../agent/index.js';
 import type { AuditSink } from '../../policies/types.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
 import type { Logger } from '../../tools/core/logger.js';
+import { assembleChat, type ChatBotBase } from '../core/assemble.js';
 import { ChannelGuard } from '../core/channel-guard.js';
-import { ChatCore } from '../core/core.js';
-import { DEFAULT_OUTBOX, Outbox, type OutboxOptions } from '../core/outbox.js';
-import { ChatStore } from '../core/store.js';
+import type { ChatCore } from '../core/core.js';
+import { DEFAULT_OUTBOX, type Outbox, type OutboxOptions } from '../core/outbox.js';
+import type { ChatStore } from '../core/store.js';
 import type { ChannelBinding } from '../core/types.js';
 import { FeishuApi } from './api.js';
 import { FeishuTransport } from './transport.js';
 import { type FeishuAnswer, handleFeishuRequest } from './webhook.js';
 
-export interface FeishuBotOptions {
+export interface FeishuBotOptions extends ChatBotBase {
   /** Open API base: https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark). */
   apiUrl: string;
   appId: string;
@@ -22,14 +23,6 @@ export interface FeishuBotOptions {
   chats: ChannelBinding[];
   /** What chats without a binding allow: DMs and unlisted groups. */
   defaultAllowWrites: boolean;
-  dataDir: string;
-  outbox?: Partial<OutboxOptions>;
-  pipeline: ToolPipeline;
-  agent: (pipeline: ToolPipeline) => Agent;
-  cardSweepMs?: number;
-  onStop?: () => void;
-  audit: AuditSink;
-  logger: Logger;
   now?: () => number;
 }
 
@@ -46,24 +39,16 @@ export interface FeishuBot {
 
 /** Feishu/Lark on the chat core, webhook mode: verification and decryption, cards, the message API. */
 export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
-  // Its own database: each platform's outbox sends only its own messages.
-  const store = new ChatStore(join(o.dataDir, 'chat-feishu.db'));
-  const logger = o.logger.child({ component: 'feishu' });
   const api = new FeishuApi(o.apiUrl, o.appId, o.appSecret, o.now);
-  const outbox = new Outbox(store, new FeishuTransport(api), logger, { ...DEFAULT_OUTBOX, ...o.outbox });
   const bindings = new Map(o.chats.map((c) => [c.channel, c]));
-  const guard = new ChannelGuard(o.pipeline);
-  const core = new ChatCore({
-    platform: 'feishu',
-    pipeline: guard.pipeline,
-    guard,
-    agent: () => o.agent(guard.pipeline),
-    audit: o.audit,
-    store,
-    outbox,
-    logger,
-    binding: (channel) => bindings.get(channel) ?? { channel, allowWrites: o.defaultAllowWrites },
-  });
+  const chat = assembleChat(
+    'feishu',
+    o,
+    'chat-feishu.db',
+    () => new FeishuTransport(api),
+    (channel) => bindings.get(channel) ?? { channel, allowWrites: o.defaultAllowWrites },
+  );
+  const { core, outbox, store, logger } = chat;
   let botOpenId: string | undefined;
   const webhook = {
     appId: o.appId,
@@ -79,8 +64,7 @@ export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
     api,
     handle: (raw, headers) => handleFeishuRequest(webhook, raw, headers, (e) => core.receive(e)),
     async start() {
-      outbox.start();
-      core.startSweep(o.cardSweepMs ?? 30_000);
+      chat.start();
       // Which mention is Kubemate's; until known, a group message reaches the bot only when it is
       // mentioned (Feishu's default event scope), so any mention counts.
       try {
@@ -89,12 +73,6 @@ export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
         logger.warn({ error: (e as Error).message }, 'feishu: could not read the bot info');
       }
     },
-    async stop() {
-      core.stopSweep();
-      await core.settled();
-      outbox.stop();
-      store.close();
-      o.onStop?.();
-    },
+    stop: () => chat.stop(),
   };
 }

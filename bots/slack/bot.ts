@@ -4,16 +4,17 @@ import type { Agent } from '../../agent/index.js';
 import type { AuditSink } from '../../policies/types.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
 import type { Logger } from '../../tools/core/logger.js';
+import { assembleChat, type ChatBotBase } from '../core/assemble.js';
 import { ChannelGuard } from '../core/channel-guard.js';
-import { ChatCore } from '../core/core.js';
-import { DEFAULT_OUTBOX, Outbox, type OutboxOptions } from '../core/outbox.js';
-import { ChatStore } from '../core/store.js';
+import type { ChatCore } from '../core/core.js';
+import { DEFAULT_OUTBOX, type Outbox, type OutboxOptions } from '../core/outbox.js';
+import type { ChatStore } from '../core/store.js';
 import type { ChannelBinding } from '../core/types.js';
 import { registerListeners } from './events.js';
 import { SlackHttpReceiver } from './receiver.js';
 import { SlackTransport, slackWebClient } from './transport.js';
 
-export interface SlackBotOptions {
+export interface SlackBotOptions extends ChatBotBase {
   mode: 'http' | 'socket';
   botToken: string;
   signingSecret?: string;
@@ -23,17 +24,6 @@ export interface SlackBotOptions {
   channels: ChannelBinding[];
   /** What channels without a binding allow: DMs and unlisted channels. */
   defaultAllowWrites: boolean;
-  dataDir: string;
-  outbox?: Partial<OutboxOptions>;
-  pipeline: ToolPipeline;
-  /** The agent that answers questions, built on the pipeline given: the chat core's channel-guarded one. */
-  agent: (pipeline: ToolPipeline) => Agent;
-  /** How often cards are checked for tickets that expired or were decided elsewhere (default 30 s). */
-  cardSweepMs?: number;
-  /** Called once the bot has stopped (closes what `agent` opened). */
-  onStop?: () => void;
-  audit: AuditSink;
-  logger: Logger;
 }
 
 export interface SlackBot {
@@ -50,25 +40,15 @@ export interface SlackBot {
 /** Slack on the chat core: Bolt for transport and verification, Block Kit for rendering, nothing else. */
 export function createSlackBot(o: SlackBotOptions): SlackBot {
   const clientOptions = o.apiUrl ? { slackApiUrl: o.apiUrl } : {};
-  const store = new ChatStore(join(o.dataDir, 'chat.db'));
-  const logger = o.logger.child({ component: 'slack' });
-  const outbox = new Outbox(store, new SlackTransport(slackWebClient(o.botToken, clientOptions)), logger, {
-    ...DEFAULT_OUTBOX,
-    ...o.outbox,
-  });
   const bindings = new Map(o.channels.map((c) => [c.channel, c]));
-  const guard = new ChannelGuard(o.pipeline);
-  const core = new ChatCore({
-    platform: 'slack',
-    pipeline: guard.pipeline,
-    guard,
-    agent: () => o.agent(guard.pipeline),
-    audit: o.audit,
-    store,
-    outbox,
-    logger,
-    binding: (channel) => bindings.get(channel) ?? { channel, allowWrites: o.defaultAllowWrites },
-  });
+  const chat = assembleChat(
+    'slack',
+    o,
+    'chat.db',
+    () => new SlackTransport(slackWebClient(o.botToken, clientOptions)),
+    (channel) => bindings.get(channel) ?? { channel, allowWrites: o.defaultAllowWrites },
+  );
+  const { core, outbox, store, logger } = chat;
   const http = o.mode === 'http' ? new SlackHttpReceiver(o.signingSecret ?? '') : undefined;
   const receiver =
     http ??
@@ -99,20 +79,13 @@ export function createSlackBot(o: SlackBotOptions): SlackBot {
     store,
     ...(http ? { http } : {}),
     async start() {
-      // Delivered messages are kept a week: long enough that a repeated cause never posts twice.
-      store.prune(7 * 24 * 3600_000);
-      outbox.start();
-      core.startSweep(o.cardSweepMs ?? 30_000);
+      chat.start();
       await app.start();
     },
     async stop() {
-      core.stopSweep();
       await app.stop().catch(() => undefined);
       await http?.idle();
-      await core.settled();
-      outbox.stop();
-      store.close();
-      o.onStop?.();
+      await chat.stop();
     },
   };
 }

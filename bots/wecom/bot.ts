@@ -3,16 +3,17 @@ import type { Agent } from '../../agent/index.js';
 import type { AuditSink } from '../../policies/types.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
 import type { Logger } from '../../tools/core/logger.js';
+import { assembleChat, type ChatBotBase } from '../core/assemble.js';
 import { ChannelGuard } from '../core/channel-guard.js';
-import { ChatCore } from '../core/core.js';
-import { DEFAULT_OUTBOX, Outbox, type OutboxOptions } from '../core/outbox.js';
-import { ChatStore } from '../core/store.js';
+import type { ChatCore } from '../core/core.js';
+import { DEFAULT_OUTBOX, type Outbox, type OutboxOptions } from '../core/outbox.js';
+import type { ChatStore } from '../core/store.js';
 import { WecomApi } from './api.js';
 import { aesKeyOf } from './crypto.js';
 import { WecomTransport } from './transport.js';
 import { handleWecomCallback, handleWecomVerify, type WecomAnswer } from './webhook.js';
 
-export interface WecomBotOptions {
+export interface WecomBotOptions extends ChatBotBase {
   apiUrl: string;
   corpId: string;
   agentId: number;
@@ -23,14 +24,6 @@ export interface WecomBotOptions {
   approvers: string[];
   /** Whether changes may be requested and approved in chats with the app. */
   allowWrites: boolean;
-  dataDir: string;
-  outbox?: Partial<OutboxOptions>;
-  pipeline: ToolPipeline;
-  agent: (pipeline: ToolPipeline) => Agent;
-  cardSweepMs?: number;
-  onStop?: () => void;
-  audit: AuditSink;
-  logger: Logger;
   now?: () => number;
 }
 
@@ -56,26 +49,20 @@ export function createWecomBot(o: WecomBotOptions): WecomBot {
     aesKey: aesKeyOf(o.encodingAesKey),
     ...(o.now ? { now: o.now } : {}),
   };
-  const store = new ChatStore(join(o.dataDir, 'chat-wecom.db'));
-  const logger = o.logger.child({ component: 'wecom' });
   const transport = new WecomTransport(
     new WecomApi(o.apiUrl, o.corpId, o.secret, o.now),
     o.agentId,
     o.approvers,
   );
-  const outbox = new Outbox(store, transport, logger, { ...DEFAULT_OUTBOX, ...o.outbox });
-  const guard = new ChannelGuard(o.pipeline);
-  const core = new ChatCore({
-    platform: 'wecom',
-    pipeline: guard.pipeline,
-    guard,
-    agent: () => o.agent(guard.pipeline),
-    audit: o.audit,
-    store,
-    outbox,
-    logger,
-    binding: (channel) => ({ channel, allowWrites: o.allowWrites }),
-  });
+  // An app writes to people, not channels: one setting for all of its chats.
+  const chat = assembleChat(
+    'wecom',
+    o,
+    'chat-wecom.db',
+    () => transport,
+    (channel) => ({ channel, allowWrites: o.allowWrites }),
+  );
+  const { core, outbox, store } = chat;
   return {
     core,
     outbox,
@@ -91,15 +78,8 @@ export function createWecomBot(o: WecomBotOptions): WecomBot {
         (task, code) => transport.noteResponseCode(task, code),
       ),
     async start() {
-      outbox.start();
-      core.startSweep(o.cardSweepMs ?? 30_000);
+      chat.start();
     },
-    async stop() {
-      core.stopSweep();
-      await core.settled();
-      outbox.stop();
-      store.close();
-      o.onStop?.();
-    },
+    stop: () => chat.stop(),
   };
 }
