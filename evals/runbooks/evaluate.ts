@@ -139,8 +139,48 @@ export function loadSectionQuestions(path = sectionQuestionsFile()): SectionQues
   return parsed.data.questions;
 }
 
+/** A question of the Chinese set: every section that answers it, and whether it is held out from tuning. */
+export interface ChineseQuestion {
+  id: string;
+  question: string;
+  split: 'dev' | 'held-out';
+  relevant: string[];
+}
+
+const chineseQuestionsSchema = z.strictObject({
+  questions: z
+    .array(
+      z.strictObject({
+        id: z.string().min(1),
+        question: z.string().min(2),
+        split: z.enum(['dev', 'held-out']),
+        relevant: z
+          .array(z.string().regex(/^[^#]+\.md#.+$/, 'write <file>.md#<Heading > Sub-heading>'))
+          .min(1),
+      }),
+    )
+    .min(1),
+});
+
+export function chineseQuestionsFile(): string {
+  return questionsFile().replace(/questions\.yaml$/, 'questions-zh.yaml');
+}
+
+export function loadChineseQuestions(path = chineseQuestionsFile()): ChineseQuestion[] {
+  const parsed = chineseQuestionsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(
+      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data.questions;
+}
+
+/** What section-level scoring needs of a question. */
+export type LabelledQuestion = Pick<SectionQuestion, 'id' | 'question' | 'relevant'>;
+
 /** Whether a passage lies in one of the sections labelled relevant (its heading path below the title starts with one). */
-export function inRelevantSection(p: Passage, q: SectionQuestion, prefix = SHIPPED_PREFIX): boolean {
+export function inRelevantSection(p: Passage, q: LabelledQuestion, prefix = SHIPPED_PREFIX): boolean {
   return q.relevant.some((label) => {
     const [file, heading] = label.split('#') as [string, string];
     if (p.citation.source !== `${prefix}/${file}`) return false;
@@ -163,7 +203,7 @@ export interface SectionReport {
 /** Section-level Recall@3, Recall@5 and MRR@10 over the realistic set. */
 export async function evaluateSections(
   searcher: RunbookSearcher,
-  questions: SectionQuestion[],
+  questions: LabelledQuestion[],
   mode: NonNullable<SearchOptions['mode']>,
 ): Promise<SectionReport> {
   let at3 = 0;
