@@ -35,14 +35,19 @@ export function questionsFile(): string {
   );
 }
 
-export function loadQuestions(path = questionsFile()): EvalQuestion[] {
-  const parsed = questionsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+/** A question file's questions, validated, or an error naming each problem with its path. */
+function loadSet<T>(path: string, schema: z.ZodType<{ questions: T[] }>): T[] {
+  const parsed = schema.safeParse(parseYaml(readFileSync(path, 'utf8')));
   if (!parsed.success) {
     throw new Error(
       `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   }
   return parsed.data.questions;
+}
+
+export function loadQuestions(path = questionsFile()): EvalQuestion[] {
+  return loadSet(path, questionsSchema);
 }
 
 /** Whether a passage is (part of) the section that answers the question. */
@@ -110,6 +115,11 @@ export interface SectionQuestion {
   relevant: string[];
 }
 
+/** Sections that answer a question: `<file>.md#<heading path below the title>`. */
+const relevantLabels = z
+  .array(z.string().regex(/^[^#]+\.md#.+$/, 'write <file>.md#<Heading > Sub-heading>'))
+  .min(1);
+
 const sectionQuestionsSchema = z.strictObject({
   questions: z
     .array(
@@ -117,9 +127,7 @@ const sectionQuestionsSchema = z.strictObject({
         id: z.string().min(1),
         question: z.string().min(3),
         phrasing: z.url(),
-        relevant: z
-          .array(z.string().regex(/^[^#]+\.md#.+$/, 'write <file>.md#<Heading > Sub-heading>'))
-          .min(1),
+        relevant: relevantLabels,
       }),
     )
     .min(1),
@@ -130,13 +138,7 @@ export function sectionQuestionsFile(): string {
 }
 
 export function loadSectionQuestions(path = sectionQuestionsFile()): SectionQuestion[] {
-  const parsed = sectionQuestionsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
-  if (!parsed.success) {
-    throw new Error(
-      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  return parsed.data.questions;
+  return loadSet(path, sectionQuestionsSchema);
 }
 
 /** A question of the Chinese set: every section that answers it, and whether it is held out from tuning. */
@@ -154,9 +156,7 @@ const chineseQuestionsSchema = z.strictObject({
         id: z.string().min(1),
         question: z.string().min(2),
         split: z.enum(['dev', 'held-out']),
-        relevant: z
-          .array(z.string().regex(/^[^#]+\.md#.+$/, 'write <file>.md#<Heading > Sub-heading>'))
-          .min(1),
+        relevant: relevantLabels,
       }),
     )
     .min(1),
@@ -167,13 +167,7 @@ export function chineseQuestionsFile(): string {
 }
 
 export function loadChineseQuestions(path = chineseQuestionsFile()): ChineseQuestion[] {
-  const parsed = chineseQuestionsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
-  if (!parsed.success) {
-    throw new Error(
-      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  return parsed.data.questions;
+  return loadSet(path, chineseQuestionsSchema);
 }
 
 /** What section-level scoring needs of a question. */

@@ -3,17 +3,15 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildMcpServer } from '../../mcp/server.js';
 import { ApprovalStore } from '../../policies/approvals.js';
-import type { Principal } from '../../policies/types.js';
 import { KnowledgeBase } from '../../rag/knowledge-base.js';
 import { approvalTools } from '../../tools/approvals/index.js';
 import type { Backends } from '../../tools/clients/backends.js';
 import { runbookTools } from '../../tools/runbooks/index.js';
+import { connectMcp, resultText } from '../support/mcp.js';
 import { testPipeline } from '../support/pipeline.js';
 import { engineFrom, who } from '../support/policy.js';
 import { keywordOnlySettings, runbookBackends } from '../support/runbooks.js';
@@ -78,15 +76,8 @@ async function setup(withAdmin = true) {
   return { kb, teamDir, pipeline, audit, prefixes };
 }
 
-async function connect(pipeline: Awaited<ReturnType<typeof setup>>['pipeline'], principal: Principal) {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await buildMcpServer(pipeline, principal).connect(serverSide);
-  const client = new Client({ name: 'test', version: '1' });
-  await client.connect(clientSide);
-  return client;
-}
-
-const text = (r: CallToolResult) => (r.content as Array<{ text: string }>).map((c) => c.text).join('\n');
+const connect = connectMcp;
+const text = resultText;
 const call = async (c: Client, name: string, args: Record<string, unknown> = {}) =>
   (await c.callTool({ name, arguments: args })) as CallToolResult;
 
