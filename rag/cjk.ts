@@ -24,7 +24,7 @@ export const hasCjk = (text: string): boolean => HAS_CJK.test(text);
 
 /**
  * Question words and particles that carry no topic ("怎么办", "为什么", "一直", "的", "了"). A run is
- * cut at them before pairing, so they add no bigrams of their own or across them. Single characters
+ * cut at them before it is segmented, so they add no terms of their own (nor bigrams across them). Single characters
  * are only particles that do not start common compounds (not 在, 是, 有: 存在, 是否, 有效).
  */
 const STOP_WORDS = [
@@ -156,8 +156,9 @@ export function segmentForIndex(text: string, mode: Segmentation = SEGMENTATION)
 
 /**
  * A CJK term spelled in ASCII letters and digits (`c` and five hex digits per character), for Milvus:
- * its standard tokenizer cuts Han text into single characters, which would undo the bigrams, while
- * a run of ASCII letters and digits is one token on every analyzer (and on milvus-lite's).
+ * its standard tokenizer follows Unicode word boundaries, which (its documentation warns) do not suit
+ * Chinese and would undo the segmentation, while a run of ASCII letters and digits is one token on
+ * every analyzer (and on milvus-lite's).
  */
 export function asciiTerm(term: string): string {
   if (!HAS_CJK.test(term)) return term;
