@@ -127,6 +127,19 @@ async function promObservations(check: Check, prom: HttpBackend, now: number, si
   });
 }
 
+/**
+ * A namespace-scoped inspection keeps the series of its namespace and those that belong to no
+ * namespace (a node's disk, a database server), as its analyzers keep cluster-wide objects such as
+ * nodes; series labelled with another namespace are left out.
+ */
+function inNamespace<T extends { namespace?: string | undefined }>(
+  all: T[],
+  namespace: string | undefined,
+): T[] {
+  if (!namespace) return all;
+  return all.filter((o) => o.namespace === undefined || o.namespace === '' || o.namespace === namespace);
+}
+
 async function runOne(
   check: Check,
   input: RunInput,
@@ -150,7 +163,15 @@ async function runOne(
           findings: 0,
           reason: input.prometheusMissing ?? 'no Prometheus configured',
         });
-      observations = await promObservations(check, input.prometheus, input.now, input.signal);
+      const all = await promObservations(check, input.prometheus, input.now, input.signal);
+      observations = inNamespace(all, input.namespace);
+      if (all.length && !observations.length) {
+        return done({
+          status: 'no_data',
+          findings: 0,
+          reason: `no series of namespace ${input.namespace} (${all.length} of other namespaces left out)`,
+        });
+      }
     } else {
       const analyzer = ANALYZERS[check.analyzer!.name as keyof typeof ANALYZERS];
       observations = await analyzer({
