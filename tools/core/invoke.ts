@@ -6,6 +6,7 @@ import { ApprovalFlow, ticketSummary } from './approval-flow.js';
 import { boundForAudit, depthBeyond, MAX_ARG_DEPTH } from './args-bounds.js';
 import { backendScopedPolicy } from './backend-scope.js';
 import { ToolError } from './errors.js';
+import { keptScopedPolicy } from './kept-scope.js';
 import type { InvokeResult, PipelineDeps, ResultParts } from './pipeline-types.js';
 import { redactDeep } from './redact.js';
 import { ToolRegistry } from './registry.js';
@@ -93,10 +94,15 @@ export class ToolPipeline {
   private readonly flow: ApprovalFlow;
 
   constructor(deps: PipelineDeps) {
-    // Every decision (calls, approvals, re-checks) sees the cluster an observability call reaches.
+    // Every decision (calls, approvals, re-checks) sees the cluster an observability call reaches,
+    // and for a read of something kept (a report), the cluster that thing belongs to.
     this.deps = {
       ...deps,
-      policy: backendScopedPolicy(deps.policy, deps.backends, (tool) => deps.registry.backendsOf(tool.name)),
+      policy: keptScopedPolicy(
+        backendScopedPolicy(deps.policy, deps.backends, (tool) => deps.registry.backendsOf(tool.name)),
+        deps.backends,
+        (name) => deps.registry.find(name),
+      ),
     };
     this.flow = new ApprovalFlow({
       deps: this.deps,
@@ -521,6 +527,8 @@ export class ToolPipeline {
           maxTokens: this.deps.maxTokens,
           ...this.approvalsFor(principal),
           ...(onProgress ? { progress: onProgress } : {}),
+          permits: (asked: Record<string, unknown>) =>
+            this.deps.policy.decide(principal, ToolRegistry.facts(def), asked).effect === 'allow',
         }),
         signal,
       );
