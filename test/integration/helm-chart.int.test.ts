@@ -265,6 +265,36 @@ describe('helm lint and template', () => {
     ]);
   });
 
+  it('the values in docs/deploy.md render a configuration and policy Kubemate accepts', async () => {
+    const doc = readFileSync('docs/deploy.md', 'utf8');
+    const block = /```yaml\n(# my-values\.yaml\n[\s\S]*?)```/.exec(doc);
+    expect(block).not.toBeNull();
+    const valuesFile = join(work, 'my-values.yaml');
+    writeFileSync(valuesFile, block![1]!);
+    const objs = await render('docs', nsOther, '-f', valuesFile);
+    const c = podSpec(objs).containers[0];
+    const env: Record<string, string> = {};
+    for (const e of c.env as Array<{ name: string; value?: string }>)
+      if (e.value !== undefined) env[e.name] = e.value;
+    const { KUBEMATE_CONFIG: _file, POD_IP: _ip, ...rest } = env;
+    rest.KUBEMATE_SERVER__ALLOWED_HOSTS = rest.KUBEMATE_SERVER__ALLOWED_HOSTS!.replace(
+      '$(POD_IP)',
+      '10.0.0.8',
+    );
+    const configFile = join(work, 'docs-kubemate.yaml');
+    writeFileSync(configFile, objs.find((o) => o.metadata.name.endsWith('-config'))!.data['kubemate.yaml']);
+    const { loadConfig } = await import('../../app/config.js');
+    const config = loadConfig({ file: configFile, env: rest });
+    expect(config.llm.url).toBe('http://ollama.ai.svc:11434');
+    expect(config.bots.slack.botTokenFile).toBe('/etc/kubemate/secrets/kubemate-slack/bot-token');
+    expect(config.alerts.tokenFile).toBe('/etc/kubemate/secrets/kubemate-alertmanager/token');
+    expect(config.policy.file).toBe('/etc/kubemate/policy/policy.yaml');
+    const { parsePolicy } = await import('../../policies/policy-file.js');
+    const { parse } = await import('yaml');
+    const policyText = objs.find((o) => o.metadata.name.endsWith('-policy'))!.data['policy.yaml'];
+    expect(parsePolicy(policyText, 'policy.yaml', parse).bindings).toHaveLength(1);
+  });
+
   it('renders HA: replicas on PostgreSQL from a Secret, no data volume claim, policy and monitoring', () => {
     const deploy = one(haObjs, 'Deployment');
     expect(deploy.spec.replicas).toBe(3);
