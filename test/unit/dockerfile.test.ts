@@ -60,7 +60,7 @@ describe('Dockerfile', () => {
     const image = arg!.args.slice('NODE_IMAGE='.length);
     // An exact Node version (major.minor.patch), never a floating tag.
     expect(image).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/);
-    for (const s of dockerfile.stages) expect(s.from).toBe('${NODE_IMAGE}');
+    for (const s of dockerfile.stages) expect(s.from).toBe(`\${NODE_IMAGE}`);
     expect(readFileSync('Dockerfile', 'utf8')).not.toMatch(/:latest\b/);
   });
 
