@@ -107,14 +107,17 @@ export class ServiceMetrics {
     this.requestLatency.observe({ method, route }, seconds);
   }
 
-  /** The audit sink given, counting each record it takes. */
-  countAudit(sink: AuditSink): AuditSink {
+  /**
+   * Counts each record the audit sink takes. The sink itself is kept (its record method wrapped in
+   * place), so whoever holds it still has the audit log with its reads and verification.
+   */
+  countAudit<T extends AuditSink>(sink: T): T {
     const counter = this.auditRecords;
-    return {
-      record(entry) {
-        sink.record(entry);
-        counter.inc({ kind: entry.kind });
-      },
+    const record = sink.record.bind(sink);
+    sink.record = (entry) => {
+      record(entry);
+      counter.inc({ kind: entry.kind });
     };
+    return sink;
   }
 }
