@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { migrateSqlite } from '../state/migrations.js';
 import { openSqlite } from '../state/sqlite.js';
+import { APPROVALS_MIGRATIONS } from './approvals-schema.js';
 import { canonicalJson, ticketHash } from './canonical.js';
 import type { Principal } from './types.js';
 
@@ -68,39 +70,6 @@ interface Row {
   claimed_at: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tickets (
-  id TEXT PRIMARY KEY,
-  tool TEXT NOT NULL,
-  args_json TEXT NOT NULL,
-  args_hash TEXT NOT NULL,
-  requester_json TEXT NOT NULL,
-  requester_person TEXT NOT NULL,
-  rule TEXT NOT NULL,
-  required_json TEXT NOT NULL,
-  plan TEXT NOT NULL,
-  status TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  expires_at TEXT NOT NULL,
-  decided_by TEXT,
-  note TEXT,
-  outcome_json TEXT
-);
-CREATE INDEX IF NOT EXISTS tickets_status ON tickets(status, expires_at);
-CREATE TABLE IF NOT EXISTS ticket_approvals (
-  ticket_id TEXT NOT NULL REFERENCES tickets(id),
-  person TEXT NOT NULL,
-  principal_id TEXT NOT NULL,
-  at TEXT NOT NULL,
-  PRIMARY KEY (ticket_id, person)
-);`;
-
-/** Columns added after the first release, created on open when an older file lacks them. */
-const ADDED_COLUMNS: Array<[string, string]> = [
-  ['default_cluster', 'TEXT'],
-  ['claimed_at', 'TEXT'],
-];
-
 /** How long a ticket may stay `executing` by default before it is taken for lost (a crash). */
 export const DEFAULT_EXECUTING_LIMIT_MS = 10 * 60_000;
 
@@ -123,13 +92,7 @@ export class ApprovalStore {
     private readonly executingLimitMs: number = DEFAULT_EXECUTING_LIMIT_MS,
   ) {
     this.db = openSqlite(path);
-    this.db.exec(SCHEMA);
-    const have = new Set(
-      (this.db.prepare('PRAGMA table_info(tickets)').all() as Array<{ name: string }>).map((c) => c.name),
-    );
-    for (const [name, type] of ADDED_COLUMNS) {
-      if (!have.has(name)) this.db.exec(`ALTER TABLE tickets ADD COLUMN ${name} ${type}`);
-    }
+    migrateSqlite(this.db, 'approvals', APPROVALS_MIGRATIONS);
   }
 
   close(): void {
