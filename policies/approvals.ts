@@ -70,6 +70,36 @@ interface Row {
   claimed_at: string | null;
 }
 
+type MaybePromise<T> = T | Promise<T>;
+
+/** What a caller asks a ticket for. */
+export interface TicketRequest {
+  tool: string;
+  args: Record<string, unknown>;
+  requester: Principal;
+  requesterPerson: string;
+  rule: string;
+  required: { count: number; groups?: string[] };
+  plan: string;
+  /** See Ticket.defaultCluster. */
+  defaultCluster?: string;
+}
+
+/**
+ * An approvals store, on either backend: ApprovalStore (SQLite, synchronous) or PgApprovalStore
+ * (PostgreSQL, shared by replicas). Callers always `await` its answers.
+ */
+export interface Approvals {
+  request(input: TicketRequest): MaybePromise<Ticket>;
+  get(id: string): MaybePromise<Ticket>;
+  list(filter?: { status?: TicketStatus; requesterPerson?: string; limit?: number }): MaybePromise<Ticket[]>;
+  approve(id: string, approver: { person: string; principalId: string }): MaybePromise<Ticket>;
+  reject(id: string, by: string, note?: string): MaybePromise<Ticket>;
+  claim(id: string, argsHash: string): MaybePromise<boolean>;
+  complete(id: string, outcome: { status: string; text: string }): MaybePromise<Ticket>;
+  close(): void;
+}
+
 /** How long a ticket may stay `executing` by default before it is taken for lost (a crash). */
 export const DEFAULT_EXECUTING_LIMIT_MS = 10 * 60_000;
 
@@ -81,7 +111,7 @@ export const DEFAULT_EXECUTING_LIMIT_MS = 10 * 60_000;
  * `executingLimitMs` after its claim was lost with the process that ran it: it becomes failed,
  * saying that whether the call took effect is unknown.
  */
-export class ApprovalStore {
+export class ApprovalStore implements Approvals {
   private readonly db: Database.Database;
 
   constructor(
