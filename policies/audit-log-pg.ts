@@ -69,7 +69,7 @@ export class PgAuditLog {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
           const seqs = await this.appendBatch(batch);
-          batch.forEach((w, i) => w.resolve(seqs[i]!));
+          for (const [i, w] of batch.entries()) w.resolve(seqs[i]!);
         } catch (err) {
           for (const w of batch) w.reject(err);
         }
