@@ -87,14 +87,21 @@ export class PgApprovalStore {
     };
   }
 
-  /** See ApprovalStore.expire: pending past expiry → expired; executing past any run → failed. */
-  private async expire(q: Q): Promise<void> {
+  /**
+   * See ApprovalStore.expire: pending past expiry → expired; executing past any run → failed. Run as
+   * statements of their own before a transaction, so expiring never holds a ticket's lock for long.
+   */
+  private async expire(): Promise<void> {
     const now = this.iso();
-    await q.query(
+    await this.state.query(
+      STORE,
+      'expire',
       "UPDATE tickets SET status = 'expired' WHERE status IN ('pending', 'approved') AND expires_at <= $1",
       [now],
     );
-    await q.query(
+    await this.state.query(
+      STORE,
+      'expire',
       `UPDATE tickets SET status = 'failed', outcome_json = json_build_object(
          'status', 'error',
          'text', 'Kubemate stopped while running this ticket (claimed at ' ||
@@ -123,8 +130,8 @@ export class PgApprovalStore {
     defaultCluster?: string;
   }): Promise<Ticket> {
     const argsHash = ticketHash(input.tool, input.args, input.defaultCluster);
+    await this.expire();
     return this.state.tx(STORE, 'request', async (c) => {
-      await this.expire(c);
       const id = `apr_${randomBytes(6).toString('hex')}`;
       // The partial unique index makes a concurrent duplicate a no-op; the existing ticket is returned.
       await c.query(
@@ -155,8 +162,8 @@ export class PgApprovalStore {
   }
 
   async get(id: string): Promise<Ticket> {
+    await this.expire();
     return this.state.tx(STORE, 'get', async (c) => {
-      await this.expire(c);
       const row = await this.row(c, id);
       if (!row) throw new ApprovalError('not_found', `no approval ticket '${id}'`);
       return this.toTicket(c, row);
@@ -166,8 +173,8 @@ export class PgApprovalStore {
   async list(
     filter: { status?: TicketStatus; requesterPerson?: string; limit?: number } = {},
   ): Promise<Ticket[]> {
+    await this.expire();
     return this.state.tx(STORE, 'list', async (c) => {
-      await this.expire(c);
       const where: string[] = [];
       const params: unknown[] = [];
       if (filter.status) {
@@ -191,8 +198,8 @@ export class PgApprovalStore {
 
   /** Records one approval; the ticket's row is locked, so racing approvals are counted one by one. */
   async approve(id: string, approver: { person: string; principalId: string }): Promise<Ticket> {
+    await this.expire();
     return this.state.tx(STORE, 'approve', async (c) => {
-      await this.expire(c);
       const row = await this.row(c, id, true);
       if (!row) throw new ApprovalError('not_found', `no approval ticket '${id}'`);
       const ticket = await this.toTicket(c, row);
@@ -224,8 +231,8 @@ export class PgApprovalStore {
   }
 
   async reject(id: string, by: string, note?: string): Promise<Ticket> {
+    await this.expire();
     return this.state.tx(STORE, 'reject', async (c) => {
-      await this.expire(c);
       const row = await this.row(c, id, true);
       if (!row) throw new ApprovalError('not_found', `no approval ticket '${id}'`);
       if (row.status !== 'pending' && row.status !== 'approved') {
@@ -245,8 +252,8 @@ export class PgApprovalStore {
 
   /** Claims an approved ticket for execution; true for exactly one caller on any replica, ever. */
   async claim(id: string, argsHash: string): Promise<boolean> {
+    await this.expire();
     return this.state.tx(STORE, 'claim', async (c) => {
-      await this.expire(c);
       const res = await c.query(
         "UPDATE tickets SET status = 'executing', claimed_at = $1 WHERE id = $2 AND status = 'approved' AND args_hash = $3",
         [this.iso(), id, argsHash],
