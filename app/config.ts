@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
 import { alertsConfigSchema } from '../alerts/config.js';
 import { runbooksConfigSchema } from '../rag/config.js';
+import { redactUrl, stateUrlSchema } from '../state/url.js';
 import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 import { botsConfigSchema } from './bots-config.js';
 import { inspectionsConfigSchema } from './inspections-config.js';
@@ -190,6 +191,15 @@ export const configSchema = z.strictObject({
   alerts: alertsConfigSchema.prefault({}),
   /** Inspections: users' checks, report retention and scheduled plans; see docs/inspections.md. */
   inspections: inspectionsConfigSchema.prefault({}),
+  /**
+   * Where state lives: `sqlite:` (default: SQLite files in dataDir) or `postgres://…` (a database
+   * several replicas share); see docs/ha.md.
+   */
+  state: z
+    .strictObject({
+      url: stateUrlSchema.default({ kind: 'sqlite' }),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -303,7 +313,10 @@ export function formatConfigIssues(
     }
     const key = issue.path.join('.') || '(top level)';
     const from = sources.get(key) ? ` (from ${sources.get(key)})` : '';
-    return `${key}: ${issue.message}; given ${describeGiven(lookup(input, issue.path))}${from}`;
+    const given = lookup(input, issue.path);
+    // A database URL may carry a password: never echo it.
+    const shown = key === 'state.url' && typeof given === 'string' ? redactUrl(given) : given;
+    return `${key}: ${issue.message}; given ${describeGiven(shown)}${from}`;
   });
   return `invalid configuration in ${origin}:\n${lines.map((l) => `  - ${l}`).join('\n')}`;
 }
@@ -349,5 +362,19 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
       formatConfigIssues(parsed.error, merged, `${origin}${sources.size ? ' and environment' : ''}`, sources),
     );
   }
+  const state = parsed.data.state.url;
+  if (state.kind === 'sqlite' && state.dir) {
+    // `sqlite:<folder>` names the folder of Kubemate's SQLite files: it is the data folder.
+    if (fromFileHas(fromFile, 'dataDir') && resolvePath(state.dir) !== resolvePath(parsed.data.dataDir)) {
+      throw new ConfigError(
+        `invalid configuration in ${origin}:\n  - state.url: 'sqlite:${state.dir}' names another folder than dataDir (${parsed.data.dataDir}); give one of them`,
+      );
+    }
+    return { ...parsed.data, dataDir: resolvePath(state.dir) };
+  }
   return parsed.data;
+}
+
+function fromFileHas(fromFile: unknown, key: string): boolean {
+  return typeof fromFile === 'object' && fromFile !== null && key in fromFile;
 }

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { chatCanaryNotifier } from '../bots/core/canary-notifier.js';
 import { hashToken } from '../mcp/auth.js';
 import { serveStdio } from '../mcp/stdio.js';
+import { redactUrl } from '../state/url.js';
 import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
 import type { OutputImage } from '../tools/core/types.js';
@@ -24,6 +25,7 @@ import { checkReferencedFiles } from './config-files.js';
 import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
 import { buildScheduler } from './inspection-serve.js';
+import { migratePostgres, openPgState } from './state.js';
 import { buildApp, localPrincipal, openAuditLog } from './wiring.js';
 
 /** The version in package.json, read beside dist/ (and from the source tree when run with tsx). */
@@ -334,6 +336,27 @@ program
     }
     writeFileSync(opts.write, replaceToolsTable(text, table));
     process.stdout.write(`updated the tool table in ${opts.write}\n`);
+  });
+
+program
+  .command('state')
+  .description("Kubemate's state database (state.url)")
+  .command('migrate')
+  .description(
+    "Apply the schema migrations to the PostgreSQL database in state.url, and print each store's version",
+  )
+  .action(async () => {
+    const cfg = config();
+    const state = openPgState(cfg);
+    if (!state) fail('state.url is SQLite: its files are migrated when Kubemate opens them; nothing to do');
+    try {
+      for (const { store, version } of await migratePostgres(state))
+        process.stdout.write(`${store}: version ${version}\n`);
+    } catch (e) {
+      fail(`cannot migrate ${redactUrl(state.url)}: ${(e as Error).message}`);
+    } finally {
+      await state.close();
+    }
   });
 
 registerPolicyCommands(program, config);

@@ -25,6 +25,7 @@ import { InspectionStore } from '../tools/inspection/store.js';
 import { AuditAnchors } from './audit-anchors.js';
 import type { Config } from './config.js';
 import { inspectionBackend } from './inspections.js';
+import { POSTGRES_NOT_SERVED } from './state.js';
 
 export interface App {
   config: Config;
@@ -106,6 +107,7 @@ export function auditKey(config: Config, logger?: Logger): Buffer | undefined {
 
 /** The audit log in the data directory, writing MACs when a key is configured. */
 export function openAuditLog(config: Config, logger?: Logger): AuditLog {
+  if (config.state.url.kind === 'postgres') throw new Error(POSTGRES_NOT_SERVED);
   const hmacKey = auditKey(config, logger);
   return new AuditLog(join(config.dataDir, 'audit.db'), hmacKey ? { hmacKey } : {});
 }
@@ -125,6 +127,7 @@ export function buildApp(
   logger: Logger,
   overrides: { policy?: PolicyEngine; audit?: AuditSink } = {},
 ): App {
+  if (config.state.url.kind === 'postgres') throw new Error(POSTGRES_NOT_SERVED);
   const clusters = new KubeClusters({ ...config.kubernetes, none: !kubeconfigAvailable(config) });
   const metrics = new ToolMetrics();
   const obs = config.observability;

@@ -33,6 +33,7 @@ import { benchAudit } from './audit.js';
 import { benchCanary } from './canary.js';
 import { benchChat } from './chat.js';
 import { kubemateEnv } from './env.js';
+import { benchHa } from './ha.js';
 import { benchIm } from './im.js';
 import { benchInspect } from './inspect.js';
 import { benchMetrics } from './metrics.js';
@@ -168,6 +169,7 @@ async function main(): Promise<void> {
   if (only === 'canary') process.stdout.write(`${(await benchCanary()).join('\n')}\n`);
   if (only === 'im') process.stdout.write(`${(await benchIm()).join('\n')}\n`);
   if (only === 'inspect') process.stdout.write(`${(await benchInspect()).join('\n')}\n`);
+  if (only === 'ha') process.stdout.write(`${(await benchHa()).join('\n')}\n`);
   if (!only || only === 'redact') process.stdout.write(`${benchRedact().join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;

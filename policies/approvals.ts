@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { migrateSqlite } from '../state/migrations.js';
 import { openSqlite } from '../state/sqlite.js';
+import { APPROVALS_MIGRATIONS } from './approvals-schema.js';
 import { canonicalJson, ticketHash } from './canonical.js';
 import type { Principal } from './types.js';
 
@@ -68,38 +70,35 @@ interface Row {
   claimed_at: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tickets (
-  id TEXT PRIMARY KEY,
-  tool TEXT NOT NULL,
-  args_json TEXT NOT NULL,
-  args_hash TEXT NOT NULL,
-  requester_json TEXT NOT NULL,
-  requester_person TEXT NOT NULL,
-  rule TEXT NOT NULL,
-  required_json TEXT NOT NULL,
-  plan TEXT NOT NULL,
-  status TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  expires_at TEXT NOT NULL,
-  decided_by TEXT,
-  note TEXT,
-  outcome_json TEXT
-);
-CREATE INDEX IF NOT EXISTS tickets_status ON tickets(status, expires_at);
-CREATE TABLE IF NOT EXISTS ticket_approvals (
-  ticket_id TEXT NOT NULL REFERENCES tickets(id),
-  person TEXT NOT NULL,
-  principal_id TEXT NOT NULL,
-  at TEXT NOT NULL,
-  PRIMARY KEY (ticket_id, person)
-);`;
+type MaybePromise<T> = T | Promise<T>;
 
-/** Columns added after the first release, created on open when an older file lacks them. */
-const ADDED_COLUMNS: Array<[string, string]> = [
-  ['default_cluster', 'TEXT'],
-  ['claimed_at', 'TEXT'],
-];
+/** What a caller asks a ticket for. */
+export interface TicketRequest {
+  tool: string;
+  args: Record<string, unknown>;
+  requester: Principal;
+  requesterPerson: string;
+  rule: string;
+  required: { count: number; groups?: string[] };
+  plan: string;
+  /** See Ticket.defaultCluster. */
+  defaultCluster?: string;
+}
+
+/**
+ * An approvals store, on either backend: ApprovalStore (SQLite, synchronous) or PgApprovalStore
+ * (PostgreSQL, shared by replicas). Callers always `await` its answers.
+ */
+export interface Approvals {
+  request(input: TicketRequest): MaybePromise<Ticket>;
+  get(id: string): MaybePromise<Ticket>;
+  list(filter?: { status?: TicketStatus; requesterPerson?: string; limit?: number }): MaybePromise<Ticket[]>;
+  approve(id: string, approver: { person: string; principalId: string }): MaybePromise<Ticket>;
+  reject(id: string, by: string, note?: string): MaybePromise<Ticket>;
+  claim(id: string, argsHash: string): MaybePromise<boolean>;
+  complete(id: string, outcome: { status: string; text: string }): MaybePromise<Ticket>;
+  close(): void;
+}
 
 /** How long a ticket may stay `executing` by default before it is taken for lost (a crash). */
 export const DEFAULT_EXECUTING_LIMIT_MS = 10 * 60_000;
@@ -112,7 +111,7 @@ export const DEFAULT_EXECUTING_LIMIT_MS = 10 * 60_000;
  * `executingLimitMs` after its claim was lost with the process that ran it: it becomes failed,
  * saying that whether the call took effect is unknown.
  */
-export class ApprovalStore {
+export class ApprovalStore implements Approvals {
   private readonly db: Database.Database;
 
   constructor(
@@ -123,13 +122,7 @@ export class ApprovalStore {
     private readonly executingLimitMs: number = DEFAULT_EXECUTING_LIMIT_MS,
   ) {
     this.db = openSqlite(path);
-    this.db.exec(SCHEMA);
-    const have = new Set(
-      (this.db.prepare('PRAGMA table_info(tickets)').all() as Array<{ name: string }>).map((c) => c.name),
-    );
-    for (const [name, type] of ADDED_COLUMNS) {
-      if (!have.has(name)) this.db.exec(`ALTER TABLE tickets ADD COLUMN ${name} ${type}`);
-    }
+    migrateSqlite(this.db, 'approvals', APPROVALS_MIGRATIONS);
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { migrateSqlite } from '../state/migrations.js';
 import { openSqlite } from '../state/sqlite.js';
 import {
   auditKeyId,
@@ -9,6 +10,7 @@ import {
   type IndexedColumns,
   indexedColumns,
 } from './audit-chain.js';
+import { AUDIT_MIGRATIONS, NOTABLE, NOTABLE_SQL } from './audit-schema.js';
 import { type AuditAnchor, type StoredRow, type VerifyReport, verifyChain } from './audit-verify.js';
 import type { AuditRecord, AuditSink } from './types.js';
 
@@ -53,33 +55,6 @@ export interface AuditLogOptions {
   hmacKey?: Buffer;
 }
 
-const APPEND_ONLY = 'the audit log is append-only';
-// Every index costs each append a page write. Most records succeed or are allowed, so only the rare
-// outcomes a reviewer hunts for get an index entry; source and kind have too few values to need one.
-const NOTABLE = ['error', 'denied', 'invalid', 'approval_required', 'deny', 'needs-approval'];
-const NOTABLE_SQL = `outcome IN (${NOTABLE.map((o) => `'${o}'`).join(', ')})`;
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit (
-  seq INTEGER PRIMARY KEY,
-  at TEXT NOT NULL,
-  principal TEXT NOT NULL,
-  source TEXT NOT NULL,
-  tool TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  outcome TEXT,
-  record TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
-CREATE INDEX IF NOT EXISTS audit_principal ON audit (principal);
-CREATE INDEX IF NOT EXISTS audit_tool ON audit (tool);
-CREATE INDEX IF NOT EXISTS audit_outcome_notable ON audit (outcome) WHERE ${NOTABLE_SQL};
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-  BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY}: rows cannot be updated'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-  BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY}: rows cannot be deleted'); END;
-`;
 const ROW = 'seq, at, principal, source, tool, kind, outcome, record, prev_hash, hash, mac';
 const EQUALS = ['principal', 'source', 'tool', 'kind', 'outcome'] as const;
 
@@ -103,10 +78,7 @@ export class AuditLog implements AuditSink {
     private readonly options: AuditLogOptions = {},
   ) {
     this.db = openSqlite(path, { synchronous: options.synchronous === 'FULL' ? 'FULL' : 'NORMAL' });
-    this.db.exec(SCHEMA);
-    const columns = this.db.prepare('PRAGMA table_info(audit)').all() as Array<{ name: string }>;
-    // Logs written before MACs existed gain the column; their rows keep it empty.
-    if (!columns.some((c) => c.name === 'mac')) this.db.exec('ALTER TABLE audit ADD COLUMN mac TEXT');
+    migrateSqlite(this.db, 'audit', AUDIT_MIGRATIONS);
     this.headStmt = this.db.prepare('SELECT seq, hash, mac FROM audit ORDER BY seq DESC LIMIT 1');
     this.byHashStmt = this.db.prepare('SELECT seq, hash FROM audit');
     this.hashAtStmt = this.db.prepare('SELECT hash FROM audit WHERE seq = ?');

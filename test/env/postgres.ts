@@ -19,6 +19,8 @@ export interface PostgresStack {
   maxConnections: number;
   /** Opens `n` connections that stay open (each a psql session sleeping) until the stack stops. */
   holdConnections(n: number): Promise<void>;
+  /** A connection URL for `database` (default `postgres`). */
+  url(database?: string): string;
   /** Runs one SQL statement with psql and returns its unaligned output. */
   sql(statement: string): string;
   stop(): Promise<void>;
@@ -56,7 +58,12 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPostgres(opts: { maxConnections?: number } = {}): Promise<PostgresStack> {
+export async function startPostgres(
+  opts: {
+    maxConnections?: number /** Also start postgres_exporter (default true). */;
+    exporter?: boolean;
+  } = {},
+): Promise<PostgresStack> {
   const maxConnections = opts.maxConnections ?? 20;
   const dir = mkdtempSync(path.join(tmpdir(), 'kubemate-pg-'));
   const data = path.join(dir, 'data');
@@ -124,24 +131,19 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
   };
   await until('PostgreSQL to accept connections', () => sql('SELECT 1') === '1', 30_000, logText());
 
-  const exporterPort = await freePort();
-  const exporterLog = openSync(path.join(dir, 'exporter.log'), 'a');
-  const exporter = spawn(EXPORTER, [`--web.listen-address=127.0.0.1:${exporterPort}`, '--log.level=warn'], {
-    stdio: ['ignore', exporterLog, exporterLog],
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATA_SOURCE_NAME: `postgresql://postgres@127.0.0.1:${port}/postgres?sslmode=disable`,
-    },
-  });
-  exporter.on('error', () => undefined);
-  await until('postgres_exporter to report pg_up 1', async () => {
-    const text = await (await fetch(`http://127.0.0.1:${exporterPort}/metrics`)).text();
-    return /^pg_up 1$/m.test(text);
-  });
+  const exporterPort = opts.exporter === false ? 0 : await freePort();
+  const exporter = opts.exporter === false ? undefined : startExporter(dir, port, exporterPort);
+  if (exporter) {
+    await until('postgres_exporter to report pg_up 1', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${exporterPort}/metrics`)).text();
+      return /^pg_up 1$/m.test(text);
+    });
+  }
 
   const held: ChildProcess[] = [];
   return {
     port,
+    url: (database = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${database}`,
     exporterTarget: `127.0.0.1:${exporterPort}`,
     maxConnections,
     sql,
@@ -166,9 +168,22 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
     },
     async stop() {
       await Promise.all(held.map(stopChild));
-      await stopChild(exporter);
+      if (exporter) await stopChild(exporter);
       await stopChild(server);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function startExporter(dir: string, port: number, exporterPort: number): ChildProcess {
+  const exporterLog = openSync(path.join(dir, 'exporter.log'), 'a');
+  const exporter = spawn(EXPORTER, [`--web.listen-address=127.0.0.1:${exporterPort}`, '--log.level=warn'], {
+    stdio: ['ignore', exporterLog, exporterLog],
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATA_SOURCE_NAME: `postgresql://postgres@127.0.0.1:${port}/postgres?sslmode=disable`,
+    },
+  });
+  exporter.on('error', () => undefined);
+  return exporter;
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditSink } from '../../policies/types.js';
+import type { StateObserver } from '../../state/observe.js';
 
 /** Per-tool Prometheus metrics, recorded by the pipeline and served on /metrics. */
 export class ToolMetrics {
@@ -31,6 +32,37 @@ export class ToolMetrics {
     if (status === 'error') this.errors.inc({ tool });
     this.latency.observe({ tool }, seconds);
   }
+
+  private readonly stateLatency = new Histogram({
+    name: 'kubemate_state_operation_duration_seconds',
+    help: 'State store operations (approvals, audit, lease, chat_seen…) by store and operation, failed ones included.',
+    labelNames: ['store', 'op'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  private readonly stateErrors = new Counter({
+    name: 'kubemate_state_errors_total',
+    help: 'State store operations that failed (database unreachable, conflict, refused schema).',
+    labelNames: ['store', 'op'] as const,
+    registers: [this.registry],
+  });
+  private readonly leaseHeld = new Gauge({
+    name: 'kubemate_lease_held',
+    help: '1 on the replica holding the lease (scheduled work runs there), else 0.',
+    labelNames: ['lease'] as const,
+    registers: [this.registry],
+  });
+
+  /** What the state stores report to (state/observe.ts). */
+  readonly state: StateObserver = {
+    operation: (store, op, seconds, failed) => {
+      this.stateLatency.observe({ store, op }, seconds);
+      if (failed) this.stateErrors.inc({ store, op });
+    },
+    lease: (lease, held) => {
+      this.leaseHeld.set({ lease }, held ? 1 : 0);
+    },
+  };
 }
 
 /** Queue depths read from the stores when /metrics is scraped, so they are never stale. */

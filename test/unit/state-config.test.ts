@@ -1,0 +1,78 @@
+// state.url in the configuration: the forms accepted, a clear error naming them, no password echoed.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../app/config.js';
+import { buildApp } from '../../app/wiring.js';
+import { parseStateUrl } from '../../state/url.js';
+
+const load = (env: Record<string, string>) =>
+  loadConfig({ env: { KUBEMATE_DATA_DIR: '/tmp/km-data', ...env } });
+
+function configFile(yaml: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'kubemate-state-config-')), 'kubemate.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+describe('state.url', () => {
+  it('defaults to SQLite files in dataDir', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.state.url).toEqual({ kind: 'sqlite' });
+  });
+
+  it('accepts sqlite:<folder> (the data folder) and postgres URLs', () => {
+    const c = loadConfig({ file: configFile('state:\n  url: sqlite:/var/lib/kubemate\n'), env: {} });
+    expect(c.state.url).toEqual({ kind: 'sqlite', dir: '/var/lib/kubemate' });
+    expect(c.dataDir).toBe(resolve('/var/lib/kubemate'));
+    const url = 'postgres://kubemate:s3cret@db.bank.internal:5432/kubemate?sslmode=require';
+    expect(loadConfig({ file: configFile(`state:\n  url: ${url}\n`), env: {} }).state.url).toEqual({
+      kind: 'postgres',
+      url,
+    });
+    expect(parseStateUrl('postgresql://db/kubemate')).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://db/kubemate',
+    });
+  });
+
+  it('refuses other forms with a message naming the accepted ones, never echoing a password', () => {
+    const bad = () =>
+      loadConfig({ file: configFile('state:\n  url: mysql://root:hunter2@db/km\n'), env: {} });
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(
+      /state\.url: 'mysql:\/\/root:\*\*\*@db\/km' is not a state URL; use 'sqlite:'.*'postgres:\/\/user:password@host:5432\/database'/,
+    );
+    let message = '';
+    try {
+      bad();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).not.toContain('hunter2');
+    expect(() => loadConfig({ file: configFile('state:\n  url: postgres://u:pw@db\n'), env: {} })).toThrow(
+      /names no database/,
+    );
+  });
+
+  it('refuses sqlite:<folder> naming another folder than dataDir', () => {
+    expect(() =>
+      loadConfig({ file: configFile('dataDir: /srv/a\nstate:\n  url: sqlite:/srv/b\n'), env: {} }),
+    ).toThrow("state.url: 'sqlite:/srv/b' names another folder than dataDir (/srv/a)");
+  });
+
+  it('is read from the environment too', () => {
+    expect(load({ KUBEMATE_STATE__URL: 'postgres://db:5432/km' }).state.url).toEqual({
+      kind: 'postgres',
+      url: 'postgres://db:5432/km',
+    });
+  });
+
+  it('serving from PostgreSQL is refused, saying why, rather than splitting approvals across replicas', () => {
+    const c = load({ KUBEMATE_STATE__URL: 'postgres://db:5432/km' });
+    expect(() => buildApp(c, { info() {}, warn() {}, error() {}, child: () => ({}) } as never)).toThrow(
+      /refuses to serve with a PostgreSQL state\.url/,
+    );
+  });
+});
