@@ -158,12 +158,22 @@ program
       await bots.wecom.start();
       a.logger.info('wecom bot started (callback at /wecom/callback)');
     }
+    if (bots.dingtalk) {
+      await bots.dingtalk.start();
+      a.logger.info(
+        { mode: bots.dingtalk.mode },
+        bots.dingtalk.mode === 'stream'
+          ? 'dingtalk bot started (Stream mode, outbound connection)'
+          : 'dingtalk bot started (robot callback at /dingtalk/callback)',
+      );
+    }
     const stop = async () => {
       await scheduler?.stop();
       await alerts?.close();
       await bots.slack?.stop();
       await bots.feishu?.stop();
       await bots.wecom?.stop();
+      await bots.dingtalk?.stop();
       await server.close();
       process.exit(0);
     };
