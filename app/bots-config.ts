@@ -154,7 +154,7 @@ export const dingtalkConfigSchema = z
     clientSecretFile: z.string().min(1).optional(),
     /** The robot's code; defaults to the AppKey, which it is for an enterprise internal app's robot. */
     robotCode: z.string().min(1).optional(),
-    /** The interactive card template id (…​.schema) built for approval cards, see docs/dingtalk.md. */
+    /** The interactive card template id (ending in .schema) built for approval cards, see docs/chat-dingtalk.md. */
     cardTemplateId: z.string().min(1).optional(),
     /** OpenAPI base (and Stream gateway); change only for an egress proxy. */
     apiUrl: z.url({ protocol: /^https?$/ }).default(DINGTALK_API),
@@ -178,7 +178,7 @@ export const dingtalkConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['cardTemplateId'],
-        message: 'set cardTemplateId: the interactive card template for approval cards (docs/dingtalk.md)',
+        message: 'set cardTemplateId: the interactive card template for approval cards (docs/chat-dingtalk.md)',
       });
   });
 

@@ -30,7 +30,7 @@ export interface DingtalkBotOptions extends ChatBotBase {
   clientSecret: string;
   /** The robot's code; for an enterprise internal app's robot it is the AppKey. */
   robotCode: string;
-  /** The interactive card template for approval cards (docs/dingtalk.md). */
+  /** The interactive card template for approval cards (docs/chat-dingtalk.md). */
   cardTemplateId: string;
   chats: ChannelBinding[];
   defaultAllowWrites: boolean;

@@ -4,7 +4,7 @@ import type { ApprovalCard } from '../core/types.js';
 /**
  * An approval card as the `cardParamMap` of DingTalk's interactive card (互动卡片) template: every
  * value a string, as the card API requires. The template (built once in DingTalk's card builder, see
- * docs/dingtalk.md) shows these variables as text, so nothing from the cluster or the model is read
+ * docs/chat-dingtalk.md) shows these variables as text, so nothing from the cluster or the model is read
  * as markup; its two buttons send `{kubemate: "approve"|"reject", ticket: "${ticket}"}` back and are
  * shown only while `approvable` / `rejectable` are "true".
  */
