@@ -178,7 +178,8 @@ export const dingtalkConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['cardTemplateId'],
-        message: 'set cardTemplateId: the interactive card template for approval cards (docs/chat-dingtalk.md)',
+        message:
+          'set cardTemplateId: the interactive card template for approval cards (docs/chat-dingtalk.md)',
       });
   });
 
