@@ -65,8 +65,13 @@ const feishuChatSchema = z.strictObject({
 export const feishuConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
-    /** `webhook`: events and card callbacks at POST /feishu/events (the only mode so far). */
-    mode: z.literal('webhook', { error: 'only webhook mode is supported so far' }).default('webhook'),
+    /**
+     * `webhook`: events and card callbacks at POST /feishu/events; `long-connection`: the SDK's
+     * WebSocket client (长连接), no inbound URL needed.
+     */
+    mode: z
+      .enum(['webhook', 'long-connection'], { error: 'mode must be webhook or long-connection' })
+      .default('webhook'),
     /** `feishu` (open.feishu.cn) or `lark` (open.larksuite.com). */
     domain: z.enum(['feishu', 'lark']).default('feishu'),
     /** Open API base URL; overrides `domain` (an egress proxy). */
@@ -88,7 +93,17 @@ export const feishuConfigSchema = z
   .superRefine((s, ctx) => {
     if (!s.enabled) return;
     if (!s.appId) ctx.addIssue({ code: 'custom', path: ['appId'], message: 'set appId (cli_…)' });
-    for (const key of ['appSecret', 'encryptKey', 'verificationToken'] as const)
+    if (s.mode === 'long-connection' && s.appId && !/^cli_[0-9a-fA-F]{16}$/.test(s.appId))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['appId'],
+        message: 'the long connection needs the app id exactly as issued: cli_ and 16 hex digits',
+      });
+    const keys =
+      s.mode === 'webhook'
+        ? (['appSecret', 'encryptKey', 'verificationToken'] as const)
+        : (['appSecret'] as const);
+    for (const key of keys)
       if (!s[key] && !s[`${key}File`])
         ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
   });
@@ -237,8 +252,10 @@ export interface FeishuSecrets {
 export function feishuSecrets(c: FeishuConfig): FeishuSecrets {
   const get = (key: 'appSecret' | 'encryptKey' | 'verificationToken') => {
     const v = secret(c[key], c[`${key}File`], key, 'bots.feishu');
-    if (!v) throw new Error(`bots.feishu: set ${key} or ${key}File`);
-    return v;
+    // The long connection needs neither key: its events arrive unencrypted over the authenticated socket.
+    if (!v && (key === 'appSecret' || c.mode === 'webhook'))
+      throw new Error(`bots.feishu: set ${key} or ${key}File`);
+    return v ?? '';
   };
   if (!c.appId) throw new Error('bots.feishu: set appId (cli_…)');
   return {

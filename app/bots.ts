@@ -51,6 +51,7 @@ function buildFeishu(app: App): FeishuBot {
   const c = app.config.bots.feishu;
   return createFeishuBot({
     ...feishuSecrets(c),
+    mode: c.mode,
     chats: c.chats.map((ch) => ({
       channel: ch.id,
       allowWrites: ch.allowWrites,

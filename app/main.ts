@@ -150,8 +150,10 @@ program
     if (bots.feishu) {
       await bots.feishu.start();
       a.logger.info(
-        { domain: a.config.bots.feishu.domain },
-        'feishu bot started (webhook at /feishu/events)',
+        { domain: a.config.bots.feishu.domain, mode: a.config.bots.feishu.mode },
+        a.config.bots.feishu.mode === 'webhook'
+          ? 'feishu bot started (webhook at /feishu/events)'
+          : 'feishu bot started (long connection, outbound only)',
       );
     }
     if (bots.wecom) {

@@ -66,6 +66,7 @@ export async function startDingtalkServer() {
   const ackWaiters = new Map<string, (a: Ack) => void>();
   const sentFrames = new Map<string, Frame>();
   const subscriptions: Array<{ type: string; topic: string }> = [];
+  const watchers: Array<(t: DingtalkText) => void> = [];
   let socket: WebSocket | undefined;
   let onConnect: (() => void) | undefined;
 
@@ -118,12 +119,14 @@ export async function startDingtalkServer() {
         return answer(200, { errcode: 300001, errmsg: 'session不存在或已过期' });
       if (b.msgtype !== 'text' || typeof (b.text as { content?: unknown })?.content !== 'string')
         return answer(200, { errcode: 40035, errmsg: '缺少参数 text' });
-      texts.push({
+      const t: DingtalkText = {
         channel: s.channel,
         via: 'webhook',
         text: (b.text as { content: string }).content,
         recalled: false,
-      });
+      };
+      texts.push(t);
+      for (const w of watchers) w(t);
       return answer(200, { errcode: 0, errmsg: 'ok' });
     }
     const token = req.headers['x-acs-dingtalk-access-token'];
@@ -185,7 +188,15 @@ export async function startDingtalkServer() {
       }
       if (typeof content !== 'string') return fail(400, 'invalidParameter.msgParam', 'msgParam');
       const key = randomBytes(12).toString('base64');
-      texts.push({ channel, via: 'openapi', text: content, processQueryKey: key, recalled: false });
+      const t: DingtalkText = {
+        channel,
+        via: 'openapi',
+        text: content,
+        processQueryKey: key,
+        recalled: false,
+      };
+      texts.push(t);
+      for (const w of watchers) w(t);
       return answer(200, { processQueryKey: key, invalidStaffIdList: [], flowControlledStaffIdList: [] });
     };
     if (url.pathname === '/v1.0/robot/groupMessages/send' && req.method === 'POST')
@@ -300,6 +311,8 @@ export async function startDingtalkServer() {
         sessionWebhookExpiredTime: expiresAt,
       };
     },
+    /** Calls `fn` with each text the robot sends (benchmarks). */
+    watch: (fn: (t: DingtalkText) => void) => watchers.push(fn),
     cards,
     texts,
     calls,

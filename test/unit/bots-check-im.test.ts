@@ -77,8 +77,16 @@ describe('bots check for Feishu and WeCom', () => {
     const issues = (input: unknown) =>
       feishuConfigSchema.safeParse(input).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues({ enabled: true, mode: 'ws', appId: feishu.APP_ID })).toEqual([
-      'mode: only webhook mode is supported so far',
+      'mode: mode must be webhook or long-connection',
     ]);
+    // The long connection needs the app secret only (no inbound deliveries to decrypt), and the app
+    // id exactly as Feishu issues it, which the SDK's client checks.
+    expect(
+      issues({ enabled: true, mode: 'long-connection', appId: feishu.APP_ID, appSecret: 's' }),
+    ).toBeUndefined();
+    expect(issues({ enabled: true, mode: 'long-connection', appId: 'cli_kubemate', appSecret: 's' })).toEqual(
+      ['appId: the long connection needs the app id exactly as issued: cli_ and 16 hex digits'],
+    );
     expect(issues({ enabled: true, appId: feishu.APP_ID, encryptKey: 'k', verificationToken: 't' })).toEqual([
       'appSecret: set appSecret or appSecretFile',
     ]);
