@@ -27,7 +27,7 @@ const CLIENT_CONFIG = { PingInterval: 120, ReconnectCount: -1, ReconnectInterval
 
 function varint(n: number): Buffer {
   const out: number[] = [];
-  let v = BigInt(n >= 0 ? n : 0);
+  let v = BigInt(Math.max(n, 0));
   do {
     let b = Number(v & 0x7fn);
     v >>= 7n;
