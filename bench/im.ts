@@ -270,7 +270,7 @@ async function benchWecom(ollamaUrl: string): Promise<string[]> {
       next?.(performance.now());
       next = undefined;
     });
-    const first = await firstReplies(async (i) => {
+    const first = await firstReplies(async () => {
       const d = wecomWire.wecomCallback(wecomWire.textMessage({ user: 'alice', text: 'why is api slow?' }));
       const replied = new Promise<number>((r) => {
         next = r;
