@@ -12,6 +12,7 @@ import { runApprovalScenario } from '../support/approval-scenario.js';
 import {
   APP_ID,
   APP_SECRET,
+  buttonValue,
   cardAction,
   cardButtons,
   cardText,
@@ -121,10 +122,7 @@ describe('Feishu long connection (the SDK WSClient) on the real cluster', () => 
       },
       buttons: () => (card ? cardButtons(card.content).map((v) => v.kubemate as 'approve' | 'reject') : []),
       async press(user, action) {
-        const value = (card!.history[0]!.elements as Array<Record<string, unknown>>)
-          .filter((e) => e.tag === 'action')
-          .flatMap((e) => e.actions as Array<{ value: Record<string, unknown> }>)
-          .find((a) => a.value.kubemate === action)!.value;
+        const value = buttonValue(card!, action);
         answers.push(await ws.push(cardAction({ user, message: card!, value })));
       },
       replies: () => feishu.thread(asked).map((m) => cardText(m.content)),

@@ -60,6 +60,13 @@ export function cardButtons(card: Record<string, unknown>): Array<Record<string,
     );
 }
 
+/** The value a card's button sends back, as the card was first posted (before a press redrew it). */
+export function buttonValue(card: FeishuMessage, action: 'approve' | 'reject'): Record<string, unknown> {
+  const value = cardButtons(card.history[0]!).find((v) => v.kubemate === action);
+  if (!value) throw new Error(`the card has no ${action} button`);
+  return value;
+}
+
 export async function startFeishuServer() {
   const messages: FeishuMessage[] = [];
   const images = new Map<string, { bytes: Buffer; name: string }>();
