@@ -91,6 +91,12 @@ export class DingtalkApi {
     throw err;
   }
 
+  /** Fetches an access token now (`kubemate bots check`): the AppKey and AppSecret are accepted. */
+  async checkCredentials(): Promise<void> {
+    this.token = undefined;
+    await this.accessToken();
+  }
+
   /** One authenticated call; the answer's body. */
   async call(method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
     return this.raw(method, path, body, await this.accessToken());
