@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DINGTALK_API, DINGTALK_OAPI } from '../bots/dingtalk/api.js';
 import { FEISHU_DOMAINS } from '../bots/feishu/api.js';
 import { WECOM_API } from '../bots/wecom/api.js';
 
@@ -64,8 +65,13 @@ const feishuChatSchema = z.strictObject({
 export const feishuConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
-    /** `webhook`: events and card callbacks at POST /feishu/events (the only mode so far). */
-    mode: z.literal('webhook', { error: 'only webhook mode is supported so far' }).default('webhook'),
+    /**
+     * `webhook`: events and card callbacks at POST /feishu/events; `long-connection`: the SDK's
+     * WebSocket client (长连接), no inbound URL needed.
+     */
+    mode: z
+      .enum(['webhook', 'long-connection'], { error: 'mode must be webhook or long-connection' })
+      .default('webhook'),
     /** `feishu` (open.feishu.cn) or `lark` (open.larksuite.com). */
     domain: z.enum(['feishu', 'lark']).default('feishu'),
     /** Open API base URL; overrides `domain` (an egress proxy). */
@@ -87,7 +93,17 @@ export const feishuConfigSchema = z
   .superRefine((s, ctx) => {
     if (!s.enabled) return;
     if (!s.appId) ctx.addIssue({ code: 'custom', path: ['appId'], message: 'set appId (cli_…)' });
-    for (const key of ['appSecret', 'encryptKey', 'verificationToken'] as const)
+    if (s.mode === 'long-connection' && s.appId && !/^cli_[0-9a-fA-F]{16}$/.test(s.appId))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['appId'],
+        message: 'the long connection needs the app id exactly as issued: cli_ and 16 hex digits',
+      });
+    const keys =
+      s.mode === 'webhook'
+        ? (['appSecret', 'encryptKey', 'verificationToken'] as const)
+        : (['appSecret'] as const);
+    for (const key of keys)
       if (!s[key] && !s[`${key}File`])
         ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
   });
@@ -128,7 +144,62 @@ export const wecomConfigSchema = z
         ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
   });
 
+const dingtalkChatSchema = z.strictObject({
+  /** A group's openConversationId (cid…), as a robot message names it in `conversationId`. */
+  id: z
+    .string()
+    .regex(/^cid[A-Za-z0-9+/=_-]+$/, 'must be a DingTalk openConversationId such as cidXXXXXXXX=='),
+  cluster: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
+  allowWrites: z.boolean().default(false),
+});
+
+/** bots.dingtalk: an enterprise internal app with a robot, in Stream mode or HTTP mode; secrets as values or files. */
+export const dingtalkConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** `stream`: an outbound WebSocket, no inbound URL needed (card buttons work only here); `http`: POST /dingtalk/callback. */
+    mode: z.enum(['stream', 'http']).default('stream'),
+    /** AppKey (Client ID). */
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{6,64}$/, 'must be the AppKey (Client ID), such as dingabc123xyz')
+      .optional(),
+    clientSecret: z.string().min(1).optional(),
+    clientSecretFile: z.string().min(1).optional(),
+    /** The robot's code; defaults to the AppKey, which it is for an enterprise internal app's robot. */
+    robotCode: z.string().min(1).optional(),
+    /** The interactive card template id (ending in .schema) built for approval cards, see docs/chat-dingtalk.md. */
+    cardTemplateId: z.string().min(1).optional(),
+    /** OpenAPI base (and Stream gateway); change only for an egress proxy. */
+    apiUrl: z.url({ protocol: /^https?$/ }).default(DINGTALK_API),
+    /** The origin session webhooks must have; a reply is never sent to a webhook elsewhere. */
+    webhookOrigin: z.url({ protocol: /^https?$/ }).default(DINGTALK_OAPI),
+    chats: z.array(dingtalkChatSchema).default([]),
+    defaultAllowWrites: z.boolean().default(false),
+    perChatIntervalSeconds: z.number().min(0).max(60).default(0.2),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.enabled) return;
+    if (!s.clientId)
+      ctx.addIssue({ code: 'custom', path: ['clientId'], message: 'set clientId (the AppKey)' });
+    if (!s.clientSecret && !s.clientSecretFile)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientSecret'],
+        message: 'set clientSecret or clientSecretFile',
+      });
+    if (!s.cardTemplateId)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cardTemplateId'],
+        message:
+          'set cardTemplateId: the interactive card template for approval cards (docs/chat-dingtalk.md)',
+      });
+  });
+
 export const botsConfigSchema = z.strictObject({
+  dingtalk: dingtalkConfigSchema.prefault({}),
   wecom: wecomConfigSchema.prefault({}),
   slack: slackConfigSchema.prefault({}),
   feishu: feishuConfigSchema.prefault({}),
@@ -136,6 +207,7 @@ export const botsConfigSchema = z.strictObject({
 export type SlackConfig = z.infer<typeof slackConfigSchema>;
 export type FeishuConfig = z.infer<typeof feishuConfigSchema>;
 export type WecomConfig = z.infer<typeof wecomConfigSchema>;
+export type DingtalkConfig = z.infer<typeof dingtalkConfigSchema>;
 
 /** A secret from its value or its file (trailing newline dropped); the message names the key, never the value. */
 export function secret(
@@ -180,8 +252,10 @@ export interface FeishuSecrets {
 export function feishuSecrets(c: FeishuConfig): FeishuSecrets {
   const get = (key: 'appSecret' | 'encryptKey' | 'verificationToken') => {
     const v = secret(c[key], c[`${key}File`], key, 'bots.feishu');
-    if (!v) throw new Error(`bots.feishu: set ${key} or ${key}File`);
-    return v;
+    // The long connection needs neither key: its events arrive unencrypted over the authenticated socket.
+    if (!v && (key === 'appSecret' || c.mode === 'webhook'))
+      throw new Error(`bots.feishu: set ${key} or ${key}File`);
+    return v ?? '';
   };
   if (!c.appId) throw new Error('bots.feishu: set appId (cli_…)');
   return {
@@ -219,5 +293,29 @@ export function wecomSecrets(c: WecomConfig): WecomSecrets {
     secret: get('secret'),
     token: get('token'),
     encodingAesKey,
+  };
+}
+
+export interface DingtalkSecrets {
+  apiUrl: string;
+  webhookOrigin: string;
+  clientId: string;
+  clientSecret: string;
+  robotCode: string;
+  cardTemplateId: string;
+}
+
+export function dingtalkSecrets(c: DingtalkConfig): DingtalkSecrets {
+  const clientSecret = secret(c.clientSecret, c.clientSecretFile, 'clientSecret', 'bots.dingtalk');
+  if (!c.clientId || !clientSecret)
+    throw new Error('bots.dingtalk: set clientId and clientSecret (or clientSecretFile)');
+  if (!c.cardTemplateId) throw new Error('bots.dingtalk: set cardTemplateId');
+  return {
+    apiUrl: c.apiUrl.replace(/\/+$/, ''),
+    webhookOrigin: new URL(c.webhookOrigin).origin,
+    clientId: c.clientId,
+    clientSecret,
+    robotCode: c.robotCode ?? c.clientId,
+    cardTemplateId: c.cardTemplateId,
   };
 }

@@ -1,16 +1,18 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { buildAgent } from '../agent/index.js';
 import { RefusedDeliveries } from '../bots/core/people.js';
+import { createDingtalkBot, type DingtalkBot } from '../bots/dingtalk/bot.js';
 import { createFeishuBot, type FeishuBot } from '../bots/feishu/bot.js';
 import { createSlackBot, type SlackBot } from '../bots/slack/bot.js';
 import { createWecomBot, type WecomBot } from '../bots/wecom/bot.js';
-import { feishuSecrets, slackSecrets, wecomSecrets } from './bots-config.js';
+import { dingtalkSecrets, feishuSecrets, slackSecrets, wecomSecrets } from './bots-config.js';
 import type { App } from './wiring.js';
 
 export interface Bots {
   slack?: SlackBot;
   feishu?: FeishuBot;
   wecom?: WecomBot;
+  dingtalk?: DingtalkBot;
 }
 
 /** The configured chat bots, built on the app's one pipeline, agent and audit log. */
@@ -19,6 +21,7 @@ export function buildBots(app: App): Bots {
     ...(app.config.bots.slack.enabled ? { slack: buildSlack(app) } : {}),
     ...(app.config.bots.feishu.enabled ? { feishu: buildFeishu(app) } : {}),
     ...(app.config.bots.wecom.enabled ? { wecom: buildWecom(app) } : {}),
+    ...(app.config.bots.dingtalk.enabled ? { dingtalk: buildDingtalk(app) } : {}),
   };
   for (const [platform, bot] of Object.entries(bots) as Array<[string, SlackBot | FeishuBot | WecomBot]>) {
     app.metrics.service.watchDepth('outbox', () => bot.store.pendingCount(), platform);
@@ -52,6 +55,28 @@ function buildFeishu(app: App): FeishuBot {
   const c = app.config.bots.feishu;
   return createFeishuBot({
     ...feishuSecrets(c),
+    mode: c.mode,
+    chats: c.chats.map((ch) => ({
+      channel: ch.id,
+      allowWrites: ch.allowWrites,
+      ...(ch.cluster ? { cluster: ch.cluster } : {}),
+      ...(ch.namespace ? { namespace: ch.namespace } : {}),
+    })),
+    defaultAllowWrites: c.defaultAllowWrites,
+    outbox: { perChannelIntervalMs: c.perChatIntervalSeconds * 1000 },
+    dataDir: app.config.dataDir,
+    pipeline: app.pipeline,
+    ...chatAgentFor(app),
+    audit: app.audit,
+    logger: app.logger,
+  });
+}
+
+function buildDingtalk(app: App): DingtalkBot {
+  const c = app.config.bots.dingtalk;
+  return createDingtalkBot({
+    ...dingtalkSecrets(c),
+    mode: c.mode,
     chats: c.chats.map((ch) => ({
       channel: ch.id,
       allowWrites: ch.allowWrites,
@@ -179,4 +204,27 @@ export const wecomHttpPlugin: FastifyPluginAsync<{ bot: WecomBot; app: App }> = 
   fastify.post('/wecom/callback', async (req, reply) =>
     answer(req, reply, bot.handle(req.query as Query, typeof req.body === 'string' ? req.body : '')),
   );
+};
+
+/**
+ * DingTalk's HTTP robot callback at POST /dingtalk/callback (the robot's message receiving URL, HTTP
+ * mode only). The raw body is kept; the signature covers the timestamp and the app secret only, so
+ * the body is validated as a robot message for this robot.
+ */
+export const dingtalkHttpPlugin: FastifyPluginAsync<{ bot: DingtalkBot; app: App }> = async (
+  fastify,
+  { bot, app },
+) => {
+  const refused = new RefusedDeliveries(app.audit, 'dingtalk');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) =>
+    done(null, body),
+  );
+  fastify.post('/dingtalk/callback', async (req, reply) => {
+    const answer = bot.handle(typeof req.body === 'string' ? req.body : '', req.headers);
+    if (answer.refused && refused.record(answer.refused)) {
+      req.log.warn({ reason: answer.refused }, 'dingtalk request refused');
+    }
+    return reply.code(answer.status).send(answer.body);
+  });
 };

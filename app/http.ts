@@ -10,7 +10,7 @@ import { mcpHttpPlugin } from '../mcp/http.js';
 import { PrincipalLimiter } from '../tools/core/limits.js';
 import type { Alerts } from './alerts.js';
 import { askHttpPlugin } from './ask-http.js';
-import { type Bots, feishuHttpPlugin, slackHttpPlugin, wecomHttpPlugin } from './bots.js';
+import { type Bots, dingtalkHttpPlugin, feishuHttpPlugin, slackHttpPlugin, wecomHttpPlugin } from './bots.js';
 import { flaggerGatePlugin } from './flagger-gate.js';
 import { reportsHttpPlugin } from './reports-http.js';
 import type { App } from './wiring.js';
@@ -129,7 +129,9 @@ export async function buildHttpServer(app: App, bots: Bots = {}, alerts?: Alerts
     store: app.canaryPlans,
     ...(app.approvals ? { approvals: app.approvals } : {}),
   });
-  if (bots.feishu) await fastify.register(feishuHttpPlugin, { bot: bots.feishu, app });
+  if (bots.feishu && app.config.bots.feishu.mode === 'webhook')
+    await fastify.register(feishuHttpPlugin, { bot: bots.feishu, app });
   if (bots.wecom) await fastify.register(wecomHttpPlugin, { bot: bots.wecom, app });
+  if (bots.dingtalk?.mode === 'http') await fastify.register(dingtalkHttpPlugin, { bot: bots.dingtalk, app });
   return fastify;
 }

@@ -152,13 +152,24 @@ program
     if (bots.feishu) {
       await bots.feishu.start();
       a.logger.info(
-        { domain: a.config.bots.feishu.domain },
-        'feishu bot started (webhook at /feishu/events)',
+        { domain: a.config.bots.feishu.domain, mode: a.config.bots.feishu.mode },
+        a.config.bots.feishu.mode === 'webhook'
+          ? 'feishu bot started (webhook at /feishu/events)'
+          : 'feishu bot started (long connection, outbound only)',
       );
     }
     if (bots.wecom) {
       await bots.wecom.start();
       a.logger.info('wecom bot started (callback at /wecom/callback)');
+    }
+    if (bots.dingtalk) {
+      await bots.dingtalk.start();
+      a.logger.info(
+        { mode: bots.dingtalk.mode },
+        bots.dingtalk.mode === 'stream'
+          ? 'dingtalk bot started (Stream mode, outbound connection)'
+          : 'dingtalk bot started (robot callback at /dingtalk/callback)',
+      );
     }
     const stop = async () => {
       await scheduler?.stop();
@@ -166,6 +177,7 @@ program
       await bots.slack?.stop();
       await bots.feishu?.stop();
       await bots.wecom?.stop();
+      await bots.dingtalk?.stop();
       await server.close();
       process.exit(0);
     };

@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- im`: per enterprise IM platform (Feishu/Lark webhook mode, WeCom callbacks),
+ * `npm run bench -- im`: per enterprise IM platform (Feishu/Lark webhook mode, WeCom callbacks,
+ * DingTalk's HTTP robot callback and Stream frames),
  * 1. decrypt + verify + dispatch of one inbound message: the adapter's request handler, from the raw
  *    body and headers to the event handed to the chat core (signature, freshness, AES decryption,
  *    parsing, dedupe in SQLite, the core's dispatch); target p99 < 5 ms;
@@ -11,8 +12,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import Fastify from 'fastify';
-import { feishuHttpPlugin, wecomHttpPlugin } from '../app/bots.js';
+import { dingtalkHttpPlugin, feishuHttpPlugin, wecomHttpPlugin } from '../app/bots.js';
 import type { App } from '../app/wiring.js';
+import { createDingtalkBot, type DingtalkBot } from '../bots/dingtalk/bot.js';
+import { TOPIC_ROBOT } from '../bots/dingtalk/inbound.js';
+import { handleDingtalkCallback } from '../bots/dingtalk/webhook.js';
 import { createFeishuBot, type FeishuBot } from '../bots/feishu/bot.js';
 import { handleFeishuRequest } from '../bots/feishu/webhook.js';
 import { createWecomBot, type WecomBot } from '../bots/wecom/bot.js';
@@ -20,6 +24,7 @@ import { aesKeyOf } from '../bots/wecom/crypto.js';
 import { handleWecomCallback } from '../bots/wecom/webhook.js';
 import { ApprovalStore } from '../policies/approvals.js';
 import { makeAgent, ollamaAt, tempDir } from '../test/support/agent-harness.js';
+import * as dingtalkWire from '../test/support/dingtalk-server.js';
 import { countingTools } from '../test/support/fake-tools.js';
 import * as feishuWire from '../test/support/feishu-server.js';
 import { startScriptedOllama } from '../test/support/ollama-scripted.js';
@@ -38,7 +43,7 @@ const TARGET_REPLY_P50 = 200;
 const POLICY = `
 version: 1
 identities:
-  alice: [feishu:ou_alice, wecom:alice]
+  alice: [feishu:ou_alice, wecom:alice, dingtalk:alice01]
 bindings:
   - subjects: [alice]
     roles: [operator]
@@ -75,6 +80,31 @@ const within = (p: Promise<number>, what: string) =>
       setTimeout(() => reject(new Error(`${what}: no reply within 10 s`)), 10_000).unref(),
     ),
   ]);
+
+/**
+ * First visible replies: `ask(i)` posts question i over HTTP and returns once it was answered, with
+ * when it was sent and a promise of when its reply reached the platform server. The first 20 warm up;
+ * each is settled before the next.
+ */
+async function firstReplies(
+  ask: (i: number) => Promise<{ sentAt: number; replied: Promise<number> }>,
+  settle: () => Promise<void>,
+): Promise<number[]> {
+  const first: number[] = [];
+  for (let i = 0; i < REPLIES + 20; i++) {
+    const { sentAt, replied } = await ask(i);
+    const ms = (await within(replied, 'first reply')) - sentAt;
+    if (i >= 20) first.push(ms);
+    await settle();
+  }
+  return first;
+}
+
+/** One delivery over HTTP, as the platform sends it; anything but 200 fails the benchmark. */
+async function deliverOverHttp(platform: string, url: string, headers: Record<string, string>, body: string) {
+  const res = await fetch(url, { method: 'POST', headers, body });
+  if (res.status !== 200) throw new Error(`${platform} delivery answered ${res.status}`);
+}
 
 async function listen(register: (f: ReturnType<typeof Fastify>) => Promise<void>) {
   const server = Fastify();
@@ -144,10 +174,9 @@ async function benchFeishu(ollamaUrl: string): Promise<string[]> {
       await settle();
     }
 
-    const replied = new Map<string, (at: number) => void>();
-    remote.watch((m) => replied.get(m.chat_id)?.(performance.now()));
-    const first: number[] = [];
-    for (let i = 0; i < REPLIES + 20; i++) {
+    const waiters = new Map<string, (at: number) => void>();
+    remote.watch((m) => waiters.get(m.chat_id)?.(performance.now()));
+    const first = await firstReplies(async (i) => {
       const chat = `oc_r${i}`;
       const payload = feishuWire.messageReceived({
         user: 'ou_alice',
@@ -158,14 +187,11 @@ async function benchFeishu(ollamaUrl: string): Promise<string[]> {
       });
       remote.sent(payload);
       const d = feishuWire.feishuDelivery(payload);
-      const got = new Promise<number>((r) => replied.set(chat, r));
-      const t = performance.now();
-      const res = await fetch(`${base}/feishu/events`, { method: 'POST', headers: d.headers, body: d.body });
-      if (res.status !== 200) throw new Error(`feishu delivery answered ${res.status}`);
-      const ms = (await within(got, 'first reply')) - t;
-      if (i >= 20) first.push(ms);
-      await settle();
-    }
+      const replied = new Promise<number>((r) => waiters.set(chat, r));
+      const sentAt = performance.now();
+      await deliverOverHttp('feishu', `${base}/feishu/events`, d.headers, d.body);
+      return { sentAt, replied };
+    }, settle);
     return [
       line('feishu', 'decrypt + verify (adapter alone)', adapterOnly, 99, TARGET_DISPATCH_P99),
       line('feishu', 'decrypt + verify + dispatch', dispatch, 99, TARGET_DISPATCH_P99),
@@ -244,27 +270,115 @@ async function benchWecom(ollamaUrl: string): Promise<string[]> {
       next?.(performance.now());
       next = undefined;
     });
-    const first: number[] = [];
-    for (let i = 0; i < REPLIES + 20; i++) {
+    const first = await firstReplies(async () => {
       const d = wecomWire.wecomCallback(wecomWire.textMessage({ user: 'alice', text: 'why is api slow?' }));
-      const got = new Promise<number>((r) => {
+      const replied = new Promise<number>((r) => {
         next = r;
       });
-      const t = performance.now();
-      const res = await fetch(`${base}/wecom/callback?${new URLSearchParams(d.query)}`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/xml' },
-        body: d.body,
-      });
-      if (res.status !== 200) throw new Error(`wecom callback answered ${res.status}`);
-      const ms = (await within(got, 'first reply')) - t;
-      if (i >= 20) first.push(ms);
-      await settle();
-    }
+      const sentAt = performance.now();
+      const url = `${base}/wecom/callback?${new URLSearchParams(d.query)}`;
+      await deliverOverHttp('wecom', url, { 'content-type': 'text/xml' }, d.body);
+      return { sentAt, replied };
+    }, settle);
     return [
       line('wecom', 'decrypt + verify (adapter alone)', adapterOnly, 99, TARGET_DISPATCH_P99),
       line('wecom', 'decrypt + verify + dispatch', dispatch, 99, TARGET_DISPATCH_P99),
       line('wecom', 'first visible reply over HTTP (scripted model)', first, 50, TARGET_REPLY_P50),
+    ];
+  } finally {
+    await server.close();
+    await bot.stop();
+    await remote.close();
+  }
+}
+
+async function benchDingtalk(ollamaUrl: string): Promise<string[]> {
+  const remote = await dingtalkWire.startDingtalkServer();
+  const s = shared(ollamaUrl);
+  const bot: DingtalkBot = createDingtalkBot({
+    mode: 'http',
+    apiUrl: remote.apiUrl,
+    webhookOrigin: remote.apiUrl,
+    clientId: dingtalkWire.CLIENT_ID,
+    clientSecret: dingtalkWire.CLIENT_SECRET,
+    robotCode: dingtalkWire.CLIENT_ID,
+    cardTemplateId: dingtalkWire.CARD_TEMPLATE,
+    chats: [],
+    defaultAllowWrites: false,
+    dataDir: tempDir('kubemate-bench-dingtalk-'),
+    outbox: { perChannelIntervalMs: 0 },
+    pipeline: s.pipeline,
+    agent: s.agent,
+    audit: s.audit,
+    logger: silentLogger,
+  });
+  await bot.start();
+  const { server, base } = await listen((f) =>
+    f.register(dingtalkHttpPlugin, { bot, app: { audit: s.audit } as unknown as App }),
+  );
+  const settle = async () => {
+    await bot.core.settled();
+    await bot.outbox.drained();
+  };
+  const message = (text: string, group?: string) =>
+    dingtalkWire.robotMessage({ server: remote, user: 'alice01', text, ...(group ? { group } : {}) });
+  try {
+    const deliveries = Array.from({ length: DISPATCH + 50 }, () =>
+      dingtalkWire.httpCallback(message('help')),
+    );
+    const adapterOnly: number[] = [];
+    const options = { appSecret: dingtalkWire.CLIENT_SECRET, robotCode: dingtalkWire.CLIENT_ID };
+    for (const [i, d] of deliveries.entries()) {
+      const t = performance.now();
+      handleDingtalkCallback(options, d.body, d.headers, () => {});
+      if (i >= 50) adapterOnly.push(performance.now() - t);
+    }
+    const dispatch: number[] = [];
+    for (const [i, d] of deliveries.entries()) {
+      const t = performance.now();
+      const a = bot.handle(d.body, d.headers);
+      const ms = performance.now() - t;
+      if (a.status !== 200) throw new Error(`dingtalk callback answered ${a.status}`);
+      if (i >= 50) dispatch.push(ms);
+      await settle();
+    }
+    // A Stream frame as the SDK hands it to the listener: parse, validate, dispatch (no signature: the socket is authenticated).
+    const frames = Array.from({ length: DISPATCH + 50 }, () => ({
+      specVersion: '1.0',
+      type: 'CALLBACK',
+      headers: {
+        appId: 'a',
+        connectionId: 'c',
+        contentType: 'application/json',
+        messageId: `m${Math.random()}`,
+        time: String(Date.now()),
+        topic: TOPIC_ROBOT,
+      },
+      data: JSON.stringify(message('help')),
+    }));
+    const stream: number[] = [];
+    for (const [i, f] of frames.entries()) {
+      const t = performance.now();
+      bot.onFrame(f);
+      if (i >= 50) stream.push(performance.now() - t);
+      await settle();
+    }
+
+    const waiters = new Map<string, (at: number) => void>();
+    remote.watch((m) => waiters.get(m.channel)?.(performance.now()));
+    const first = await firstReplies(async (i) => {
+      const group = `cidBenchR${i}`;
+      const d = dingtalkWire.httpCallback(message('why is api slow?', group));
+      const replied = new Promise<number>((r) => waiters.set(group, r));
+      const sentAt = performance.now();
+      await deliverOverHttp('dingtalk', `${base}/dingtalk/callback`, d.headers, d.body);
+      return { sentAt, replied };
+    }, settle);
+    return [
+      line('dingtalk', 'verify (HTTP callback, adapter alone)', adapterOnly, 99, TARGET_DISPATCH_P99),
+      line('dingtalk', 'verify + dispatch (HTTP callback)', dispatch, 99, TARGET_DISPATCH_P99),
+      line('dingtalk', 'parse + dispatch (Stream frame)', stream, 99, TARGET_DISPATCH_P99),
+      line('dingtalk', 'first visible reply over HTTP (scripted model)', first, 50, TARGET_REPLY_P50),
     ];
   } finally {
     await server.close();
@@ -281,6 +395,7 @@ export async function benchIm(): Promise<string[]> {
       'im: enterprise IM adapters on the chat core (local platform servers speaking the wire format)',
       ...(await benchFeishu(ollama.url)),
       ...(await benchWecom(ollama.url)),
+      ...(await benchDingtalk(ollama.url)),
     ];
   } finally {
     await ollama.close();

@@ -1,9 +1,12 @@
 import { webApi } from '@slack/bolt';
 import type { Command } from 'commander';
+import { DingtalkApi } from '../../bots/dingtalk/api.js';
 import { FeishuApi, FeishuApiError } from '../../bots/feishu/api.js';
 import { WecomApi } from '../../bots/wecom/api.js';
 import { aesKeyOf } from '../../bots/wecom/crypto.js';
 import {
+  type DingtalkConfig,
+  dingtalkSecrets,
   type FeishuConfig,
   feishuSecrets,
   type SlackConfig,
@@ -137,6 +140,35 @@ export async function checkWecom(c: WecomConfig): Promise<{ ok: boolean; lines: 
   return { ok, lines };
 }
 
+/**
+ * Checks the DingTalk configuration: an app access token from the AppKey and AppSecret. Never prints
+ * a secret. The Stream connection and the card template are not tried: they would need a live robot.
+ */
+export async function checkDingtalk(c: DingtalkConfig): Promise<{ ok: boolean; lines: string[] }> {
+  if (!c.enabled) return { ok: true, lines: ['dingtalk: disabled (bots.dingtalk.enabled is false)'] };
+  let secrets: ReturnType<typeof dingtalkSecrets>;
+  try {
+    secrets = dingtalkSecrets(c);
+  } catch (e) {
+    return { ok: false, lines: [`dingtalk: ${(e as Error).message}`] };
+  }
+  const lines: string[] = [];
+  let ok = true;
+  try {
+    await new DingtalkApi(secrets.apiUrl, secrets.clientId, secrets.clientSecret).checkCredentials();
+    lines.push(`dingtalk: access token ok for ${secrets.clientId} at ${secrets.apiUrl}`);
+  } catch (e) {
+    ok = false;
+    lines.push(
+      `dingtalk: check failed: ${(e as Error).message} (copy the Client ID and Client Secret from the app's 凭证与基础信息 page again)`,
+    );
+  }
+  lines.push(
+    `dingtalk: mode ${c.mode}, ${c.chats.length} chat binding(s), card template ${secrets.cardTemplateId}`,
+  );
+  return { ok, lines };
+}
+
 export function registerBotCommands(program: Command, config: () => Config): void {
   const bots = program.command('bots').description('Chat bots');
   bots
@@ -146,7 +178,12 @@ export function registerBotCommands(program: Command, config: () => Config): voi
     )
     .action(async () => {
       const c = config().bots;
-      const results = [await checkSlack(c.slack), await checkFeishu(c.feishu), await checkWecom(c.wecom)];
+      const results = [
+        await checkSlack(c.slack),
+        await checkFeishu(c.feishu),
+        await checkWecom(c.wecom),
+        await checkDingtalk(c.dingtalk),
+      ];
       process.stdout.write(`${results.flatMap((r) => r.lines).join('\n')}\n`);
       process.exitCode = results.every((r) => r.ok) ? 0 : 1;
     });

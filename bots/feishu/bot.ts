@@ -7,13 +7,17 @@ import { assembleChat, type ChatBotBase } from '../core/assemble.js';
 import { ChannelGuard } from '../core/channel-guard.js';
 import type { ChatCore } from '../core/core.js';
 import { DEFAULT_OUTBOX, type Outbox, type OutboxOptions } from '../core/outbox.js';
+import { RefusedDeliveries } from '../core/people.js';
 import type { ChatStore } from '../core/store.js';
 import type { ChannelBinding } from '../core/types.js';
 import { FeishuApi } from './api.js';
+import { type LongConnection, startLongConnection } from './long-connection.js';
 import { FeishuTransport } from './transport.js';
-import { type FeishuAnswer, handleFeishuRequest } from './webhook.js';
+import { dispatchFeishuEvent, type FeishuAnswer, handleFeishuRequest } from './webhook.js';
 
 export interface FeishuBotOptions extends ChatBotBase {
+  /** `webhook`: events at POST /feishu/events; `long-connection`: the SDK's WebSocket client, no inbound URL. */
+  mode?: 'webhook' | 'long-connection';
   /** Open API base: https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark). */
   apiUrl: string;
   appId: string;
@@ -37,7 +41,7 @@ export interface FeishuBot {
   stop(): Promise<void>;
 }
 
-/** Feishu/Lark on the chat core, webhook mode: verification and decryption, cards, the message API. */
+/** Feishu/Lark on the chat core, webhook or long-connection mode: verification and decryption, cards, the message API. */
 export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
   const api = new FeishuApi(o.apiUrl, o.appId, o.appSecret, o.now);
   const bindings = new Map(o.chats.map((c) => [c.channel, c]));
@@ -57,6 +61,8 @@ export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
     botOpenId: () => botOpenId,
     ...(o.now ? { now: o.now } : {}),
   };
+  let connection: LongConnection | undefined;
+  const refused = new RefusedDeliveries(o.audit, 'feishu');
   return {
     core,
     outbox,
@@ -65,6 +71,19 @@ export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
     handle: (raw, headers) => handleFeishuRequest(webhook, raw, headers, (e) => core.receive(e)),
     async start() {
       chat.start();
+      if (o.mode === 'long-connection')
+        connection = await startLongConnection({
+          domain: o.apiUrl,
+          appId: o.appId,
+          appSecret: o.appSecret,
+          logger,
+          onEvent: (h, event) => {
+            const answer = dispatchFeishuEvent(webhook, h, event, (e) => core.receive(e));
+            if (answer.refused && refused.record(answer.refused))
+              logger.warn({ reason: answer.refused }, 'feishu event refused');
+            return answer;
+          },
+        });
       // Which mention is Kubemate's; until known, a group message reaches the bot only when it is
       // mentioned (Feishu's default event scope), so any mention counts.
       try {
@@ -73,6 +92,10 @@ export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
         logger.warn({ error: (e as Error).message }, 'feishu: could not read the bot info');
       }
     },
-    stop: () => chat.stop(),
+    async stop() {
+      connection?.close();
+      connection = undefined;
+      await chat.stop();
+    },
   };
 }

@@ -175,17 +175,31 @@ export function handleFeishuRequest(
   const h = e.data.header;
   if (!sameHex(h.token, o.verificationToken))
     return refuse(401, 'wrong verification token', 'wrong verification token');
+  return dispatchFeishuEvent(o, h, e.data.event, deliver);
+}
+
+/**
+ * A verified 2.0 event (webhook: decrypted and signed; long connection: from the authenticated
+ * socket) for this app, normalised and handed to `deliver`. The answer's body is what Feishu shows
+ * (a toast for a card press).
+ */
+export function dispatchFeishuEvent(
+  o: { appId: string; botOpenId: () => string | undefined },
+  h: { event_id: string; event_type: string; app_id: string },
+  event: unknown,
+  deliver: (event: InboundEvent) => void,
+): FeishuAnswer {
   if (h.app_id !== o.appId) return refuse(401, 'the event is for another app', 'wrong app id');
   if (h.event_type === 'im.message.receive_v1') {
-    const m = messageEvent.safeParse(e.data.event);
+    const m = messageEvent.safeParse(event);
     if (!m.success)
       return { status: 400, body: { error: 'invalid request: a message event without its message' } };
-    const event = normaliseMessage(h.event_id, m.data, o.botOpenId());
-    if (event) deliver(event);
+    const normalised = normaliseMessage(h.event_id, m.data, o.botOpenId());
+    if (normalised) deliver(normalised);
     return { status: 200, body: {} };
   }
   if (h.event_type === 'card.action.trigger') {
-    const a = cardAction.safeParse(e.data.event);
+    const a = cardAction.safeParse(event);
     // A press on another card (not Kubemate's buttons) is acknowledged and ignored.
     if (!a.success) return { status: 200, body: {} };
     const ctx = a.data.context;

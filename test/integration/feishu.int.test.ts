@@ -10,9 +10,11 @@ import { buildHttpServer } from '../../app/http.js';
 import { type App, buildApp } from '../../app/wiring.js';
 import type { FeishuBot } from '../../bots/feishu/bot.js';
 import { silentLogger } from '../../tools/core/logger.js';
+import { runApprovalScenario } from '../support/approval-scenario.js';
 import {
   APP_ID,
   APP_SECRET,
+  buttonValue,
   cardAction,
   cardButtons,
   cardText,
@@ -25,7 +27,6 @@ import {
   VERIFICATION_TOKEN,
 } from '../support/feishu-server.js';
 import {
-  adminClients,
   createDeployment,
   createNamespace,
   deleteNamespace,
@@ -54,9 +55,6 @@ let bot: FeishuBot;
 let server: FastifyInstance;
 const audit = new MemoryAudit();
 
-const replicas = async () =>
-  (await adminClients().apps.readNamespacedDeployment({ namespace: ns, name: 'api' })).spec?.replicas;
-
 const deliver = ({ body, headers }: { body: string; headers: Record<string, string> }) =>
   server.inject({ method: 'POST', url: '/feishu/events', headers, payload: body });
 async function settle() {
@@ -70,16 +68,6 @@ async function say(o: Parameters<typeof messageReceived>[0]) {
   const res = await deliver(feishuDelivery(payload));
   return { res, messageId: payload.event.message.message_id, payload };
 }
-const press = (user: string, card: FeishuMessage, action: 'approve' | 'reject') =>
-  deliver(
-    feishuDelivery(
-      cardAction({
-        user,
-        message: card,
-        value: cardButtons(card.content).find((v) => v.kubemate === action)!,
-      }),
-    ),
-  );
 
 beforeAll(async () => {
   feishu = await startFeishuServer();
@@ -118,68 +106,39 @@ afterAll(async () => {
 
 describe('Feishu approvals on the real cluster', () => {
   it('alice asks in a group, her own Approve is refused, bob approves once: 4 replicas, card and audit show it', async () => {
-    ollama.setChat((r) => {
-      const tools = r.messages
-        .filter((m) => m.role === 'tool')
-        .map((m) => m.content)
-        .join('\n');
-      if (tools.includes('approved by bob')) return { content: '已按批准扩容 Scaled as approved.' };
-      return {
-        toolCalls: [{ name: 'deployment_scale', arguments: { namespace: ns, name: 'api', replicas: 4 } }],
-      };
+    let asked = '';
+    let card: FeishuMessage | undefined;
+    await runApprovalScenario({
+      platform: 'feishu',
+      ns,
+      ollama,
+      audit,
+      requester: 'ou_alice',
+      approver: 'ou_bob',
+      async ask(user, text) {
+        const r = await say({ user, chat: CHAT, text });
+        expect(r.res.statusCode).toBe(200);
+        asked = r.messageId;
+      },
+      settle,
+      cardText() {
+        card ??= feishu.thread(asked).find((m) => cardButtons(m.content).length > 0);
+        return card && cardText(card.content);
+      },
+      buttons: () => (card ? cardButtons(card.content).map((v) => v.kubemate as 'approve' | 'reject') : []),
+      async press(user, action) {
+        const value = buttonValue(card!, action);
+        expect((await deliver(feishuDelivery(cardAction({ user, message: card!, value })))).statusCode).toBe(
+          200,
+        );
+      },
+      replies: () => feishu.thread(asked).map((m) => cardText(m.content)),
     });
-    const asked = await say({ user: 'ou_alice', chat: CHAT, text: `把 ${ns}/api 扩容到 4 个副本` });
-    expect(asked.res.statusCode).toBe(200);
-    await settle();
-    const thread = feishu.thread(asked.messageId);
-    const card = thread.find((m) => cardButtons(m.content).length > 0)!;
-    expect(card, JSON.stringify(thread)).toBeDefined();
-    expect(card.msg_type).toBe('interactive');
-    expect(card.root_id).toBe(asked.messageId);
-    const shown = cardText(card.content);
-    expect(shown).toContain('deployment_scale');
-    expect(shown).toContain('from 2 to 4 replicas');
-    expect(shown).toContain('申请人 Requested by: alice');
-    expect(shown).toContain('过期 Expires:');
-
-    expect((await press('ou_alice', card, 'approve')).statusCode).toBe(200);
-    await settle();
-    expect(cardText(card.content)).toContain('alice requested this call and cannot approve it');
-    expect(await replicas()).toBe(2);
-
-    // bob double-clicks: two presses, two deliveries; the ticket runs once.
-    const [a, b] = await Promise.all([press('ou_bob', card, 'approve'), press('ou_bob', card, 'approve')]);
-    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
-    await settle();
-    expect(await replicas()).toBe(4);
-    const final = cardText(card.content);
-    expect(final).toContain('状态 Status: executed');
-    expect(final).toMatch(/Approved by bob at \d{4}-/);
-    expect(cardButtons(card.content)).toEqual([]);
-    expect((card.content.header as { template: string }).template).toBe('green');
-    expect(
-      feishu.thread(asked.messageId).some((m) => cardText(m.content).includes('Scaled as approved.')),
-    ).toBe(true);
-
-    const scaleResults = audit.records.filter(
-      (r) => r.tool === 'deployment_scale' && r.kind === 'result' && r.outcome === 'success',
-    );
-    expect(scaleResults).toHaveLength(1);
-    expect(
-      audit.records.some(
-        (r) =>
-          r.tool === 'deployment_scale' &&
-          r.outcome === 'approval_required' &&
-          r.principal.id === 'feishu:ou_alice' &&
-          r.principal.source === 'agent' &&
-          r.principal.via === 'chat',
-      ),
-    ).toBe(true);
-    const approvals = audit.records.filter((r) => r.kind === 'approval' && r.tool === 'deployment_scale');
-    expect(
-      approvals.filter((r) => r.outcome === 'success').map((r) => [r.principal.id, r.principal.source]),
-    ).toEqual([['feishu:ou_bob', 'chat']]);
-    expect(approvals.some((r) => r.outcome === 'denied' && r.principal.id === 'feishu:ou_alice')).toBe(true);
+    // Feishu's own: the card is an interactive reply in the thread, shown green once executed.
+    expect(card!.msg_type).toBe('interactive');
+    expect(card!.root_id).toBe(asked);
+    expect(cardText(card!.content)).toContain('申请人 Requested by: alice');
+    expect((card!.content.header as { template: string }).template).toBe('green');
   });
 });
 

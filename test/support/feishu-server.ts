@@ -9,7 +9,8 @@ import { encryptEvent, eventSignature } from '../../bots/feishu/crypto.js';
  * and image upload. It also builds event and card callback deliveries exactly as Feishu sends them:
  * the 2.0 event schema, encrypted with the Encrypt Key and signed (`X-Lark-Signature`).
  */
-export const APP_ID = 'cli_kubematetest01';
+/** As Feishu issues them (cli_ and 16 hex digits): the SDK's long-connection client checks the form. */
+export const APP_ID = 'cli_a5b6c7d8e9f01234';
 export const APP_SECRET = 'feishu-app-secret-for-tests';
 export const ENCRYPT_KEY = 'feishu-encrypt-key-for-tests';
 export const VERIFICATION_TOKEN = 'feishu-verification-token-for-tests';
@@ -59,6 +60,13 @@ export function cardButtons(card: Record<string, unknown>): Array<Record<string,
     );
 }
 
+/** The value a card's button sends back, as the card was first posted (before a press redrew it). */
+export function buttonValue(card: FeishuMessage, action: 'approve' | 'reject'): Record<string, unknown> {
+  const value = cardButtons(card.history[0]!).find((v) => v.kubemate === action);
+  if (!value) throw new Error(`the card has no ${action} button`);
+  return value;
+}
+
 export async function startFeishuServer() {
   const messages: FeishuMessage[] = [];
   const images = new Map<string, { bytes: Buffer; name: string }>();
@@ -66,6 +74,7 @@ export async function startFeishuServer() {
   const tokens = new Set<string>();
   const watchers: Array<(m: FeishuMessage) => void> = [];
   let counter = 0;
+  let wsEndpoint: (() => Record<string, unknown>) | undefined;
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -93,6 +102,12 @@ export async function startFeishuServer() {
       send(res, status, { code, msg, ...extra });
     };
     const json = () => JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
+    if (url.pathname === '/callback/ws/endpoint' && req.method === 'POST') {
+      const b = json();
+      if (!wsEndpoint || b.AppID !== APP_ID || b.AppSecret !== APP_SECRET)
+        return answer(200, 1000040345, 'app id or secret is invalid');
+      return answer(200, 0, 'ok', { data: wsEndpoint() });
+    }
     if (url.pathname === '/open-apis/auth/v3/tenant_access_token/internal' && req.method === 'POST') {
       const b = json();
       if (b.app_id !== APP_ID || b.app_secret !== APP_SECRET) return answer(400, 10003, 'invalid param');
@@ -172,6 +187,12 @@ export async function startFeishuServer() {
   const { port } = server.address() as AddressInfo;
   return {
     apiUrl: `http://127.0.0.1:${port}`,
+    /** The HTTP server, for the long connection's WebSocket upgrade. */
+    server,
+    /** Serves POST /callback/ws/endpoint (the long connection's first step) with `fn`'s data. */
+    serveWsEndpoint: (fn: () => Record<string, unknown>) => {
+      wsEndpoint = fn;
+    },
     /** A message a person sent (the payload of a `messageReceived` delivery), so replies can name it. */
     sent(payload: ReturnType<typeof messageReceived>) {
       const m = payload.event.message;

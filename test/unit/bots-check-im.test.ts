@@ -1,8 +1,9 @@
-// `kubemate bots check` for Feishu and WeCom, against the local platform servers: credentials the
+// `kubemate bots check` for Feishu, WeCom and DingTalk, against the local platform servers: credentials the
 // platform accepts pass; refused ones fail with what to fix; no secret is ever printed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { feishuConfigSchema, wecomConfigSchema } from '../../app/bots-config.js';
-import { checkFeishu, checkWecom } from '../../app/commands/bots.js';
+import { dingtalkConfigSchema, feishuConfigSchema, wecomConfigSchema } from '../../app/bots-config.js';
+import { checkDingtalk, checkFeishu, checkWecom } from '../../app/commands/bots.js';
+import * as dingtalk from '../support/dingtalk-server.js';
 import * as feishu from '../support/feishu-server.js';
 import * as wecom from '../support/wecom-server.js';
 
@@ -77,10 +78,43 @@ describe('bots check for Feishu and WeCom', () => {
     const issues = (input: unknown) =>
       feishuConfigSchema.safeParse(input).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues({ enabled: true, mode: 'ws', appId: feishu.APP_ID })).toEqual([
-      'mode: only webhook mode is supported so far',
+      'mode: mode must be webhook or long-connection',
     ]);
+    // The long connection needs the app secret only (no inbound deliveries to decrypt), and the app
+    // id exactly as Feishu issues it, which the SDK's client checks.
+    expect(
+      issues({ enabled: true, mode: 'long-connection', appId: feishu.APP_ID, appSecret: 's' }),
+    ).toBeUndefined();
+    expect(issues({ enabled: true, mode: 'long-connection', appId: 'cli_kubemate', appSecret: 's' })).toEqual(
+      ['appId: the long connection needs the app id exactly as issued: cli_ and 16 hex digits'],
+    );
     expect(issues({ enabled: true, appId: feishu.APP_ID, encryptKey: 'k', verificationToken: 't' })).toEqual([
       'appSecret: set appSecret or appSecretFile',
     ]);
+  });
+});
+
+describe('bots check for DingTalk', () => {
+  it('an access token when the Client ID and Secret are right; a refused secret fails with what to fix, never echoed', async () => {
+    const d = await dingtalk.startDingtalkServer();
+    try {
+      const config = (clientSecret: string) =>
+        dingtalkConfigSchema.parse({
+          enabled: true,
+          apiUrl: d.apiUrl,
+          clientId: dingtalk.CLIENT_ID,
+          clientSecret,
+          cardTemplateId: dingtalk.CARD_TEMPLATE,
+        });
+      const ok = await checkDingtalk(config(dingtalk.CLIENT_SECRET));
+      expect(ok.ok).toBe(true);
+      expect(ok.lines[0]).toBe(`dingtalk: access token ok for ${dingtalk.CLIENT_ID} at ${d.apiUrl}`);
+      const bad = await checkDingtalk(config('wrong-dingtalk-secret'));
+      expect(bad.ok).toBe(false);
+      expect(bad.lines[0]).toMatch(/check failed: .*appKeyOrSecret.*Client Secret/);
+      expect(bad.lines.join('\n')).not.toContain('wrong-dingtalk-secret');
+    } finally {
+      await d.close();
+    }
   });
 });

@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { toPlainText } from '../core/plain.js';
+import { splitText } from '../core/split.js';
+import type { ChatFile, ChatTransport, OutMessage, Place } from '../core/types.js';
+import type { DingtalkApi } from './api.js';
+import type { SessionWebhook } from './inbound.js';
+import { cardParams } from './render.js';
+
+/** Bytes of one text message (DingTalk allows about 20,000 characters; Chinese is 3 bytes each). */
+const TEXT_BYTES = 6000;
+/** A session webhook is not used in its last minute: the message could arrive after it expired. */
+const WEBHOOK_MARGIN_MS = 60_000;
+
+export interface DingtalkTransportOptions {
+  robotCode: string;
+  cardTemplateId: string;
+  /** Whether card buttons work: their callbacks arrive over Stream mode only. */
+  buttons: boolean;
+  /** The only origin a session webhook may have (https://oapi.dingtalk.com). */
+  webhookOrigin: string;
+  now?: () => number;
+}
+
+const isDm = (channel: string) => channel.startsWith('dm:');
+
+/**
+ * DingTalk as the outbox's transport. DingTalk has no threads: a place is a group conversation
+ * (its openConversationId) or a one-to-one chat (`dm:<staffId>`). Text goes through the session
+ * webhook of the conversation's last message while it is valid, else through the robot OpenAPI
+ * (groupMessages/send, oToMessages/batchSend). A text message cannot be edited: an update recalls
+ * what the OpenAPI sent and sends the new text. Approval cards are interactive cards created and
+ * delivered with /v1.0/card/instances/createAndDeliver and updated in place with PUT
+ * /v1.0/card/instances; their outTrackId is derived from the outbox key, so a retry names the same card.
+ */
+export class DingtalkTransport implements ChatTransport {
+  readonly platform = 'dingtalk';
+  private readonly webhooks = new Map<string, SessionWebhook>();
+  /** A text message sent through the OpenAPI: its processQueryKeys, which recall it. */
+  private readonly sent = new Map<string, string[]>();
+
+  constructor(
+    private readonly api: DingtalkApi,
+    private readonly o: DingtalkTransportOptions,
+  ) {}
+
+  /** Remembers where a conversation can be answered; a webhook outside DingTalk's origin is ignored. */
+  noteWebhook(w: SessionWebhook): boolean {
+    let origin: string;
+    try {
+      origin = new URL(w.url).origin;
+    } catch {
+      return false;
+    }
+    if (origin !== new URL(this.o.webhookOrigin).origin) return false;
+    this.webhooks.set(w.channel, w);
+    return true;
+  }
+
+  private webhookFor(channel: string): string | undefined {
+    const w = this.webhooks.get(channel);
+    if (!w) return undefined;
+    if (w.expiresAt - WEBHOOK_MARGIN_MS > (this.o.now ?? Date.now)()) return w.url;
+    this.webhooks.delete(channel);
+    return undefined;
+  }
+
+  private async sendText(channel: string, text: string): Promise<string[]> {
+    const keys: string[] = [];
+    for (const content of splitText(toPlainText(text), TEXT_BYTES)) {
+      const hook = this.webhookFor(channel);
+      if (hook) {
+        try {
+          await this.api.webhook(hook, { msgtype: 'text', text: { content } });
+          continue;
+        } catch {
+          this.webhooks.delete(channel); // expired or refused: the OpenAPI takes over
+        }
+      }
+      const msgParam = JSON.stringify({ content });
+      const r = isDm(channel)
+        ? await this.api.call('POST', '/v1.0/robot/oToMessages/batchSend', {
+            robotCode: this.o.robotCode,
+            userIds: [channel.slice(3)],
+            msgKey: 'sampleText',
+            msgParam,
+          })
+        : await this.api.call('POST', '/v1.0/robot/groupMessages/send', {
+            robotCode: this.o.robotCode,
+            openConversationId: channel,
+            msgKey: 'sampleText',
+            msgParam,
+          });
+      if (typeof r.processQueryKey === 'string') keys.push(r.processQueryKey);
+    }
+    return keys;
+  }
+
+  async post(place: Place, message: OutMessage, key?: string): Promise<{ messageId: string }> {
+    const c = message.card;
+    if (!c) {
+      const id = `txt_${randomBytes(8).toString('hex')}`;
+      this.sent.set(id, await this.sendText(place.channel, message.text));
+      return { messageId: id };
+    }
+    const outTrackId = `km_${createHash('sha256')
+      .update(key ?? randomBytes(16))
+      .digest('hex')
+      .slice(0, 40)}`;
+    const dm = isDm(place.channel);
+    const r = await this.api.call('POST', '/v1.0/card/instances/createAndDeliver', {
+      cardTemplateId: this.o.cardTemplateId,
+      outTrackId,
+      ...(this.o.buttons ? { callbackType: 'STREAM' } : {}),
+      cardData: { cardParamMap: cardParams(c, this.o.buttons) },
+      ...(dm
+        ? {
+            openSpaceId: `dtv1.card//IM_ROBOT.${place.channel.slice(3)}`,
+            imRobotOpenSpaceModel: { supportForward: false },
+            imRobotOpenDeliverModel: { spaceType: 'IM_ROBOT', robotCode: this.o.robotCode },
+          }
+        : {
+            openSpaceId: `dtv1.card//IM_GROUP.${place.channel}`,
+            imGroupOpenSpaceModel: { supportForward: false },
+            imGroupOpenDeliverModel: { robotCode: this.o.robotCode },
+          }),
+    });
+    if (r.success !== true)
+      throw new Error(`DingTalk did not deliver the card: ${JSON.stringify(r).slice(0, 300)}`);
+    return { messageId: outTrackId };
+  }
+
+  async update(channel: string, messageId: string, message: OutMessage): Promise<void> {
+    const c = message.card;
+    if (c) {
+      const r = await this.api.call('PUT', '/v1.0/card/instances', {
+        outTrackId: messageId,
+        cardData: { cardParamMap: cardParams(c, this.o.buttons) },
+        cardUpdateOptions: { updateCardDataByKey: true },
+      });
+      if (r.success !== true)
+        throw new Error(`DingTalk did not update the card: ${JSON.stringify(r).slice(0, 300)}`);
+      return;
+    }
+    const keys = this.sent.get(messageId);
+    if (keys?.length) {
+      const path = isDm(channel) ? '/v1.0/robot/otoMessages/batchRecall' : '/v1.0/robot/groupMessages/recall';
+      await this.api
+        .call('POST', path, {
+          robotCode: this.o.robotCode,
+          processQueryKeys: keys,
+          ...(isDm(channel) ? {} : { openConversationId: channel }),
+        })
+        .catch(() => undefined); // too old to recall: the new text follows anyway
+    }
+    this.sent.set(messageId, await this.sendText(channel, message.text));
+  }
+
+  /** Charts: DingTalk's robot image message needs a public photo URL; the chart's title is sent instead. */
+  async upload(place: Place, file: ChatFile): Promise<void> {
+    await this.sendText(place.channel, `[${file.title}: DingTalk robots cannot show this chart here]`);
+  }
+}

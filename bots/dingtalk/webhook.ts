@@ -1,0 +1,74 @@
+import type { InboundEvent } from '../core/types.js';
+import { robotSign, sameSign } from './crypto.js';
+import { normaliseMessage, robotMessageSchema, type SessionWebhook } from './inbound.js';
+
+export interface DingtalkAnswer {
+  status: number;
+  body: unknown;
+  /** Why a delivery was refused, for the audit (never the body: it is untrusted). */
+  refused?: string;
+}
+
+export interface DingtalkWebhookOptions {
+  appSecret: string;
+  robotCode: string;
+  /** Largest accepted skew of the `timestamp` header, in seconds either way (default 300). */
+  maxSkewSeconds?: number;
+  /** Largest accepted body in bytes (default 256 KiB). */
+  maxBodyBytes?: number;
+  now?: () => number;
+}
+
+const refuse = (status: number, error: string, refused: string): DingtalkAnswer => ({
+  status,
+  body: { error },
+  refused,
+});
+
+/**
+ * DingTalk's HTTP robot callback (the message receiving URL of an enterprise robot in HTTP mode).
+ * The `sign` header must be the HMAC-SHA256 of `timestamp\nAppSecret` keyed with the AppSecret, the
+ * `timestamp` (milliseconds) fresh, the body a robot message for this robot. `deliver` gets each
+ * normalised message and the session webhook it came with; the answer is immediate and the reply
+ * goes out later through the outbox.
+ */
+export function handleDingtalkCallback(
+  o: DingtalkWebhookOptions,
+  raw: string,
+  headers: Record<string, string | string[] | undefined>,
+  deliver: (event: InboundEvent, webhook?: SessionWebhook) => void,
+): DingtalkAnswer {
+  const header = (n: string) => {
+    const v = headers[n];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  if (Buffer.byteLength(raw) > (o.maxBodyBytes ?? 256 * 1024))
+    return refuse(413, 'the body is too large for a DingTalk robot message', 'oversized body');
+  const timestamp = header('timestamp');
+  const sign = header('sign');
+  if (!timestamp || !sign) return refuse(401, 'unsigned DingTalk request', 'unsigned request');
+  if (!sameSign(robotSign(timestamp, o.appSecret), sign))
+    return refuse(401, 'invalid DingTalk request signature', 'bad signature');
+  const skew = Math.abs((o.now ?? Date.now)() - Number(timestamp)) / 1000;
+  if (!/^\d{13}$/.test(timestamp) || !Number.isFinite(skew) || skew > (o.maxSkewSeconds ?? 300))
+    return refuse(401, 'stale DingTalk request timestamp', 'stale timestamp');
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return refuse(400, 'invalid request: the body is not valid JSON', 'body is not JSON');
+  }
+  const m = robotMessageSchema.safeParse(body);
+  if (!m.success) {
+    const issue = m.error.issues[0];
+    return refuse(
+      400,
+      `invalid request: not a DingTalk robot message (${issue?.path.join('.') || 'body'}: ${issue?.message})`,
+      'not a robot message',
+    );
+  }
+  if (m.data.robotCode !== o.robotCode) return refuse(401, 'the message is for another robot', 'wrong robot');
+  const n = normaliseMessage(m.data);
+  if (n) deliver(n.event, n.webhook);
+  return { status: 200, body: {} };
+}

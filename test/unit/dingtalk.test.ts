@@ -1,0 +1,169 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../app/config.js';
+import type { ApprovalCard } from '../../bots/core/types.js';
+import { robotSign } from '../../bots/dingtalk/crypto.js';
+import { normaliseCardPress, normaliseMessage, robotMessageSchema } from '../../bots/dingtalk/inbound.js';
+import { cardParams } from '../../bots/dingtalk/render.js';
+import { handleDingtalkCallback } from '../../bots/dingtalk/webhook.js';
+
+const SECRET = 'this-is-the-app-secret';
+
+const message = (o: Record<string, unknown> = {}) => ({
+  msgId: 'msgA1',
+  msgtype: 'text',
+  conversationId: 'cidGroup1==',
+  conversationType: '2',
+  senderStaffId: 'alice01',
+  robotCode: 'dingrobot',
+  isInAtList: true,
+  sessionWebhook: 'https://oapi.dingtalk.com/robot/sendBySession?session=s1',
+  sessionWebhookExpiredTime: 1_900_000_000_000,
+  text: { content: '  pods   payments ' },
+  ...o,
+});
+
+describe('DingTalk robot callback signature', () => {
+  it('is base64 HMAC-SHA256 keyed with the app secret over "timestamp\\nsecret"', () => {
+    // Computed independently of robotSign, from DingTalk's description of the scheme.
+    const expected = createHmac('sha256', Buffer.from(SECRET, 'utf8'))
+      .update(Buffer.from(`1700000000000\n${SECRET}`, 'utf8'))
+      .digest()
+      .toString('base64');
+    expect(robotSign('1700000000000', SECRET)).toBe(expected);
+    expect(robotSign('1700000000001', SECRET)).not.toBe(expected);
+  });
+
+  it('accepts a fresh, signed message for this robot, and refuses a timestamp that is not milliseconds', () => {
+    const now = 1_700_000_000_000;
+    const body = JSON.stringify(message());
+    const got: unknown[] = [];
+    const ok = handleDingtalkCallback(
+      { appSecret: SECRET, robotCode: 'dingrobot', now: () => now },
+      body,
+      { timestamp: String(now - 1000), sign: robotSign(String(now - 1000), SECRET) },
+      (e) => got.push(e),
+    );
+    expect(ok.status).toBe(200);
+    expect(got).toHaveLength(1);
+    const seconds = String(Math.floor(now / 1000));
+    const bad = handleDingtalkCallback(
+      { appSecret: SECRET, robotCode: 'dingrobot', now: () => now },
+      body,
+      { timestamp: seconds, sign: robotSign(seconds, SECRET) },
+      () => got.push('ran'),
+    );
+    expect([bad.status, bad.refused, got.length]).toEqual([401, 'stale timestamp', 1]);
+  });
+});
+
+describe('DingTalk inbound messages', () => {
+  it('a group @-message is a mention in the conversation; a one-to-one message is direct, placed on the person', () => {
+    const group = normaliseMessage(robotMessageSchema.parse(message()))!;
+    expect(group.event).toMatchObject({
+      kind: 'mention',
+      text: 'pods payments',
+      place: { channel: 'cidGroup1==' },
+    });
+    expect(group.webhook?.channel).toBe('cidGroup1==');
+    const dm = normaliseMessage(robotMessageSchema.parse(message({ conversationType: '1' })))!;
+    expect(dm.event).toMatchObject({ kind: 'message', direct: true, place: { channel: 'dm:alice01' } });
+  });
+
+  it('ignores non-text messages and senders without a staff id (outside the organisation)', () => {
+    expect(normaliseMessage(robotMessageSchema.parse(message({ msgtype: 'picture' })))).toBeUndefined();
+    expect(normaliseMessage(robotMessageSchema.parse(message({ senderStaffId: undefined })))).toBeUndefined();
+  });
+
+  it('a card press counts only on the card posted for that ticket', () => {
+    const press = {
+      type: 'actionCallback',
+      outTrackId: 'km_card1',
+      userId: 'bob02',
+      content: JSON.stringify({
+        cardPrivateData: { actionIds: ['approve'], params: { kubemate: 'approve', ticket: 'tkt_1' } },
+      }),
+    };
+    const channelOf = (out: string, ticket: string) =>
+      out === 'km_card1' && ticket === 'tkt_1' ? 'cidG==' : undefined;
+    expect(normaliseCardPress(press, 'd1', channelOf)).toMatchObject({
+      kind: 'button',
+      action: 'approve',
+      ticketId: 'tkt_1',
+      place: { channel: 'cidG==' },
+      user: { platform: 'dingtalk', id: 'bob02' },
+    });
+    expect(normaliseCardPress({ ...press, outTrackId: 'km_other' }, 'd2', channelOf)).toBeUndefined();
+    expect(
+      normaliseCardPress(
+        { ...press, content: '{"cardPrivateData":{"params":{"kubemate":"run"}}}' },
+        'd3',
+        channelOf,
+      ),
+    ).toBeUndefined();
+  });
+});
+
+describe('DingTalk approval card params', () => {
+  const card: ApprovalCard = {
+    ticketId: 'tkt_1',
+    tool: 'deployment_scale',
+    call: 'deployment_scale payments/api replicas=4',
+    plan: 'scale payments/api from 2 to 4 replicas',
+    requester: 'alice',
+    expiresAt: '2026-12-07T08:00:00Z',
+    status: 'pending',
+    approvals: [],
+    required: 1,
+  };
+
+  it('are strings only, with buttons while pending in Stream mode', () => {
+    const p = cardParams(card, true);
+    expect(Object.values(p).every((v) => typeof v === 'string')).toBe(true);
+    expect([p.approvable, p.rejectable, p.status]).toEqual(['true', 'true', '待审批 pending']);
+    expect(cardParams({ ...card, status: 'executed' }, true).approvable).toBe('false');
+  });
+
+  it('a call too long to show whole cannot be approved from the card; HTTP mode says how to decide by command', () => {
+    const long = cardParams({ ...card, call: 'x'.repeat(5000) }, true);
+    expect([long.approvable, long.rejectable]).toEqual(['false', 'true']);
+    expect(long.call).toContain('3500 more characters cut');
+    const http = cardParams(card, false);
+    expect([http.approvable, http.rejectable]).toEqual(['false', 'false']);
+    expect(http.notice).toContain('@kubemate approve tkt_1');
+  });
+});
+
+describe('bots.dingtalk configuration', () => {
+  it('names each missing setting when enabled, and refuses a chat id that is not a conversation id', () => {
+    const err = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env: { KUBEMATE_BOTS__DINGTALK__ENABLED: 'true', ...env } });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    const missing = err({});
+    expect(missing).toContain('bots.dingtalk.clientId');
+    expect(missing).toContain('bots.dingtalk.clientSecret');
+    expect(missing).toContain('bots.dingtalk.cardTemplateId');
+    expect(
+      err({
+        KUBEMATE_BOTS__DINGTALK__CLIENT_ID: 'dingabc123',
+        KUBEMATE_BOTS__DINGTALK__CLIENT_SECRET: 's',
+        KUBEMATE_BOTS__DINGTALK__CARD_TEMPLATE_ID: 't.schema',
+        KUBEMATE_BOTS__DINGTALK__CHATS: JSON.stringify([{ id: 'oc_feishuchat' }]),
+      }),
+    ).toContain('openConversationId');
+    const ok = loadConfig({
+      env: {
+        KUBEMATE_BOTS__DINGTALK__ENABLED: 'true',
+        KUBEMATE_BOTS__DINGTALK__CLIENT_ID: 'dingabc123',
+        KUBEMATE_BOTS__DINGTALK__CLIENT_SECRET: 's',
+        KUBEMATE_BOTS__DINGTALK__CARD_TEMPLATE_ID: 't.schema',
+      },
+    });
+    expect([ok.bots.dingtalk.mode, ok.bots.dingtalk.apiUrl]).toEqual(['stream', 'https://api.dingtalk.com']);
+  });
+});
