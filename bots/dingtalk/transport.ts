@@ -32,8 +32,20 @@ const isDm = (channel: string) => channel.startsWith('dm:');
  * delivered with /v1.0/card/instances/createAndDeliver and updated in place with PUT
  * /v1.0/card/instances; their outTrackId is derived from the outbox key, so a retry names the same card.
  */
+/** How many conversations' session webhooks, and sent texts' recall keys, are kept (oldest go first). */
+const MAX_WEBHOOKS = 5_000;
+const MAX_SENT = 2_000;
+
+/** Sets `key` as the newest entry, dropping the oldest beyond `max`: memory stays bounded. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > max) map.delete(map.keys().next().value as string);
+}
+
 export class DingtalkTransport implements ChatTransport {
   readonly platform = 'dingtalk';
+  /** Kept in memory only: after a restart replies go through the OpenAPI until a new message comes. */
   private readonly webhooks = new Map<string, SessionWebhook>();
   /** A text message sent through the OpenAPI: its processQueryKeys, which recall it. */
   private readonly sent = new Map<string, string[]>();
@@ -52,7 +64,7 @@ export class DingtalkTransport implements ChatTransport {
       return false;
     }
     if (origin !== new URL(this.o.webhookOrigin).origin) return false;
-    this.webhooks.set(w.channel, w);
+    remember(this.webhooks, w.channel, w, MAX_WEBHOOKS);
     return true;
   }
 
@@ -99,7 +111,7 @@ export class DingtalkTransport implements ChatTransport {
     const c = message.card;
     if (!c) {
       const id = `txt_${randomBytes(8).toString('hex')}`;
-      this.sent.set(id, await this.sendText(place.channel, message.text));
+      remember(this.sent, id, await this.sendText(place.channel, message.text), MAX_SENT);
       return { messageId: id };
     }
     const outTrackId = `km_${createHash('sha256')
@@ -152,7 +164,7 @@ export class DingtalkTransport implements ChatTransport {
         })
         .catch(() => undefined); // too old to recall: the new text follows anyway
     }
-    this.sent.set(messageId, await this.sendText(channel, message.text));
+    remember(this.sent, messageId, await this.sendText(channel, message.text), MAX_SENT);
   }
 
   /** Charts: DingTalk's robot image message needs a public photo URL; the chart's title is sent instead. */

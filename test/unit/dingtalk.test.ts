@@ -167,3 +167,40 @@ describe('bots.dingtalk configuration', () => {
     expect([ok.bots.dingtalk.mode, ok.bots.dingtalk.apiUrl]).toEqual(['stream', 'https://api.dingtalk.com']);
   });
 });
+
+describe('DingTalk transport memory', () => {
+  it('keeps session webhooks for the newest 5,000 conversations only: the oldest falls back to the OpenAPI', async () => {
+    const { DingtalkTransport } = await import('../../bots/dingtalk/transport.js');
+    const calls: string[] = [];
+    const api = {
+      call: async (_m: string, path: string) => {
+        calls.push(`api ${path}`);
+        return { processQueryKey: 'k' };
+      },
+      webhook: async (url: string) => {
+        calls.push(`hook ${url}`);
+      },
+    };
+    const t = new DingtalkTransport(api as never, {
+      robotCode: 'dingrobot',
+      cardTemplateId: 'tpl',
+      buttons: false,
+      webhookOrigin: 'https://oapi.dingtalk.com',
+      now: () => 1_700_000_000_000,
+    });
+    const hook = (i: number) => ({
+      channel: `cid${i}`,
+      url: `https://oapi.dingtalk.com/robot/sendBySession?session=s${i}`,
+      expiresAt: 1_800_000_000_000,
+    });
+    for (let i = 0; i <= 5_000; i++) expect(t.noteWebhook(hook(i))).toBe(true);
+    await t.post({ channel: 'cid0' }, { text: 'oldest' });
+    await t.post({ channel: 'cid5000' }, { text: 'newest' });
+    await t.post({ channel: 'cid1' }, { text: 'still kept' });
+    expect(calls).toEqual([
+      'api /v1.0/robot/groupMessages/send',
+      'hook https://oapi.dingtalk.com/robot/sendBySession?session=s5000',
+      'hook https://oapi.dingtalk.com/robot/sendBySession?session=s1',
+    ]);
+  });
+});
