@@ -307,6 +307,15 @@ export class AlertStore {
     return r ? groupOf(r) : undefined;
   }
 
+  /** The group and the latest alert with this fingerprint (an alert that fired several times: its last episode). */
+  alertByFingerprint(fingerprint: string): { group: GroupRecord; alert: AlertRecord } | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM alerts WHERE fingerprint = ? ORDER BY updated_at DESC, starts_at DESC LIMIT 1')
+      .get(fingerprint) as (AlertRow & { group_key: string }) | undefined;
+    const group = r ? this.group(r.group_key) : undefined;
+    return r && group ? { group, alert: alertOf(r) } : undefined;
+  }
+
   groups(filter: { status?: string; limit?: number } = {}): GroupRecord[] {
     const rows = this.db
       .prepare(

@@ -23,7 +23,15 @@ import {
 } from '../support/kube.js';
 import { type ScriptedOllama, startScriptedOllama } from '../support/ollama-scripted.js';
 import { MemoryAudit } from '../support/pipeline.js';
-import { BOT_TOKEN, type SlackServer, startSlackServer } from '../support/slack-server.js';
+import {
+  actionPress,
+  BOT_TOKEN,
+  buttonPress,
+  type SlackMessage,
+  type SlackServer,
+  signed,
+  startSlackServer,
+} from '../support/slack-server.js';
 
 /**
  * Alert triage end to end with real parts: the real Prometheus fires a real rule, the real
@@ -33,6 +41,7 @@ import { BOT_TOKEN, type SlackServer, startSlackServer } from '../support/slack-
  */
 
 const TOKEN = 'alertmanager-webhook-token-for-tests';
+const SIGNING_SECRET = 'alerts-slack-signing-secret';
 const CHANNEL = 'C0ALERTS';
 const ns = uniqueName('alerts');
 const POLICY = `
@@ -40,10 +49,12 @@ version: 1
 identities:
   triage: [alert:triage]
   bob: [slack:UBOB]
+  carol: [slack:UCAROL]
+  mallory: [slack:UMAL]
 bindings:
   - subjects: [triage]
     roles: [viewer]
-  - subjects: [bob]
+  - subjects: [bob, carol]
     roles: [operator]
 `;
 
@@ -125,7 +136,9 @@ receivers:
     KUBEMATE_OBSERVABILITY__PROMETHEUS: [{ url: stack.prometheusUrl, timeoutSeconds: 5 }],
     KUBEMATE_BOTS__SLACK__ENABLED: 'true',
     KUBEMATE_BOTS__SLACK__BOT_TOKEN: BOT_TOKEN,
-    KUBEMATE_BOTS__SLACK__SIGNING_SECRET: 'unused-signing-secret',
+    KUBEMATE_BOTS__SLACK__SIGNING_SECRET: SIGNING_SECRET,
+    KUBEMATE_BOTS__SLACK__CHANNELS: [{ id: CHANNEL, allowWrites: true }],
+    KUBEMATE_OBSERVABILITY__ALERTMANAGER: [{ url: stack.alertmanagerUrl, timeoutSeconds: 5 }],
     KUBEMATE_BOTS__SLACK__API_URL: slack.apiUrl,
     KUBEMATE_BOTS__SLACK__PER_CHANNEL_INTERVAL_SECONDS: '0.05',
     KUBEMATE_ALERTS__ENABLED: 'true',
@@ -273,4 +286,162 @@ describe('alert triage on the real cluster', () => {
     );
     expect(lines).toHaveLength(1);
   });
+});
+
+describe('the thread buttons', () => {
+  const press = async (body: string) => {
+    const r = await server.inject({
+      method: 'POST',
+      url: '/slack/events',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...signed(SIGNING_SECRET, body) },
+      payload: body,
+    });
+    expect(r.statusCode).toBe(200);
+    await bot.http?.idle();
+    await bot.core.settled();
+    await alerts.service.settled();
+    await bot.outbox.drained();
+  };
+  let at = 1_700_000_100;
+  const ts = () => `${at++}.000001`;
+
+  it('Acknowledge, Silence 1h (approved, created in the real Alertmanager), Investigate and Runbook act as the presser; strangers are refused and audited', async () => {
+    const alertname = `KubemateButtons${ns.replace(/[^a-z0-9]/g, '')}`;
+    ollama.setChat((r) => {
+      const asked = r.messages
+        .filter((m) => m.role === 'user')
+        .map((m) => m.content)
+        .join('\n');
+      if (!asked.includes('Investigate it further'))
+        return { content: 'Triage: the api pods ran out of memory.' };
+      return r.messages.some((m) => m.role === 'tool')
+        ? { content: `Investigated as asked: the api pods in ${ns} were OOMKilled.` }
+        : { toolCalls: [{ name: 'pods_list', arguments: { namespace: ns } }] };
+    });
+    // An alert pushed into the real Alertmanager, which groups it and posts it to Kubemate.
+    const pushed = await fetch(`${stack.alertmanagerUrl}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        {
+          labels: { alertname, namespace: ns, severity: 'warning', pod: 'api-oom-1' },
+          annotations: { summary: 'container OOMKilled: memory limit too low' },
+          startsAt: new Date().toISOString(),
+        },
+      ]),
+    });
+    expect(pushed.status).toBe(200);
+    const root = () =>
+      slack.messages.find((m) => m.channel === CHANNEL && !m.thread_ts && m.text.includes(alertname));
+    await waitFor('the alert thread', () => root() !== undefined, 60_000);
+    await waitFor(
+      'the triage',
+      () =>
+        alerts.store.triage(
+          alerts.store.groups({ limit: 500 }).find((g) => g.labels.alertname === alertname)!.groupKey,
+        )?.state === 'done',
+      60_000,
+    );
+    await alerts.service.settled();
+    await bot.outbox.drained();
+    const group = alerts.store.groups({ limit: 500 }).find((g) => g.labels.alertname === alertname)!;
+    const buttons = (root()!.blocks ?? [])
+      .flatMap((b) => (b.elements as Array<{ action_id?: string; value?: string }>) ?? [])
+      .filter((e) => e.action_id?.startsWith('kubemate_act_'));
+    expect(buttons.map((b) => b.action_id)).toEqual([
+      'kubemate_act_alert_investigate',
+      'kubemate_act_alert_silence_1h',
+      'kubemate_act_alert_silence_4h',
+      'kubemate_act_alert_ack',
+      'kubemate_act_alert_runbook',
+    ]);
+    expect(new Set(buttons.map((b) => b.value))).toEqual(new Set([group.id]));
+    const thread = () => slack.messages.filter((m) => m.thread_ts === root()!.ts);
+    const said = (re: RegExp) => thread().filter((m) => re.test(m.text));
+
+    // Someone Kubemate does not know, and someone it knows who may not read alerts: refused, audited.
+    await press(actionPress('UEVE', root()!, 'kubemate_act_alert_ack', ts()));
+    await press(actionPress('UMAL', root()!, 'kubemate_act_alert_silence_1h', ts()));
+    expect(said(/I don't know who you are/)).toHaveLength(1);
+    expect(said(/^mallory: you may not act on alerts/)).toHaveLength(1);
+    expect(
+      audit.records.some(
+        (r) => r.principal.id === 'slack:UEVE' && r.decision?.rule === 'chat-unknown-identity',
+      ),
+    ).toBe(true);
+    expect(
+      audit.records.some(
+        (r) =>
+          r.principal.id === 'slack:UMAL' && r.tool === 'chat:alert_silence_1h' && r.outcome === 'denied',
+      ),
+    ).toBe(true);
+    expect(alerts.store.group(group.groupKey)!.ackBy).toBeUndefined();
+    expect(audit.records.some((r) => r.principal.id === 'slack:UMAL' && r.tool === 'silence_create')).toBe(
+      false,
+    );
+
+    // Acknowledge: recorded, audited, and shown in the live summary.
+    await press(actionPress('UBOB', root()!, 'kubemate_act_alert_ack', ts()));
+    expect(alerts.store.group(group.groupKey)!.ackBy).toBe('bob');
+    expect(root()!.text).toContain('acknowledged by bob');
+    expect(said(/^bob took this alert group/)).toHaveLength(1);
+    expect(
+      audit.records.some(
+        (r) => r.principal.id === 'slack:UBOB' && r.tool === 'chat:alert_ack' && r.outcome === 'success',
+      ),
+    ).toBe(true);
+
+    // Silence 1h: silence_create as bob, which the policy puts behind another person's approval.
+    await press(actionPress('UBOB', root()!, 'kubemate_act_alert_silence_1h', ts()));
+    const card = thread().find((m) => m.text.startsWith('Approval needed'));
+    expect(card, JSON.stringify(thread().map((m) => m.text))).toBeDefined();
+    expect(card!.text).toContain('for bob');
+    const silences = async () =>
+      (
+        (await (await fetch(`${stack.alertmanagerUrl}/api/v2/silences`)).json()) as Array<{
+          id: string;
+          createdBy: string;
+          comment: string;
+          startsAt: string;
+          endsAt: string;
+          status: { state: string };
+          matchers: Array<{ name: string; value: string; isEqual: boolean; isRegex: boolean }>;
+        }>
+      ).filter((x) => x.comment.includes(group.id));
+    expect(await silences()).toHaveLength(0);
+    await press(buttonPress('UCAROL', card as SlackMessage, 'approve', ts()));
+    const made = await silences();
+    expect(made).toHaveLength(1);
+    expect(made[0]!.createdBy).toBe('slack:UBOB');
+    expect(made[0]!.status.state).toBe('active');
+    const hours = (Date.parse(made[0]!.endsAt) - Date.parse(made[0]!.startsAt)) / 3600_000;
+    expect(hours).toBeCloseTo(1, 2);
+    expect(made[0]!.matchers).toEqual(
+      expect.arrayContaining([
+        { name: 'alertname', value: alertname, isEqual: true, isRegex: false },
+        { name: 'namespace', value: ns, isEqual: true, isRegex: false },
+      ]),
+    );
+    expect(
+      audit.records.some(
+        (r) => r.principal.id === 'slack:UBOB' && r.tool === 'silence_create' && r.outcome === 'success',
+      ),
+    ).toBe(true);
+
+    // Investigate further: the agent, as bob, in the thread.
+    await press(actionPress('UBOB', root()!, 'kubemate_act_alert_investigate', ts()));
+    expect(said(/^Investigated as asked/)).toHaveLength(1);
+    expect(
+      audit.records.some(
+        (r) => r.principal.id === 'slack:UBOB' && r.tool === 'pods_list' && r.kind === 'result',
+      ),
+    ).toBe(true);
+
+    // Runbook: the matching section, searched as bob.
+    await press(actionPress('UBOB', root()!, 'kubemate_act_alert_runbook', ts()));
+    expect(said(/kubemate\/oomkilled\.md/).length).toBeGreaterThan(0);
+    expect(audit.records.some((r) => r.principal.id === 'slack:UBOB' && r.tool === 'runbooks_search')).toBe(
+      true,
+    );
+  }, 180_000);
 });

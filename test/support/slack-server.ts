@@ -353,3 +353,41 @@ export function buttonPayload(
   };
   return payload;
 }
+
+/**
+ * The block_actions body (form-encoded `payload`) of a press on one of a message's own buttons
+ * (`kubemate_act_<action>`), with the value the button carries.
+ */
+export function actionPress(user: string, message: SlackMessage, actionId: string, actionTs: string) {
+  const button = (message.blocks ?? [])
+    .flatMap((b) => (b.elements as Array<{ action_id?: string; value?: string }>) ?? [])
+    .find((e) => e.action_id === actionId);
+  if (!button) throw new Error(`no button ${actionId} on message ${message.ts}`);
+  const payload = {
+    type: 'block_actions',
+    team: { id: 'T0TEST', domain: 'kubemate-test' },
+    user: { id: user, username: user.toLowerCase(), team_id: 'T0TEST' },
+    api_app_id: 'A0TEST',
+    token: 'legacy',
+    container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
+    trigger_id: `trig.${actionTs}`,
+    channel: { id: message.channel, name: 'alerts' },
+    message: {
+      type: 'message',
+      ts: message.ts,
+      ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
+      text: message.text,
+    },
+    response_url: 'http://127.0.0.1:9/unused',
+    actions: [
+      {
+        action_id: actionId,
+        block_id: 'kubemate_actions',
+        type: 'button',
+        value: button.value,
+        action_ts: actionTs,
+      },
+    ],
+  };
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
