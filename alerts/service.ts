@@ -11,7 +11,7 @@ import type { AlertRoute, AlertsConfig } from './config.js';
 import { type Enrichment, enrich, targetsOf } from './enrich.js';
 import { matchesAll } from './matchers.js';
 import { alertActions, alertLine, rootText, severityName, stormText, triageText } from './render.js';
-import type { AlertRecord, AlertStore, GroupRecord, Ingested } from './store.js';
+import { type AlertRecord, type AlertStore, type GroupRecord, groupIdOf, type Ingested } from './store.js';
 import type { AlertmanagerWebhook } from './webhook.js';
 
 /** What alert triage needs of a chat platform: posts it makes on its own, once per key, and edits. */
@@ -68,6 +68,7 @@ export class AlertService {
   private stopped = true;
   /** Set while a triage runs: its agent may not start another (alerts_triage is read-only, and would recurse). */
   private readonly inTriage = new AsyncLocalStorage<true>();
+  private readonly watchers = new Set<(groupId?: string) => void>();
 
   constructor(private readonly o: AlertServiceOptions) {
     this.now = o.now ?? Date.now;
@@ -105,6 +106,22 @@ export class AlertService {
     this.flushEdits();
   }
 
+  /** `changed()`: a group was added (or came back); `changed(id)`: a group's state or triage changed. */
+  watch(changed: (groupId?: string) => void): () => void {
+    this.watchers.add(changed);
+    return () => this.watchers.delete(changed);
+  }
+
+  private changed(groupId?: string): void {
+    for (const w of this.watchers) {
+      try {
+        w(groupId);
+      } catch (e) {
+        this.o.logger.warn({ error: (e as Error).message }, 'alert change listener failed');
+      }
+    }
+  }
+
   route(labels: Record<string, string>): AlertRoute | undefined {
     return this.o.config.routes.find((r) => matchesAll(r.matchers, labels));
   }
@@ -124,6 +141,8 @@ export class AlertService {
     });
     const { group } = ingested;
     this.present(group, ingested);
+    if (ingested.isNew || ingested.refired) this.changed();
+    if (!ingested.isNew) this.changed(group.id);
     const route = routeOf.has(payload.groupKey) ? routeOf.get(payload.groupKey) : this.route(group.labels);
     if ((route?.triage ?? true) && (ingested.isNew || ingested.refired || ingested.fired.length > 0)) {
       this.o.store.enqueueTriage(group.groupKey, group.severityRank, this.o.config.triage.queueLimit);
@@ -206,6 +225,7 @@ export class AlertService {
     const group = this.o.store.groupById(groupId);
     if (!group) return undefined;
     this.o.store.acknowledge(group.groupKey, person);
+    this.changed(group.id);
     const now = this.o.store.group(group.groupKey)!;
     const chat = now.platform ? this.o.chats[now.platform] : undefined;
     if (chat && now.channel && !now.storm) chat.edit(now.channel, rootKey(now), this.rootMessage(now));
@@ -242,6 +262,7 @@ export class AlertService {
             model: false,
             error: (e as Error).message,
           });
+          this.changed(groupIdOf(next.groupKey));
         })
         .finally(() => {
           this.running.delete(work);
@@ -300,6 +321,7 @@ export class AlertService {
       ...(diagnosis ? { diagnosis } : {}),
       model: !!diagnosis,
     });
+    this.changed(group.id);
     const text = triageText({
       enrichment: found.text,
       ...(diagnosis ? { diagnosis } : {}),

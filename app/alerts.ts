@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { buildAgent } from '../agent/index.js';
+import { alertTriageAccess } from '../alerts/access.js';
 import { alertActionHandler } from '../alerts/actions.js';
 import { type AlertChat, AlertService } from '../alerts/service.js';
 import { AlertStore } from '../alerts/store.js';
@@ -50,7 +51,7 @@ export function buildAlerts(app: App, bots: { slack?: SlackBot }): Alerts | unde
   // The thread buttons, pressed on the platform that posted them; alerts_triage on demand.
   if (bots.slack) bots.slack.core.onAction('alert_', alertActionHandler(service, store));
   const backends = app.pipeline.backends;
-  backends.alerts = { triage: (ref, principal, options) => service.triageFor(ref, principal, options) };
+  backends.alerts = alertTriageAccess(service, store);
   return {
     service,
     store,

@@ -1,12 +1,21 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import {
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupIdOf } from '../../alerts/store.js';
 import { type Alerts, buildAlerts } from '../../app/alerts.js';
 import { buildBots } from '../../app/bots.js';
 import { buildHttpServer } from '../../app/http.js';
 import { type App, buildApp } from '../../app/wiring.js';
 import type { SlackBot } from '../../bots/slack/bot.js';
+import { buildMcpServer } from '../../mcp/server.js';
+import type { Principal } from '../../policies/types.js';
 import { silentLogger } from '../../tools/core/logger.js';
 import {
   freePort,
@@ -48,9 +57,9 @@ const POLICY = `
 version: 1
 identities:
   triage: [alert:triage]
-  bob: [slack:UBOB]
+  bob: [slack:UBOB, token:bob-ide]
   carol: [slack:UCAROL]
-  mallory: [slack:UMAL]
+  mallory: [slack:UMAL, token:mallory-ide]
 bindings:
   - subjects: [triage]
     roles: [viewer]
@@ -143,6 +152,8 @@ receivers:
     KUBEMATE_BOTS__SLACK__PER_CHANNEL_INTERVAL_SECONDS: '0.05',
     KUBEMATE_ALERTS__ENABLED: 'true',
     KUBEMATE_ALERTS__TOKEN: TOKEN,
+    // Every test here may run the model; the budget itself is tested in the unit and storm tests.
+    KUBEMATE_ALERTS__TRIAGE__MODEL_RUNS_PER_MINUTE: '100',
     KUBEMATE_ALERTS__ROUTES: [{ matchers: [`namespace="${ns}"`], channel: CHANNEL }],
   });
   const policyFile = join(cfg.dataDir, 'policy.yaml');
@@ -444,4 +455,138 @@ describe('the thread buttons', () => {
       true,
     );
   }, 180_000);
+});
+
+describe('alerts_triage and the alert groups as MCP resources', () => {
+  const bob: Principal = { id: 'token:bob-ide', groups: [], source: 'mcp-http' };
+  const mallory: Principal = { id: 'token:mallory-ide', groups: [], source: 'mcp-http' };
+  async function connect(principal: Principal) {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await buildMcpServer(app.pipeline, principal).connect(serverSide);
+    const client = new Client({ name: 'alerts-test', version: '1' });
+    await client.connect(clientSide);
+    return client;
+  }
+
+  it('triages a group or one alert on demand as the caller, and serves stored triage results to those who may read alerts', async () => {
+    ollama.setChat(() => ({ content: 'MCP diagnosis: the api pods cannot be scheduled, 640 CPUs asked.' }));
+    const alertname = 'KubemateMcpTriage';
+    const groupKey = `{}:{alertname="${alertname}", namespace="${ns}"}`;
+    const id = groupIdOf(groupKey);
+    const uri = `kubemate://alerts/groups/${id}`;
+    const client = await connect(bob);
+    const stranger = await connect(mallory);
+    const listChanged: unknown[] = [];
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, async (n) => {
+      listChanged.push(n);
+    });
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
+      updated.push(n.params.uri);
+    });
+    const strangerHeard: unknown[] = [];
+    stranger.setNotificationHandler(ResourceListChangedNotificationSchema, async (n) => {
+      strangerHeard.push(n);
+    });
+    expect(client.getServerCapabilities()?.resources).toMatchObject({ listChanged: true, subscribe: true });
+    await client.subscribeResource({ uri });
+    await expect(stranger.subscribeResource({ uri })).rejects.toThrow(/cannot subscribe/);
+
+    const fingerprint = 'fedcba9876543210';
+    const delivered = await post({
+      version: '4',
+      groupKey,
+      status: 'firing',
+      receiver: 'kubemate',
+      groupLabels: { alertname, namespace: ns },
+      commonLabels: { alertname, namespace: ns, severity: 'critical', deployment: 'api' },
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager',
+      truncatedAlerts: 0,
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname, namespace: ns, severity: 'critical', deployment: 'api' },
+          annotations: { summary: 'api has no ready replicas' },
+          startsAt: new Date().toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: '',
+          fingerprint,
+        },
+      ],
+    });
+    expect(delivered.status).toBe(200);
+    await alerts.service.settled();
+    await waitFor('the notifications', () => listChanged.length > 0 && updated.includes(uri), 10_000);
+    expect(strangerHeard).toHaveLength(0);
+
+    // Resources: the stored triage (as the triage principal), for bob; nothing for mallory.
+    const listed = await client.listResources();
+    expect(listed.resources.map((r) => r.uri)).toContain(uri);
+    const templates = await client.listResourceTemplates();
+    expect(templates.resourceTemplates.map((t) => t.uriTemplate)).toContain('kubemate://alerts/groups/{id}');
+    const read = await client.readResource({ uri });
+    const text = (read.contents[0] as { text: string }).text;
+    expect(text).toContain(`# ${alertname} (${id})`);
+    expect(text).toContain('- triage: done');
+    expect(text).toContain('MCP diagnosis: the api pods cannot be scheduled');
+    expect(text).toMatch(/Insufficient cpu|FailedScheduling/);
+    expect((await stranger.listResources()).resources.map((r) => r.uri)).not.toContain(uri);
+    expect((await stranger.listResourceTemplates()).resourceTemplates).toEqual([]);
+    await expect(stranger.readResource({ uri })).rejects.toThrow(/denied/);
+    expect(
+      audit.records.some(
+        (r) => r.principal.id === mallory.id && r.tool === 'alerts_triage' && r.outcome === 'denied',
+      ),
+    ).toBe(true);
+    await expect(client.readResource({ uri: 'kubemate://alerts/groups/ag_000000000000' })).rejects.toThrow(
+      /not found/i,
+    );
+
+    // The tool: the group, facts alone, read as bob (not as the triage principal).
+    const before = audit.records.length;
+    const facts = await client.callTool({ name: 'alerts_triage', arguments: { group: id, model: false } });
+    expect(facts.isError).toBeFalsy();
+    const factsText = (facts.content as Array<{ text: string }>)[0]!.text;
+    expect(factsText).toContain(`Alert group ${id} (${alertname}, firing, 1 alert triaged)`);
+    expect(factsText).toContain('Enrichment alone: no model run was asked for');
+    expect(factsText).toMatch(/Insufficient cpu|FailedScheduling/);
+    const reads = audit.records.slice(before);
+    expect(
+      reads.some((r) => r.principal.id === bob.id && r.tool === 'workload_describe' && r.kind === 'result'),
+    ).toBe(true);
+    expect(reads.some((r) => r.principal.id === 'alert:triage')).toBe(false);
+
+    // One alert by fingerprint, with the model, by groupKey too.
+    const one = await client.callTool({ name: 'alerts_triage', arguments: { fingerprint } });
+    const structured = one.structuredContent as { diagnosis?: string; alerts: number; groupId: string };
+    expect(structured.alerts).toBe(1);
+    expect(structured.groupId).toBe(id);
+    expect(structured.diagnosis).toContain('MCP diagnosis');
+    const byKey = await client.callTool({
+      name: 'alerts_triage',
+      arguments: { group: groupKey, model: false },
+    });
+    expect((byKey.structuredContent as { groupId: string }).groupId).toBe(id);
+
+    // Bad input and unknown alerts are clear errors; someone who may not read alerts is refused.
+    const both = await client.callTool({ name: 'alerts_triage', arguments: { group: id, fingerprint } });
+    expect(both.isError).toBe(true);
+    expect((both.content as Array<{ text: string }>)[0]!.text).toContain(
+      'give exactly one of group or fingerprint',
+    );
+    const unknown = await client.callTool({
+      name: 'alerts_triage',
+      arguments: { fingerprint: '0123456789abcdef' },
+    });
+    expect(unknown.isError).toBe(true);
+    expect((unknown.content as Array<{ text: string }>)[0]!.text).toContain(
+      'no alert with fingerprint 0123456789abcdef',
+    );
+    const refused = await stranger.callTool({ name: 'alerts_triage', arguments: { group: id } });
+    expect(refused.isError).toBe(true);
+    expect((refused.content as Array<{ text: string }>)[0]!.text).toMatch(/^denied/);
+    await client.close();
+    await stranger.close();
+  }, 120_000);
 });

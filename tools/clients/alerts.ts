@@ -22,6 +22,25 @@ export interface AlertTriageResult {
   acknowledgedBy?: string;
 }
 
+/** A stored group and its triage as the queue left it (triage as the triage principal). */
+export interface StoredAlertGroup {
+  groupId: string;
+  groupKey: string;
+  alertname: string;
+  namespace?: string;
+  status: 'firing' | 'resolved';
+  severity: string;
+  firing: number;
+  resolved: number;
+  /** ISO time of the last change. */
+  updatedAt: string;
+  acknowledgedBy?: string;
+  triage: 'not triaged' | 'queued' | 'running' | 'done' | 'failed';
+  enrichment?: string;
+  diagnosis?: string;
+  error?: string;
+}
+
 /** What the alerts toolset reaches: Kubemate's own alert store and its triage, present when alerts are enabled. */
 export interface AlertTriageAccess {
   /** Undefined when no stored group or alert matches the reference. */
@@ -30,4 +49,9 @@ export interface AlertTriageAccess {
     principal: Principal,
     options: { model: boolean },
   ): Promise<AlertTriageResult | undefined>;
+  /** The groups changed most recently, newest first, with their stored triage (MCP resources). */
+  groups(limit: number): StoredAlertGroup[];
+  group(id: string): StoredAlertGroup | undefined;
+  /** `changed(groupId?)`: a group was added (no id) or its triage or state changed. Returns the unsubscribe. */
+  watch(changed: (groupId?: string) => void): () => void;
 }
