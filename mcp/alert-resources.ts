@@ -2,7 +2,7 @@ import type { Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { StoredAlertGroup } from '../tools/clients/alerts.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
 import { defaultRedactor } from '../tools/core/redact.js';
-import type { ResourceSource } from './resources.js';
+import type { ResourceSource } from './resource-source.js';
 
 /** `kubemate://alerts/groups/ag_1a2b3c4d5e6f`: one resource per stored alert group and its triage. */
 export const ALERT_URI_PREFIX = 'kubemate://alerts/groups/';

@@ -1,7 +1,7 @@
 import type { Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
 import { defaultRedactor } from '../tools/core/redact.js';
-import type { ResourceSource } from './resources.js';
+import type { ResourceSource } from './resource-source.js';
 
 /** `kubemate://runbooks/kubemate/oomkilled.md`: one resource per ingested runbook document. */
 export const RUNBOOK_URI_PREFIX = 'kubemate://runbooks/';
