@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { silenceMatchers } from '../../alerts/actions.js';
 import { alertsConfigSchema } from '../../alerts/config.js';
 import { targetsOf } from '../../alerts/enrich.js';
 import { bearerMatches } from '../../alerts/http.js';
@@ -9,6 +10,7 @@ import { matches, parseMatcher } from '../../alerts/matchers.js';
 import { alertLine, rootText, stormText } from '../../alerts/render.js';
 import { AlertStore, type GroupRecord } from '../../alerts/store.js';
 import { type AlertmanagerWebhook, webhookSchema } from '../../alerts/webhook.js';
+import { parseMatcher as parseSilenceMatcher } from '../../tools/metrics/matchers.js';
 
 const store = () => new AlertStore(join(mkdtempSync(join(tmpdir(), 'kubemate-alerts-')), 'alerts.db'));
 
@@ -235,5 +237,32 @@ describe('what the thread shows', () => {
     );
     expect(storm).toContain('• Disk in a: 20 groups, 20 firing, 3 triaged');
     expect(storm).toContain('… and 10 more groups');
+  });
+});
+
+describe('silence matchers from an alert group', () => {
+  it('one equality matcher per label, alertname first, values quoted so that silence_create reads them back exactly', () => {
+    const labels = {
+      namespace: 'pay',
+      alertname: 'High"Errors',
+      path: 'C:\\tmp',
+      severity: 'critical',
+      empty: '',
+    };
+    const matchers = silenceMatchers(labels);
+    expect(matchers).toEqual([
+      'alertname="High\\"Errors"',
+      'namespace="pay"',
+      'path="C:\\\\tmp"',
+      'severity="critical"',
+    ]);
+    expect(matchers.map((m) => parseSilenceMatcher(m))).toEqual([
+      { name: 'alertname', value: 'High"Errors', isRegex: false, isEqual: true },
+      { name: 'namespace', value: 'pay', isRegex: false, isEqual: true },
+      { name: 'path', value: 'C:\\tmp', isRegex: false, isEqual: true },
+      { name: 'severity', value: 'critical', isRegex: false, isEqual: true },
+    ]);
+    const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`l${i}`, 'v']));
+    expect(silenceMatchers(many)).toHaveLength(20);
   });
 });
