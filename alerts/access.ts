@@ -6,7 +6,7 @@ import type { AlertStore, GroupRecord } from './store.js';
 /** A stored group and its triage, as the alerts tool and the MCP resources show it. */
 function stored(store: AlertStore, g: GroupRecord): StoredAlertGroup {
   const tally = store.tally(g.groupKey);
-  const t = store.triage(g.groupKey);
+  const t = store.queue.get(g.groupKey);
   return {
     groupId: g.id,
     groupKey: g.groupKey,

@@ -79,7 +79,7 @@ export class AlertService {
   /** After a restart: triage that was running is queued again, and the summaries are redrawn. */
   start(): void {
     this.stopped = false;
-    const requeued = this.o.store.requeueRunning();
+    const requeued = this.o.store.queue.requeueRunning();
     if (requeued) this.o.logger.info({ requeued }, 'alert triage resumed after a restart');
     // What a stop may have cut short between storing a delivery and presenting it: every post is
     // keyed, so presenting again posts only what is missing, and edits nothing.
@@ -90,7 +90,7 @@ export class AlertService {
       this.present(g, { group: g, isNew: false, refired: false, fired, resolved }, false);
     }
     for (const g of this.o.store.untriaged())
-      this.o.store.enqueueTriage(g.groupKey, g.severityRank, this.o.config.triage.queueLimit);
+      this.o.store.queue.enqueue(g.groupKey, g.severityRank, this.o.config.triage.queueLimit);
     this.pump();
   }
 
@@ -145,7 +145,7 @@ export class AlertService {
     if (!ingested.isNew) this.changed(group.id);
     const route = routeOf.has(payload.groupKey) ? routeOf.get(payload.groupKey) : this.route(group.labels);
     if ((route?.triage ?? true) && (ingested.isNew || ingested.refired || ingested.fired.length > 0)) {
-      this.o.store.enqueueTriage(group.groupKey, group.severityRank, this.o.config.triage.queueLimit);
+      this.o.store.queue.enqueue(group.groupKey, group.severityRank, this.o.config.triage.queueLimit);
       this.pump();
     }
     return ingested;
@@ -212,7 +212,7 @@ export class AlertService {
   private rootMessage(g: GroupRecord): OutMessage {
     const tally = this.o.store.tally(g.groupKey);
     return {
-      text: rootText(g, this.o.store.alerts(g.groupKey), tally, this.o.store.triage(g.groupKey)),
+      text: rootText(g, this.o.store.alerts(g.groupKey), tally, this.o.store.queue.get(g.groupKey)),
       actions: alertActions(g.id, tally.firing > 0),
     };
   }
@@ -251,13 +251,13 @@ export class AlertService {
   /** Starts queued triage up to the concurrency cap, most severe first. */
   private pump(): void {
     while (!this.stopped && this.running.size < this.o.config.triage.concurrency) {
-      const next = this.o.store.nextTriage();
+      const next = this.o.store.queue.next();
       if (!next) return;
       const work: Promise<void> = this.triage(next.groupKey)
         .then(() => undefined)
         .catch((e) => {
           this.o.logger.error({ group: next.groupKey, error: (e as Error).message }, 'alert triage failed');
-          this.o.store.finishTriage(next.groupKey, {
+          this.o.store.queue.finish(next.groupKey, {
             enrichment: '',
             model: false,
             error: (e as Error).message,
@@ -274,7 +274,7 @@ export class AlertService {
 
   /** A model run may start now: at most `modelRunsPerMinute` in any minute, across restarts. */
   private takeModelRun(): boolean {
-    return this.o.store.takeModelRun(this.now(), this.o.config.triage.modelRunsPerMinute);
+    return this.o.store.budget.take(this.now(), this.o.config.triage.modelRunsPerMinute);
   }
 
   /**
@@ -316,7 +316,7 @@ export class AlertService {
     if (!group) throw new Error(`no alert group ${groupKey}`);
     const alerts = this.o.store.alerts(groupKey);
     const { found, diagnosis, note } = await this.assess(group, alerts, this.principal, true);
-    this.o.store.finishTriage(groupKey, {
+    this.o.store.queue.finish(groupKey, {
       enrichment: found.text,
       ...(diagnosis ? { diagnosis } : {}),
       model: !!diagnosis,

@@ -348,7 +348,7 @@ describe('the thread buttons', () => {
     await waitFor(
       'the triage',
       () =>
-        alerts.store.triage(
+        alerts.store.queue.get(
           alerts.store.groups({ limit: 500 }).find((g) => g.labels.alertname === alertname)!.groupKey,
         )?.state === 'done',
       60_000,

@@ -110,16 +110,16 @@ describe('the alert store', () => {
         ]),
         place,
       ).group;
-      s.enqueueTriage(g.groupKey, g.severityRank, 100);
+      s.queue.enqueue(g.groupKey, g.severityRank, 100);
     }
-    expect(s.nextTriage()!.groupKey).toBe('c1');
-    expect(s.nextTriage()!.groupKey).toBe('c2');
-    expect(s.requeueRunning()).toBe(2);
-    expect([1, 2, 3, 4].map(() => s.nextTriage()!.groupKey)).toEqual(['c1', 'c2', 'w1', 'i1']);
-    expect(s.nextTriage()).toBeUndefined();
+    expect(s.queue.next()!.groupKey).toBe('c1');
+    expect(s.queue.next()!.groupKey).toBe('c2');
+    expect(s.queue.requeueRunning()).toBe(2);
+    expect([1, 2, 3, 4].map(() => s.queue.next()!.groupKey)).toEqual(['c1', 'c2', 'w1', 'i1']);
+    expect(s.queue.next()).toBeUndefined();
     // A full queue refuses more and counts it; the group stays recorded.
     s.ingest(payload('late', [{ fingerprint: 'ff' }]), place);
-    expect(s.enqueueTriage('late', 2, 0)).toBe(false);
+    expect(s.queue.enqueue('late', 2, 0)).toBe(false);
     expect(s.stats().triage_queue_full).toBe(1);
     s.close();
   });
@@ -127,15 +127,15 @@ describe('the alert store', () => {
   it('keeps the model budget per minute, across reopening', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubemate-alerts-'));
     const a = new AlertStore(join(dir, 'alerts.db'));
-    expect([a.takeModelRun(1000, 2), a.takeModelRun(2000, 2), a.takeModelRun(3000, 2)]).toEqual([
+    expect([a.budget.take(1000, 2), a.budget.take(2000, 2), a.budget.take(3000, 2)]).toEqual([
       true,
       true,
       false,
     ]);
     a.close();
     const b = new AlertStore(join(dir, 'alerts.db'));
-    expect(b.takeModelRun(4000, 2)).toBe(false);
-    expect(b.takeModelRun(61_001, 2)).toBe(true);
+    expect(b.budget.take(4000, 2)).toBe(false);
+    expect(b.budget.take(61_001, 2)).toBe(true);
     b.close();
   });
 
@@ -143,13 +143,13 @@ describe('the alert store', () => {
     const s = store();
     const place = () => ({ channel: 'C1', platform: 'slack', storm: false });
     const first = s.ingest(payload('g2', [{ fingerprint: 'aa' }]), place);
-    s.enqueueTriage('g2', first.group.severityRank, 10);
-    s.finishTriage(s.nextTriage()!.groupKey, { enrichment: 'facts', model: false });
+    s.queue.enqueue('g2', first.group.severityRank, 10);
+    s.queue.finish(s.queue.next()!.groupKey, { enrichment: 'facts', model: false });
     s.ingest(payload('g2', [{ fingerprint: 'aa', status: 'resolved' }]), place);
     expect(s.group('g2')!.status).toBe('resolved');
     const back = s.ingest(payload('g2', [{ fingerprint: 'aa', startsAt: '2026-12-08T01:00:00Z' }]), place);
     expect([back.refired, back.group.episode, back.fired.length]).toEqual([true, 1, 1]);
-    expect(s.triage('g2')!.state).toBe('queued');
+    expect(s.queue.get('g2')!.state).toBe('queued');
     // Still firing: no new episode.
     expect(s.ingest(payload('g2', [{ fingerprint: 'bb' }]), place).refired).toBe(false);
     s.close();
