@@ -17,6 +17,8 @@ import { runbookResources } from './runbook-resources.js';
 export { RUNBOOK_URI_PREFIX, runbookUri, sourceOfUri } from './runbook-resources.js';
 
 const PAGE = 200;
+/** Resource change notifications are gathered for this long. */
+const NOTIFY_MS = 500;
 /** MCP's "resource not found". */
 export const RESOURCE_NOT_FOUND = -32002;
 export const INVALID_PARAMS = -32602;
@@ -90,18 +92,28 @@ export function registerResources(server: Server, pipeline: ToolPipeline, princi
     subscribed.delete(request.params.uri);
     return {};
   });
+  // A storm adds hundreds of groups a minute: changes are gathered and sent at most once per
+  // NOTIFY_MS, one list-changed and one updated per subscribed resource.
+  let listChanged = false;
+  const updated = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    if (listChanged) void server.sendResourceListChanged().catch(() => undefined);
+    for (const uri of updated) void server.sendResourceUpdated({ uri }).catch(() => undefined);
+    listChanged = false;
+    updated.clear();
+  };
   const stops = sources.flatMap((s) =>
     s.watch
       ? [
           s.watch((uri) => {
             if (!allowed(s)) return;
-            const sent =
-              uri === undefined
-                ? server.sendResourceListChanged()
-                : subscribed.has(uri)
-                  ? server.sendResourceUpdated({ uri })
-                  : undefined;
-            void sent?.catch(() => undefined);
+            if (uri === undefined) listChanged = true;
+            else if (subscribed.has(uri)) updated.add(uri);
+            else return;
+            timer ??= setTimeout(flush, NOTIFY_MS);
+            timer.unref();
           }),
         ]
       : [],
@@ -109,6 +121,7 @@ export function registerResources(server: Server, pipeline: ToolPipeline, princi
   const previous = server.onclose;
   server.onclose = () => {
     for (const stop of stops) stop();
+    if (timer) clearTimeout(timer);
     previous?.();
   };
 }
