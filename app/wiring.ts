@@ -184,6 +184,7 @@ export function buildApp(
       ...observability,
       runbooks,
       runbookDocuments: runbooks,
+      runbookAdmin: runbooks,
       canaryPlans,
       inspections: inspectionBackend(config, inspections),
     },

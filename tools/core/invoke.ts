@@ -387,7 +387,12 @@ export class ToolPipeline {
     const args = parsed.data as Record<string, unknown>;
     finish.validated(args);
 
-    const decision = this.deps.policy.decide(principal, ToolRegistry.facts(def), args);
+    const decision = this.withNeeds(
+      def,
+      args,
+      principal,
+      this.deps.policy.decide(principal, ToolRegistry.facts(def), args),
+    );
     this.audit(principal, name, args, { decision });
     if (decision.effect === 'deny') {
       return finish({
@@ -570,6 +575,31 @@ export class ToolPipeline {
         ...withTicket,
       });
     }
+  }
+
+  /**
+   * The decision, narrowed by the other tools' permissions the arguments need (ToolDef.alsoNeeds):
+   * a call the policy would allow or put behind an approval is denied when one of them is not
+   * allowed outright, so an approval can never stand in for a permission the caller lacks.
+   */
+  private withNeeds(
+    def: ToolDef,
+    args: Record<string, unknown>,
+    principal: Principal,
+    decision: Decision,
+  ): Decision {
+    if (decision.effect === 'deny' || !def.alsoNeeds) return decision;
+    for (const need of def.alsoNeeds(args)) {
+      const other = this.deps.registry.find(need.tool);
+      const d = other
+        ? this.deps.policy.decide(principal, ToolRegistry.facts(other), need.args)
+        : { effect: 'deny' as const, reason: `tool ${need.tool} is not served`, rule: 'default' };
+      if (d.effect !== 'allow') {
+        const why = d.effect === 'deny' ? d.reason : `${need.tool} would need an approval`;
+        return { effect: 'deny', reason: `${need.why} needs ${need.tool}: ${why}`, rule: d.rule };
+      }
+    }
+    return decision;
   }
 
   /**

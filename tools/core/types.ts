@@ -87,6 +87,12 @@ export interface ToolDef<I extends AnyZodObject = AnyZodObject> {
   output?: AnyZodObject;
   annotations: ToolAnnotations;
   permission: ToolPermission;
+  /**
+   * Other tools whose permission this call also needs, for arguments that reach what those tools
+   * guard: canary_analyze's custom metric templates run PromQL as promql_query does. Each must be
+   * allowed outright for the principal; otherwise the call is denied before anything runs.
+   */
+  alsoNeeds?(args: z.infer<I>): Array<{ tool: string; args: Record<string, unknown>; why: string }>;
   handler(args: z.infer<I>, ctx: ToolContext): Promise<ToolOutput>;
   /**
    * For tools that change state: a plain-language plan of what the call would do, read from the
