@@ -1,3 +1,4 @@
+import type { MessageAction } from '../bots/core/types.js';
 import { defaultRedactor } from '../tools/core/redact.js';
 import type { AlertRecord, GroupRecord, TriageRecord } from './store.js';
 
@@ -103,4 +104,27 @@ export function stormText(
       : []),
   ];
   return lines.join('\n');
+}
+
+/** The buttons of a group's thread; silencing and taking a group only while it fires. */
+export const ALERT_ACTION = {
+  investigate: 'alert_investigate',
+  silence1h: 'alert_silence_1h',
+  silence4h: 'alert_silence_4h',
+  ack: 'alert_ack',
+  runbook: 'alert_runbook',
+} as const;
+
+export function alertActions(groupId: string, firing: boolean): MessageAction[] {
+  return [
+    { action: ALERT_ACTION.investigate, value: groupId, label: 'Investigate further', style: 'primary' },
+    ...(firing
+      ? [
+          { action: ALERT_ACTION.silence1h, value: groupId, label: 'Silence 1h' },
+          { action: ALERT_ACTION.silence4h, value: groupId, label: 'Silence 4h' },
+          { action: ALERT_ACTION.ack, value: groupId, label: 'Acknowledge' },
+        ]
+      : []),
+    { action: ALERT_ACTION.runbook, value: groupId, label: 'Runbook' },
+  ];
 }

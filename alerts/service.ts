@@ -1,14 +1,17 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Agent } from '../agent/index.js';
 import { ChannelGuard } from '../bots/core/channel-guard.js';
 import type { OutMessage } from '../bots/core/types.js';
 import type { Principal } from '../policies/types.js';
+import type { AlertRef, AlertTriageResult } from '../tools/clients/alerts.js';
+import { ToolError } from '../tools/core/errors.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
 import type { Logger } from '../tools/core/logger.js';
 import type { AlertRoute, AlertsConfig } from './config.js';
-import { enrich, targetsOf } from './enrich.js';
+import { type Enrichment, enrich, targetsOf } from './enrich.js';
 import { matchesAll } from './matchers.js';
-import { alertLine, rootText, severityName, stormText, triageText } from './render.js';
-import type { AlertStore, GroupRecord, Ingested } from './store.js';
+import { alertActions, alertLine, rootText, severityName, stormText, triageText } from './render.js';
+import { type AlertRecord, type AlertStore, type GroupRecord, groupIdOf, type Ingested } from './store.js';
 import type { AlertmanagerWebhook } from './webhook.js';
 
 /** What alert triage needs of a chat platform: posts it makes on its own, once per key, and edits. */
@@ -41,7 +44,7 @@ const LINES_PER_GROUP = 20;
 const REPRESENT_MS = 24 * 3600_000;
 
 /** The thread of a group's episode: a group that resolved and fires again gets a new one. */
-const rootKey = (g: GroupRecord) => `al_${g.id}${g.episode ? `_${g.episode}` : ''}`;
+export const rootKey = (g: GroupRecord) => `al_${g.id}${g.episode ? `_${g.episode}` : ''}`;
 
 /** Alert names as Prometheus allows them, and the severities the question may name. */
 const ALERT_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]{0,199}$/;
@@ -63,6 +66,9 @@ export class AlertService {
   private readonly dirty = new Map<string, () => void>();
   private editTimer: NodeJS.Timeout | undefined;
   private stopped = true;
+  /** Set while a triage runs: its agent may not start another (alerts_triage is read-only, and would recurse). */
+  private readonly inTriage = new AsyncLocalStorage<true>();
+  private readonly watchers = new Set<(groupId?: string) => void>();
 
   constructor(private readonly o: AlertServiceOptions) {
     this.now = o.now ?? Date.now;
@@ -73,7 +79,7 @@ export class AlertService {
   /** After a restart: triage that was running is queued again, and the summaries are redrawn. */
   start(): void {
     this.stopped = false;
-    const requeued = this.o.store.requeueRunning();
+    const requeued = this.o.store.queue.requeueRunning();
     if (requeued) this.o.logger.info({ requeued }, 'alert triage resumed after a restart');
     // What a stop may have cut short between storing a delivery and presenting it: every post is
     // keyed, so presenting again posts only what is missing, and edits nothing.
@@ -84,7 +90,7 @@ export class AlertService {
       this.present(g, { group: g, isNew: false, refired: false, fired, resolved }, false);
     }
     for (const g of this.o.store.untriaged())
-      this.o.store.enqueueTriage(g.groupKey, g.severityRank, this.o.config.triage.queueLimit);
+      this.o.store.queue.enqueue(g.groupKey, g.severityRank, this.o.config.triage.queueLimit);
     this.pump();
   }
 
@@ -98,6 +104,22 @@ export class AlertService {
   async settled(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running]);
     this.flushEdits();
+  }
+
+  /** `changed()`: a group was added (or came back); `changed(id)`: a group's state or triage changed. */
+  watch(changed: (groupId?: string) => void): () => void {
+    this.watchers.add(changed);
+    return () => this.watchers.delete(changed);
+  }
+
+  private changed(groupId?: string): void {
+    for (const w of this.watchers) {
+      try {
+        w(groupId);
+      } catch (e) {
+        this.o.logger.warn({ error: (e as Error).message }, 'alert change listener failed');
+      }
+    }
   }
 
   route(labels: Record<string, string>): AlertRoute | undefined {
@@ -119,9 +141,11 @@ export class AlertService {
     });
     const { group } = ingested;
     this.present(group, ingested);
+    if (ingested.isNew || ingested.refired) this.changed();
+    if (!ingested.isNew) this.changed(group.id);
     const route = routeOf.has(payload.groupKey) ? routeOf.get(payload.groupKey) : this.route(group.labels);
     if ((route?.triage ?? true) && (ingested.isNew || ingested.refired || ingested.fired.length > 0)) {
-      this.o.store.enqueueTriage(group.groupKey, group.severityRank, this.o.config.triage.queueLimit);
+      this.o.store.queue.enqueue(group.groupKey, group.severityRank, this.o.config.triage.queueLimit);
       this.pump();
     }
     return ingested;
@@ -151,17 +175,7 @@ export class AlertService {
       return;
     }
     const root = rootKey(group);
-    const draw = () => {
-      const g = this.o.store.group(group.groupKey) ?? group;
-      return {
-        text: rootText(
-          g,
-          this.o.store.alerts(g.groupKey),
-          this.o.store.tally(g.groupKey),
-          this.o.store.triage(g.groupKey),
-        ),
-      };
-    };
+    const draw = () => this.rootMessage(this.o.store.group(group.groupKey) ?? group);
     if (!chat.postOnce(root, channel, draw()) && edit)
       this.editSoon(root, () => chat.edit(channel, root, draw()));
     if (!ingested || (ingested.fired.length === 0 && ingested.resolved.length === 0)) return;
@@ -194,6 +208,30 @@ export class AlertService {
       );
   }
 
+  /** The live summary of a group's thread, with its buttons. */
+  private rootMessage(g: GroupRecord): OutMessage {
+    const tally = this.o.store.tally(g.groupKey);
+    return {
+      text: rootText(g, this.o.store.alerts(g.groupKey), tally, this.o.store.queue.get(g.groupKey)),
+      actions: alertActions(g.id, tally.firing > 0),
+    };
+  }
+
+  /**
+   * Records who took a group (its current episode) and redraws its summary in place at once. The
+   * caller has checked that the person may read alerts, and audits it.
+   */
+  acknowledge(groupId: string, person: string): GroupRecord | undefined {
+    const group = this.o.store.groupById(groupId);
+    if (!group) return undefined;
+    this.o.store.acknowledge(group.groupKey, person);
+    this.changed(group.id);
+    const now = this.o.store.group(group.groupKey)!;
+    const chat = now.platform ? this.o.chats[now.platform] : undefined;
+    if (chat && now.channel && !now.storm) chat.edit(now.channel, rootKey(now), this.rootMessage(now));
+    return now;
+  }
+
   /** Gathers edits of one message for a moment: a storm of deliveries becomes one edit per message. */
   private editSoon(key: string, edit: () => void): void {
     this.dirty.set(key, edit);
@@ -213,17 +251,18 @@ export class AlertService {
   /** Starts queued triage up to the concurrency cap, most severe first. */
   private pump(): void {
     while (!this.stopped && this.running.size < this.o.config.triage.concurrency) {
-      const next = this.o.store.nextTriage();
+      const next = this.o.store.queue.next();
       if (!next) return;
       const work: Promise<void> = this.triage(next.groupKey)
         .then(() => undefined)
         .catch((e) => {
           this.o.logger.error({ group: next.groupKey, error: (e as Error).message }, 'alert triage failed');
-          this.o.store.finishTriage(next.groupKey, {
+          this.o.store.queue.finish(next.groupKey, {
             enrichment: '',
             model: false,
             error: (e as Error).message,
           });
+          this.changed(groupIdOf(next.groupKey));
         })
         .finally(() => {
           this.running.delete(work);
@@ -235,40 +274,54 @@ export class AlertService {
 
   /** A model run may start now: at most `modelRunsPerMinute` in any minute, across restarts. */
   private takeModelRun(): boolean {
-    return this.o.store.takeModelRun(this.now(), this.o.config.triage.modelRunsPerMinute);
+    return this.o.store.budget.take(this.now(), this.o.config.triage.modelRunsPerMinute);
   }
 
-  /** Triage of one group on demand (the alerts_triage tool), or from the queue. */
+  /**
+   * The enrichment, read through the channel-guarded pipeline as `principal` with every change
+   * refused, then the agent's diagnosis when `useModel` and the budget allow.
+   */
+  private async assess(
+    group: GroupRecord,
+    alerts: AlertRecord[],
+    principal: Principal,
+    useModel: boolean,
+  ): Promise<{ found: Enrichment; diagnosis?: string; note?: string }> {
+    const readOnly = { channel: `alerts:${group.id}`, allowWrites: false };
+    return this.inTriage.run(true, async () => {
+      const found = await this.guard.run(readOnly, () =>
+        enrich(this.guard.pipeline, principal, group, alerts),
+      );
+      if (!useModel) return { found, note: 'no model run was asked for: the facts alone' };
+      if (!this.o.agent) return { found, note: 'no model is configured: the facts alone' };
+      if (!this.takeModelRun()) {
+        this.o.store.count('triage_over_budget');
+        return { found, note: 'the model budget of this minute is used: the facts alone' };
+      }
+      try {
+        const agent = this.o.agent(this.guard.pipeline);
+        const answer = await this.guard.run(readOnly, () =>
+          agent.ask({ question: triageQuestion(group, alerts), principal }),
+        );
+        return { found, diagnosis: answer.text };
+      } catch (e) {
+        return { found, note: `the model failed (${(e as Error).message}): the facts alone` };
+      }
+    });
+  }
+
+  /** Triage of one group from the queue, as the triage principal: stored, and posted into its thread. */
   async triage(groupKey: string): Promise<string> {
     const group = this.o.store.group(groupKey);
     if (!group) throw new Error(`no alert group ${groupKey}`);
     const alerts = this.o.store.alerts(groupKey);
-    const readOnly = { channel: `alerts:${group.id}`, allowWrites: false };
-    const found = await this.guard.run(readOnly, () =>
-      enrich(this.guard.pipeline, this.principal, group, alerts),
-    );
-    let diagnosis: string | undefined;
-    let note: string | undefined;
-    if (!this.o.agent) note = 'no model is configured: the facts alone';
-    else if (!this.takeModelRun()) {
-      note = 'the model budget of this minute is used: the facts alone';
-      this.o.store.count('triage_over_budget');
-    } else {
-      try {
-        const agent = this.o.agent(this.guard.pipeline);
-        const answer = await this.guard.run(readOnly, () =>
-          agent.ask({ question: this.question(group, alerts), principal: this.principal }),
-        );
-        diagnosis = answer.text;
-      } catch (e) {
-        note = `the model failed (${(e as Error).message}): the facts alone`;
-      }
-    }
-    this.o.store.finishTriage(groupKey, {
+    const { found, diagnosis, note } = await this.assess(group, alerts, this.principal, true);
+    this.o.store.queue.finish(groupKey, {
       enrichment: found.text,
       ...(diagnosis ? { diagnosis } : {}),
       model: !!diagnosis,
     });
+    this.changed(group.id);
     const text = triageText({
       enrichment: found.text,
       ...(diagnosis ? { diagnosis } : {}),
@@ -284,17 +337,59 @@ export class AlertService {
   }
 
   /**
-   * The question for the agent: only the alert's name, severity and the object names its labels give
-   * (valid Kubernetes names), never its free text, which anyone who writes a rule controls.
+   * Triage on demand (the alerts_triage tool): as the caller, so they see only what they may read;
+   * neither stored nor posted. A group by id or groupKey, or one alert by fingerprint.
    */
-  private question(group: GroupRecord, alerts: Parameters<typeof targetsOf>[1]): string {
-    const label = group.labels.alertname ?? '';
-    const name = ALERT_NAME.test(label) ? label : 'an alert';
-    const severity = severityName(group).toLowerCase();
-    const objects = targetsOf(group, alerts).map((t) => t.label);
-    return [
-      `Alertmanager fired ${name}${SEVERITIES.has(severity) ? ` (severity ${severity})` : ''}${objects.length ? ` for ${objects.join(', ')}` : ''}.`,
-      'Triage it: read what you need with read-only tools, name the most likely cause with the evidence, and cite the runbook sections that apply. Propose no change.',
-    ].join(' ');
+  async triageFor(
+    ref: AlertRef,
+    principal: Principal,
+    options: { model: boolean },
+  ): Promise<AlertTriageResult | undefined> {
+    if (this.inTriage.getStore())
+      throw new ToolError('invalid_arguments', 'alerts_triage cannot be called from inside a triage');
+    let group: GroupRecord | undefined;
+    let alerts: AlertRecord[];
+    if ('fingerprint' in ref) {
+      const found = this.o.store.alertByFingerprint(ref.fingerprint);
+      if (!found) return undefined;
+      group = found.group;
+      alerts = [found.alert];
+    } else {
+      group = this.o.store.groupById(ref.group) ?? this.o.store.group(ref.group);
+      if (!group) return undefined;
+      alerts = this.o.store.alerts(group.groupKey);
+    }
+    const { found, diagnosis, note } = await this.assess(group, alerts, principal, options.model);
+    return {
+      groupId: group.id,
+      groupKey: group.groupKey,
+      alertname: group.labels.alertname ?? alerts[0]?.labels.alertname ?? '',
+      status: 'fingerprint' in ref ? alerts[0]!.status : group.status,
+      alerts: alerts.length,
+      enrichment: found.text,
+      ...(diagnosis ? { diagnosis } : {}),
+      ...(note ? { note } : {}),
+      runbooks: found.runbooks,
+      ...(group.ackBy ? { acknowledgedBy: group.ackBy } : {}),
+    };
   }
+}
+
+/**
+ * The question for the agent: only the alert's name, severity and the object names its labels give
+ * (valid Kubernetes names), never its free text, which anyone who writes a rule controls.
+ */
+export function triageQuestion(
+  group: GroupRecord,
+  alerts: AlertRecord[],
+  ask = 'Triage it: read what you need with read-only tools, name the most likely cause with the evidence, and cite the runbook sections that apply. Propose no change.',
+): string {
+  const label = group.labels.alertname ?? '';
+  const name = ALERT_NAME.test(label) ? label : 'an alert';
+  const severity = severityName(group).toLowerCase();
+  const objects = targetsOf(group, alerts).map((t) => t.label);
+  return [
+    `Alertmanager fired ${name}${SEVERITIES.has(severity) ? ` (severity ${severity})` : ''}${objects.length ? ` for ${objects.join(', ')}` : ''}.`,
+    ask,
+  ].join(' ');
 }

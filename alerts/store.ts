@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../state/sqlite.js';
+import { ModelBudget, TRIAGE_SCHEMA, TriageQueue } from './triage-queue.js';
 import { type AlertmanagerWebhook, severityRank } from './webhook.js';
+
+export type { TriageRecord } from './triage-queue.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS groups (
@@ -29,21 +32,8 @@ CREATE TABLE IF NOT EXISTS alerts (
   ends_at TEXT NOT NULL,
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (group_key, fingerprint, starts_at));
-CREATE TABLE IF NOT EXISTS triage (
-  group_key TEXT PRIMARY KEY,
-  state TEXT NOT NULL,
-  priority INTEGER NOT NULL,
-  queued_at INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER,
-  enrichment TEXT,
-  diagnosis TEXT,
-  model INTEGER NOT NULL DEFAULT 0,
-  error TEXT);
-CREATE INDEX IF NOT EXISTS triage_queue ON triage(state, priority, queued_at);
 CREATE TABLE IF NOT EXISTS stats (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS storms (channel TEXT PRIMARY KEY, key TEXT NOT NULL, started_at INTEGER NOT NULL, last_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS model_runs (at INTEGER NOT NULL);`;
+CREATE TABLE IF NOT EXISTS storms (channel TEXT PRIMARY KEY, key TEXT NOT NULL, started_at INTEGER NOT NULL, last_at INTEGER NOT NULL);`;
 
 export interface AlertRecord {
   fingerprint: string;
@@ -68,18 +58,6 @@ export interface GroupRecord {
   ackBy?: string;
   /** How many times the group came back after it had resolved: each time is a new thread and triage. */
   episode: number;
-}
-
-export interface TriageRecord {
-  groupKey: string;
-  state: 'queued' | 'running' | 'done' | 'failed';
-  priority: number;
-  queuedAt: number;
-  startedAt?: number;
-  enrichment?: string;
-  diagnosis?: string;
-  model: boolean;
-  error?: string;
 }
 
 /** What one delivery changed: new firing alerts, resolutions, and whether the group is new. */
@@ -150,10 +128,17 @@ const alertOf = (r: AlertRow): AlertRecord => ({
  */
 export class AlertStore {
   private readonly db: Database.Database;
+  /** The triage queue and results, in the same database (a refired group is queued again with its delivery). */
+  readonly queue: TriageQueue;
+  /** The model runs of the last minute, kept across restarts. */
+  readonly budget: ModelBudget;
 
   constructor(path: string) {
     this.db = openSqlite(path);
     this.db.exec(SCHEMA);
+    this.db.exec(TRIAGE_SCHEMA);
+    this.queue = new TriageQueue(this.db, (name) => this.count(name));
+    this.budget = new ModelBudget(this.db);
   }
 
   close(): void {
@@ -232,11 +217,7 @@ export class AlertStore {
             now,
             payload.groupKey,
           );
-        this.db
-          .prepare(
-            "UPDATE triage SET state = 'queued', queued_at = ?, started_at = NULL, finished_at = NULL WHERE group_key = ? AND state IN ('done', 'failed')",
-          )
-          .run(now, payload.groupKey);
+        this.queue.requeueFinished(payload.groupKey, now);
       } else {
         this.db
           .prepare(
@@ -305,6 +286,15 @@ export class AlertStore {
   groupById(id: string): GroupRecord | undefined {
     const r = this.db.prepare('SELECT * FROM groups WHERE id = ?').get(id) as GroupRow | undefined;
     return r ? groupOf(r) : undefined;
+  }
+
+  /** The group and the latest alert with this fingerprint (an alert that fired several times: its last episode). */
+  alertByFingerprint(fingerprint: string): { group: GroupRecord; alert: AlertRecord } | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM alerts WHERE fingerprint = ? ORDER BY updated_at DESC, starts_at DESC LIMIT 1')
+      .get(fingerprint) as (AlertRow & { group_key: string }) | undefined;
+    const group = r ? this.group(r.group_key) : undefined;
+    return r && group ? { group, alert: alertOf(r) } : undefined;
   }
 
   groups(filter: { status?: string; limit?: number } = {}): GroupRecord[] {
@@ -418,17 +408,6 @@ export class AlertStore {
     return r ? { key: r.key, since: r.started_at } : undefined;
   }
 
-  /** Takes a model run if fewer than `limit` ran in the last minute (kept across restarts). */
-  takeModelRun(now: number, limit: number): boolean {
-    return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM model_runs WHERE at <= ?').run(now - 60_000);
-      const n = (this.db.prepare('SELECT COUNT(*) AS n FROM model_runs').get() as { n: number }).n;
-      if (n >= limit) return false;
-      this.db.prepare('INSERT INTO model_runs (at) VALUES (?)').run(now);
-      return true;
-    })();
-  }
-
   /** Firing groups that have no triage yet (a stop between storing and queueing): queued again at start. */
   untriaged(): GroupRecord[] {
     return (
@@ -457,97 +436,6 @@ export class AlertStore {
     this.db
       .prepare('UPDATE groups SET ack_by = ?, ack_at = ? WHERE group_key = ?')
       .run(by, Date.now(), groupKey);
-  }
-
-  /** Queues a group for triage unless it is queued, running or done. False when the queue is full. */
-  enqueueTriage(groupKey: string, priority: number, queueLimit: number): boolean {
-    const queued = (
-      this.db.prepare("SELECT COUNT(*) AS n FROM triage WHERE state = 'queued'").get() as { n: number }
-    ).n;
-    if (queued >= queueLimit) {
-      this.count('triage_queue_full');
-      return false;
-    }
-    this.db
-      .prepare(
-        "INSERT OR IGNORE INTO triage (group_key, state, priority, queued_at) VALUES (?, 'queued', ?, ?)",
-      )
-      .run(groupKey, priority, Date.now());
-    return true;
-  }
-
-  /** Takes the most severe, oldest queued group; it is `running` until finished (or requeued after a crash). */
-  nextTriage(): TriageRecord | undefined {
-    return this.db.transaction(() => {
-      const r = this.db
-        .prepare("SELECT group_key FROM triage WHERE state = 'queued' ORDER BY priority, queued_at LIMIT 1")
-        .get() as { group_key: string } | undefined;
-      if (!r) return undefined;
-      this.db
-        .prepare("UPDATE triage SET state = 'running', started_at = ? WHERE group_key = ?")
-        .run(Date.now(), r.group_key);
-      return this.triage(r.group_key);
-    })();
-  }
-
-  finishTriage(
-    groupKey: string,
-    result: { enrichment: string; diagnosis?: string; model: boolean; error?: string },
-  ): void {
-    this.db
-      .prepare(
-        'UPDATE triage SET state = ?, finished_at = ?, enrichment = ?, diagnosis = ?, model = ?, error = ? WHERE group_key = ?',
-      )
-      .run(
-        result.error && !result.enrichment ? 'failed' : 'done',
-        Date.now(),
-        result.enrichment,
-        result.diagnosis ?? null,
-        result.model ? 1 : 0,
-        result.error ?? null,
-        groupKey,
-      );
-  }
-
-  /** After a restart: triage that was running when the process stopped is queued again. */
-  requeueRunning(): number {
-    return this.db.prepare("UPDATE triage SET state = 'queued' WHERE state = 'running'").run().changes;
-  }
-
-  triage(groupKey: string): TriageRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM triage WHERE group_key = ?').get(groupKey) as
-      | {
-          group_key: string;
-          state: TriageRecord['state'];
-          priority: number;
-          queued_at: number;
-          started_at: number | null;
-          enrichment: string | null;
-          diagnosis: string | null;
-          model: number;
-          error: string | null;
-        }
-      | undefined;
-    if (!r) return undefined;
-    return {
-      groupKey: r.group_key,
-      state: r.state,
-      priority: r.priority,
-      queuedAt: r.queued_at,
-      ...(r.started_at ? { startedAt: r.started_at } : {}),
-      ...(r.enrichment ? { enrichment: r.enrichment } : {}),
-      ...(r.diagnosis ? { diagnosis: r.diagnosis } : {}),
-      model: r.model === 1,
-      ...(r.error ? { error: r.error } : {}),
-    };
-  }
-
-  triageCounts(): Record<string, number> {
-    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM triage GROUP BY state').all() as Array<{
-      state: string;
-      n: number;
-    }>;
-    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
   totals(): { groups: number; alerts: number } {

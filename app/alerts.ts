@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { buildAgent } from '../agent/index.js';
+import { alertTriageAccess } from '../alerts/access.js';
+import { alertActionHandler } from '../alerts/actions.js';
 import { type AlertChat, AlertService } from '../alerts/service.js';
 import { AlertStore } from '../alerts/store.js';
 import type { SlackBot } from '../bots/slack/bot.js';
@@ -46,12 +48,17 @@ export function buildAlerts(app: App, bots: { slack?: SlackBot }): Alerts | unde
     chats,
     logger: app.logger.child({ component: 'alerts' }),
   });
-  app.metrics.service.watchDepth('triage', () => store.triageCounts().queued ?? 0);
+  app.metrics.service.watchDepth('triage', () => store.queue.counts().queued ?? 0);
+  // The thread buttons, pressed on the platform that posted them; alerts_triage on demand.
+  if (bots.slack) bots.slack.core.onAction('alert_', alertActionHandler(service, store));
+  const backends = app.pipeline.backends;
+  backends.alerts = alertTriageAccess(service, store);
   return {
     service,
     store,
     token,
     async close() {
+      delete backends.alerts;
       await service.stop();
       triageAgent?.close();
       store.close();

@@ -5,107 +5,123 @@ import {
   McpError,
   ReadResourceRequestSchema,
   type Resource,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Decision, Principal } from '../policies/types.js';
+import type { Principal } from '../policies/types.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
-import { defaultRedactor } from '../tools/core/redact.js';
-import { ToolRegistry } from '../tools/core/registry.js';
+import { alertResources } from './alert-resources.js';
+import { gateDecision, type ResourceSource } from './resource-source.js';
+import { runbookResources } from './runbook-resources.js';
 
-/** `kubemate://runbooks/kubemate/oomkilled.md`: one resource per ingested runbook document. */
-export const RUNBOOK_URI_PREFIX = 'kubemate://runbooks/';
-/** Whoever may call this tool may read the documents it searches. */
-const GATE_TOOL = 'runbooks_search';
+export { RUNBOOK_URI_PREFIX, runbookUri, sourceOfUri } from './runbook-resources.js';
+
 const PAGE = 200;
+/** Resource change notifications are gathered for this long. */
+const NOTIFY_MS = 500;
 /** MCP's "resource not found". */
-const RESOURCE_NOT_FOUND = -32002;
-const INVALID_PARAMS = -32602;
-
-export function runbookUri(source: string): string {
-  return RUNBOOK_URI_PREFIX + source.split('/').map(encodeURIComponent).join('/');
-}
-
-export function sourceOfUri(uri: string): string | undefined {
-  if (!uri.startsWith(RUNBOOK_URI_PREFIX)) return undefined;
-  try {
-    const source = uri.slice(RUNBOOK_URI_PREFIX.length).split('/').map(decodeURIComponent).join('/');
-    return source && !source.split('/').includes('..') ? source : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const RESOURCE_NOT_FOUND = -32002;
+export const INVALID_PARAMS = -32602;
 
 /**
- * Serves the runbook documents as MCP resources, for principals the policy lets call
- * `runbooks_search` (decided by the same `decide()` as every tool call; a call that would need
- * approval does not open the documents either). Nothing is registered when the server has no
- * knowledge base or no such tool.
+ * Serves every resource source the server has (none registered when there is none): one list
+ * across sources, paged, templates, reads and, where a source watches for changes, list-changed
+ * notifications and per-resource subscriptions.
  */
-export function registerRunbookResources(server: Server, pipeline: ToolPipeline, principal: Principal): void {
-  const documents = pipeline.backends.runbookDocuments;
-  const tool = pipeline.registry.find(GATE_TOOL);
-  if (!documents || !tool) return;
-  const decide = (): Decision =>
-    pipeline.policy.decide(principal, ToolRegistry.facts(tool), { query: '(runbook documents)' });
-  const refuse = (d: Decision) =>
-    new McpError(
-      INVALID_PARAMS,
-      d.effect === 'deny'
-        ? `denied: ${d.reason} (rule ${d.rule})`
-        : `runbook documents are readable only by those allowed to call ${GATE_TOOL} without approval`,
-    );
+export function registerResources(server: Server, pipeline: ToolPipeline, principal: Principal): void {
+  const sources = [runbookResources(pipeline), alertResources(pipeline)].filter(
+    (s): s is ResourceSource => s !== undefined,
+  );
+  if (sources.length === 0) return;
+  const watched = sources.some((s) => s.watch);
+  const allowed = (s: ResourceSource) =>
+    gateDecision(pipeline, principal, s.gateTool, { resource: s.template.uriTemplate }).effect === 'allow';
 
-  server.registerCapabilities({ resources: { listChanged: false } });
+  server.registerCapabilities({ resources: { listChanged: watched, subscribe: watched } });
 
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-    resourceTemplates:
-      decide().effect === 'allow'
-        ? [
-            {
-              uriTemplate: `${RUNBOOK_URI_PREFIX}{+source}`,
-              name: 'runbook',
-              title: 'Runbook document',
-              description:
-                'A whole runbook by its source path, as runbooks_search cites it (kubemate/oomkilled.md).',
-              mimeType: 'text/markdown',
-            },
-          ]
-        : [],
+    resourceTemplates: sources.filter(allowed).map((s) => s.template),
   }));
 
   server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
-    if (decide().effect !== 'allow') return { resources: [] };
     const cursor = request.params?.cursor;
     const offset = cursor === undefined ? 0 : Number(cursor);
     if (!Number.isInteger(offset) || offset < 0)
       throw new McpError(INVALID_PARAMS, `invalid cursor '${cursor}'`);
-    const docs = await documents.listDocuments();
-    const page = docs.slice(offset, offset + PAGE);
-    const resources: Resource[] = page.map((d) => ({
-      uri: runbookUri(d.source),
-      name: d.source,
-      title: d.title,
-      description: `Runbook "${d.title}" (${d.chunkCount} sections, ingested ${d.ingestedAt})`,
-      mimeType: 'text/markdown',
-    }));
+    const all: Resource[] = [];
+    for (const s of sources.filter(allowed)) all.push(...(await s.list()));
     return {
-      resources,
-      ...(offset + PAGE < docs.length ? { nextCursor: String(offset + PAGE) } : {}),
+      resources: all.slice(offset, offset + PAGE),
+      ...(offset + PAGE < all.length ? { nextCursor: String(offset + PAGE) } : {}),
     };
   });
 
   server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
     const { uri } = request.params;
-    const decision = decide();
+    const source = sources.find((s) => s.owns(uri));
+    if (!source) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`);
+    const decision = gateDecision(pipeline, principal, source.gateTool, { resource: uri });
     const audit = (outcome: 'success' | 'error' | 'denied') =>
-      pipeline.recordDecision(principal, GATE_TOOL, { resource: uri }, decision, outcome);
+      pipeline.recordDecision(principal, source.gateTool, { resource: uri }, decision, outcome);
     if (decision.effect !== 'allow') {
       audit('denied');
-      throw refuse(decision);
+      throw new McpError(
+        INVALID_PARAMS,
+        decision.effect === 'deny'
+          ? `denied: ${decision.reason} (rule ${decision.rule})`
+          : `these resources are readable only by those allowed to call ${source.gateTool} without approval`,
+      );
     }
-    const source = sourceOfUri(uri);
-    const doc = source === undefined ? undefined : await documents.readDocument(source);
-    audit(doc ? 'success' : 'error');
-    if (!doc) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: no runbook document at ${uri}`);
-    return { contents: [{ uri, mimeType: 'text/markdown', text: defaultRedactor(doc.markdown) }] };
+    const found = await source.read(uri);
+    audit(found ? 'success' : 'error');
+    if (!found) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: nothing at ${uri}`);
+    return { contents: [{ uri, mimeType: found.mimeType, text: found.text }] };
   });
+
+  if (!watched) return;
+  // Subscriptions of this session; notifications only to a principal the gate lets read them.
+  const subscribed = new Set<string>();
+  server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+    const source = sources.find((s) => s.owns(request.params.uri));
+    if (!source?.watch || !allowed(source))
+      throw new McpError(INVALID_PARAMS, `cannot subscribe to ${request.params.uri}`);
+    subscribed.add(request.params.uri);
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    subscribed.delete(request.params.uri);
+    return {};
+  });
+  // A storm adds hundreds of groups a minute: changes are gathered and sent at most once per
+  // NOTIFY_MS, one list-changed and one updated per subscribed resource.
+  let listChanged = false;
+  const updated = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    if (listChanged) void server.sendResourceListChanged().catch(() => undefined);
+    for (const uri of updated) void server.sendResourceUpdated({ uri }).catch(() => undefined);
+    listChanged = false;
+    updated.clear();
+  };
+  const stops = sources.flatMap((s) =>
+    s.watch
+      ? [
+          s.watch((uri) => {
+            if (!allowed(s)) return;
+            if (uri === undefined) listChanged = true;
+            else if (subscribed.has(uri)) updated.add(uri);
+            else return;
+            timer ??= setTimeout(flush, NOTIFY_MS);
+            timer.unref();
+          }),
+        ]
+      : [],
+  );
+  const previous = server.onclose;
+  server.onclose = () => {
+    for (const stop of stops) stop();
+    if (timer) clearTimeout(timer);
+    previous?.();
+  };
 }

@@ -8,7 +8,7 @@ import {
 import type { Principal } from '../policies/types.js';
 import type { InvokeResult, ToolPipeline } from '../tools/core/invoke.js';
 import { registerPrompts } from './prompts.js';
-import { registerRunbookResources } from './resources.js';
+import { registerResources } from './resources.js';
 
 export const SERVER_INFO = { name: 'kubemate', version: '0.1.0' } as const;
 
@@ -79,7 +79,7 @@ export function buildMcpServer(pipeline: ToolPipeline, principal: Principal): Se
     return toCallToolResult(result);
   });
 
-  registerRunbookResources(server, pipeline, principal);
+  registerResources(server, pipeline, principal);
   registerPrompts(server, pipeline, principal);
   return server;
 }

@@ -1,3 +1,4 @@
+import { alertsToolset } from './alerts/index.js';
 import { approvalsToolset } from './approvals/index.js';
 import { canaryToolset } from './canary/index.js';
 import { clusterToolset } from './cluster/index.js';
@@ -18,6 +19,7 @@ export const toolsets: readonly Toolset[] = [
   runbooksToolset,
   canaryToolset,
   inspectionToolset,
+  alertsToolset,
   approvalsToolset,
 ];
 

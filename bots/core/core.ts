@@ -1,9 +1,29 @@
-import { decide, sweepCards } from './approvals.js';
+import type { ToolPipeline } from '../../tools/core/invoke.js';
+import { decide, postCard, sweepCards } from './approvals.js';
 import { HELP, parseCommand, runReadCommand } from './commands.js';
 import { type CoreContext, post, send, update, upload } from './context.js';
 import { converse } from './conversation.js';
 import { auditUnknown, identify, unknownUserText } from './people.js';
-import type { InboundEvent, OutMessage, Place } from './types.js';
+import type { Asker, InboundEvent, OutMessage, Place } from './types.js';
+
+/** A press on a message's button, as its handler gets it: who pressed, where, and what the core can do there. */
+export interface ActionRequest {
+  asker: Asker;
+  action: string;
+  value: string;
+  /** The thread of the message the button is on. */
+  place: Place;
+  /** The channel-guarded pipeline: every call the handler makes goes through it, as `asker`. */
+  pipeline: ToolPipeline;
+  /** Says something in the thread. */
+  say(text: string): void;
+  /** Posts the approval card of a ticket into the thread (a change the press asked for). */
+  card(ticketId: string): void;
+  /** Puts a question to the agent as the presser, in the thread, which the conversation then continues. */
+  ask(question: string): Promise<void>;
+}
+
+export type ActionHandler = (request: ActionRequest) => Promise<void>;
 
 const threadKey = (platform: string, place: Place) => `${platform}:${place.channel}:${place.thread}`;
 
@@ -16,6 +36,7 @@ export class ChatCore {
   private readonly inFlight = new Set<Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private readonly actions = new Map<string, ActionHandler>();
 
   constructor(readonly ctx: CoreContext) {}
 
@@ -36,6 +57,11 @@ export class ChatCore {
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
     return true;
+  }
+
+  /** Routes presses of buttons whose action starts with `prefix` (`alert_`) to `handler`. */
+  onAction(prefix: string, handler: ActionHandler): void {
+    this.actions.set(prefix, handler);
   }
 
   /** Redraws cards whose tickets expired (or were decided elsewhere) every `intervalMs`. */
@@ -92,6 +118,27 @@ export class ChatCore {
     return place.thread !== undefined && this.ctx.store.joined(threadKey(this.ctx.platform, place));
   }
 
+  private async act(asker: Asker, action: string, value: string, place: Place): Promise<void> {
+    const handler = [...this.actions].find(([prefix]) => action.startsWith(prefix))?.[1];
+    if (!handler) {
+      post(this.ctx, place, { text: `${asker.person}: that button does nothing here any more.` });
+      return;
+    }
+    await handler({
+      asker,
+      action,
+      value,
+      place,
+      pipeline: this.ctx.pipeline,
+      say: (text) => void post(this.ctx, place, { text }),
+      card: (ticketId) => postCard(this.ctx, place, ticketId),
+      ask: async (question) => {
+        if (place.thread) this.ctx.store.join(threadKey(this.ctx.platform, place));
+        await converse(this.ctx, asker, question, place);
+      },
+    });
+  }
+
   private async handle(event: InboundEvent): Promise<void> {
     // Replies go to the thread of the message; a reply in a thread stays in it.
     const place: Place = {
@@ -107,7 +154,13 @@ export class ChatCore {
       post(this.ctx, place, { text: unknownUserText(event.user) });
       return;
     }
-    if (place.thread && event.kind !== 'button') this.ctx.store.join(threadKey(this.ctx.platform, place));
+    // A press does not make Kubemate follow the thread; a question asked by a press does (below).
+    if (place.thread && event.kind !== 'button' && event.kind !== 'action')
+      this.ctx.store.join(threadKey(this.ctx.platform, place));
+    if (event.kind === 'action') {
+      await this.act(asker, event.action, event.value, place);
+      return;
+    }
     if (event.kind === 'button') {
       await decide(this.ctx, asker, event.action, event.ticketId, place);
       return;

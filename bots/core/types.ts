@@ -36,6 +36,8 @@ export type InboundEvent =
   | (InboundBase & { kind: 'message'; text: string; direct: boolean })
   | (InboundBase & { kind: 'mention'; text: string })
   | (InboundBase & { kind: 'command'; text: string })
+  /** A press on one of a message's own buttons (`OutMessage.actions`), routed to the handler of its action. */
+  | (InboundBase & { kind: 'action'; action: string; value: string })
   | (InboundBase & {
       kind: 'button';
       action: 'approve' | 'reject';
@@ -61,10 +63,29 @@ export interface ApprovalCard {
   notice?: string;
 }
 
+/**
+ * A button on a message that is not an approval card (an alert thread's Acknowledge, say). A press
+ * comes back as an `action` event with the same `action` and `value`; what it does is up to the
+ * handler registered for the action (`ChatCore.onAction`), as the person who pressed it.
+ */
+export interface MessageAction {
+  /** `alert_ack`: lower case, digits and `_`, at most 40 characters. */
+  action: string;
+  /** What the press is about (an alert group id): letters, digits and `_.:-`, at most 64 characters. */
+  value: string;
+  label: string;
+  style?: 'primary' | 'danger';
+}
+
+export const ACTION_NAME = /^[a-z][a-z0-9_]{0,39}$/;
+export const ACTION_VALUE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
 /** A platform-neutral message; adapters render it (Slack: Block Kit). */
 export interface OutMessage {
   text: string;
   card?: ApprovalCard;
+  /** Buttons under the text (not on approval cards, which have their own). */
+  actions?: MessageAction[];
 }
 
 /** A file for the thread: a chart a tool drew, say. Stored in the outbox until it is out. */

@@ -101,6 +101,23 @@ export function renderCard(message: OutMessage): Record<string, unknown> {
           },
         }
       : {}),
-    elements: c ? cardElements(c) : textElements(toPlainText(message.text)),
+    elements: c
+      ? cardElements(c)
+      : [
+          ...textElements(toPlainText(message.text)),
+          ...(message.actions?.length
+            ? [
+                {
+                  tag: 'action',
+                  actions: message.actions.slice(0, 10).map((a) => ({
+                    tag: 'button',
+                    text: { tag: 'plain_text', content: a.label },
+                    type: a.style ?? 'default',
+                    value: { kubemate: 'act', action: a.action, arg: a.value },
+                  })),
+                },
+              ]
+            : []),
+        ],
   };
 }

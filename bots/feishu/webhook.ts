@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { InboundEvent } from '../core/types.js';
+import { ACTION_NAME, ACTION_VALUE, type InboundEvent } from '../core/types.js';
 import { decryptEvent, eventSignature, sameHex } from './crypto.js';
 
 export interface FeishuAnswer {
@@ -64,7 +64,14 @@ const messageEvent = z.looseObject({
 const cardAction = z.looseObject({
   operator: z.looseObject({ open_id: z.string().min(1) }),
   action: z.looseObject({
-    value: z.looseObject({ kubemate: z.enum(['approve', 'reject']), ticket: z.string().min(1) }),
+    value: z.union([
+      z.looseObject({ kubemate: z.enum(['approve', 'reject']), ticket: z.string().min(1) }),
+      z.looseObject({
+        kubemate: z.literal('act'),
+        action: z.string().regex(ACTION_NAME),
+        arg: z.string().regex(ACTION_VALUE),
+      }),
+    ]),
   }),
   context: z.looseObject({ open_message_id: z.string().min(1), open_chat_id: z.string().min(1) }),
 });
@@ -203,15 +210,23 @@ export function dispatchFeishuEvent(
     // A press on another card (not Kubemate's buttons) is acknowledged and ignored.
     if (!a.success) return { status: 200, body: {} };
     const ctx = a.data.context;
-    deliver({
-      kind: 'button',
-      action: a.data.action.value.kubemate,
-      ticketId: a.data.action.value.ticket,
-      cardMessageId: ctx.open_message_id,
+    const value = a.data.action.value;
+    const base = {
       eventId: h.event_id,
       user: { platform: 'feishu', id: a.data.operator.open_id },
       place: { channel: ctx.open_chat_id, thread: ctx.open_message_id },
-    });
+    };
+    deliver(
+      value.kubemate === 'act'
+        ? { ...base, kind: 'action', action: value.action, value: value.arg, messageId: ctx.open_message_id }
+        : {
+            ...base,
+            kind: 'button',
+            action: value.kubemate,
+            ticketId: value.ticket,
+            cardMessageId: ctx.open_message_id,
+          },
+    );
     return { status: 200, body: { toast: { type: 'info', content: '已收到 Received' } } };
   }
   return { status: 200, body: {} };

@@ -1,7 +1,8 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { ChatCore } from '../core/core.js';
-import type { InboundEvent } from '../core/types.js';
+import { ACTION_NAME, ACTION_VALUE, type InboundEvent } from '../core/types.js';
+import { ACTION_PREFIX } from './render.js';
 
 const user = (id: string) => ({ platform: 'slack', id });
 /** `<@U123> pods payments` → `pods payments`: the mention only addresses the bot. */
@@ -92,5 +93,25 @@ export function registerListeners(
       place: { channel: b.data.channel.id, thread: b.data.message.thread_ts ?? b.data.message.ts },
     };
     core.receive(event);
+  });
+
+  // A message's own buttons (an alert thread's Acknowledge…): the action and value come from the
+  // press, so they are checked as strictly as the core's names for them.
+  app.action(new RegExp(`^${ACTION_PREFIX}`), async ({ body, ack }) => {
+    await ack();
+    const b = actionBody.safeParse(body);
+    if (!b.success) return;
+    const a = b.data.actions[0]!;
+    const action = a.action_id.slice(ACTION_PREFIX.length);
+    if (!ACTION_NAME.test(action) || !ACTION_VALUE.test(a.value)) return;
+    core.receive({
+      kind: 'action',
+      action,
+      value: a.value,
+      eventId: `action:${b.data.user.id}:${b.data.message.ts}:${a.action_ts}`,
+      user: user(b.data.user.id),
+      place: { channel: b.data.channel.id, thread: b.data.message.thread_ts ?? b.data.message.ts },
+      messageId: b.data.message.ts,
+    });
   });
 }

@@ -3,7 +3,7 @@ import type { types } from '@slack/bolt';
 type KnownBlock = types.KnownBlock;
 
 import { cardOpen } from '../core/cards.js';
-import type { ApprovalCard, OutMessage } from '../core/types.js';
+import type { ApprovalCard, MessageAction, OutMessage } from '../core/types.js';
 
 /** Slack's limits: 3000 characters in a section's text, 50 blocks in a message. */
 const SECTION_CHARS = 2900;
@@ -103,12 +103,31 @@ function cardBlocks(c: ApprovalCard): KnownBlock[] {
   return blocks;
 }
 
+/** A message's own buttons: `kubemate_act_<action>`, the value as given (both checked where they come back). */
+export const ACTION_PREFIX = 'kubemate_act_';
+
+function actionBlock(actions: MessageAction[]): KnownBlock {
+  return {
+    type: 'actions',
+    block_id: 'kubemate_actions',
+    elements: actions.slice(0, 25).map((a) => ({
+      type: 'button' as const,
+      action_id: `${ACTION_PREFIX}${a.action}`,
+      value: a.value,
+      text: { type: 'plain_text' as const, text: a.label.slice(0, 75) },
+      ...(a.style ? { style: a.style } : {}),
+    })),
+  };
+}
+
 /** Block Kit for a message; `text` stays the notification and accessibility fallback. */
 export function render(message: OutMessage): { text: string; blocks: KnownBlock[] } {
+  const blocks = message.card ? cardBlocks(message.card) : textBlocks(message.text);
+  if (!message.card && message.actions?.length) blocks.push(actionBlock(message.actions));
   return {
     text: esc(message.text)
       .slice(0, 3000)
       .replace(/&[a-z]{0,3}$/, ''),
-    blocks: message.card ? cardBlocks(message.card) : textBlocks(message.text),
+    blocks,
   };
 }

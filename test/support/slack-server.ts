@@ -325,31 +325,55 @@ export function buttonPayload(
   const ticket = (card.blocks ?? [])
     .flatMap((b) => (b.elements as Array<{ action_id?: string; value?: string }>) ?? [])
     .find((e) => e.action_id === `kubemate_${action}`)?.value;
-  const payload = {
+  return blockActions(
+    user,
+    card,
+    { action_id: `kubemate_${action}`, block_id: `kubemate_ticket_${ticket}`, value: ticket },
+    actionTs,
+  );
+}
+
+/** Slack's block_actions payload for a press of one button on `message`. */
+function blockActions(
+  user: string,
+  message: SlackMessage,
+  button: { action_id: string; block_id: string; value: string | undefined },
+  actionTs: string,
+) {
+  return {
     type: 'block_actions',
     team: { id: 'T0TEST', domain: 'kubemate-test' },
     user: { id: user, username: user.toLowerCase(), team_id: 'T0TEST' },
     api_app_id: 'A0TEST',
     token: 'legacy',
-    container: { type: 'message', message_ts: card.ts, channel_id: card.channel, is_ephemeral: false },
+    container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
     trigger_id: `trig.${actionTs}`,
-    channel: { id: card.channel, name: 'ops' },
+    channel: { id: message.channel, name: 'ops' },
     message: {
       type: 'message',
-      ts: card.ts,
-      ...(card.thread_ts ? { thread_ts: card.thread_ts } : {}),
-      text: card.text,
+      ts: message.ts,
+      ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
+      text: message.text,
     },
     response_url: 'http://127.0.0.1:9/unused',
-    actions: [
-      {
-        action_id: `kubemate_${action}`,
-        block_id: `kubemate_ticket_${ticket}`,
-        type: 'button',
-        value: ticket,
-        action_ts: actionTs,
-      },
-    ],
+    actions: [{ ...button, type: 'button', action_ts: actionTs }],
   };
-  return payload;
+}
+
+/**
+ * The block_actions body (form-encoded `payload`) of a press on one of a message's own buttons
+ * (`kubemate_act_<action>`), with the value the button carries.
+ */
+export function actionPress(user: string, message: SlackMessage, actionId: string, actionTs: string) {
+  const button = (message.blocks ?? [])
+    .flatMap((b) => (b.elements as Array<{ action_id?: string; value?: string }>) ?? [])
+    .find((e) => e.action_id === actionId);
+  if (!button) throw new Error(`no button ${actionId} on message ${message.ts}`);
+  const payload = blockActions(
+    user,
+    message,
+    { action_id: actionId, block_id: 'kubemate_actions', value: button.value },
+    actionTs,
+  );
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { silenceMatchers } from '../../alerts/actions.js';
 import { alertsConfigSchema } from '../../alerts/config.js';
 import { targetsOf } from '../../alerts/enrich.js';
 import { bearerMatches } from '../../alerts/http.js';
@@ -9,6 +10,7 @@ import { matches, parseMatcher } from '../../alerts/matchers.js';
 import { alertLine, rootText, stormText } from '../../alerts/render.js';
 import { AlertStore, type GroupRecord } from '../../alerts/store.js';
 import { type AlertmanagerWebhook, webhookSchema } from '../../alerts/webhook.js';
+import { parseMatcher as parseSilenceMatcher } from '../../tools/metrics/matchers.js';
 
 const store = () => new AlertStore(join(mkdtempSync(join(tmpdir(), 'kubemate-alerts-')), 'alerts.db'));
 
@@ -108,16 +110,16 @@ describe('the alert store', () => {
         ]),
         place,
       ).group;
-      s.enqueueTriage(g.groupKey, g.severityRank, 100);
+      s.queue.enqueue(g.groupKey, g.severityRank, 100);
     }
-    expect(s.nextTriage()!.groupKey).toBe('c1');
-    expect(s.nextTriage()!.groupKey).toBe('c2');
-    expect(s.requeueRunning()).toBe(2);
-    expect([1, 2, 3, 4].map(() => s.nextTriage()!.groupKey)).toEqual(['c1', 'c2', 'w1', 'i1']);
-    expect(s.nextTriage()).toBeUndefined();
+    expect(s.queue.next()!.groupKey).toBe('c1');
+    expect(s.queue.next()!.groupKey).toBe('c2');
+    expect(s.queue.requeueRunning()).toBe(2);
+    expect([1, 2, 3, 4].map(() => s.queue.next()!.groupKey)).toEqual(['c1', 'c2', 'w1', 'i1']);
+    expect(s.queue.next()).toBeUndefined();
     // A full queue refuses more and counts it; the group stays recorded.
     s.ingest(payload('late', [{ fingerprint: 'ff' }]), place);
-    expect(s.enqueueTriage('late', 2, 0)).toBe(false);
+    expect(s.queue.enqueue('late', 2, 0)).toBe(false);
     expect(s.stats().triage_queue_full).toBe(1);
     s.close();
   });
@@ -125,15 +127,15 @@ describe('the alert store', () => {
   it('keeps the model budget per minute, across reopening', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubemate-alerts-'));
     const a = new AlertStore(join(dir, 'alerts.db'));
-    expect([a.takeModelRun(1000, 2), a.takeModelRun(2000, 2), a.takeModelRun(3000, 2)]).toEqual([
+    expect([a.budget.take(1000, 2), a.budget.take(2000, 2), a.budget.take(3000, 2)]).toEqual([
       true,
       true,
       false,
     ]);
     a.close();
     const b = new AlertStore(join(dir, 'alerts.db'));
-    expect(b.takeModelRun(4000, 2)).toBe(false);
-    expect(b.takeModelRun(61_001, 2)).toBe(true);
+    expect(b.budget.take(4000, 2)).toBe(false);
+    expect(b.budget.take(61_001, 2)).toBe(true);
     b.close();
   });
 
@@ -141,13 +143,13 @@ describe('the alert store', () => {
     const s = store();
     const place = () => ({ channel: 'C1', platform: 'slack', storm: false });
     const first = s.ingest(payload('g2', [{ fingerprint: 'aa' }]), place);
-    s.enqueueTriage('g2', first.group.severityRank, 10);
-    s.finishTriage(s.nextTriage()!.groupKey, { enrichment: 'facts', model: false });
+    s.queue.enqueue('g2', first.group.severityRank, 10);
+    s.queue.finish(s.queue.next()!.groupKey, { enrichment: 'facts', model: false });
     s.ingest(payload('g2', [{ fingerprint: 'aa', status: 'resolved' }]), place);
     expect(s.group('g2')!.status).toBe('resolved');
     const back = s.ingest(payload('g2', [{ fingerprint: 'aa', startsAt: '2026-12-08T01:00:00Z' }]), place);
     expect([back.refired, back.group.episode, back.fired.length]).toEqual([true, 1, 1]);
-    expect(s.triage('g2')!.state).toBe('queued');
+    expect(s.queue.get('g2')!.state).toBe('queued');
     // Still firing: no new episode.
     expect(s.ingest(payload('g2', [{ fingerprint: 'bb' }]), place).refired).toBe(false);
     s.close();
@@ -235,5 +237,32 @@ describe('what the thread shows', () => {
     );
     expect(storm).toContain('• Disk in a: 20 groups, 20 firing, 3 triaged');
     expect(storm).toContain('… and 10 more groups');
+  });
+});
+
+describe('silence matchers from an alert group', () => {
+  it('one equality matcher per label, alertname first, values quoted so that silence_create reads them back exactly', () => {
+    const labels = {
+      namespace: 'pay',
+      alertname: 'High"Errors',
+      path: 'C:\\tmp',
+      severity: 'critical',
+      empty: '',
+    };
+    const matchers = silenceMatchers(labels);
+    expect(matchers).toEqual([
+      'alertname="High\\"Errors"',
+      'namespace="pay"',
+      'path="C:\\\\tmp"',
+      'severity="critical"',
+    ]);
+    expect(matchers.map((m) => parseSilenceMatcher(m))).toEqual([
+      { name: 'alertname', value: 'High"Errors', isRegex: false, isEqual: true },
+      { name: 'namespace', value: 'pay', isRegex: false, isEqual: true },
+      { name: 'path', value: 'C:\\tmp', isRegex: false, isEqual: true },
+      { name: 'severity', value: 'critical', isRegex: false, isEqual: true },
+    ]);
+    const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`l${i}`, 'v']));
+    expect(silenceMatchers(many)).toHaveLength(20);
   });
 });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../bots/core/types.js';
 import { decryptEvent, encryptEvent, eventSignature } from '../../bots/feishu/crypto.js';
+import { renderCard } from '../../bots/feishu/render.js';
 import { handleFeishuRequest } from '../../bots/feishu/webhook.js';
 import {
   APP_ID,
@@ -154,6 +155,50 @@ describe('Feishu deliveries', () => {
         place: { channel: 'oc_ops', thread: 'om_card' },
       },
     ]);
+  });
+
+  it("a press on a message's own button (rendered from OutMessage.actions) becomes an action event; a bad action name is ignored", () => {
+    const card = renderCard({
+      text: 'alert summary',
+      actions: [{ action: 'alert_ack', value: 'ag_0123456789ab', label: 'Acknowledge' }],
+    });
+    const row = (card.elements as Array<{ tag: string; actions?: Array<{ value: unknown }> }>).find(
+      (e) => e.tag === 'action',
+    )!;
+    const value = row.actions![0]!.value as Record<string, string>;
+    expect(value).toEqual({ kubemate: 'act', action: 'alert_ack', arg: 'ag_0123456789ab' });
+    const msg = {
+      message_id: 'om_root',
+      chat_id: 'oc_ops',
+      msg_type: 'interactive',
+      content: {},
+      history: [],
+    };
+    const r = run(feishuDelivery(cardAction({ user: 'ou_bob', message: msg, value, eventId: 'ev10' })));
+    expect(r.answer.status).toBe(200);
+    expect(r.events).toEqual([
+      {
+        kind: 'action',
+        action: 'alert_ack',
+        value: 'ag_0123456789ab',
+        messageId: 'om_root',
+        eventId: 'ev10',
+        user: { platform: 'feishu', id: 'ou_bob' },
+        place: { channel: 'oc_ops', thread: 'om_root' },
+      },
+    ]);
+    const bad = run(
+      feishuDelivery(
+        cardAction({
+          user: 'ou_bob',
+          message: msg,
+          value: { ...value, action: 'Alert Ack!' },
+          eventId: 'ev11',
+        }),
+      ),
+    );
+    expect(bad.answer.status).toBe(200);
+    expect(bad.events).toEqual([]);
   });
 
   it('refuses forged, stale, undecryptable, unencrypted, foreign and oversized deliveries, delivering nothing', () => {

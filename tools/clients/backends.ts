@@ -1,6 +1,7 @@
 import type { Principal } from '../../policies/types.js';
 import type { RunbookAdmin, RunbookDocuments } from '../../rag/knowledge-base.js';
 import type { RunbookSearcher } from '../../rag/types.js';
+import type { AlertTriageAccess } from './alerts.js';
 import type { CanaryPlanStore } from './canary-plans.js';
 import { type BackendKind as BackendName, BackendSet } from './http-backend.js';
 import type { InspectionBackend } from './inspection-reports.js';
@@ -19,6 +20,8 @@ export type Backends = Partial<Record<ObservabilityKind, BackendSet>> & {
   canaryPlans?: CanaryPlanStore;
   /** Inspection reports, users' checks and the summary writer; without it inspections run but are not stored. */
   inspections?: InspectionBackend;
+  /** Alert triage on demand; set once alerts are enabled (`alerts.enabled`). */
+  alerts?: AlertTriageAccess;
 };
 
 /**
@@ -38,10 +41,11 @@ export const OBSERVABILITY_KINDS = Object.keys(HTTP_BACKENDS) as ObservabilityKi
 /** Whether a backend a toolset declares is there to be called (the cluster and approvals always are). */
 export function backendConfigured(
   backends: Backends,
-  kind: ObservabilityKind | 'kubernetes' | 'runbooks',
+  kind: ObservabilityKind | 'kubernetes' | 'runbooks' | 'alerts',
 ): boolean {
   if (kind === 'kubernetes') return true;
   if (kind === 'runbooks') return !!backends.runbooks;
+  if (kind === 'alerts') return !!backends.alerts;
   return !!backends[kind]?.configured;
 }
 
@@ -53,6 +57,7 @@ export type BoundBackends = Record<ObservabilityKind, BackendSet> & {
   runbookAdmin?: RunbookAdmin;
   canaryPlans?: CanaryPlanStore;
   inspections?: InspectionBackend;
+  alerts?: AlertTriageAccess;
 };
 
 /** An empty set per kind, whose tools say how to configure one. */
@@ -71,5 +76,6 @@ export function bindBackends(backends: Backends, principal: Principal): BoundBac
     ...(backends.runbookAdmin ? { runbookAdmin: backends.runbookAdmin } : {}),
     ...(backends.canaryPlans ? { canaryPlans: backends.canaryPlans } : {}),
     ...(backends.inspections ? { inspections: backends.inspections } : {}),
+    ...(backends.alerts ? { alerts: backends.alerts } : {}),
   };
 }
