@@ -6,6 +6,7 @@ import type { Toolset } from './core/toolset.js';
 import { inspectionToolset } from './inspection/index.js';
 import { logsToolset } from './logs/index.js';
 import { metricsToolset } from './metrics/index.js';
+import { modelsToolset } from './models/index.js';
 import { runbooksToolset } from './runbooks/index.js';
 import { tracesToolset } from './traces/index.js';
 
@@ -18,6 +19,7 @@ export const toolsets: readonly Toolset[] = [
   runbooksToolset,
   canaryToolset,
   inspectionToolset,
+  modelsToolset,
   approvalsToolset,
 ];
 

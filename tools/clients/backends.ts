@@ -5,6 +5,7 @@ import type { CanaryPlanStore } from './canary-plans.js';
 import { type BackendKind as BackendName, BackendSet } from './http-backend.js';
 import type { InspectionBackend } from './inspection-reports.js';
 import type { KubeAccess, KubeClusters } from './kube.js';
+import { OllamaSet } from './ollama.js';
 
 /** The backend clients toolsets share. Built by app/ from configuration; toolsets never read config. */
 /** Observability backends by kind; each set may be empty (tools then say how to configure one). */
@@ -17,6 +18,8 @@ export type Backends = Partial<Record<ObservabilityKind, BackendSet>> & {
   canaryPlans?: CanaryPlanStore;
   /** Inspection reports, users' checks and the summary writer; without it inspections run but are not stored. */
   inspections?: InspectionBackend;
+  /** Ollama servers for the models toolset (config `models.ollama`); absent or empty: none configured. */
+  ollama?: OllamaSet;
 };
 
 /**
@@ -36,9 +39,10 @@ export const OBSERVABILITY_KINDS = Object.keys(HTTP_BACKENDS) as ObservabilityKi
 /** Whether a backend a toolset declares is there to be called (the cluster and approvals always are). */
 export function backendConfigured(
   backends: Backends,
-  kind: ObservabilityKind | 'kubernetes' | 'runbooks',
+  kind: ObservabilityKind | 'kubernetes' | 'runbooks' | 'ollama',
 ): boolean {
   if (kind === 'kubernetes') return true;
+  if (kind === 'ollama') return !!backends.ollama?.configured;
   if (kind === 'runbooks') return !!backends.runbooks;
   return !!backends[kind]?.configured;
 }
@@ -50,12 +54,16 @@ export type BoundBackends = Record<ObservabilityKind, BackendSet> & {
   runbooks?: RunbookSearcher;
   canaryPlans?: CanaryPlanStore;
   inspections?: InspectionBackend;
+  /** Always present; an empty set's tools say how to configure a server. */
+  ollama: OllamaSet;
 };
 
 /** An empty set per kind, whose tools say how to configure one. */
 const none = Object.fromEntries(
   OBSERVABILITY_KINDS.map((kind) => [kind, new BackendSet(HTTP_BACKENDS[kind], [])]),
 ) as Record<ObservabilityKind, BackendSet>;
+
+const noOllama = new OllamaSet([]);
 
 export function bindBackends(backends: Backends, principal: Principal): BoundBackends {
   const observability = Object.fromEntries(
@@ -67,5 +75,6 @@ export function bindBackends(backends: Backends, principal: Principal): BoundBac
     ...(backends.runbooks ? { runbooks: backends.runbooks } : {}),
     ...(backends.canaryPlans ? { canaryPlans: backends.canaryPlans } : {}),
     ...(backends.inspections ? { inspections: backends.inspections } : {}),
+    ollama: backends.ollama ?? noOllama,
   };
 }
