@@ -2,6 +2,11 @@ import { DEFAULT_OLLAMA_URL } from '../agent/config.js';
 import type { OllamaInstanceOptions } from '../tools/clients/ollama.js';
 import type { Config } from './config.js';
 
+/** Whether two URLs name the same server. */
+export function sameServer(a: string, b: string): boolean {
+  return origin(a) === origin(b);
+}
+
 /** The origin of a URL, for telling whether two settings name the same server. */
 function origin(url: string): string {
   try {

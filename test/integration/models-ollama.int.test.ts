@@ -2,15 +2,18 @@
 // pipeline and MCP: approvals for writes, the configured models protected, pulls only from allowed
 // loopback registries (a real pull from a registry speaking Ollama's wire format, a refused one, and
 // one that fails cleanly), never an outside host.
-import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Config } from '../../app/config.js';
+import { modelChecks } from '../../app/model-check.js';
 import { type App, buildApp } from '../../app/wiring.js';
 import { buildMcpServer } from '../../mcp/server.js';
 import { silentLogger } from '../../tools/core/logger.js';
@@ -43,6 +46,7 @@ const robot = who('token:ci', [], 'mcp-http');
 const u = Math.random().toString(36).slice(2, 8);
 
 let app: App;
+let config: Config;
 let url: string;
 let registry: Server;
 let registryPort: number;
@@ -152,7 +156,8 @@ beforeAll(async () => {
   const policyFile = join(cfg.dataDir, 'policy.yaml');
   writeFileSync(policyFile, POLICY);
   mkdirSync(cfg.dataDir, { recursive: true });
-  app = buildApp({ ...cfg, policy: { ...cfg.policy, file: policyFile } }, silentLogger);
+  config = { ...cfg, policy: { ...cfg.policy, file: policyFile } };
+  app = buildApp(config, silentLogger);
 }, 300_000);
 
 afterAll(async () => {
@@ -393,5 +398,32 @@ describe('model_pull', () => {
       await fetch(`${url}/api/embed`, { method: 'POST', body: JSON.stringify({ model, input: ['pulled'] }) })
     ).json()) as { embeddings: number[][] };
     expect(embed.embeddings[0]).toHaveLength(TEST_EMBED_DIMENSIONS);
+  });
+});
+
+describe('kubemate ask --check through the models tools', () => {
+  it('finds the chat and embedding models present, capable, and of the runbook store dimension', async () => {
+    const checks = await modelChecks(app.pipeline, alice, config);
+    expect(checks.map((c) => [c.role, c.model, c.ok])).toEqual([
+      ['chat', TEST_CHAT_MODEL, true],
+      ['embedding', TEST_EMBED_MODEL, true],
+    ]);
+    expect(checks[0]!.capabilities).toEqual(expect.arrayContaining(['completion', 'tools']));
+    expect(checks[1]).toMatchObject({ present: true, embeddingLength: TEST_EMBED_DIMENSIONS });
+  });
+
+  it('says when the runbook store holds vectors of another dimension, and when a model is missing', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const dataDir = mkdtempSync(join(tmpdir(), 'kubemate-check-'));
+    const db = new Database(join(dataDir, 'runbooks.db'));
+    db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    db.prepare("INSERT INTO meta VALUES ('dimension', '768')").run();
+    db.close();
+    const other: Config = { ...config, dataDir, llm: { ...config.llm, model: `absent-${u}:1b` } };
+    const checks = await modelChecks(app.pipeline, alice, other);
+    expect(checks[0]).toMatchObject({ role: 'chat', ok: false, present: false });
+    expect(checks[0]!.message).toContain(`absent-${u}:1b`);
+    expect(checks[1]).toMatchObject({ role: 'embedding', ok: false, storeDimension: 768 });
+    expect(checks[1]!.message).toMatch(/gives 384-dimension vectors but the runbook store holds 768/);
   });
 });
