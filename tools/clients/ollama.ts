@@ -84,6 +84,10 @@ export class OllamaInstance {
     if (status !== undefined)
       return new ToolError('backend_error', `${this.label} (HTTP ${status}) failed ${what}: ${message}`);
     const code = err.cause?.code;
+    // A stream's `{ error }` line is the server's own answer (a registry it could not reach, say).
+    if (!(err.name === 'TypeError' && err.cause)) {
+      return new ToolError('backend_error', `${this.label} failed ${what}: ${message}`);
+    }
     return new ToolError(
       'backend_unavailable',
       `${this.label} is unreachable${code ? ` (${code})` : ''}: ${message}; check the URL and that ollama serve is running`,

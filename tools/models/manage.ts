@@ -307,14 +307,23 @@ const modelUnload = defineTool({
     const embeddingOnly =
       (show.capabilities ?? []).includes('embedding') && !(show.capabilities ?? []).includes('completion');
     await (embeddingOnly
-      ? ollama.client.embed({ model: loaded.name, input: [], keep_alive: 0 })
+      ? ollama.client.embed({ model: loaded.name, input: ['.'], keep_alive: 0 })
       : ollama.client.generate({ model: loaded.name, prompt: '', keep_alive: 0, stream: false })
     ).catch((e: unknown) => {
       throw ollama.fail(e, `unloading ${loaded.name}`);
     });
+    // The server's scheduler releases the runner just after answering: wait for it, briefly.
+    const gone = async () => !(await ollama.client.ps()).models.some((m) => canonicalModel(m.name) === want);
+    let released = await gone();
+    for (let i = 0; i < 50 && !released && !ctx.signal.aborted; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      released = await gone();
+    }
     return {
       kind: 'doc',
-      text: `unloaded ${loaded.name} from ${ollama.label} (${formatBytes(loaded.size)} of memory released).`,
+      text: released
+        ? `unloaded ${loaded.name} from ${ollama.label} (${formatBytes(loaded.size)} of memory released).`
+        : `asked ${ollama.label} to unload ${loaded.name}; it still lists it as loaded after 5 s (a request in progress keeps it); check models_running again.`,
       structured: { model: loaded.name, wasLoaded: true, freedBytes: loaded.size },
     };
   },
