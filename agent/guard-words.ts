@@ -35,6 +35,8 @@ const VERBS: Record<string, RegExp> = {
   apply: verbWords('apply|create', '应用|创建|新建'),
   create: verbWords('create|add|silence|mute', `创建|新建|添加|${UNDOING}静默|${UNDOING}屏蔽`),
   expire: verbWords('expire|end|lift|unmute|unsilence', '取消静默|解除静默|结束静默|取消屏蔽|解除屏蔽'),
+  remove: verbWords('remove|delete|drop', '删除|删掉|移除|去掉'),
+  ingest: verbWords('ingest|re-?ingest|import|reload|re-?sync|sync', '导入|同步|加载|摄取'),
   approve: verbWords('approve', '批准|同意|通过'),
   reject: verbWords('reject|withdraw', '拒绝|驳回|撤回'),
 };

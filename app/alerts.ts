@@ -46,6 +46,7 @@ export function buildAlerts(app: App, bots: { slack?: SlackBot }): Alerts | unde
     chats,
     logger: app.logger.child({ component: 'alerts' }),
   });
+  app.metrics.service.watchDepth('triage', () => store.triageCounts().queued ?? 0);
   return {
     service,
     store,

@@ -15,11 +15,15 @@ export interface Bots {
 
 /** The configured chat bots, built on the app's one pipeline, agent and audit log. */
 export function buildBots(app: App): Bots {
-  return {
+  const bots: Bots = {
     ...(app.config.bots.slack.enabled ? { slack: buildSlack(app) } : {}),
     ...(app.config.bots.feishu.enabled ? { feishu: buildFeishu(app) } : {}),
     ...(app.config.bots.wecom.enabled ? { wecom: buildWecom(app) } : {}),
   };
+  for (const [platform, bot] of Object.entries(bots) as Array<[string, SlackBot | FeishuBot | WecomBot]>) {
+    app.metrics.service.watchDepth('outbox', () => bot.store.pendingCount(), platform);
+  }
+  return bots;
 }
 
 /** One chat agent per bot, on that bot's channel-guarded pipeline; the runs share agent.db. */

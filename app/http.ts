@@ -87,6 +87,14 @@ export async function buildHttpServer(app: App, bots: Bots = {}, alerts?: Alerts
           : { error: message },
       );
   });
+  fastify.addHook('onResponse', async (req, reply) => {
+    app.metrics.service.observeRequest(
+      req.method,
+      req.routeOptions.url ?? '(unmatched)',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
   await fastify.register(healthPlugin, { app });
   await fastify.register(metricsPlugin, { app });
   const { ask, mcp } = app.config.limits;

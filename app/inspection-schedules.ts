@@ -6,13 +6,21 @@ import type { Principal } from '../policies/types.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
 import type { Logger } from '../tools/core/logger.js';
 import { type Cron, parseCron } from '../tools/inspection/cron.js';
+import { renderHtml } from '../tools/inspection/html.js';
+import type { Report } from '../tools/inspection/model.js';
 import type { InspectionStore } from '../tools/inspection/store.js';
 import type { Plan } from './inspections-config.js';
+
+/** What a plan posts: the summary, and the HTML report as a file when there is one. */
+export interface PlanPost {
+  text: string;
+  file?: { name: string; title: string; mimeType: string /** base64 */; data: string };
+}
 
 /** Where a plan's summary goes: the app wires the chat bots' durable outboxes behind this. */
 export interface SummaryPoster {
   /** `channel` as configured on the plan (`slack:C0123456`); throws for a platform it cannot reach. */
-  post(channel: string, text: string): void;
+  post(channel: string, message: PlanPost): void;
 }
 
 export interface SchedulerDeps {
@@ -107,6 +115,7 @@ export class InspectionScheduler {
     }
     if (busy) {
       miss(latest, 'the previous run of this plan was still running');
+      this.announceMissed(plan, outcome.missed);
       return outcome;
     }
     if (now - latest > missedAfterMs) {
@@ -114,6 +123,7 @@ export class InspectionScheduler {
         latest,
         `Kubemate could not start it within ${Math.round(missedAfterMs / 60_000)} min of its due time`,
       );
+      this.announceMissed(plan, outcome.missed);
       return outcome;
     }
     const dueAt = new Date(latest).toISOString();
@@ -127,8 +137,55 @@ export class InspectionScheduler {
     return outcome;
   }
 
+  /**
+   * Missed runs are said in the plan's channels when they are found, if no run starts now to carry
+   * them (the next report lists them as well).
+   */
+  private announceMissed(plan: Plan, missed: TickOutcome['missed']): void {
+    if (!missed.length) return;
+    const lines = missed.map((m) => `- due ${m.dueAt}: ${m.reason}`);
+    this.postAll(plan, {
+      text: `Scheduled inspection '${plan.name}' missed ${missed.length === 1 ? 'a run' : `${missed.length} runs`}:\n${lines.join('\n')}`,
+    });
+  }
+
+  private postAll(plan: Plan, message: PlanPost): void {
+    const { poster, logger } = this.deps;
+    for (const channel of plan.channels) {
+      try {
+        if (!poster) throw new Error('no chat bot is configured');
+        poster.post(channel, message);
+      } catch (e) {
+        logger.error(
+          { plan: plan.name, channel, error: (e as Error).message },
+          'cannot post the inspection summary',
+        );
+      }
+    }
+  }
+
+  /** The report as its self-contained HTML page, to share as a file; undefined if it cannot be read. */
+  private htmlFile(id: string): PlanPost['file'] {
+    try {
+      const kept = this.deps.store.get(id);
+      if (!kept) return undefined;
+      const html = renderHtml(JSON.parse(kept.body) as Report, {
+        history: this.deps.store.history(kept.meta.kind, 30),
+      });
+      return {
+        name: `${id}.html`,
+        title: `Inspection report ${id}`,
+        mimeType: 'text/html',
+        data: Buffer.from(html, 'utf8').toString('base64'),
+      };
+    } catch (e) {
+      this.deps.logger.error({ report: id, error: (e as Error).message }, 'cannot render the report');
+      return undefined;
+    }
+  }
+
   private async run(plan: Plan, ran: { dueAt: string; reports: string[] }): Promise<void> {
-    const { pipeline, principal, logger, poster } = this.deps;
+    const { pipeline, principal, logger } = this.deps;
     const clusters = plan.clusters ?? [undefined];
     for (const cluster of clusters) {
       const args = {
@@ -146,17 +203,8 @@ export class InspectionScheduler {
         : `${head}\n${result.text}${id && this.deps.reportUrl ? `\nFull report (HTML): ${this.deps.reportUrl(id)}` : ''}`;
       if (result.isError)
         logger.error({ plan: plan.name, cluster, error: result.text }, 'scheduled inspection failed');
-      for (const channel of plan.channels) {
-        try {
-          if (!poster) throw new Error('no chat bot is configured');
-          poster.post(channel, text);
-        } catch (e) {
-          logger.error(
-            { plan: plan.name, channel, error: (e as Error).message },
-            'cannot post the inspection summary',
-          );
-        }
-      }
+      const file = !result.isError && id ? this.htmlFile(id) : undefined;
+      this.postAll(plan, { text, ...(file ? { file } : {}) });
     }
   }
 }

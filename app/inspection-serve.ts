@@ -1,21 +1,26 @@
 // Under `kubemate serve`: the scheduler for the configured plans, posting through the chat bots.
-import { post } from '../bots/core/context.js';
+import { post, send } from '../bots/core/context.js';
+import { newKey } from '../bots/core/store.js';
 import type { SlackBot } from '../bots/slack/bot.js';
-import { InspectionScheduler, type SummaryPoster } from './inspection-schedules.js';
+import { InspectionScheduler, type PlanPost, type SummaryPoster } from './inspection-schedules.js';
 import type { App } from './wiring.js';
 
 /**
- * Posts plan summaries through the chat bots' durable outboxes. Channels are `<platform>:<id>`;
- * a platform that is not configured is an error the scheduler logs.
+ * Posts plan summaries, then the HTML report as a file (Slack: files.uploadV2), through the chat
+ * bots' durable outboxes, which deliver in order per channel. Channels are `<platform>:<id>`; a
+ * platform that is not configured is an error the scheduler logs.
  */
 export function chatPoster(bots: { slack?: SlackBot }): SummaryPoster {
   return {
-    post(channel: string, text: string) {
+    post(channel: string, message: PlanPost) {
       const [platform, id] = channel.includes(':')
         ? (channel.split(/:(.*)/s) as [string, string])
         : ['', channel];
       if (platform === 'slack' && bots.slack) {
-        post(bots.slack.core.ctx, { channel: id }, { text });
+        const ctx = bots.slack.core.ctx;
+        post(ctx, { channel: id }, { text: message.text });
+        if (message.file)
+          send(ctx, { op: 'upload', place: { channel: id }, key: newKey(), file: message.file });
         return;
       }
       throw new Error(

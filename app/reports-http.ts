@@ -38,10 +38,18 @@ export const reportsHttpPlugin: FastifyPluginAsync<ReportsHttpOptions> = async (
     return principal ? { ...principal, source: 'mcp-http' as const } : undefined;
   };
 
-  fastify.get('/reports', async (req, reply) => {
+  // `/reports?cluster=NAME` lists one cluster's reports (for people who may read it but not the
+  // default cluster); without it, the reports of every cluster the caller may read.
+  fastify.get<{ Querystring: { cluster?: unknown } }>('/reports', async (req, reply) => {
     const principal = who(req.headers.authorization, reply);
     if (!principal) return reply;
-    const result = await pipeline.invoke('inspection_reports_list', { limit: 100 }, principal);
+    const cluster =
+      typeof req.query.cluster === 'string' && req.query.cluster ? req.query.cluster : undefined;
+    const result = await pipeline.invoke(
+      'inspection_reports_list',
+      { limit: 100, ...(cluster ? { cluster } : {}) },
+      principal,
+    );
     if (result.isError) return refuse(reply, result.status === 'denied' ? 403 : 500, result.text);
     const rows = (result.structured as { reports: Array<Record<string, unknown>> }).reports
       .map(

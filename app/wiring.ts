@@ -173,7 +173,11 @@ export function buildApp(
     runbooks: config.runbooks,
     warn: (message) => logger.warn({ component: 'runbooks' }, message),
   });
-  const audit = overrides.audit ?? auditLog!;
+  const audit = metrics.service.countAudit(overrides.audit ?? auditLog!);
+  if (approvals) {
+    const store = approvals;
+    metrics.service.watchDepth('approvals', () => store.list({ status: 'pending', limit: 1_000_000 }).length);
+  }
   const canaryPlans = new CanaryPlanStore(join(config.dataDir, 'canary.db'));
   const inspections = new InspectionStore(join(config.dataDir, 'inspections.db'), {
     days: config.inspections.retentionDays,
@@ -187,6 +191,7 @@ export function buildApp(
       ...observability,
       runbooks,
       runbookDocuments: runbooks,
+      runbookAdmin: runbooks,
       canaryPlans,
       inspections: inspectionBackend(config, inspections),
       ollama,

@@ -6,9 +6,12 @@
  * < 300 MB, HTML < 2 MB. Next to it, `kubectl get pods -A -o json` on the same cluster, the
  * least any inspection of every pod must read.
  *
- * Always starts its own cluster (30,000 pods would slow every other user of a shared one).
+ * Starts its own cluster (30,000 pods would slow every other user of a shared one), unless
+ * BENCH_SCALE_KUBECONFIG names one that already holds the scale workload (creating 30,000 pods takes
+ * most of an hour on 2 cores): its nodes and pods are then counted, not created.
  */
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -18,14 +21,18 @@ import { renderHtml } from '../tools/inspection/html.js';
 import type { Report } from '../tools/inspection/model.js';
 import { InspectionStore } from '../tools/inspection/store.js';
 import { kubemateEnv } from './env.js';
-import { createPods, NAMESPACES, NODES, PODS, peakRssMb } from './scale-cluster.js';
+import { countScale, createPods, NAMESPACES, NODES, peakRssMb } from './scale-cluster.js';
 
 export async function benchInspect(): Promise<string[]> {
-  const cluster = await startCluster({ nodes: 3 });
+  const reused = process.env.BENCH_SCALE_KUBECONFIG;
+  const cluster = reused ? undefined : await startCluster({ nodes: 3 });
   try {
-    const kubeconfig = cluster.kubeconfigPath;
-    await createFakeNodes(kubeconfig, NODES, 'scale-node-', { concurrency: 48, timeoutMs: 600_000 });
-    await createPods(kubeconfig);
+    const kubeconfig = reused ?? cluster!.kubeconfigPath;
+    if (!reused) {
+      await createFakeNodes(kubeconfig, NODES, 'scale-node-', { concurrency: 48, timeoutMs: 600_000 });
+      await createPods(kubeconfig);
+    }
+    const held = await countScale(kubeconfig);
     const env = kubemateEnv(kubeconfig, {
       KUBEMATE_OUTPUT__TIMEOUT_SECONDS: '120',
       KUBEMATE_INSPECTIONS__SUMMARY: 'template',
@@ -57,7 +64,11 @@ export async function benchInspect(): Promise<string[]> {
     const rss = peakRssMb(pid);
     await client.close();
     const s = result!.structuredContent as { id: string; findingsTotal: number; checks: { total: number } };
-    const lines = [`cluster: ${NODES} kwok nodes, ${PODS} pods in ${NAMESPACES} namespaces`];
+    const lines = [
+      `cluster${reused ? ' (reused)' : ''}: ${held.nodes} nodes, ${held.pods} pods (${held.running} Running) in ${NAMESPACES}+ namespaces; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    ];
     if (result!.isError) {
       lines.push(`inspection failed: ${JSON.stringify(result!.content).slice(0, 500)}`);
       return lines;
@@ -87,6 +98,6 @@ export async function benchInspect(): Promise<string[]> {
     );
     return lines;
   } finally {
-    await cluster.stop();
+    await cluster?.stop();
   }
 }

@@ -70,6 +70,25 @@ export async function createPods(kubeconfig: string): Promise<void> {
   }
 }
 
+/** Nodes, pods and Running pods the cluster holds now (pages of 5,000, names only kept). */
+export async function countScale(
+  kubeconfig: string,
+): Promise<{ nodes: number; pods: number; running: number }> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext('admin');
+  const core = kc.makeApiClient(CoreV1Api);
+  let pods = 0;
+  let cont: string | undefined;
+  do {
+    const page = await core.listPodForAllNamespaces({ limit: 5000, _continue: cont });
+    pods += page.items.length;
+    cont = page.metadata?._continue || undefined;
+  } while (cont);
+  const nodes = (await core.listNode()).items.length;
+  return { nodes, pods, running: await countRunning(core) };
+}
+
 async function countRunning(core: CoreV1Api): Promise<number> {
   let n = 0;
   let cont: string | undefined;

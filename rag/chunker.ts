@@ -1,3 +1,4 @@
+import { CJK_RUN } from './cjk.js';
 import type { Block, ParsedDocument, Section } from './loaders/types.js';
 
 export interface ChunkerOptions {
@@ -19,8 +20,14 @@ export interface DraftChunk {
 
 export const DEFAULT_CHUNKING = { maxTokens: 400, minTokens: 30, overlapTokens: 60 } as const;
 
-/** About four characters a token, as everywhere else in Kubemate. */
-export const tokens = (text: string) => Math.ceil(text.length / 4);
+/**
+ * About four characters a token, as everywhere else in Kubemate; a Chinese or Japanese character is
+ * about a token of its own (a 200-character Chinese section is not 50 tokens), so it counts as one.
+ */
+export const tokens = (text: string) => {
+  const cjk = text.match(CJK_RUN)?.reduce((n, run) => n + run.length, 0) ?? 0;
+  return Math.ceil((text.length - cjk) / 4) + cjk;
+};
 
 interface Part {
   headings: string[];

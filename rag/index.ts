@@ -3,7 +3,16 @@
  * `lazyKnowledgeBase` for the server and the tools, which open it (and ingest the shipped runbooks
  * and configured folders) on first use, so nothing waits on an embedding server at start.
  */
-import { KnowledgeBase, type KnowledgeBaseOptions, type RunbookDocuments } from './knowledge-base.js';
+import type { IngestSummary } from './ingest.js';
+import {
+  configuredFolders,
+  KnowledgeBase,
+  type KnowledgeBaseOptions,
+  type RunbookAdmin,
+  type RunbookDocuments,
+  type RunbookFolder,
+  type RunbookSource,
+} from './knowledge-base.js';
 import type { DocumentRecord, RunbookSearcher, SearchOptions, SearchResult } from './types.js';
 
 export type { Embedder } from './embeddings.js';
@@ -14,9 +23,11 @@ export {
   configuredFolders,
   KnowledgeBase,
   type KnowledgeBaseOptions,
+  type RunbookAdmin,
   type RunbookDocument,
   type RunbookDocuments,
   type RunbookFolder,
+  type RunbookSource,
   type RunbooksSettings,
 } from './knowledge-base.js';
 export { HybridSearcher, identityReranker, type Reranker, reciprocalRankFusion } from './retrieval.js';
@@ -29,7 +40,7 @@ export function openKnowledgeBase(options: KnowledgeBaseOptions): Promise<Knowle
 }
 
 /** A knowledge base opened on first use; a failed opening is retried on the next use. */
-export class LazyKnowledgeBase implements RunbookSearcher, RunbookDocuments {
+export class LazyKnowledgeBase implements RunbookSearcher, RunbookDocuments, RunbookAdmin {
   private opening: Promise<KnowledgeBase> | undefined;
 
   constructor(private readonly options: KnowledgeBaseOptions) {}
@@ -65,6 +76,22 @@ export class LazyKnowledgeBase implements RunbookSearcher, RunbookDocuments {
 
   async readDocument(source: string) {
     return (await this.get()).readDocument(source);
+  }
+
+  async sources(): Promise<RunbookSource[]> {
+    return (await this.get()).sources();
+  }
+
+  async removeSource(prefix: string): Promise<number> {
+    return (await this.get()).removeSource(prefix);
+  }
+
+  folders(): RunbookFolder[] {
+    return configuredFolders(this.options.runbooks);
+  }
+
+  async syncFolders(prefix?: string): Promise<IngestSummary[]> {
+    return (await this.get()).syncFolders(prefix);
   }
 
   async close(): Promise<void> {

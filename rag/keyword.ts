@@ -1,8 +1,10 @@
+import { splitWord } from './cjk.js';
+
 /**
  * Turning what a person typed into a safe FTS5 query. User text never reaches FTS5's query syntax:
  * it is cut into words the way the index's unicode61 tokenizer cuts them, stop words are dropped, and
  * each remaining word is quoted, so `x509: certificate "expired"`, `NOT`, `*` or `col:term` are
- * just words.
+ * just words. Chinese runs are cut into bigrams (cjk.ts), as the index holds them.
  */
 
 /** English function words plus the filler of questions ("how do I …", "what should we …"). */
@@ -21,7 +23,7 @@ const STOP_WORDS = new Set(
 const WORD = /[\p{L}\p{N}]+/gu;
 
 export function words(text: string): string[] {
-  return (text.normalize('NFKC').toLowerCase().match(WORD) ?? []) as string[];
+  return ((text.normalize('NFKC').toLowerCase().match(WORD) ?? []) as string[]).flatMap((w) => splitWord(w));
 }
 
 /** Query terms: lower-cased words without stop words, each once, at most `max`. */
@@ -81,6 +83,34 @@ const PHRASES: Array<[RegExp, string[]]> = [
   [/\bback-?off\b/i, ['backoff']],
 ];
 
+/**
+ * Chinese operations vocabulary: how Chinese-speaking teams say a state, mapped to the status
+ * reasons runbooks (Chinese ones included) name in English and to the usual Chinese wording.
+ * Matched on the raw text, since bigrams of a phrase are not the phrase.
+ */
+const CHINESE: Array<[RegExp, string[]]> = [
+  [
+    /崩溃|重启循环|循环重启|反复重启|不停(?:地)?重启|不断重启|一直重启|频繁重启|起不来/u,
+    ['crashloopbackoff', '重启', '崩溃'],
+  ],
+  [/内存溢出|内存不足|内存超限|内存超了|内存爆|爆内存|内存被杀|被\s*oom/iu, ['oomkilled', '内存', '溢出']],
+  [
+    /镜像拉取失败|拉取镜像失败|镜像拉不|拉不到镜像|拉不下来|镜像下载失败|镜像不存在/u,
+    ['imagepullbackoff', 'errimagepull', '镜像', '拉取'],
+  ],
+  [
+    /节点未就绪|节点不就绪|节点没有就绪|节点挂了|节点掉线|节点失联|节点宕机|节点down/iu,
+    ['notready', '节点', '就绪'],
+  ],
+  [
+    /证书(?:已经|已)?(?:过期|到期|失效)|证书快过期|证书有效期/u,
+    ['certificate', 'expired', 'x509', '证书', '过期'],
+  ],
+  [/调度失败|无法调度|调度不上|一直\s*pending|处于\s*pending/iu, ['pending', 'failedscheduling', '调度']],
+  [/磁盘(?:满|不足|空间不足|压力|爆)/u, ['diskpressure', 'disk', '磁盘']],
+  [/域名解析|dns\s*解析|解析失败|解析不了/iu, ['dns', '解析']],
+];
+
 /** The words operations vocabulary adds to a query (none when it has no such word). */
 export function vocabularyTerms(text: string): string[] {
   const out = new Set<string>();
@@ -88,6 +118,7 @@ export function vocabularyTerms(text: string): string[] {
     for (const [re, add] of VOCABULARY) if (re.test(w)) for (const a of add) out.add(a);
   }
   for (const [re, add] of PHRASES) if (re.test(text)) for (const a of add) out.add(a);
+  for (const [re, add] of CHINESE) if (re.test(text)) for (const a of add) out.add(a);
   return [...out];
 }
 

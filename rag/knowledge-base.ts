@@ -63,6 +63,20 @@ export interface RunbookSource {
   embedded: number;
 }
 
+/**
+ * Managing what is ingested (the admin tools, the CLI): sources, removing one, ingesting the
+ * configured folders again. Folders come only from the configuration: a caller never names a path,
+ * so nothing the server can read beyond its runbook folders can be ingested and read back.
+ */
+export interface RunbookAdmin {
+  sources(): Promise<RunbookSource[]>;
+  removeSource(prefix: string): Promise<number>;
+  /** The shipped runbooks and `runbooks.dirs`, each with its source prefix. */
+  folders(): RunbookFolder[];
+  /** Ingests every configured folder, or only the one with this source prefix. */
+  syncFolders(prefix?: string): Promise<IngestSummary[]>;
+}
+
 /** How long a failed embedding check is trusted before the model is asked again. */
 const RECHECK_MS = 60_000;
 
@@ -107,7 +121,7 @@ async function openStore(options: KnowledgeBaseOptions): Promise<RunbookStore> {
  * The runbook knowledge base: one store, the embedding model when one answers, hybrid retrieval,
  * incremental ingestion. Open it with `openKnowledgeBase`.
  */
-export class KnowledgeBase implements RunbookSearcher, RunbookDocuments {
+export class KnowledgeBase implements RunbookSearcher, RunbookDocuments, RunbookAdmin {
   private state: EmbeddingState = { embedder: null, notice: 'the embedding model has not been checked yet' };
   private checkedAt = 0;
   private readonly searcher: HybridSearcher;
@@ -253,6 +267,28 @@ export class KnowledgeBase implements RunbookSearcher, RunbookDocuments {
       );
     }
     return out;
+  }
+
+  folders(): RunbookFolder[] {
+    return configuredFolders(this.options.runbooks);
+  }
+
+  async syncFolders(prefix?: string): Promise<IngestSummary[]> {
+    if (prefix === undefined) return this.sync();
+    const folder = this.folders().find((f) => f.prefix === prefix);
+    if (!folder) {
+      const known = this.folders().map((f) => f.prefix);
+      throw new Error(
+        `no configured runbook folder has the source '${prefix}' (configured: ${known.join(', ') || 'none'}); folders are added in runbooks.dirs`,
+      );
+    }
+    return [
+      await this.ingest({
+        dir: folder.path,
+        prefix: folder.prefix,
+        ...(folder.team ? { team: folder.team } : {}),
+      }),
+    ];
   }
 
   listDocuments(): Promise<DocumentRecord[]> {

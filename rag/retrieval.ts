@@ -1,3 +1,4 @@
+import { hasCjk } from './cjk.js';
 import type { Embedder } from './embeddings.js';
 import type {
   Passage,
@@ -26,6 +27,33 @@ export function preferSpecific(hits: ScoredChunk[]): ScoredChunk[] {
   return hits
     .map((h, i) => ({
       h: h.chunk.headingPath.length <= 2 ? { ...h, score: h.score * OVERVIEW_WEIGHT } : h,
+      i,
+    }))
+    .sort((a, b) => b.h.score - a.h.score || a.i - b.i)
+    .map((x) => x.h);
+}
+
+/**
+ * How much of its score a passage written in another language than the question keeps. Chinese
+ * runbooks keep English status names and commands (`CrashLoopBackOff`, `kubectl describe`), so on
+ * those words alone an English question would reach them and a mixed Chinese question ("pod 一直
+ * CrashLoopBackOff 怎么办") would reach the English runbook; the reader wants the one in their
+ * language when both answer. A passage in the other language that answers clearly better still
+ * comes first (a team with only English runbooks still gets them for Chinese questions).
+ */
+export const OTHER_LANGUAGE_WEIGHT = 0.5;
+
+/** Whether a chunk is written in Chinese (or Japanese): its title or headings use those scripts. */
+const cjkChunk = (hit: ScoredChunk) => hasCjk(hit.chunk.headingPath.join(' ') || hit.chunk.title);
+
+/** Hits re-sorted with passages in the other language than the query's discounted. */
+export function preferQueryLanguage(query: string, hits: ScoredChunk[]): ScoredChunk[] {
+  const cjk = hasCjk(query);
+  if (!hits.some((h) => cjkChunk(h) !== cjk)) return hits;
+  const w = OTHER_LANGUAGE_WEIGHT;
+  return hits
+    .map((h, i) => ({
+      h: cjkChunk(h) === cjk ? h : { ...h, score: h.score >= 0 ? h.score * w : h.score / w },
       i,
     }))
     .sort((a, b) => b.h.score - a.h.score || a.i - b.i)
@@ -130,7 +158,7 @@ export class HybridSearcher implements RunbookSearcher {
       ...(notice ? { notice } : {}),
       passages: await this.finish(
         query,
-        preferSpecific(await store.keywordSearch(query, pool, filter)),
+        preferQueryLanguage(query, preferSpecific(await store.keywordSearch(query, pool, filter))),
         limit,
       ),
     });
@@ -147,12 +175,14 @@ export class HybridSearcher implements RunbookSearcher {
     }
     const notice = state.notice ? { notice: state.notice } : {};
     if (options.mode === 'dense') {
-      const dense = await store.vectorSearch(vector, pool, filter);
+      const dense = preferQueryLanguage(query, await store.vectorSearch(vector, pool, filter));
       return { mode: 'dense', ...notice, passages: await this.finish(query, dense, limit) };
     }
     const [lexical, dense] = await Promise.all([
-      store.keywordSearch(query, pool, filter).then(preferSpecific),
-      store.vectorSearch(vector, pool, filter),
+      store
+        .keywordSearch(query, pool, filter)
+        .then((hits) => preferQueryLanguage(query, preferSpecific(hits))),
+      store.vectorSearch(vector, pool, filter).then((hits) => preferQueryLanguage(query, hits)),
     ]);
     const fused = reciprocalRankFusion([lexical, dense], this.k);
     return { mode: 'hybrid', ...notice, passages: await this.finish(query, fused, limit) };

@@ -35,14 +35,19 @@ export function questionsFile(): string {
   );
 }
 
-export function loadQuestions(path = questionsFile()): EvalQuestion[] {
-  const parsed = questionsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+/** A question file's questions, validated, or an error naming each problem with its path. */
+function loadSet<T>(path: string, schema: z.ZodType<{ questions: T[] }>): T[] {
+  const parsed = schema.safeParse(parseYaml(readFileSync(path, 'utf8')));
   if (!parsed.success) {
     throw new Error(
       `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   }
   return parsed.data.questions;
+}
+
+export function loadQuestions(path = questionsFile()): EvalQuestion[] {
+  return loadSet(path, questionsSchema);
 }
 
 /** Whether a passage is (part of) the section that answers the question. */
@@ -110,6 +115,11 @@ export interface SectionQuestion {
   relevant: string[];
 }
 
+/** Sections that answer a question: `<file>.md#<heading path below the title>`. */
+const relevantLabels = z
+  .array(z.string().regex(/^[^#]+\.md#.+$/, 'write <file>.md#<Heading > Sub-heading>'))
+  .min(1);
+
 const sectionQuestionsSchema = z.strictObject({
   questions: z
     .array(
@@ -117,9 +127,7 @@ const sectionQuestionsSchema = z.strictObject({
         id: z.string().min(1),
         question: z.string().min(3),
         phrasing: z.url(),
-        relevant: z
-          .array(z.string().regex(/^[^#]+\.md#.+$/, 'write <file>.md#<Heading > Sub-heading>'))
-          .min(1),
+        relevant: relevantLabels,
       }),
     )
     .min(1),
@@ -130,17 +138,43 @@ export function sectionQuestionsFile(): string {
 }
 
 export function loadSectionQuestions(path = sectionQuestionsFile()): SectionQuestion[] {
-  const parsed = sectionQuestionsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
-  if (!parsed.success) {
-    throw new Error(
-      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  return parsed.data.questions;
+  return loadSet(path, sectionQuestionsSchema);
 }
 
+/** A question of the Chinese set: every section that answers it, and whether it is held out from tuning. */
+export interface ChineseQuestion {
+  id: string;
+  question: string;
+  split: 'dev' | 'held-out';
+  relevant: string[];
+}
+
+const chineseQuestionsSchema = z.strictObject({
+  questions: z
+    .array(
+      z.strictObject({
+        id: z.string().min(1),
+        question: z.string().min(2),
+        split: z.enum(['dev', 'held-out']),
+        relevant: relevantLabels,
+      }),
+    )
+    .min(1),
+});
+
+export function chineseQuestionsFile(): string {
+  return questionsFile().replace(/questions\.yaml$/, 'questions-zh.yaml');
+}
+
+export function loadChineseQuestions(path = chineseQuestionsFile()): ChineseQuestion[] {
+  return loadSet(path, chineseQuestionsSchema);
+}
+
+/** What section-level scoring needs of a question. */
+export type LabelledQuestion = Pick<SectionQuestion, 'id' | 'question' | 'relevant'>;
+
 /** Whether a passage lies in one of the sections labelled relevant (its heading path below the title starts with one). */
-export function inRelevantSection(p: Passage, q: SectionQuestion, prefix = SHIPPED_PREFIX): boolean {
+export function inRelevantSection(p: Passage, q: LabelledQuestion, prefix = SHIPPED_PREFIX): boolean {
   return q.relevant.some((label) => {
     const [file, heading] = label.split('#') as [string, string];
     if (p.citation.source !== `${prefix}/${file}`) return false;
@@ -163,7 +197,7 @@ export interface SectionReport {
 /** Section-level Recall@3, Recall@5 and MRR@10 over the realistic set. */
 export async function evaluateSections(
   searcher: RunbookSearcher,
-  questions: SectionQuestion[],
+  questions: LabelledQuestion[],
   mode: NonNullable<SearchOptions['mode']>,
 ): Promise<SectionReport> {
   let at3 = 0;

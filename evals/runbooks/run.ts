@@ -20,10 +20,12 @@ import { KnowledgeBase } from '../../rag/knowledge-base.js';
 import { EmbeddedStore } from '../../rag/store/embedded.js';
 import type { RunbookStore } from '../../rag/types.js';
 import {
+  type ChineseQuestion,
   type EvalQuestion,
   type EvalReport,
   evaluate,
   evaluateSections,
+  loadChineseQuestions,
   loadQuestions,
   loadSectionQuestions,
   type SectionQuestion,
@@ -58,6 +60,7 @@ async function evaluateStore(
   embedder: Embedder | null,
   questions: EvalQuestion[],
   realistic: SectionQuestion[],
+  chinese: ChineseQuestion[],
   /** Runs before the store is closed (to drop a temporary Milvus collection). */
   cleanup?: () => Promise<void>,
 ): Promise<string[]> {
@@ -100,6 +103,19 @@ async function evaluateStore(
     }
     lines.push('  realistic set (questions-real.yaml), section level:', ...sections.map(sectionRow));
     if (!embedder) lines.push('  dense, hybrid not measured: no real embedding model');
+    const modes: Array<SectionReport['mode']> = embedder ? ['keyword', 'dense', 'hybrid'] : ['keyword'];
+    for (const [part, qs] of [
+      ['all', chinese],
+      ['dev', chinese.filter((q) => q.split === 'dev')],
+      ['held-out', chinese.filter((q) => q.split === 'held-out')],
+    ] as const) {
+      lines.push(`  Chinese set (questions-zh.yaml), ${part}, section level:`);
+      for (const mode of modes) {
+        const r = await evaluateSections(kb, qs, mode);
+        lines.push(sectionRow(r));
+        if (part === 'all') sections.push(r);
+      }
+    }
     if (args.misses) {
       for (const r of reports) {
         for (const m of r.misses)
@@ -126,6 +142,7 @@ interface TestMilvus {
 async function main(): Promise<void> {
   const questions = loadQuestions();
   const realistic = loadSectionQuestions();
+  const chinese = loadChineseQuestions();
   const host = args.ollama ?? process.env.OLLAMA_HOST;
   const embedder = host
     ? new OllamaEmbedder({ url: ollamaUrl(host), model: args.model!, timeoutMs: 120_000 })
@@ -140,6 +157,7 @@ async function main(): Promise<void> {
         embedder,
         questions,
         realistic,
+        chinese,
       )),
     );
   } finally {
@@ -160,7 +178,7 @@ async function main(): Promise<void> {
       const { MilvusStore } = await import('../../rag/store/milvus.js');
       const store = new MilvusStore({ address, collection: `kubemate_eval_${Date.now()}` });
       out.push(
-        ...(await evaluateStore(`Milvus (${address})`, store, embedder, questions, realistic, () =>
+        ...(await evaluateStore(`Milvus (${address})`, store, embedder, questions, realistic, chinese, () =>
           store.drop(),
         )),
       );

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../../state/sqlite.js';
+import { segmentationId, segmentForIndex } from '../cjk.js';
 import { EVERY_CHUNK_TOKEN, identifierParts, keywordPlan, quoteTerm } from '../keyword.js';
 import type { Chunk, DocumentRecord, RunbookStore, ScoredChunk, SearchFilter } from '../types.js';
 import { BinaryIndex, dot, normalise, signCode } from './binary-index.js';
@@ -10,6 +11,23 @@ export interface EmbeddedStoreOptions {
   path: string;
   /** Vectors rescored exactly per dense query (more is slower and closer to exact). */
   candidates?: number;
+}
+
+/** 2: Chinese text is indexed as words (cjk.ts); a schema 1 store is re-indexed on open. */
+const SCHEMA_VERSION = '2';
+
+/** What the FTS5 index holds for a chunk: title, heading path, labels, body, CJK runs segmented. */
+function ftsColumns(c: Chunk): [string, string, string, string] {
+  const labels = [
+    ...c.tags,
+    ...c.alerts,
+    ...c.services,
+    ...identifierParts(`${c.headingPath.join(' ')} ${c.text}`),
+    EVERY_CHUNK_TOKEN,
+  ];
+  return [c.title, c.headingPath.slice(1).join(' \n '), labels.join(' '), c.text].map((t) =>
+    segmentForIndex(t),
+  ) as [string, string, string, string];
 }
 
 /** FTS5 column weights: title and heading path count more than the body. */
@@ -135,11 +153,15 @@ export class EmbeddedStore implements RunbookStore {
       try {
         db.exec(SCHEMA);
         const schema = this.meta('schema');
-        if (schema === undefined) this.setMeta('schema', '1');
-        else if (schema !== '1') {
+        if (schema === undefined) {
+          this.setMeta('schema', SCHEMA_VERSION);
+          this.setMeta('segmentation', segmentationId());
+        } else if (schema !== '1' && schema !== SCHEMA_VERSION) {
           throw new Error(
-            `runbook store ${this.options.path} has schema ${schema}, this version reads 1: remove the file and ingest again`,
+            `runbook store ${this.options.path} has schema ${schema}, this version reads ${SCHEMA_VERSION}: remove the file and ingest again`,
           );
+        } else if (schema === '1' || this.meta('segmentation') !== segmentationId()) {
+          this.reindexKeywords();
         }
       } catch (e) {
         this.db = undefined;
@@ -196,14 +218,7 @@ export class EmbeddedStore implements RunbookStore {
           team: c.team ?? null,
         });
         const rowid = Number(lastInsertRowid);
-        const labels = [
-          ...c.tags,
-          ...c.alerts,
-          ...c.services,
-          ...identifierParts(`${c.headingPath.join(' ')} ${c.text}`),
-          EVERY_CHUNK_TOKEN,
-        ];
-        insertFts.run(rowid, c.title, c.headingPath.slice(1).join(' \n '), labels.join(' '), c.text);
+        insertFts.run(rowid, ...ftsColumns(c));
         for (const t of c.tags) insertLabel.run('tag', t.toLowerCase(), rowid);
         for (const a of c.alerts) insertLabel.run('alert', a.toLowerCase(), rowid);
         const v = vectors?.[i];
@@ -212,6 +227,27 @@ export class EmbeddedStore implements RunbookStore {
           insertVector.run(rowid, blob(signCode(unit)), blob(unit));
         }
       });
+      this.bumpGeneration();
+    })();
+  }
+
+  /**
+   * Schema 1 indexed Chinese text unsegmented (a whole clause as one token), and an index segmented
+   * under another ICU dictionary may cut words differently from today's queries. The chunks hold
+   * everything the index is built from, so it is rebuilt in place, in one transaction.
+   */
+  private reindexKeywords(): void {
+    const db = this.conn;
+    db.transaction(() => {
+      db.prepare("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')").run();
+      const insert = db.prepare(
+        'INSERT INTO chunks_fts(rowid, title, headings, labels, body) VALUES (?, ?, ?, ?, ?)',
+      );
+      for (const row of db.prepare('SELECT rowid, * FROM chunks').all() as ChunkRow[]) {
+        insert.run(row.rowid, ...ftsColumns(toChunk(row)));
+      }
+      this.setMeta('schema', SCHEMA_VERSION);
+      this.setMeta('segmentation', segmentationId());
       this.bumpGeneration();
     })();
   }

@@ -5,6 +5,9 @@
 // real Milvus. Analysing in the store makes both servers index the same terms, and the same terms as
 // the embedded store: its words, stop words, CamelCase parts and Porter stems (FTS5's `porter`).
 // Milvus still does the BM25 ranking; it receives space-separated stems and only splits them.
+// Chinese bigrams (cjk.ts) go to Milvus spelled in ASCII (`asciiTerm`): Milvus's standard tokenizer
+// would cut Han text back into single characters.
+import { asciiTerm } from '../cjk.js';
 import { identifierParts, queryTerms, vocabularyTerms, words } from '../keyword.js';
 import type { Chunk } from '../types.js';
 
@@ -19,15 +22,21 @@ export function documentTerms(chunk: Chunk): string {
     ...identifierParts(`${chunk.headingPath.join(' ')} ${chunk.text}`),
     chunk.text,
   ].join('\n');
-  return words(text).map(porterStem).join(' ');
+  return words(text).map(term).join(' ');
 }
 
 /** The query as BM25 terms ('' when nothing searchable is left, e.g. only stop words). */
 export function queryTermsText(query: string): string {
   return queryTerms([query, ...identifierParts(query), ...vocabularyTerms(query)].join(' '))
-    .map(porterStem)
+    .map(term)
     .join(' ');
 }
+
+/** One index term as Milvus receives it: a Porter stem, or a CJK term in ASCII. */
+const term = (word: string): string => {
+  const ascii = asciiTerm(word);
+  return ascii === word ? porterStem(word) : ascii;
+};
 
 // --- Porter (1980), as in Martin Porter's reference implementation -------------------------------
 

@@ -12,7 +12,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
  * Every real backend, so that `npm test` alone sets up a fresh machine: the cluster's binaries and
- * Jaeger (built once from the committed Go modules), Prometheus, Alertmanager and node_exporter
+ * Jaeger and helm (built once from the committed Go modules), Prometheus, Alertmanager and node_exporter
  * (Debian packages), milvus-lite (a cached venv) and Ollama with two small models (built and fetched
  * once, pinned). Each step is idempotent and takes well under a
  * second once done. The first that fails stops the run with one message naming it and its log.
@@ -23,6 +23,7 @@ const BACKENDS = [
   { backend: 'jaeger', script: 'jaeger.sh', args: ['build'], step: 'build' },
   { backend: 'milvus-lite', script: 'milvus.sh', args: ['install'], step: 'install' },
   { backend: 'ollama (and its two test models)', script: 'ollama.sh', args: ['install'], step: 'build' },
+  { backend: 'helm', script: 'helm.sh', args: ['build'], step: 'build' },
 ] as const;
 
 declare module 'vitest' {

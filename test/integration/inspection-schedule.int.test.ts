@@ -1,10 +1,15 @@
 // A schedule on a controlled clock: it fires on time in its time zone, never overlaps, reports
-// missed runs (down, busy, too late) in its next report and chat post. Runs are real inspections
-// of this file's own namespace on the test cluster, through the pipeline.
+// missed runs (down, busy, too late) in its channel and its next report. Runs are real inspections
+// of this file's own namespace on the test cluster, through the pipeline; posts go through the real
+// Slack bot (chat core, durable outbox, the Web API client) to the local Slack server: the summary
+// with chat.postMessage, the HTML report with files.uploadV2.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBots } from '../../app/bots.js';
 import { InspectionScheduler } from '../../app/inspection-schedules.js';
+import { chatPoster } from '../../app/inspection-serve.js';
 import { planSchema } from '../../app/inspections-config.js';
 import { type App, buildApp } from '../../app/wiring.js';
+import type { SlackBot } from '../../bots/slack/bot.js';
 import { silentLogger } from '../../tools/core/logger.js';
 import type { Report } from '../../tools/inspection/model.js';
 import { findingId } from '../../tools/inspection/runner.js';
@@ -16,17 +21,33 @@ import {
   uniqueName,
 } from '../support/kube.js';
 import { startScriptedOllama } from '../support/ollama-scripted.js';
+import { BOT_TOKEN, type SlackServer, startSlackServer } from '../support/slack-server.js';
 
 const ns = uniqueName('insp-sched');
+const CHANNEL = 'C0INSPECT';
 let app: App;
 let now = Date.parse('2026-12-06T12:00:00Z');
 const principal = { id: 'alice', groups: ['ops'], source: 'cli' as const };
-const posts: Array<{ channel: string; text: string }> = [];
+let slack: SlackServer;
+let bot: SlackBot;
 let scheduler: InspectionScheduler;
 
 beforeAll(async () => {
   await createNamespace(ns);
-  app = buildApp(kubemateConfig({ KUBEMATE_INSPECTIONS__SUMMARY: 'template' }), silentLogger);
+  slack = await startSlackServer();
+  app = buildApp(
+    kubemateConfig({
+      KUBEMATE_INSPECTIONS__SUMMARY: 'template',
+      KUBEMATE_BOTS__SLACK__ENABLED: 'true',
+      KUBEMATE_BOTS__SLACK__BOT_TOKEN: BOT_TOKEN,
+      KUBEMATE_BOTS__SLACK__SIGNING_SECRET: 'slack-signing-secret-for-tests',
+      KUBEMATE_BOTS__SLACK__API_URL: slack.apiUrl,
+      KUBEMATE_BOTS__SLACK__PER_CHANNEL_INTERVAL_SECONDS: '0.01',
+    }),
+    silentLogger,
+  );
+  bot = buildBots(app).slack!;
+  await bot.start();
   scheduler = new InspectionScheduler({
     // 08:00 in Shanghai is 00:00 UTC
     plans: [
@@ -36,7 +57,7 @@ beforeAll(async () => {
         timeZone: 'Asia/Shanghai',
         scopes: ['cluster'],
         namespace: ns,
-        channels: ['room-1'],
+        channels: [`slack:${CHANNEL}`],
       }),
     ],
     store: app.inspections,
@@ -45,19 +66,28 @@ beforeAll(async () => {
     now: () => now,
     missedAfterMs: 15 * 60_000,
     logger: silentLogger,
-    poster: { post: (channel, text) => posts.push({ channel, text }) },
+    poster: chatPoster({ slack: bot }),
     reportUrl: (id) => `https://kubemate.test/reports/${id}`,
   });
 });
 
 afterAll(async () => {
   await scheduler?.stop();
+  await bot?.stop();
   app?.close();
+  await slack?.close();
   await deleteNamespace(ns);
 });
 
 const planReports = () => app.inspections.list({ limit: 50, plan: 'daily' });
 const report = (id: string) => JSON.parse(app.inspections.get(id)!.body) as Report;
+/** Every run started has finished and everything it posted has reached Slack. */
+async function settled() {
+  await scheduler.idle();
+  await bot.outbox.drained();
+}
+const posts = () => slack.messages.filter((m) => m.channel === CHANNEL);
+const shared = () => slack.files.filter((f) => f.channel === CHANNEL);
 
 describe('a scheduled inspection plan', () => {
   it('counts from its first tick, then fires at 08:00 Shanghai time and posts its summary', async () => {
@@ -67,18 +97,36 @@ describe('a scheduled inspection plan', () => {
     now = Date.parse('2026-12-07T00:00:40Z');
     const [outcome] = scheduler.tick();
     expect(outcome!.ran?.dueAt).toBe('2026-12-07T00:00:00.000Z');
-    await scheduler.idle();
+    await settled();
     const reports = planReports();
     expect(reports).toHaveLength(1);
+    const id = reports[0]!.id;
     expect(reports[0]).toMatchObject({ plan: 'daily', by: 'kubemate:scheduler', scopes: ['cluster'] });
-    expect(posts).toHaveLength(1);
-    expect(posts[0]!.channel).toBe('room-1');
-    expect(posts[0]!.text).toContain("Scheduled inspection 'daily' (due 2026-12-07T00:00:00.000Z)");
-    expect(posts[0]!.text).toContain(`Inspection of kubemate/${ns} (cluster)`);
-    expect(posts[0]!.text).toContain(`Full report (HTML): https://kubemate.test/reports/${reports[0]!.id}`);
+    // In the channel: the summary, then the report as an HTML file.
+    expect(posts()).toHaveLength(1);
+    const text = posts()[0]!.text;
+    expect(text).toContain("Scheduled inspection 'daily' (due 2026-12-07T00:00:00.000Z)");
+    expect(text).toContain(`Inspection of kubemate/${ns} (cluster)`);
+    expect(text).toContain(`Full report (HTML): https://kubemate.test/reports/${id}`);
+    expect(shared()).toHaveLength(1);
+    const file = shared()[0]!;
+    expect(file).toMatchObject({ filename: `${id}.html`, title: `Inspection report ${id}` });
+    expect(file.thread_ts).toBeUndefined();
+    const html = file.bytes!.toString('utf8');
+    expect(file.length).toBe(file.bytes!.length);
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).toContain(id);
+    // Every finding of the report is on the page, by id.
+    for (const f of report(id).findings) expect(html).toContain(`id="${f.id}"`);
+    const order = slack.calls
+      .filter((c) => c.method === 'chat.postMessage' || c.method === 'files.completeUploadExternal')
+      .map((c) => c.method);
+    expect(order).toEqual(['chat.postMessage', 'files.completeUploadExternal']);
     // The same minute, looked at again: nothing more.
     now += 10_000;
     expect(scheduler.tick()[0]!.ran).toBeUndefined();
+    await settled();
+    expect(posts()).toHaveLength(1);
   });
 
   it('never overlaps: a due time while the previous run is still going is reported missed', async () => {
@@ -92,8 +140,12 @@ describe('a scheduled inspection plan', () => {
         { dueAt: '2026-12-09T00:00:00.000Z', reason: 'the previous run of this plan was still running' },
       ],
     });
-    await scheduler.idle();
+    await settled();
     expect(planReports()).toHaveLength(2);
+    // Said in the channel when it was found, and again in the report that kept it from starting.
+    expect(posts().map((m) => m.text)).toContainEqual(
+      "Scheduled inspection 'daily' missed a run:\n- due 2026-12-09T00:00:00.000Z: the previous run of this plan was still running",
+    );
     // The run that was still going files its report after that: it says which run it kept from starting.
     const busy = report(planReports()[0]!.id);
     expect(busy.missedRuns).toEqual([
@@ -103,9 +155,10 @@ describe('a scheduled inspection plan', () => {
         reason: 'the previous run of this plan was still running',
       },
     ]);
-    expect(posts.at(-1)!.text).toContain(
+    expect(posts().at(-1)!.text).toContain(
       'Missed runs: daily due 2026-12-09T00:00:00.000Z (the previous run of this plan was still running)',
     );
+    expect(shared()).toHaveLength(2);
   });
 
   it('reports runs missed while it was down in the next report and post', async () => {
@@ -116,7 +169,7 @@ describe('a scheduled inspection plan', () => {
       { dueAt: '2026-12-11T00:00:00.000Z', reason: 'Kubemate was not running at that time' },
     ]);
     expect(outcome!.ran?.dueAt).toBe('2026-12-12T00:00:00.000Z');
-    await scheduler.idle();
+    await settled();
     const latest = report(planReports()[0]!.id);
     expect(latest.missedRuns?.map((m) => m.dueAt)).toEqual([
       '2026-12-10T00:00:00.000Z',
@@ -125,16 +178,18 @@ describe('a scheduled inspection plan', () => {
     expect(latest.summary.text).toContain(
       'Missed runs: daily due 2026-12-10T00:00:00.000Z (Kubemate was not running at that time); daily due 2026-12-11T00:00:00.000Z',
     );
-    expect(posts.at(-1)!.text).toContain('Missed runs: daily due 2026-12-10');
+    expect(posts().at(-1)!.text).toContain('Missed runs: daily due 2026-12-10');
+    expect(shared().at(-1)!.filename).toBe(`${planReports()[0]!.id}.html`);
     // Reported once: the next report does not repeat them.
     now = Date.parse('2026-12-13T00:00:30Z');
     scheduler.tick();
-    await scheduler.idle();
+    await settled();
     expect(report(planReports()[0]!.id).missedRuns).toBeUndefined();
   });
 
   it('does not start a run long past its due time; it is reported missed instead', async () => {
     const before = planReports().length;
+    const files = shared().length;
     now = Date.parse('2026-12-14T00:40:00Z');
     expect(scheduler.tick()[0]).toEqual({
       plan: 'daily',
@@ -145,8 +200,13 @@ describe('a scheduled inspection plan', () => {
         },
       ],
     });
-    await scheduler.idle();
+    await settled();
     expect(planReports()).toHaveLength(before);
+    // Said in the channel now, not only in tomorrow's report.
+    expect(posts().at(-1)!.text).toBe(
+      "Scheduled inspection 'daily' missed a run:\n- due 2026-12-14T00:00:00.000Z: Kubemate could not start it within 15 min of its due time",
+    );
+    expect(shared()).toHaveLength(files);
     expect(app.inspections.allMissed('daily').map((m) => [m.dueAt, m.reported])).toContainEqual([
       '2026-12-14T00:00:00.000Z',
       false,

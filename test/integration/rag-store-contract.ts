@@ -188,6 +188,38 @@ export function runbookStoreContract(name: string, factory: StoreFactory): void 
       expect(ids(await store.keywordSearch('x509: certificate "expired"', 5))[0]).toBe('tls/certs.md#0');
     });
 
+    it('finds Chinese text by Chinese words and by mixed Chinese and English questions', async () => {
+      const store = await fresh(null);
+      const zh = (ordinal: number, heading: string, text: string) =>
+        chunk('zh/pod.md', ordinal, text, { title: 'Pod 反复重启', headingPath: ['Pod 反复重启', heading] });
+      await put(
+        store,
+        [
+          zh(
+            0,
+            '查看上一次退出的原因',
+            '用 kubectl describe pod 查看容器上一次退出的原因和退出码，OOMKilled 表示内存溢出。',
+          ),
+          zh(1, '镜像拉取失败', '节点拉取镜像失败时，事件里会出现 ImagePullBackOff 和仓库返回的报错。'),
+          zh(2, '证书过期', '集群证书过期以后，kubectl 会报 x509: certificate has expired。'),
+        ],
+        null,
+      );
+      await put(
+        store,
+        [chunk('en/pod.md', 0, 'Read the events of the pod to find why the image pull failed.')],
+        null,
+      );
+      // Written without spaces, as Chinese is: a word in the middle of a clause is found.
+      expect(ids(await store.keywordSearch('内存溢出', 5))[0]).toBe('zh/pod.md#0');
+      expect(ids(await store.keywordSearch('镜像拉取失败怎么办', 5))[0]).toBe('zh/pod.md#1');
+      expect(ids(await store.keywordSearch('证书过期了', 5))[0]).toBe('zh/pod.md#2');
+      expect(ids(await store.keywordSearch('pod 一直 OOMKilled 怎么看退出码', 5))[0]).toBe('zh/pod.md#0');
+      // Question words alone match nothing; English still finds English.
+      expect(await store.keywordSearch('怎么办', 5)).toEqual([]);
+      expect(ids(await store.keywordSearch('image pull failed events', 5))[0]).toBe('en/pod.md#0');
+    });
+
     it('finds nearest chunks by vector, scores descending', async () => {
       const store = await fresh();
       await seed(store);

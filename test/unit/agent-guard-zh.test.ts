@@ -45,6 +45,12 @@ const CASES: Array<[string, Record<string, unknown>, string[]]> = [
     ['应用 payments/api 的 ConfigMap', '创建 payments 里的 ConfigMap api'],
   ],
   ['silence_expire', { id: 'abc-123' }, ['取消静默 abc-123', '解除屏蔽 abc-123']],
+  [
+    'runbooks_source_remove',
+    { source: 'old-notes' },
+    ['删除 old-notes 这个 runbook 来源', '把 old-notes 移除'],
+  ],
+  ['runbooks_ingest', { source: 'team-a' }, ['重新导入 team-a 的 runbook', '同步一下 team-a']],
 ];
 
 describe('the write guard in Chinese', () => {

@@ -60,6 +60,20 @@ describe('the write guard', () => {
         'delete it',
       ]),
     ).toEqual({ ok: true });
+    // The runbooks admin tools: their action in the user's words, and the source they named.
+    const remove = tool('runbooks_source_remove');
+    expect(writeRequested(remove, { source: 'old-notes' }, ['remove the old-notes runbooks'])).toEqual({
+      ok: true,
+    });
+    expect(writeRequested(remove, { source: 'old-notes' }, ['remove the team-a runbooks']).ok).toBe(false);
+    expect(writeRequested(remove, { source: 'old-notes' }, ['why is old-notes in the runbooks?']).ok).toBe(
+      false,
+    );
+    const ingest = tool('runbooks_ingest');
+    expect(writeRequested(ingest, { source: 'team-a' }, ['re-ingest the team-a runbooks'])).toEqual({
+      ok: true,
+    });
+    expect(writeRequested(ingest, { source: 'team-a' }, ["don't ingest team-a yet"]).ok).toBe(false);
   });
 
   it('a question or a description is not a request; neither is a negation', () => {

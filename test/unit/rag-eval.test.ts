@@ -4,6 +4,7 @@ import {
   evaluate,
   evaluateSections,
   inRelevantSection,
+  loadChineseQuestions,
   loadQuestions,
   loadSectionQuestions,
 } from '../../evals/runbooks/evaluate.js';
@@ -95,5 +96,47 @@ describe('realistic evaluation set (section level)', () => {
       report.misses.map((m) => `${m.id} ${m.question} (rank ${m.rank})`).join('\n'),
     ).toBeGreaterThanOrEqual(0.8);
     expect(report.mrr).toBeGreaterThan(0.6);
+  });
+});
+
+describe('Chinese evaluation set (section level)', () => {
+  const questions = loadChineseQuestions();
+
+  it('has at least 40 questions in Chinese, a held-out part, and labels naming sections of the Chinese runbooks', async () => {
+    expect(questions.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(questions.map((q) => q.id)).size).toBe(questions.length);
+    expect(questions.filter((q) => q.split === 'held-out').length).toBeGreaterThanOrEqual(15);
+    for (const q of questions) expect(q.question, q.id).toMatch(/\p{Script=Han}/u);
+    const paths: Array<{ source: string; headingPath: string[] }> = [];
+    for (const d of await kb.listDocuments()) {
+      for (const c of await kb.store.getChunks(d.source))
+        paths.push({ source: d.source, headingPath: c.headingPath });
+    }
+    for (const q of questions) {
+      for (const label of q.relevant) {
+        expect(label, q.id).toMatch(/^zh\//);
+        const found = paths.some((p) =>
+          inRelevantSection(
+            { citation: { ...p, title: '', lineStart: 1, lineEnd: 1 }, text: '', score: 0, chunkId: '' },
+            { ...q, relevant: [label] },
+          ),
+        );
+        expect(found, `${q.id}: no chunk under "${label}"`).toBe(true);
+      }
+    }
+  });
+
+  it('reaches keyword-only Recall@5 of at least 0.8, on the whole set and on the held-out part', async () => {
+    const all = await evaluateSections(kb, questions, 'keyword');
+    const misses = all.misses.map((m) => `${m.id} ${m.question} (rank ${m.rank})`).join('\n');
+    expect(all.degraded).toBeUndefined();
+    expect(all.recallAt5, misses).toBeGreaterThanOrEqual(0.8);
+    expect(all.recallAt3, misses).toBeGreaterThanOrEqual(0.75);
+    const heldOut = await evaluateSections(
+      kb,
+      questions.filter((q) => q.split === 'held-out'),
+      'keyword',
+    );
+    expect(heldOut.recallAt5, misses).toBeGreaterThanOrEqual(0.8);
   });
 });

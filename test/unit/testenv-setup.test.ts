@@ -54,7 +54,7 @@ describe('committed Go build modules', () => {
   });
 
   it('no build script resolves a module version or lets go.mod change', async () => {
-    for (const script of ['build.sh', 'jaeger.sh']) {
+    for (const script of ['build.sh', 'jaeger.sh', 'helm.sh']) {
       const text = await readFile(path.join(envDir, script), 'utf8');
       expect(text, script).not.toMatch(/go (get|install|mod tidy)|@latest|-mod=mod/);
       expect(text, script).toContain('go_pinned_env');

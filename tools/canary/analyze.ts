@@ -56,6 +56,21 @@ export const analysisArgs = {
     .describe('Extra metric templates with thresholds, as Flagger MetricTemplates'),
 };
 
+/**
+ * Custom metric templates run the caller's PromQL against Prometheus: the caller must also be
+ * allowed to run PromQL there (promql_query), or canary read would be a way around metrics read.
+ */
+export function metricTemplateNeeds(args: { cluster?: string | undefined; metrics?: unknown[] | undefined }) {
+  if (!args.metrics?.length) return [];
+  return [
+    {
+      tool: 'promql_query',
+      args: { ...(args.cluster !== undefined ? { cluster: args.cluster } : {}), query: 'up' },
+      why: 'custom metric templates run PromQL, which',
+    },
+  ];
+}
+
 export function analysisOptions(args: {
   window: string;
   minSuccessRate?: number | undefined;
@@ -118,6 +133,7 @@ const analyze = defineTool({
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   permission: readPermission,
+  alsoNeeds: metricTemplateNeeds,
   async handler(args, ctx) {
     const cluster = ctx.backends.kube.get(args.cluster);
     // Fails before any cluster read when no Prometheus serves this cluster.

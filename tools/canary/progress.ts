@@ -4,7 +4,7 @@ import type { CanaryPlan } from '../clients/canary-plans.js';
 import { ToolError } from '../core/errors.js';
 import { defineTool, type ToolContext, type ToolDef } from '../core/types.js';
 import { DEFAULT_THRESHOLDS } from './analysis.js';
-import { analysisArgs, analysisOptions } from './analyze.js';
+import { analysisArgs, analysisOptions, metricTemplateNeeds } from './analyze.js';
 import {
   clusterArg,
   kindArg,
@@ -90,6 +90,7 @@ const progress = defineTool({
   }),
   annotations: writeAnnotations(false, false),
   permission: writePermission,
+  alsoNeeds: metricTemplateNeeds,
   async preview(args, ctx) {
     const { split, roles, weights } = await planOf(args, ctx);
     // The approver sees what "passing" will mean: thresholds a caller relaxed are shown, not implied.

@@ -11,7 +11,7 @@ import type { KubeCluster } from '../clients/kube.js';
 import { kubeError } from '../clients/kube.js';
 import { ToolError } from '../core/errors.js';
 import { defineTool, type ToolContext, type ToolDef } from '../core/types.js';
-import { analysisArgs, analysisOptions } from './analyze.js';
+import { analysisArgs, analysisOptions, metricTemplateNeeds } from './analyze.js';
 import { clusterArg, kindArg, nameArg, namespaceArg, TOOLSET, writeAnnotations } from './common.js';
 import { CONTROLLER_LABEL, type ControllerView } from './controllers.js';
 import { resourcePath, WANTED } from './discovery.js';
@@ -279,6 +279,7 @@ function writeTool(opts: {
     output,
     annotations: writeAnnotations(opts.destructive, opts.action !== 'shift' || !('step' in opts.input.shape)),
     permission: { toolset: TOOLSET, verb: opts.verb, namespaced: true },
+    alsoNeeds: (args) => metricTemplateNeeds(args as { cluster?: string; metrics?: unknown[] }),
     async preview(args, ctx) {
       const p = await planWrite(
         ctx,

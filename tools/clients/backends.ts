@@ -1,5 +1,5 @@
 import type { Principal } from '../../policies/types.js';
-import type { RunbookDocuments } from '../../rag/knowledge-base.js';
+import type { RunbookAdmin, RunbookDocuments } from '../../rag/knowledge-base.js';
 import type { RunbookSearcher } from '../../rag/types.js';
 import type { CanaryPlanStore } from './canary-plans.js';
 import { type BackendKind as BackendName, BackendSet } from './http-backend.js';
@@ -14,6 +14,8 @@ export type Backends = Partial<Record<ObservabilityKind, BackendSet>> & {
   /** The runbook knowledge base: search (tools, agent) and whole documents (MCP resources). */
   runbooks?: RunbookSearcher;
   runbookDocuments?: RunbookDocuments;
+  /** Sources, removal and re-ingestion of the configured folders (the runbooks admin tools). */
+  runbookAdmin?: RunbookAdmin;
   /** Durable canary_progress plans; absent when Kubemate keeps no state for them. */
   canaryPlans?: CanaryPlanStore;
   /** Inspection reports, users' checks and the summary writer; without it inspections run but are not stored. */
@@ -52,6 +54,7 @@ export type BoundBackends = Record<ObservabilityKind, BackendSet> & {
   kube: KubeAccess;
   /** Absent when no knowledge base is configured; the runbooks tools then say so. */
   runbooks?: RunbookSearcher;
+  runbookAdmin?: RunbookAdmin;
   canaryPlans?: CanaryPlanStore;
   inspections?: InspectionBackend;
   /** Always present; an empty set's tools say how to configure a server. */
@@ -73,6 +76,7 @@ export function bindBackends(backends: Backends, principal: Principal): BoundBac
     ...observability,
     kube: backends.kube.as(principal),
     ...(backends.runbooks ? { runbooks: backends.runbooks } : {}),
+    ...(backends.runbookAdmin ? { runbookAdmin: backends.runbookAdmin } : {}),
     ...(backends.canaryPlans ? { canaryPlans: backends.canaryPlans } : {}),
     ...(backends.inspections ? { inspections: backends.inspections } : {}),
     ollama: backends.ollama ?? noOllama,

@@ -6,6 +6,7 @@ import { ApprovalFlow, ticketSummary } from './approval-flow.js';
 import { boundForAudit, depthBeyond, MAX_ARG_DEPTH } from './args-bounds.js';
 import { backendScopedPolicy } from './backend-scope.js';
 import { ToolError } from './errors.js';
+import { keptScopedPolicy } from './kept-scope.js';
 import type { InvokeResult, PipelineDeps, ResultParts } from './pipeline-types.js';
 import { redactDeep } from './redact.js';
 import { ToolRegistry } from './registry.js';
@@ -93,10 +94,15 @@ export class ToolPipeline {
   private readonly flow: ApprovalFlow;
 
   constructor(deps: PipelineDeps) {
-    // Every decision (calls, approvals, re-checks) sees the cluster an observability call reaches.
+    // Every decision (calls, approvals, re-checks) sees the cluster an observability call reaches,
+    // and for a read of something kept (a report), the cluster that thing belongs to.
     this.deps = {
       ...deps,
-      policy: backendScopedPolicy(deps.policy, deps.backends, (tool) => deps.registry.backendsOf(tool.name)),
+      policy: keptScopedPolicy(
+        backendScopedPolicy(deps.policy, deps.backends, (tool) => deps.registry.backendsOf(tool.name)),
+        deps.backends,
+        (name) => deps.registry.find(name),
+      ),
     };
     this.flow = new ApprovalFlow({
       deps: this.deps,
@@ -387,7 +393,12 @@ export class ToolPipeline {
     const args = parsed.data as Record<string, unknown>;
     finish.validated(args);
 
-    const decision = this.deps.policy.decide(principal, ToolRegistry.facts(def), args);
+    const decision = this.withNeeds(
+      def,
+      args,
+      principal,
+      this.deps.policy.decide(principal, ToolRegistry.facts(def), args),
+    );
     this.audit(principal, name, args, { decision });
     if (decision.effect === 'deny') {
       return finish({
@@ -517,6 +528,8 @@ export class ToolPipeline {
           maxTokens: this.deps.maxTokens,
           ...this.approvalsFor(principal),
           ...(onProgress ? { progress: onProgress } : {}),
+          permits: (asked: Record<string, unknown>) =>
+            this.deps.policy.decide(principal, ToolRegistry.facts(def), asked).effect === 'allow',
         }),
         signal,
       );
@@ -571,6 +584,31 @@ export class ToolPipeline {
         ...withTicket,
       });
     }
+  }
+
+  /**
+   * The decision, narrowed by the other tools' permissions the arguments need (ToolDef.alsoNeeds):
+   * a call the policy would allow or put behind an approval is denied when one of them is not
+   * allowed outright, so an approval can never stand in for a permission the caller lacks.
+   */
+  private withNeeds(
+    def: ToolDef,
+    args: Record<string, unknown>,
+    principal: Principal,
+    decision: Decision,
+  ): Decision {
+    if (decision.effect === 'deny' || !def.alsoNeeds) return decision;
+    for (const need of def.alsoNeeds(args)) {
+      const other = this.deps.registry.find(need.tool);
+      const d = other
+        ? this.deps.policy.decide(principal, ToolRegistry.facts(other), need.args)
+        : { effect: 'deny' as const, reason: `tool ${need.tool} is not served`, rule: 'default' };
+      if (d.effect !== 'allow') {
+        const why = d.effect === 'deny' ? d.reason : `${need.tool} would need an approval`;
+        return { effect: 'deny', reason: `${need.why} needs ${need.tool}: ${why}`, rule: d.rule };
+      }
+    }
+    return decision;
   }
 
   /**

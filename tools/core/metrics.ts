@@ -1,8 +1,11 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuditSink } from '../../policies/types.js';
 
 /** Per-tool Prometheus metrics, recorded by the pipeline and served on /metrics. */
 export class ToolMetrics {
   readonly registry = new Registry();
+  /** HTTP requests, audit records and queue depths (below). */
+  readonly service = new ServiceMetrics(this.registry);
   private readonly calls = new Counter({
     name: 'kubemate_tool_calls_total',
     help: 'Tool calls by tool and result status.',
@@ -27,5 +30,94 @@ export class ToolMetrics {
     this.calls.inc({ tool, status });
     if (status === 'error') this.errors.inc({ tool });
     this.latency.observe({ tool }, seconds);
+  }
+}
+
+/** Queue depths read from the stores when /metrics is scraped, so they are never stale. */
+const DEPTHS = {
+  outbox: {
+    name: 'kubemate_outbox_pending',
+    help: 'Chat messages waiting in the durable outbox to be delivered, by platform.',
+  },
+  triage: { name: 'kubemate_alert_triage_queued', help: 'Alert groups queued for triage, not yet started.' },
+  approvals: { name: 'kubemate_approvals_pending', help: 'Approval tickets waiting for a decision.' },
+} as const;
+export type DepthKind = keyof typeof DEPTHS;
+
+/** Kubemate's own service metrics beside the per-tool ones: HTTP requests, audit records, queue depths. */
+export class ServiceMetrics {
+  private readonly readers = new Map<DepthKind, Map<string, () => number>>();
+  private readonly requests: Counter<'method' | 'route' | 'code'>;
+  private readonly requestLatency: Histogram<'method' | 'route'>;
+  private readonly auditRecords: Counter<'kind'>;
+
+  constructor(registry: Registry) {
+    this.requests = new Counter({
+      name: 'kubemate_http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status code.',
+      labelNames: ['method', 'route', 'code'] as const,
+      registers: [registry],
+    });
+    this.requestLatency = new Histogram({
+      name: 'kubemate_http_request_duration_seconds',
+      help: 'HTTP request latency, by method and route template.',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+      registers: [registry],
+    });
+    this.auditRecords = new Counter({
+      name: 'kubemate_audit_records_total',
+      help: 'Records appended to the audit log, by kind (decision, result, …).',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    });
+    const readers = this.readers;
+    for (const [kind, d] of Object.entries(DEPTHS) as Array<[DepthKind, (typeof DEPTHS)[DepthKind]]>) {
+      new Gauge({
+        name: d.name,
+        help: d.help,
+        labelNames: kind === 'outbox' ? (['platform'] as const) : [],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const [label, read] of readers.get(kind) ?? []) {
+            let n: number;
+            try {
+              n = read();
+            } catch {
+              continue; // a store closed at shutdown: leave the series out rather than fail the scrape
+            }
+            if (kind === 'outbox') this.set({ platform: label }, n);
+            else this.set(n);
+          }
+        },
+      });
+    }
+  }
+
+  /** Reads a depth at scrape time; `label` is the platform for the outbox. Replaces an earlier reader. */
+  watchDepth(kind: DepthKind, read: () => number, label = ''): void {
+    const m = this.readers.get(kind) ?? new Map<string, () => number>();
+    m.set(label, read);
+    this.readers.set(kind, m);
+  }
+
+  observeRequest(method: string, route: string, code: number, seconds: number): void {
+    this.requests.inc({ method, route, code: String(code) });
+    this.requestLatency.observe({ method, route }, seconds);
+  }
+
+  /**
+   * Counts each record the audit sink takes. The sink itself is kept (its record method wrapped in
+   * place), so whoever holds it still has the audit log with its reads and verification.
+   */
+  countAudit<T extends AuditSink>(sink: T): T {
+    const counter = this.auditRecords;
+    const record = sink.record.bind(sink);
+    sink.record = (entry) => {
+      record(entry);
+      counter.inc({ kind: entry.kind });
+    };
+    return sink;
   }
 }

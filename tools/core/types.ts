@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Ticket, TicketStatus } from '../../policies/approvals.js';
 import type { Principal, ToolAnnotations, ToolPermission } from '../../policies/types.js';
-import type { BoundBackends } from '../clients/backends.js';
+import type { Backends, BoundBackends } from '../clients/backends.js';
 
 export type ResultStatus = 'success' | 'error' | 'no_data' | 'approval_required' | 'denied' | 'invalid';
 
@@ -25,6 +25,12 @@ export interface ToolContext {
   maxTokens?: number;
   /** Reports progress of a long call to the caller (MCP progress notifications, a CLI progress bar). */
   progress?: (p: ProgressUpdate) => void;
+  /**
+   * Whether the policy allows this principal this same tool with these arguments, outright (not
+   * through an approval). For tools that list kept things of several clusters, to leave out those
+   * the caller may not read. Not audited on its own: the call that asks is.
+   */
+  permits?: (args: Record<string, unknown>) => boolean;
 }
 
 export interface ProgressUpdate {
@@ -87,6 +93,12 @@ export interface ToolDef<I extends AnyZodObject = AnyZodObject> {
   output?: AnyZodObject;
   annotations: ToolAnnotations;
   permission: ToolPermission;
+  /**
+   * Other tools whose permission this call also needs, for arguments that reach what those tools
+   * guard: canary_analyze's custom metric templates run PromQL as promql_query does. Each must be
+   * allowed outright for the principal; otherwise the call is denied before anything runs.
+   */
+  alsoNeeds?(args: z.infer<I>): Array<{ tool: string; args: Record<string, unknown>; why: string }>;
   handler(args: z.infer<I>, ctx: ToolContext): Promise<ToolOutput>;
   /**
    * For a handler that streams for minutes by nature (a model pull): its own upper bound instead of
@@ -105,6 +117,13 @@ export interface ToolDef<I extends AnyZodObject = AnyZodObject> {
    * The ticket still binds the real arguments. Must accept any input, valid or not.
    */
   redactArgs?(args: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * For a tool that reads something kept (an inspection report): the cluster the kept thing belongs
+   * to, so that every policy decision on the call is made on that cluster, never on the default one
+   * or one the caller names. Undefined when nothing is kept under these arguments (the handler then
+   * says not found). Must not throw.
+   */
+  keptScope?(args: Record<string, unknown>, backends: Backends): { cluster: string } | undefined;
 }
 
 /** Keeps the handler's argument type tied to the input schema while storing tools uniformly. */

@@ -127,6 +127,22 @@ async function promObservations(check: Check, prom: HttpBackend, now: number, si
   });
 }
 
+/**
+ * A namespace-scoped inspection keeps the series of its namespace and those that belong to no
+ * namespace (a node's disk, a database server), as its analyzers keep cluster-wide objects such as
+ * nodes; series labelled with another namespace are left out.
+ */
+function inNamespace<T extends { namespace?: string | undefined }>(
+  all: T[],
+  namespace: string | undefined,
+): T[] {
+  if (!namespace) return all;
+  return all.filter((o) => o.namespace === undefined || o.namespace === '' || o.namespace === namespace);
+}
+
+/** String order as `localeCompare` gives it, without building a collator per comparison. */
+const bySubject = new Intl.Collator().compare;
+
 async function runOne(
   check: Check,
   input: RunInput,
@@ -150,7 +166,15 @@ async function runOne(
           findings: 0,
           reason: input.prometheusMissing ?? 'no Prometheus configured',
         });
-      observations = await promObservations(check, input.prometheus, input.now, input.signal);
+      const all = await promObservations(check, input.prometheus, input.now, input.signal);
+      observations = inNamespace(all, input.namespace);
+      if (all.length && !observations.length) {
+        return done({
+          status: 'no_data',
+          findings: 0,
+          reason: `no series of namespace ${input.namespace} (${all.length} of other namespaces left out)`,
+        });
+      }
     } else {
       const analyzer = ANALYZERS[check.analyzer!.name as keyof typeof ANALYZERS];
       observations = await analyzer({
@@ -173,53 +197,54 @@ async function runOne(
       reason: 'the query returned no series (is the exporter scraped?)',
     });
   }
-  const findings: Finding[] = [];
+  // Graded first, built after: a check can fail once per pod of a large cluster (30,000 times), and
+  // only the worst are listed, so only those become findings (message, id, evidence); counts stay exact.
+  const graded: Array<{ o: (typeof observations)[number]; g: NonNullable<ReturnType<typeof grade>> }> = [];
+  const bySeverity: Partial<Record<Severity, number>> = {};
   for (const o of observations) {
     const g = grade(check, o.value);
     if (!g) continue;
-    const value = formatValue(o.value, check.unit);
-    const message = fill(check.message, {
+    graded.push({ o, g });
+    bySeverity[g.severity] = (bySeverity[g.severity] ?? 0) + 1;
+  }
+  if (!graded.length) return done({ status: 'passed', findings: 0 });
+  const total = graded.length;
+  const limit = input.maxFindingsPerCheck ?? Number.POSITIVE_INFINITY;
+  if (graded.length > limit) {
+    graded.sort(
+      (a, b) =>
+        SEVERITY_RANK[a.g.severity] - SEVERITY_RANK[b.g.severity] || bySubject(a.o.subject, b.o.subject),
+    );
+    graded.length = limit;
+  }
+  const findings: Finding[] = graded.map(({ o, g }) => ({
+    id: findingId(check.id, o.subject),
+    checkId: check.id,
+    title: check.title,
+    scope: check.scope,
+    severity: g.severity,
+    subject: o.subject,
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+    value: Number.isFinite(o.value) ? o.value : 0,
+    ...(g.threshold !== undefined ? { threshold: g.threshold, op: check.bands!.op } : {}),
+    unit: check.unit,
+    message: fill(check.message, {
       ...(o.labels ?? {}),
       subject: o.subject,
-      value,
+      value: formatValue(o.value, check.unit),
       threshold: g.threshold !== undefined ? formatValue(g.threshold, check.unit) : '',
       detail: o.detail ?? '',
-    });
-    findings.push({
-      id: findingId(check.id, o.subject),
-      checkId: check.id,
-      title: check.title,
-      scope: check.scope,
-      severity: g.severity,
-      subject: o.subject,
-      ...(o.namespace ? { namespace: o.namespace } : {}),
-      value: Number.isFinite(o.value) ? o.value : 0,
-      ...(g.threshold !== undefined ? { threshold: g.threshold, op: check.bands!.op } : {}),
-      unit: check.unit,
-      message,
-      remediation: check.remediation,
-      ...(check.runbook ? { runbook: check.runbook } : {}),
-      evidence: check.promql
-        ? {
-            query: check.promql,
-            ...(o.labels ? { labels: o.labels } : {}),
-            ...(o.detail ? { detail: o.detail } : {}),
-          }
-        : { analyzer: check.analyzer!.name, ...(o.detail ? { detail: o.detail } : {}) },
-    });
-  }
-  if (!findings.length) return done({ status: 'passed', findings: 0 });
-  const bySeverity: Partial<Record<Severity, number>> = {};
-  for (const f of findings) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
-  const total = findings.length;
-  // Only the worst are kept (a check can fail once per pod of a large cluster); counts stay exact.
-  const limit = input.maxFindingsPerCheck ?? Number.POSITIVE_INFINITY;
-  if (findings.length > limit) {
-    findings.sort(
-      (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.subject.localeCompare(b.subject),
-    );
-    findings.length = limit;
-  }
+    }),
+    remediation: check.remediation,
+    ...(check.runbook ? { runbook: check.runbook } : {}),
+    evidence: check.promql
+      ? {
+          query: check.promql,
+          ...(o.labels ? { labels: o.labels } : {}),
+          ...(o.detail ? { detail: o.detail } : {}),
+        }
+      : { analyzer: check.analyzer!.name, ...(o.detail ? { detail: o.detail } : {}) },
+  }));
   const worst = findings.reduce(
     (a, f) => (SEVERITY_RANK[f.severity] < SEVERITY_RANK[a] ? f.severity : a),
     'info' as Severity,
@@ -249,7 +274,7 @@ export async function runChecks(input: RunInput): Promise<RunOutput> {
       (a, b) =>
         SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
         a.checkId.localeCompare(b.checkId) ||
-        a.subject.localeCompare(b.subject),
+        bySubject(a.subject, b.subject),
     );
   // The same subject reported twice by one check (two series with the same subject) keeps one id each.
   const seen = new Map<string, number>();

@@ -141,7 +141,9 @@ const inspectionRun = defineTool({
       .describe('Only these check ids'),
     namespace: namespaceName
       .optional()
-      .describe('Limit Kubernetes analyzers to one namespace (PromQL checks are not narrowed)'),
+      .describe(
+        'Limit the inspection to one namespace: namespaced analyzers read only it, and PromQL series labelled with another namespace are left out (nodes and other cluster-wide objects are still checked)',
+      ),
     plan: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a plan name such as daily-prod')
@@ -206,12 +208,26 @@ const reportsList = defineTool({
   annotations: readOnly,
   permission: { toolset: TOOLSET, verb: 'read', namespaced: false },
   async handler(args, ctx) {
+    // Reports of every cluster are kept together: only those of clusters the caller may read are
+    // listed, each cluster decided by the policy as a read of that cluster's reports would be.
+    const readable = new Map<string, boolean>();
+    const mayRead = (cluster: string) => {
+      let ok = readable.get(cluster);
+      if (ok === undefined) {
+        ok = ctx.permits ? ctx.permits({ ...args, cluster }) : true;
+        readable.set(cluster, ok);
+      }
+      return ok;
+    };
     const list = reports(ctx).list({
-      limit: args.limit,
+      limit: 1000,
       ...(args.cluster ? { cluster: args.cluster } : {}),
       ...(args.plan ? { plan: args.plan } : {}),
     });
-    const rows = list.map(({ kind: _k, ...m }) => m);
+    const rows = list
+      .filter((m) => mayRead(m.cluster))
+      .slice(0, args.limit)
+      .map(({ kind: _k, ...m }) => m);
     return {
       kind: 'doc',
       status: rows.length ? 'success' : 'no_data',
@@ -242,6 +258,15 @@ const reportGet = defineTool({
   output: compactSchema,
   annotations: readOnly,
   permission: { toolset: TOOLSET, verb: 'read', namespaced: false },
+  // A report is read under the policy for the cluster it inspected, not the default one.
+  keptScope(args, backends) {
+    try {
+      const found = backends.inspections?.reports?.get(String(args.id));
+      return found ? { cluster: found.meta.cluster } : undefined;
+    } catch {
+      return undefined;
+    }
+  },
   async handler(args, ctx) {
     const found = reports(ctx).get(args.id);
     if (!found)
