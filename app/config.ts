@@ -73,6 +73,41 @@ const backendListSchema = z
     'instance names must be unique (set name: on each)',
   );
 
+/** One Ollama server for the models toolset; several are allowed (one per cluster). */
+const ollamaInstanceSchema = z.strictObject({
+  name: z.string().min(1).default('default'),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://127.0.0.1:11434' }),
+  /** The cluster (kubeconfig context) this server belongs to; tools choose the server by cluster. */
+  cluster: z.string().min(1).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeoutSeconds: z.number().positive().max(600).default(30),
+  /** Upper bound for one model_pull or model_create. */
+  pullTimeoutSeconds: z
+    .number()
+    .positive()
+    .max(6 * 3600)
+    .default(3600),
+  /** Registries model_pull may reach, as host[:port] (e.g. registry.internal:5000); empty: no pulls. */
+  allowedRegistries: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/,
+          'must be a registry host[:port] such as registry.internal:5000, without scheme or path',
+        ),
+    )
+    .default([]),
+  /** Let the server reach the allowed registries over plain HTTP (Ollama's insecure pull). */
+  insecureRegistries: z.boolean().default(false),
+  /** The server's models folder, when Kubemate runs on the same host or sees it mounted: pulls check its free disk. */
+  modelsDir: pathSchema.optional(),
+  /** Folder of GGUF files model_create may import (Kubemate reads them and uploads them to the server). */
+  importDir: pathSchema.optional(),
+  /** More models model_delete refuses without force (the agent's and the embeddings' are protected already). */
+  protect: z.array(z.string().min(1)).default([]),
+});
+
 /** One surface's per-principal limits (see tools/core/limits.ts), with its defaults. */
 function limitSchema(d: { concurrent: number; perMinute: number; burst: number }) {
   return z.strictObject({
@@ -143,6 +178,18 @@ export const configSchema = z.strictObject({
         z.infer<typeof backendListSchema>
       >,
     ),
+  /** Model management (the models toolset): the Ollama servers it manages; see docs/models.md. */
+  models: z
+    .strictObject({
+      ollama: z
+        .array(ollamaInstanceSchema)
+        .default([])
+        .refine(
+          (list) => new Set(list.map((b) => b.name)).size === list.length,
+          'Ollama server names must be unique (set name: on each)',
+        ),
+    })
+    .prefault({}),
   /** The audit log (`<dataDir>/audit.db`): its MAC key, and how often its head is published. */
   audit: z
     .strictObject({

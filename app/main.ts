@@ -26,6 +26,7 @@ import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs
 import { buildHttpServer } from './http.js';
 import { buildScheduler } from './inspection-serve.js';
 import { migratePostgres, openPgState } from './state.js';
+import { modelChecks } from './model-check.js';
 import { buildApp, localPrincipal, openAuditLog } from './wiring.js';
 
 /** The version in package.json, read beside dist/ (and from the source tree when run with tsx). */
@@ -373,10 +374,24 @@ program
 
 registerPolicyCommands(program, config);
 registerBotCommands(program, config);
-registerAskCommands(program, config, () => {
-  const a = app(config(), true);
-  return { agent: a.agent(), principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
-});
+registerAskCommands(
+  program,
+  config,
+  () => {
+    const a = app(config(), true);
+    return { agent: a.agent(), principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
+  },
+  async () => {
+    const c = config();
+    if (!c.models.ollama.length) return [];
+    const a = app(c, true);
+    try {
+      return await modelChecks(a.pipeline, localPrincipal(a.config, 'cli'), a.config);
+    } finally {
+      a.close();
+    }
+  },
+);
 registerApprovalCommands(program, () => {
   const a = app(config(), true);
   return { pipeline: a.pipeline, principal: localPrincipal(a.config, 'cli'), close: () => a.close() };

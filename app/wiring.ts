@@ -16,6 +16,7 @@ import { HTTP_BACKENDS, OBSERVABILITY_KINDS, type ObservabilityKind } from '../t
 import { CanaryPlanStore } from '../tools/clients/canary-plans.js';
 import { BackendSet } from '../tools/clients/http-backend.js';
 import { KubeClusters } from '../tools/clients/kube.js';
+import { OllamaSet } from '../tools/clients/ollama.js';
 import { ToolPipeline } from '../tools/core/invoke.js';
 import type { Logger } from '../tools/core/logger.js';
 import { ToolMetrics } from '../tools/core/metrics.js';
@@ -26,6 +27,7 @@ import { AuditAnchors } from './audit-anchors.js';
 import type { Config } from './config.js';
 import { inspectionBackend } from './inspections.js';
 import { POSTGRES_NOT_SERVED } from './state.js';
+import { ollamaInstances } from './models-config.js';
 
 export interface App {
   config: Config;
@@ -135,6 +137,7 @@ export function buildApp(
   const observability = Object.fromEntries(
     OBSERVABILITY_KINDS.map((kind) => [kind, new BackendSet(HTTP_BACKENDS[kind], obs[kind], defaultCluster)]),
   ) as Record<ObservabilityKind, BackendSet>;
+  const ollama = new OllamaSet(ollamaInstances(config), defaultCluster);
   let policy: PolicyEngine;
   let approvals: ApprovalStore | undefined;
   if (overrides.policy) {
@@ -194,6 +197,7 @@ export function buildApp(
       runbookAdmin: runbooks,
       canaryPlans,
       inspections: inspectionBackend(config, inspections),
+      ollama,
     },
     audit,
     metrics,
@@ -253,6 +257,7 @@ export function buildApp(
       auditAnchors?.stop();
       auditLog?.close();
       for (const set of Object.values(observability)) set.close();
+      ollama.close();
       void runbooks.close();
     },
   };

@@ -12,7 +12,8 @@
  * same for Feishu/Lark and WeCom, with their decrypt + verify + dispatch time (bench/im.ts). `npm run bench -- canary`
  * canary_analyze's overhead and canary_list across 500 routes (bench/canary.ts). `npm run bench -- inspect`
  * an inspection of the cluster scope on 1,000 nodes and 30,000 pods (bench/inspect.ts). `npm run bench -- alerts`
- * Alertmanager webhook ingest, enrichment and storm memory (bench/alerts.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
+ * Alertmanager webhook ingest, enrichment and storm memory (bench/alerts.ts). `npm run bench -- models` the
+ * models toolset's overhead over the ollama client and one agent step on the real Ollama (bench/models.ts). Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -37,6 +38,7 @@ import { benchHa } from './ha.js';
 import { benchIm } from './im.js';
 import { benchInspect } from './inspect.js';
 import { benchMetrics } from './metrics.js';
+import { benchModels } from './models.js';
 import { benchPolicy } from './policy.js';
 import { benchRedact } from './redact.js';
 import { benchRunbooks } from './runbooks.js';
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
   if (only === 'im') process.stdout.write(`${(await benchIm()).join('\n')}\n`);
   if (only === 'inspect') process.stdout.write(`${(await benchInspect()).join('\n')}\n`);
   if (only === 'ha') process.stdout.write(`${(await benchHa()).join('\n')}\n`);
+  if (only === 'models') process.stdout.write(`${(await benchModels()).join('\n')}\n`);
   if (!only || only === 'redact') process.stdout.write(`${benchRedact().join('\n')}\n`);
   if (only && only !== 'pods') return;
   const external = process.env.KUBEMATE_TEST_KUBECONFIG;

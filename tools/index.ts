@@ -7,6 +7,7 @@ import type { Toolset } from './core/toolset.js';
 import { inspectionToolset } from './inspection/index.js';
 import { logsToolset } from './logs/index.js';
 import { metricsToolset } from './metrics/index.js';
+import { modelsToolset } from './models/index.js';
 import { runbooksToolset } from './runbooks/index.js';
 import { tracesToolset } from './traces/index.js';
 
@@ -20,6 +21,7 @@ export const toolsets: readonly Toolset[] = [
   canaryToolset,
   inspectionToolset,
   alertsToolset,
+  modelsToolset,
   approvalsToolset,
 ];
 

@@ -9,6 +9,7 @@ import {
 } from '../../agent/index.js';
 import type { Principal } from '../../policies/types.js';
 import type { Config } from '../config.js';
+import type { ModelCheck } from '../model-check.js';
 
 interface AskOptions {
   thread?: string;
@@ -63,7 +64,7 @@ function summary(a: AgentAnswer) {
   if (a.status !== 'paused') err(`follow up with: kubemate ask --thread ${a.threadId} "…"\n`);
 }
 
-async function check(config: Config, json: boolean): Promise<number> {
+async function check(config: Config, json: boolean, models?: () => Promise<ModelCheck[]>): Promise<number> {
   const provider = createLlmProvider(config.llm);
   if (!provider) {
     const message =
@@ -73,12 +74,16 @@ async function check(config: Config, json: boolean): Promise<number> {
     return 1;
   }
   const health = await provider.check();
-  if (json) out(`${JSON.stringify(health, null, 2)}\n`);
+  // The models Kubemate needs, on servers under models.ollama, through the models tools.
+  const checks = models ? await models() : [];
+  const ok = health.ok && checks.every((c) => c.ok);
+  if (json) out(`${JSON.stringify(checks.length ? { ...health, ok, models: checks } : health, null, 2)}\n`);
   else {
     out(`${health.ok ? 'ok' : 'problem'}: ${health.message}\n`);
     if (health.fix && !health.ok) out(`fix: ${health.fix}\n`);
+    for (const c of checks) out(`${c.ok ? 'ok' : 'problem'}: ${c.message}\n`);
   }
-  return health.ok ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 /**
@@ -90,6 +95,7 @@ export function registerAskCommands(
   program: Command,
   config: () => Config,
   open: () => { agent: Agent; principal: Principal; close(): void },
+  models?: () => Promise<ModelCheck[]>,
 ): void {
   program
     .command('ask')
@@ -98,10 +104,13 @@ export function registerAskCommands(
     .option('--thread <id>', 'continue a conversation (the thread id an earlier answer printed)')
     .option('--json', 'print the whole answer as JSON at the end instead of streaming text')
     .option('--resume <run>', 'continue a run that paused for approval, once its ticket is decided')
-    .option('--check', 'check that the model server answers and has the configured model')
+    .option(
+      '--check',
+      'check that the model server answers and has the configured models (and, for servers under models.ollama, that they are loaded and capable)',
+    )
     .action(async (words: string[], opts: AskOptions) => {
       if (opts.check) {
-        process.exitCode = await check(config(), !!opts.json);
+        process.exitCode = await check(config(), !!opts.json, models);
         return;
       }
       const question = words.join(' ').trim();

@@ -6,7 +6,7 @@
 #   gomod.sh check          fails when a committed go.mod does not require the version that
 #                           versions.env pins (no network, no build; CI runs it)
 #   gomod.sh pin NAME...    maintainers: regenerate gomod/NAME from versions.env (NAME: kubernetes,
-#                           etcd, kwok, jaeger, helm; none = all). Needs the Go module proxy. Commit the result.
+#                           etcd, kwok, jaeger, helm, ollama; none = all). Needs the Go module proxy. Commit the result.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LOG_TAG=testenv-gomod
@@ -15,7 +15,7 @@ source "$here/lib.sh"
 # shellcheck disable=SC1091
 source "$here/versions.env"
 
-NAMES=(kubernetes etcd kwok jaeger helm)
+NAMES=(kubernetes etcd kwok jaeger helm ollama)
 
 module_of() { # module_of NAME -> the upstream module and its pinned version
   case $1 in
@@ -23,6 +23,7 @@ module_of() { # module_of NAME -> the upstream module and its pinned version
     etcd) echo "go.etcd.io/etcd/server/v3 $ETCD_VERSION" ;;
     kwok) echo "sigs.k8s.io/kwok $KWOK_VERSION" ;;
     jaeger) echo "github.com/jaegertracing/jaeger $JAEGER_VERSION" ;;
+    ollama) echo "github.com/ollama/ollama $OLLAMA_VERSION" ;;
     helm) echo "helm.sh/helm/v4 $HELM_VERSION" ;;
     *) log "unknown build module '$1' (known: ${NAMES[*]})"; return 2 ;;
   esac
@@ -34,6 +35,7 @@ packages_of() { # packages_of NAME -> the main packages built from it
     etcd) echo go.etcd.io/etcd/server/v3 ;;
     kwok) echo sigs.k8s.io/kwok/cmd/kwok ;;
     jaeger) echo github.com/jaegertracing/jaeger/cmd/all-in-one ;;
+    ollama) echo github.com/ollama/ollama ;;
     helm) echo helm.sh/helm/v4/cmd/helm ;;
   esac
 }

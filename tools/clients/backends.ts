@@ -6,6 +6,7 @@ import type { CanaryPlanStore } from './canary-plans.js';
 import { type BackendKind as BackendName, BackendSet } from './http-backend.js';
 import type { InspectionBackend } from './inspection-reports.js';
 import type { KubeAccess, KubeClusters } from './kube.js';
+import { OllamaSet } from './ollama.js';
 
 /** The backend clients toolsets share. Built by app/ from configuration; toolsets never read config. */
 /** Observability backends by kind; each set may be empty (tools then say how to configure one). */
@@ -22,6 +23,8 @@ export type Backends = Partial<Record<ObservabilityKind, BackendSet>> & {
   inspections?: InspectionBackend;
   /** Alert triage on demand; set once alerts are enabled (`alerts.enabled`). */
   alerts?: AlertTriageAccess;
+  /** Ollama servers for the models toolset (config `models.ollama`); absent or empty: none configured. */
+  ollama?: OllamaSet;
 };
 
 /**
@@ -41,9 +44,10 @@ export const OBSERVABILITY_KINDS = Object.keys(HTTP_BACKENDS) as ObservabilityKi
 /** Whether a backend a toolset declares is there to be called (the cluster and approvals always are). */
 export function backendConfigured(
   backends: Backends,
-  kind: ObservabilityKind | 'kubernetes' | 'runbooks' | 'alerts',
+  kind: ObservabilityKind | 'kubernetes' | 'runbooks' | 'alerts' | 'ollama',
 ): boolean {
   if (kind === 'kubernetes') return true;
+  if (kind === 'ollama') return !!backends.ollama?.configured;
   if (kind === 'runbooks') return !!backends.runbooks;
   if (kind === 'alerts') return !!backends.alerts;
   return !!backends[kind]?.configured;
@@ -58,12 +62,16 @@ export type BoundBackends = Record<ObservabilityKind, BackendSet> & {
   canaryPlans?: CanaryPlanStore;
   inspections?: InspectionBackend;
   alerts?: AlertTriageAccess;
+  /** Always present; an empty set's tools say how to configure a server. */
+  ollama: OllamaSet;
 };
 
 /** An empty set per kind, whose tools say how to configure one. */
 const none = Object.fromEntries(
   OBSERVABILITY_KINDS.map((kind) => [kind, new BackendSet(HTTP_BACKENDS[kind], [])]),
 ) as Record<ObservabilityKind, BackendSet>;
+
+const noOllama = new OllamaSet([]);
 
 export function bindBackends(backends: Backends, principal: Principal): BoundBackends {
   const observability = Object.fromEntries(
@@ -77,5 +85,6 @@ export function bindBackends(backends: Backends, principal: Principal): BoundBac
     ...(backends.canaryPlans ? { canaryPlans: backends.canaryPlans } : {}),
     ...(backends.inspections ? { inspections: backends.inspections } : {}),
     ...(backends.alerts ? { alerts: backends.alerts } : {}),
+    ollama: backends.ollama ?? noOllama,
   };
 }

@@ -27,8 +27,10 @@ export function reachedClusters(
 ): Array<string | undefined> {
   const which = typeof args.cluster === 'string' && args.cluster !== '' ? args.cluster : undefined;
   const out = new Set<string | undefined>();
-  for (const kind of kinds.filter(isObservability)) {
-    const set = backends[kind];
+  const sets = kinds.map((kind) =>
+    kind === 'ollama' ? backends.ollama : isObservability(kind) ? backends[kind] : undefined,
+  );
+  for (const set of sets) {
     if (!set?.configured) continue;
     try {
       out.add(set.resolve(which).cluster);

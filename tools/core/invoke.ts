@@ -515,7 +515,8 @@ export class ToolPipeline {
     onProgress?: (p: ProgressUpdate) => void,
   ): Promise<InvokeResult> {
     const { redact } = this.deps;
-    const timeout = AbortSignal.timeout(this.deps.timeoutMs);
+    const timeoutMs = def.timeoutMs ?? this.deps.timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
     const withTicket = ticket ? { ticket } : {};
     try {
@@ -565,8 +566,8 @@ export class ToolPipeline {
           text: callerSignal?.aborted
             ? `${def.name} was cancelled by the caller`
             : def.annotations.readOnlyHint
-              ? `${def.name} did not finish within ${this.deps.timeoutMs} ms; try a narrower query`
-              : `${def.name} did not finish within ${this.deps.timeoutMs} ms; the change may still be completing, so check the object before trying again`,
+              ? `${def.name} did not finish within ${timeoutMs} ms; try a narrower query`
+              : `${def.name} did not finish within ${timeoutMs} ms; the change may still be completing, so check the object before trying again`,
           ...withTicket,
         });
       }

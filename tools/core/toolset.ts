@@ -2,7 +2,7 @@ import type { ObservabilityKind } from '../clients/backends.js';
 import type { ToolDef } from './types.js';
 
 /** What a toolset's tools reach: the cluster, an observability backend, or the runbook knowledge base. */
-export type BackendKind = 'kubernetes' | 'runbooks' | 'alerts' | ObservabilityKind;
+export type BackendKind = 'kubernetes' | 'runbooks' | 'alerts' | 'ollama' | ObservabilityKind;
 
 /**
  * A toolset declares itself as data: its name (the `toolset` of its tools' permissions), the

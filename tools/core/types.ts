@@ -101,6 +101,11 @@ export interface ToolDef<I extends AnyZodObject = AnyZodObject> {
   alsoNeeds?(args: z.infer<I>): Array<{ tool: string; args: Record<string, unknown>; why: string }>;
   handler(args: z.infer<I>, ctx: ToolContext): Promise<ToolOutput>;
   /**
+   * For a handler that streams for minutes by nature (a model pull): its own upper bound instead of
+   * the pipeline's output.timeoutSeconds. The handler still bounds itself by its backend's setting.
+   */
+  timeoutMs?: number;
+  /**
    * For tools that change state: a plain-language plan of what the call would do, read from the
    * cluster without changing it ("scale payments/api from 2 to 4 replicas", or a server-side
    * dry-run diff). Shown on the approval ticket so the approver sees what they approve.
