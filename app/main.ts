@@ -25,8 +25,8 @@ import { checkReferencedFiles } from './config-files.js';
 import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
 import { buildHttpServer } from './http.js';
 import { buildScheduler } from './inspection-serve.js';
-import { migratePostgres, openPgState } from './state.js';
 import { modelChecks } from './model-check.js';
+import { migratePostgres, openPgState } from './state.js';
 import { buildApp, localPrincipal, openAuditLog } from './wiring.js';
 
 /** The version in package.json, read beside dist/ (and from the source tree when run with tsx). */

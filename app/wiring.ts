@@ -26,8 +26,8 @@ import { InspectionStore } from '../tools/inspection/store.js';
 import { AuditAnchors } from './audit-anchors.js';
 import type { Config } from './config.js';
 import { inspectionBackend } from './inspections.js';
-import { POSTGRES_NOT_SERVED } from './state.js';
 import { ollamaInstances } from './models-config.js';
+import { POSTGRES_NOT_SERVED } from './state.js';
 
 export interface App {
   config: Config;

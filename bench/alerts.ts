@@ -67,7 +67,7 @@ export async function benchAlerts(): Promise<string[]> {
     config: alertsConfigSchema.parse({
       enabled: true,
       token: TOKEN,
-      routes: [{ matchers: [], channel: 'C0BENCH', triage: process.env.BENCH_NO_TRIAGE ? false : true }],
+      routes: [{ matchers: [], channel: 'C0BENCH', triage: !process.env.BENCH_NO_TRIAGE }],
       triage: { modelRunsPerMinute: 0 },
     }),
     store,

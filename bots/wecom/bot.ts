@@ -1,12 +1,7 @@
-import { join } from 'node:path';
-import type { Agent } from '../../agent/index.js';
-import type { AuditSink } from '../../policies/types.js';
-import type { ToolPipeline } from '../../tools/core/invoke.js';
-import type { Logger } from '../../tools/core/logger.js';
+
 import { assembleChat, type ChatBotBase } from '../core/assemble.js';
-import { ChannelGuard } from '../core/channel-guard.js';
 import type { ChatCore } from '../core/core.js';
-import { DEFAULT_OUTBOX, type Outbox, type OutboxOptions } from '../core/outbox.js';
+import type { Outbox, } from '../core/outbox.js';
 import type { ChatStore } from '../core/store.js';
 import { WecomApi } from './api.js';
 import { aesKeyOf } from './crypto.js';
