@@ -1,7 +1,6 @@
-
 import { assembleChat, type ChatBotBase } from '../core/assemble.js';
 import type { ChatCore } from '../core/core.js';
-import type { Outbox, } from '../core/outbox.js';
+import type { Outbox } from '../core/outbox.js';
 import { RefusedDeliveries } from '../core/people.js';
 import type { ChatStore } from '../core/store.js';
 import type { ChannelBinding } from '../core/types.js';

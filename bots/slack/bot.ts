@@ -1,8 +1,7 @@
-
 import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { assembleChat, type ChatBotBase } from '../core/assemble.js';
 import type { ChatCore } from '../core/core.js';
-import type { Outbox, } from '../core/outbox.js';
+import type { Outbox } from '../core/outbox.js';
 import type { ChatStore } from '../core/store.js';
 import type { ChannelBinding } from '../core/types.js';
 import { registerListeners } from './events.js';

@@ -1,7 +1,6 @@
-
 import { assembleChat, type ChatBotBase } from '../core/assemble.js';
 import type { ChatCore } from '../core/core.js';
-import type { Outbox, } from '../core/outbox.js';
+import type { Outbox } from '../core/outbox.js';
 import type { ChatStore } from '../core/store.js';
 import { WecomApi } from './api.js';
 import { aesKeyOf } from './crypto.js';
