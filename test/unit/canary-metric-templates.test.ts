@@ -1,6 +1,8 @@
 // Custom metric templates run the caller's PromQL. Canary read or write must not be a way around
 // the metrics permission: a call with templates also needs promql_query, allowed outright.
 import { describe, expect, it } from 'vitest';
+import { ApprovalStore } from '../../policies/approvals.js';
+import type { PolicyEngine } from '../../policies/types.js';
 import { canaryTools } from '../../tools/canary/index.js';
 import { metricsTools } from '../../tools/metrics/index.js';
 import { testPipeline } from '../support/pipeline.js';
@@ -14,7 +16,7 @@ identities:
   wes: [slack:UWES]
 roles:
   canary-only:
-    - toolsets: [canary]
+    - toolsets: [canary, approvals]
       verbs: [read, write]
   canary-and-metrics:
     - toolsets: [canary, metrics]
@@ -88,5 +90,33 @@ describe('canary metric templates need the PromQL permission', () => {
       expect(r.text, tool).toContain('promql_query');
       expect(r.ticket, tool).toBeUndefined();
     }
+  });
+});
+
+describe('a ticket with templates, when the PromQL permission goes before it is approved', () => {
+  it('is refused at approval, not run', async () => {
+    // Between request and approval, the requester (mo) loses metrics: their role becomes canary-only.
+    const after = engineFrom(POLICY.replace('roles: [canary-and-metrics]', 'roles: [canary-only]'));
+    let current: PolicyEngine = engineFrom(POLICY);
+    const policy = new Proxy({} as PolicyEngine, {
+      get: (_t, key) => {
+        const v = (current as unknown as Record<string | symbol, unknown>)[key];
+        return typeof v === 'function' ? v.bind(current) : v;
+      },
+    });
+    const approvals = new ApprovalStore(':memory:', 60_000);
+    const { pipeline } = testPipeline({ tools: [...canaryTools, ...metricsTools], policy, approvals });
+    const asked = await pipeline.invoke(
+      'canary_shift',
+      { ...target, step: 10, metrics: templates },
+      who('slack:UMO'),
+    );
+    expect(asked.status, asked.text).toBe('approval_required');
+    current = after;
+    const r = await pipeline.approve(asked.ticket!.id, who('slack:UCARA'));
+    expect(r.status, r.text).toBe('denied');
+    expect(r.text).toContain('no longer allowed');
+    expect(r.text).toContain('promql_query');
+    expect(approvals.get(asked.ticket!.id).status).toBe('rejected');
   });
 });

@@ -23,6 +23,8 @@ export interface FlowHost {
     validated?: boolean,
   ): void;
   finisher(name: string, principal: Principal, args: unknown, started: number, validated?: boolean): Finish;
+  /** The decision narrowed by the other tools' permissions the arguments need (ToolDef.alsoNeeds). */
+  withNeeds(def: ToolDef, args: Record<string, unknown>, principal: Principal, decision: Decision): Decision;
   execute(
     def: ToolDef,
     args: Record<string, unknown>,
@@ -196,7 +198,12 @@ export class ApprovalFlow {
       });
     }
     // The policy may have changed since the request: the requester must still be granted the call.
-    const now = this.host.deps.policy.decide(ticket.requester, facts, args);
+    const now = this.host.withNeeds(
+      def,
+      args,
+      ticket.requester,
+      this.host.deps.policy.decide(ticket.requester, facts, args),
+    );
     if (now.effect === 'deny') {
       store.reject(ticketId, 'policy', `no longer allowed: ${now.reason}`);
       return fail(

@@ -108,6 +108,7 @@ export class ToolPipeline {
       deps: this.deps,
       audit: (...a) => this.audit(...a),
       finisher: (...a) => this.finisher(...a),
+      withNeeds: (...a) => this.withNeeds(...a),
       execute: (...a) => this.execute(...a),
       currentDefaultCluster: () => this.currentDefaultCluster(),
     });
