@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
 import { alertsConfigSchema } from '../alerts/config.js';
 import { runbooksConfigSchema } from '../rag/config.js';
-import { redactUrl, stateUrlSchema } from '../state/url.js';
+import { redactUrlsDeep, stateUrlSchema } from '../state/url.js';
 import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 import { botsConfigSchema } from './bots-config.js';
 import { inspectionsConfigSchema } from './inspections-config.js';
@@ -361,8 +361,8 @@ export function formatConfigIssues(
     const key = issue.path.join('.') || '(top level)';
     const from = sources.get(key) ? ` (from ${sources.get(key)})` : '';
     const given = lookup(input, issue.path);
-    // A database URL may carry a password: never echo it.
-    const shown = key === 'state.url' && typeof given === 'string' ? redactUrl(given) : given;
+    // A database URL may carry a password, wherever it was put: never echo it.
+    const shown = redactUrlsDeep(given);
     return `${key}: ${issue.message}; given ${describeGiven(shown)}${from}`;
   });
   return `invalid configuration in ${origin}:\n${lines.map((l) => `  - ${l}`).join('\n')}`;

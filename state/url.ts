@@ -31,9 +31,23 @@ export function parseStateUrl(raw: string): StateLocation | { error: string } {
   return { error: `'${redactUrl(raw)}' is not a state URL; ${FORMS}` };
 }
 
-/** A URL with its password replaced, for messages and logs. */
+/**
+ * A URL with its password replaced, for messages and logs. A password may hold '/', '@' or ':'
+ * (base64 ones often do): everything between the user's ':' and the last '@' goes, and so does a
+ * `password=` parameter.
+ */
 export function redactUrl(raw: string): string {
-  return raw.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+  return raw.replace(/(\/\/[^:/@]*:).*@/s, '$1***@').replace(/([?&;]password=)[^&;#]*/gi, '$1***');
+}
+
+/** Every URL-like string in a value, redacted: for echoing what was given in an error message. */
+export function redactUrlsDeep(value: unknown): unknown {
+  if (typeof value === 'string')
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim()) ? redactUrl(value) : value;
+  if (Array.isArray(value)) return value.map(redactUrlsDeep);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactUrlsDeep(v)]));
+  return value;
 }
 
 /** `state.url` in the configuration: a string, checked and turned into a StateLocation. */

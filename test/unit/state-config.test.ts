@@ -56,6 +56,28 @@ describe('state.url', () => {
     );
   });
 
+  it('never echoes a password holding / @ or :, one in a query, or a URL put where an object belongs', () => {
+    const messageOf = (yaml: string) => {
+      try {
+        loadConfig({ file: configFile(yaml), env: {} });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error('expected a configuration error');
+    };
+    for (const [yaml, secret] of [
+      ['state:\n  url: mysql://u:abc/def@h:5432/db\n', 'abc/def'],
+      ['state:\n  url: "mysql://u:p@ss:w@h/db"\n', 'ss:w'],
+      ['state:\n  url: "postgres://u@h?password=s3cr3t"\n', 's3cr3t'],
+      ['state: "postgres://u:hunter2@h/db"\n', 'hunter2'],
+    ] as const) {
+      const message = messageOf(yaml);
+      expect(message, yaml).not.toContain(secret);
+      expect(message, yaml).toMatch(/given .*\*\*\*/);
+    }
+  });
+
   it('refuses sqlite:<folder> naming another folder than dataDir', () => {
     expect(() =>
       loadConfig({ file: configFile('dataDir: /srv/a\nstate:\n  url: sqlite:/srv/b\n'), env: {} }),
