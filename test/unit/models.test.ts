@@ -39,6 +39,20 @@ describe('model names', () => {
     expect(canonicalModel('registry.internal:5000/team/m')).toBe('registry.internal:5000/team/m:latest');
   });
 
+  it('spells one model one way, as Ollama resolves names (case-insensitive, default registry and namespace)', () => {
+    // A copy or create to "Llama3.1:8B" would overwrite llama3.1:8b: the checks must see it as taken.
+    for (const other of [
+      'Llama3.1:8B',
+      'library/llama3.1:8b',
+      'registry.ollama.ai/library/llama3.1:8b',
+      ' LLAMA3.1:8b ',
+    ]) {
+      expect(canonicalModel(other), other).toBe(canonicalModel('llama3.1:8b'));
+    }
+    expect(canonicalModel('Qwen2.5')).toBe('qwen2.5:latest');
+    expect(canonicalModel('team/llama3.1:8b')).not.toBe(canonicalModel('llama3.1:8b'));
+  });
+
   it('allows a registry only when listed with its exact port', () => {
     expect(registryAllowed('Registry.Internal:5000', ['registry.internal:5000'])).toBe(true);
     expect(registryAllowed('registry.internal:5001', ['registry.internal:5000'])).toBe(false);

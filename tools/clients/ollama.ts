@@ -23,10 +23,17 @@ export interface OllamaInstanceOptions {
   protect: Array<{ model: string; why: string }>;
 }
 
-/** "llama3" and "llama3:latest" are one model to Ollama. */
+/**
+ * One spelling per model, as Ollama resolves names: case-insensitively, with the default registry
+ * (registry.ollama.ai), the default namespace (library) and the default tag (latest) implied. So
+ * "Llama3", "library/llama3" and "registry.ollama.ai/library/llama3:latest" are one model.
+ */
 export function canonicalModel(name: string): string {
-  const last = name.split('/').at(-1) ?? name;
-  return last.includes(':') ? name : `${name}:latest`;
+  let parts = name.trim().toLowerCase().split('/');
+  if (parts.length === 3 && parts[0] === 'registry.ollama.ai') parts = parts.slice(1);
+  if (parts.length === 2 && parts[0] === 'library') parts = parts.slice(1);
+  const joined = parts.join('/');
+  return (parts.at(-1) ?? '').includes(':') ? joined : `${joined}:latest`;
 }
 
 export class OllamaInstance {
