@@ -16,7 +16,7 @@ import {
 } from './inbound.js';
 import { StreamClient, type StreamFrame } from './stream.js';
 import { DingtalkTransport } from './transport.js';
-import { type DingtalkAnswer, handleDingtalkCallback } from './webhook.js';
+import { type DingtalkAnswer, handleDingtalkCallback, SeenSignatures } from './webhook.js';
 
 export interface DingtalkBotOptions extends ChatBotBase {
   /** `stream`: an outbound WebSocket (no inbound URL needed); `http`: the robot callback at /dingtalk/callback. */
@@ -108,6 +108,7 @@ export function createDingtalkBot(o: DingtalkBotOptions): DingtalkBot {
   };
 
   let client: StreamClient | undefined;
+  const seen = new SeenSignatures();
   return {
     mode: o.mode,
     core,
@@ -116,7 +117,7 @@ export function createDingtalkBot(o: DingtalkBotOptions): DingtalkBot {
     transport,
     handle: (raw, headers) =>
       handleDingtalkCallback(
-        { appSecret: o.clientSecret, robotCode: o.robotCode, ...(o.now ? { now: o.now } : {}) },
+        { appSecret: o.clientSecret, robotCode: o.robotCode, seen, ...(o.now ? { now: o.now } : {}) },
         raw,
         headers,
         receive,

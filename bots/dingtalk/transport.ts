@@ -64,6 +64,9 @@ export class DingtalkTransport implements ChatTransport {
       return false;
     }
     if (origin !== new URL(this.o.webhookOrigin).origin) return false;
+    // DingTalk's session webhooks live about two hours; a later expiry is not believed.
+    const latest = (this.o.now ?? Date.now)() + 2 * 3600_000;
+    if (w.expiresAt > latest) w = { ...w, expiresAt: latest };
     remember(this.webhooks, w.channel, w, MAX_WEBHOOKS);
     return true;
   }

@@ -17,6 +17,28 @@ export interface DingtalkWebhookOptions {
   /** Largest accepted body in bytes (default 256 KiB). */
   maxBodyBytes?: number;
   now?: () => number;
+  /**
+   * Signatures already accepted. DingTalk's `sign` covers the timestamp only, not the body, so a
+   * signature seen once must never be accepted again: a captured pair of headers is not a pass to
+   * post other bodies for as long as the timestamp is fresh.
+   */
+  seen?: SeenSignatures;
+}
+
+/** Signatures accepted within the freshness window; older ones are forgotten (they are stale anyway). */
+export class SeenSignatures {
+  private readonly until = new Map<string, number>();
+
+  /** True the first time `sign` is offered; false for a replay. Remembered until `expiresAt`. */
+  first(sign: string, now: number, expiresAt: number): boolean {
+    for (const [s, t] of this.until) {
+      if (t > now) break; // insertion order is expiry order: the rest are younger
+      this.until.delete(s);
+    }
+    if (this.until.has(sign)) return false;
+    this.until.set(sign, expiresAt);
+    return true;
+  }
 }
 
 const refuse = (status: number, error: string, refused: string): DingtalkAnswer => ({
@@ -49,8 +71,10 @@ export function handleDingtalkCallback(
   if (!timestamp || !sign) return refuse(401, 'unsigned DingTalk request', 'unsigned request');
   if (!sameSign(robotSign(timestamp, o.appSecret), sign))
     return refuse(401, 'invalid DingTalk request signature', 'bad signature');
-  const skew = Math.abs((o.now ?? Date.now)() - Number(timestamp)) / 1000;
-  if (!/^\d{13}$/.test(timestamp) || !Number.isFinite(skew) || skew > (o.maxSkewSeconds ?? 300))
+  const now = (o.now ?? Date.now)();
+  const maxSkew = o.maxSkewSeconds ?? 300;
+  const skew = Math.abs(now - Number(timestamp)) / 1000;
+  if (!/^\d{13}$/.test(timestamp) || !Number.isFinite(skew) || skew > maxSkew)
     return refuse(401, 'stale DingTalk request timestamp', 'stale timestamp');
   let body: unknown;
   try {
@@ -68,6 +92,10 @@ export function handleDingtalkCallback(
     );
   }
   if (m.data.robotCode !== o.robotCode) return refuse(401, 'the message is for another robot', 'wrong robot');
+  // Only a message that would be taken uses up its signature (two real messages of one millisecond
+  // share one; DingTalk's scheme cannot tell them apart, and the second is refused).
+  if (o.seen && !o.seen.first(sign, now, Number(timestamp) + maxSkew * 1000))
+    return refuse(401, 'replayed DingTalk request signature', 'replayed signature');
   const n = normaliseMessage(m.data);
   if (n) deliver(n.event, n.webhook);
   return { status: 200, body: {} };

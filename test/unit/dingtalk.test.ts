@@ -5,7 +5,7 @@ import type { ApprovalCard } from '../../bots/core/types.js';
 import { robotSign } from '../../bots/dingtalk/crypto.js';
 import { normaliseCardPress, normaliseMessage, robotMessageSchema } from '../../bots/dingtalk/inbound.js';
 import { cardParams } from '../../bots/dingtalk/render.js';
-import { handleDingtalkCallback } from '../../bots/dingtalk/webhook.js';
+import { handleDingtalkCallback, SeenSignatures } from '../../bots/dingtalk/webhook.js';
 
 const SECRET = 'this-is-the-app-secret';
 
@@ -54,6 +54,28 @@ describe('DingTalk robot callback signature', () => {
       () => got.push('ran'),
     );
     expect([bad.status, bad.refused, got.length]).toEqual([401, 'stale timestamp', 1]);
+  });
+});
+
+describe('DingTalk robot callback replays', () => {
+  it('accepts a signature once: the same headers with another body are refused, and run nothing', () => {
+    const now = 1_700_000_000_000;
+    const seen = new SeenSignatures();
+    const o = { appSecret: SECRET, robotCode: 'dingrobot', now: () => now, seen };
+    const headers = { timestamp: String(now - 1000), sign: robotSign(String(now - 1000), SECRET) };
+    const got: unknown[] = [];
+    expect(handleDingtalkCallback(o, JSON.stringify(message()), headers, (e) => got.push(e)).status).toBe(
+      200,
+    );
+    const forged = JSON.stringify(
+      message({ msgId: 'msgB2', senderStaffId: 'oncall01', text: { content: 'scale' } }),
+    );
+    const replay = handleDingtalkCallback(o, forged, headers, (e) => got.push(e));
+    expect([replay.status, replay.refused, got.length]).toEqual([401, 'replayed signature', 1]);
+    // A new timestamp is a new signature: the next real message is taken.
+    const next = { timestamp: String(now), sign: robotSign(String(now), SECRET) };
+    expect(handleDingtalkCallback(o, forged, next, (e) => got.push(e)).status).toBe(200);
+    expect(got).toHaveLength(2);
   });
 });
 
