@@ -13,8 +13,8 @@ export interface ResourceSource {
   template: ResourceTemplate;
   owns(uri: string): boolean;
   list(): Promise<Resource[]>;
-  /** The text at `uri`, or undefined when there is none. */
-  read(uri: string): Promise<{ mimeType: string; text: string } | undefined>;
+  /** The text at `uri` as `principal` may see it (the gate already let them in), or undefined when there is none. */
+  read(uri: string, principal: Principal): Promise<{ mimeType: string; text: string } | undefined>;
   /** Calls `changed(uri?)` when the list (no uri) or one resource changed; returns the unsubscribe. */
   watch?(changed: (uri?: string) => void): () => void;
 }

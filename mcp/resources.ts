@@ -72,7 +72,7 @@ export function registerResources(server: Server, pipeline: ToolPipeline, princi
           : `these resources are readable only by those allowed to call ${source.gateTool} without approval`,
       );
     }
-    const found = await source.read(uri);
+    const found = await source.read(uri, principal);
     audit(found ? 'success' : 'error');
     if (!found) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: nothing at ${uri}`);
     return { contents: [{ uri, mimeType: found.mimeType, text: found.text }] };
