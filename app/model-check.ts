@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { DEFAULT_OLLAMA_URL } from '../agent/config.js';
 import type { Principal } from '../policies/types.js';
+import { embeddedStoreDimension as storeDimension } from '../rag/store/embedded.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
 import type { Config } from './config.js';
 import { sameServer } from './models-config.js';
@@ -23,20 +22,7 @@ export interface ModelCheck {
 
 /** The dimension the embedded runbook store was built with, or undefined when it has none yet. */
 export function embeddedStoreDimension(dataDir: string): number | undefined {
-  const file = join(dataDir, 'runbooks.db');
-  if (!existsSync(file)) return undefined;
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const row = db.prepare("SELECT value FROM meta WHERE key = 'dimension'").get() as
-      | { value?: string }
-      | undefined;
-    const n = Number(row?.value);
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    db.close();
-  }
+  return storeDimension(join(dataDir, 'runbooks.db'));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../../state/sqlite.js';
 import { segmentationId, segmentForIndex } from '../cjk.js';
@@ -95,6 +96,23 @@ function floats(blob: Buffer): Float32Array {
 }
 
 const blob = (a: Float32Array | Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** The vector dimension an embedded store file was built with; undefined without the file or one. */
+export function embeddedStoreDimension(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  const db = openSqlite(path);
+  try {
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'dimension'").get() as
+      | { value?: string }
+      | undefined;
+    const n = Number(row?.value);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined; // not a runbook store (no meta table): nothing to compare
+  } finally {
+    db.close();
+  }
+}
 
 /**
  * The embedded runbook store: one SQLite file in the data directory holding documents, chunks, an
