@@ -174,7 +174,7 @@ export function registerBotCommands(program: Command, config: () => Config): voi
   bots
     .command('check')
     .description(
-      'Validate the chat bots configuration and credentials (Slack: auth.test; Feishu: token and bot info; WeCom: access token)',
+      'Validate the chat bots configuration and credentials (Slack: auth.test; Feishu: token and bot info; WeCom: access token; DingTalk: access token)',
     )
     .action(async () => {
       const c = config().bots;

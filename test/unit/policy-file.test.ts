@@ -17,7 +17,7 @@ describe('policy file', () => {
       approval: { count: 2, groups: ['change-approvers'] },
     });
     expect(
-      e.decide(who('token:vscode-alice'), tool('deployment_scale', 'write'), {
+      e.decide(who('vscode-alice'), tool('deployment_scale', 'write'), {
         namespace: 'payments',
         cluster: 'prod-east',
       }),
