@@ -90,9 +90,20 @@ function acknowledge(r: ActionRequest, service: AlertService, group: GroupRecord
 }
 
 async function silence(r: ActionRequest, group: GroupRecord, duration: '1h' | '4h') {
+  // The silence goes to the Alertmanager of the alert's own cluster: its `cluster` label when that
+  // names a configured cluster; with one Alertmanager there is no choice to get wrong.
+  const named = group.labels.cluster;
+  const cluster = named && r.pipeline.backends.kube.names().includes(named) ? named : undefined;
+  if (!cluster && (r.pipeline.backends.alertmanager?.names.length ?? 0) > 1) {
+    r.say(
+      `${r.asker.person}'s silence was not made: this alert group names no configured cluster${named ? ` (cluster="${named}")` : ''}, and more than one Alertmanager is configured. Call silence_create naming the Alertmanager.`,
+    );
+    return;
+  }
   const result = await r.pipeline.invoke(
     'silence_create',
     {
+      ...(cluster ? { cluster } : {}),
       matchers: silenceMatchers(group.labels),
       duration,
       comment: `Silenced for ${duration} from the chat thread of alert group ${group.id} by ${r.asker.person}`,

@@ -266,3 +266,54 @@ describe('silence matchers from an alert group', () => {
     expect(silenceMatchers(many)).toHaveLength(20);
   });
 });
+
+describe('the Silence button picks the Alertmanager of the alert cluster', () => {
+  async function press(labels: Record<string, string>, alertmanagers: string[]) {
+    const { alertActionHandler } = await import('../../alerts/actions.js');
+    const { ALERT_ACTION } = await import('../../alerts/render.js');
+    const { buildRegistry } = await import('../../tools/index.js');
+    const { engineFrom } = await import('../support/policy.js');
+    const policy = engineFrom(
+      'version: 1\nidentities:\n  bob: [slack:UBOB]\nbindings:\n  - subjects: [bob]\n    roles: [operator]\n',
+    );
+    const calls: Array<Record<string, unknown>> = [];
+    const said: string[] = [];
+    const group = { id: 'ag_0123456789ab', groupKey: 'k', labels, episode: 1 };
+    const handler = alertActionHandler({} as never, { groupById: () => group } as never);
+    await handler({
+      asker: { principal: { id: 'slack:UBOB', groups: [], source: 'chat' }, person: 'bob' },
+      action: ALERT_ACTION.silence1h,
+      value: group.id,
+      place: { channel: 'C1' },
+      pipeline: {
+        registry: buildRegistry(),
+        policy,
+        backends: { kube: { names: () => ['east', 'west'] }, alertmanager: { names: alertmanagers } },
+        invoke: async (_tool: string, args: Record<string, unknown>) => {
+          calls.push(args);
+          return { status: 'success', text: 'silenced', isError: false };
+        },
+        recordDecision: () => {},
+      } as never,
+      say: (t: string) => said.push(t),
+      card: () => {},
+      ask: async () => {},
+    } as never);
+    return { calls, said };
+  }
+
+  it('names the cluster the alert carries, when it is a configured one', async () => {
+    const { calls } = await press({ alertname: 'Down', cluster: 'west' }, ['am-east', 'am-west']);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ cluster: 'west', duration: '1h' });
+  });
+
+  it('with one Alertmanager, uses it; with several and no known cluster, makes nothing and says why', async () => {
+    const one = await press({ alertname: 'Down' }, ['am']);
+    expect(one.calls).toHaveLength(1);
+    expect(one.calls[0]!.cluster).toBeUndefined();
+    const several = await press({ alertname: 'Down', cluster: 'north' }, ['am-east', 'am-west']);
+    expect(several.calls).toHaveLength(0);
+    expect(several.said.join('\n')).toContain('names no configured cluster (cluster="north")');
+  });
+});
