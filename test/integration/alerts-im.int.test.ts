@@ -1,0 +1,279 @@
+// Alert triage on Feishu and DingTalk: Alertmanager's v4 webhook posted to /api/alerts of the
+// in-process app, routed by labels to a Feishu chat (threads, card buttons) and to a DingTalk group
+// (no threads: everything in the group, naming the alert group); the local Feishu and DingTalk
+// servers speak the platforms' wire formats; enrichment reads the real test cluster.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupIdOf } from '../../alerts/store.js';
+import { type Alerts, buildAlerts } from '../../app/alerts.js';
+import { buildBots } from '../../app/bots.js';
+import { buildHttpServer } from '../../app/http.js';
+import { type App, buildApp } from '../../app/wiring.js';
+import type { DingtalkBot } from '../../bots/dingtalk/bot.js';
+import type { FeishuBot } from '../../bots/feishu/bot.js';
+import { silentLogger } from '../../tools/core/logger.js';
+import {
+  CARD_TEMPLATE,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  type DingtalkServer,
+  startDingtalkServer,
+} from '../support/dingtalk-server.js';
+import {
+  APP_ID,
+  APP_SECRET,
+  cardAction,
+  cardButtons,
+  cardText,
+  ENCRYPT_KEY,
+  type FeishuServer,
+  feishuDelivery,
+  startFeishuServer,
+  VERIFICATION_TOKEN,
+} from '../support/feishu-server.js';
+import { createNamespace, deleteNamespace, kubemateConfig, uniqueName } from '../support/kube.js';
+import { MemoryAudit } from '../support/pipeline.js';
+
+const TOKEN = 'alertmanager-webhook-token-for-im-tests';
+const CHAT = 'oc_alertschat01';
+const GROUP = 'cidAlertsGroup0Kubemate==';
+const POLICY = `
+version: 1
+identities:
+  triage: [alert:triage]
+  alice: [feishu:ou_alice]
+  mallory: [feishu:ou_mallory]
+bindings:
+  - subjects: [triage, alice]
+    roles: [viewer]
+`;
+const ns = uniqueName('alerts-im');
+let feishu: FeishuServer;
+let dt: DingtalkServer;
+let app: App;
+let fs: FeishuBot;
+let ding: DingtalkBot;
+let alerts: Alerts;
+let server: FastifyInstance;
+const audit = new MemoryAudit();
+
+const waitFor = async (what: string, check: () => boolean, ms = 30_000) => {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+async function settle() {
+  await alerts.service.settled();
+  for (const bot of [fs, ding]) {
+    await bot.core.settled();
+    await bot.outbox.drained();
+  }
+}
+
+/** Alertmanager's webhook (payload version 4) for one firing alert of a team. */
+function webhook(alertname: string, team: string) {
+  const labels = { alertname, namespace: ns, severity: 'critical', team, deployment: 'api' };
+  return {
+    version: '4',
+    groupKey: `{}:{alertname="${alertname}", namespace="${ns}"}`,
+    status: 'firing',
+    receiver: 'kubemate',
+    groupLabels: { alertname, namespace: ns },
+    commonLabels: labels,
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager',
+    truncatedAlerts: 0,
+    alerts: [
+      {
+        status: 'firing',
+        labels,
+        annotations: { summary: `${ns}/api is down` },
+        startsAt: new Date().toISOString(),
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prometheus/graph',
+        fingerprint: createFingerprint(alertname),
+      },
+    ],
+  };
+}
+const createFingerprint = (s: string) => Buffer.from(s).toString('hex').slice(0, 16).padEnd(16, '0');
+
+const postAlerts = (body: unknown) =>
+  server.inject({
+    method: 'POST',
+    url: '/api/alerts',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    payload: JSON.stringify(body),
+  });
+
+beforeAll(async () => {
+  feishu = await startFeishuServer();
+  dt = await startDingtalkServer();
+  await createNamespace(ns);
+  const cfg = kubemateConfig({
+    KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin',
+    KUBEMATE_LLM__PROVIDER: 'none',
+    KUBEMATE_BOTS__FEISHU__ENABLED: 'true',
+    KUBEMATE_BOTS__FEISHU__APP_ID: APP_ID,
+    KUBEMATE_BOTS__FEISHU__APP_SECRET: APP_SECRET,
+    KUBEMATE_BOTS__FEISHU__ENCRYPT_KEY: ENCRYPT_KEY,
+    KUBEMATE_BOTS__FEISHU__VERIFICATION_TOKEN: VERIFICATION_TOKEN,
+    KUBEMATE_BOTS__FEISHU__API_URL: feishu.apiUrl,
+    KUBEMATE_BOTS__FEISHU__PER_CHAT_INTERVAL_SECONDS: '0',
+    KUBEMATE_BOTS__DINGTALK__ENABLED: 'true',
+    KUBEMATE_BOTS__DINGTALK__MODE: 'http',
+    KUBEMATE_BOTS__DINGTALK__CLIENT_ID: CLIENT_ID,
+    KUBEMATE_BOTS__DINGTALK__CLIENT_SECRET: CLIENT_SECRET,
+    KUBEMATE_BOTS__DINGTALK__CARD_TEMPLATE_ID: CARD_TEMPLATE,
+    KUBEMATE_BOTS__DINGTALK__API_URL: dt.apiUrl,
+    KUBEMATE_BOTS__DINGTALK__WEBHOOK_ORIGIN: dt.apiUrl,
+    KUBEMATE_BOTS__DINGTALK__PER_CHAT_INTERVAL_SECONDS: '0',
+    KUBEMATE_ALERTS__ENABLED: 'true',
+    KUBEMATE_ALERTS__TOKEN: TOKEN,
+    KUBEMATE_ALERTS__ROUTES: [
+      { matchers: ['team="payments"'], channel: CHAT, platform: 'feishu' },
+      { matchers: ['team="ledger"'], channel: GROUP, platform: 'dingtalk' },
+    ],
+  });
+  const policyFile = join(cfg.dataDir, 'policy.yaml');
+  writeFileSync(policyFile, POLICY);
+  app = buildApp({ ...cfg, policy: { ...cfg.policy, file: policyFile } }, silentLogger, { audit });
+  const bots = buildBots(app);
+  fs = bots.feishu!;
+  ding = bots.dingtalk!;
+  await fs.start();
+  await ding.start();
+  alerts = buildAlerts(app, bots)!;
+  alerts.service.start();
+  server = await buildHttpServer(app, bots, alerts);
+}, 60_000);
+
+afterAll(async () => {
+  await alerts?.close();
+  await server?.close();
+  await fs?.stop();
+  await ding?.stop();
+  app?.close();
+  await feishu?.close();
+  await dt?.close();
+  await deleteNamespace(ns);
+});
+
+describe('alert routes to Feishu and DingTalk', () => {
+  it('Feishu: the summary card with buttons, triage in its thread; an allowed press acknowledges, audited, a stranger and a person without the role are refused', async () => {
+    const alertname = 'KubemateImFeishuDown';
+    expect((await postAlerts(webhook(alertname, 'payments'))).statusCode).toBe(200);
+    const groupId = groupIdOf(`{}:{alertname="${alertname}", namespace="${ns}"}`);
+    const root = () =>
+      feishu.messages.find(
+        (m) => m.chat_id === CHAT && !m.root_id && cardText(m.content).includes(alertname),
+      );
+    await waitFor('the summary card', () => root() !== undefined);
+    await waitFor(
+      'the triage in the thread',
+      () => alerts.store.queue.get(alerts.store.groupById(groupId)!.groupKey)?.state === 'done',
+    );
+    await settle();
+    const thread = () => feishu.messages.filter((m) => m.root_id === root()!.message_id);
+    const said = (re: RegExp) => thread().filter((m) => re.test(cardText(m.content)));
+
+    expect(cardText(root()!.content)).toMatch(new RegExp(`^\\[FIRING\\] CRITICAL ${alertname} in ${ns}`));
+    expect(cardText(root()!.content)).toContain(`Group ${groupId}`);
+    const buttons = cardButtons(root()!.content);
+    expect(buttons.map((b) => b.action)).toEqual([
+      'alert_investigate',
+      'alert_silence_1h',
+      'alert_silence_4h',
+      'alert_ack',
+      'alert_runbook',
+    ]);
+    expect(new Set(buttons.map((b) => b.arg))).toEqual(new Set([groupId]));
+    expect(said(/^Firing since .*is down/)).toHaveLength(1);
+    // No model: the facts read from the cluster as the triage principal, saying so.
+    expect(said(/^Enrichment \(no model is configured/)).toHaveLength(1);
+    expect(
+      audit.records.some((r) => r.principal.id === 'alert:triage' && r.tool === 'workload_describe'),
+    ).toBe(true);
+    // Nothing about this group went to the DingTalk group.
+    expect(dt.texts.some((t) => t.text.includes(alertname))).toBe(false);
+
+    const ack = buttons.find((b) => b.action === 'alert_ack')!;
+    const press = async (user: string) => {
+      const res = await server.inject({
+        method: 'POST',
+        url: '/feishu/events',
+        ...(() => {
+          const d = feishuDelivery(cardAction({ user, message: root()!, value: ack }));
+          return { headers: d.headers, payload: d.body };
+        })(),
+      });
+      expect(res.statusCode).toBe(200);
+      await settle();
+    };
+
+    await press('ou_stranger');
+    await press('ou_mallory');
+    expect(said(/I don't know who you are/)).toHaveLength(1);
+    expect(said(/^mallory: you may not act on alerts/)).toHaveLength(1);
+    expect(
+      audit.records.some(
+        (r) => r.principal.id === 'feishu:ou_stranger' && r.decision?.rule === 'chat-unknown-identity',
+      ),
+    ).toBe(true);
+    expect(
+      audit.records.some(
+        (r) =>
+          r.principal.id === 'feishu:ou_mallory' && r.tool === 'chat:alert_ack' && r.outcome === 'denied',
+      ),
+    ).toBe(true);
+    expect(alerts.store.groupById(groupId)!.ackBy).toBeUndefined();
+
+    await press('ou_alice');
+    expect(alerts.store.groupById(groupId)!.ackBy).toBe('alice');
+    expect(said(/^alice took this alert group/)).toHaveLength(1);
+    expect(
+      audit.records.some(
+        (r) => r.principal.id === 'feishu:ou_alice' && r.tool === 'chat:alert_ack' && r.outcome === 'success',
+      ),
+    ).toBe(true);
+    // The summary card was patched in place, not posted again.
+    expect(cardText(root()!.history.at(-1)!)).toContain('acknowledged by alice');
+    expect(feishu.messages.filter((m) => !m.root_id && cardText(m.content).includes(alertname))).toHaveLength(
+      1,
+    );
+  }, 60_000);
+
+  it('DingTalk, which has no threads: summary, line and triage in the group, each naming the alert group; a repeat posts nothing', async () => {
+    const alertname = 'KubemateImDingtalkDown';
+    const payload = webhook(alertname, 'ledger');
+    expect((await postAlerts(payload)).statusCode).toBe(200);
+    const groupId = groupIdOf(payload.groupKey);
+    const inGroup = () => dt.texts.filter((t) => t.channel === GROUP && t.text.includes(groupId));
+    await waitFor('the triage', () => alerts.store.queue.get(payload.groupKey)?.state === 'done');
+    await settle();
+    const summary = inGroup().filter((t) => t.text.startsWith('[FIRING]'));
+    expect(summary.length).toBeGreaterThan(0);
+    expect(summary[0]!.text).toContain(`CRITICAL ${alertname} in ${ns}`);
+    expect(summary[0]!.via).toBe('openapi');
+    const tag = `[${groupId} ${alertname} in ${ns}]`;
+    expect(inGroup().filter((t) => t.text.startsWith(`${tag}\nFiring since`))).toHaveLength(1);
+    expect(
+      inGroup().filter((t) => t.text.startsWith(`${tag}\nEnrichment (no model is configured`)),
+    ).toHaveLength(1);
+    // The summary is redrawn by recalling the old text: one stands, showing the triage.
+    const standing = () => inGroup().filter((t) => t.text.startsWith('[FIRING]') && !t.recalled);
+    expect(standing()).toHaveLength(1);
+    expect(standing()[0]!.text).toMatch(/triaged \(enrichment below\)/);
+    expect(feishu.messages.some((m) => cardText(m.content).includes(alertname))).toBe(false);
+
+    const before = dt.texts.length;
+    expect((await postAlerts(payload)).statusCode).toBe(200);
+    await settle();
+    expect(dt.texts.slice(before).filter((t) => !t.text.startsWith('[FIRING]'))).toEqual([]);
+  }, 60_000);
+});
