@@ -1,7 +1,8 @@
 // Alert triage on Feishu and DingTalk: Alertmanager's v4 webhook posted to /api/alerts of the
 // in-process app, routed by labels to a Feishu chat (threads, card buttons) and to a DingTalk group
-// (no threads: everything in the group, naming the alert group); the local Feishu and DingTalk
-// servers speak the platforms' wire formats; enrichment reads the real test cluster.
+// (no threads: everything in the group, naming the alert group; buttons on an action card, pressed
+// over Stream mode); the local Feishu and DingTalk servers speak the platforms' wire formats;
+// enrichment reads the real test cluster.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +16,8 @@ import type { DingtalkBot } from '../../bots/dingtalk/bot.js';
 import type { FeishuBot } from '../../bots/feishu/bot.js';
 import { silentLogger } from '../../tools/core/logger.js';
 import {
+  ACTION_CARD_TEMPLATE,
+  actionCardPress,
   CARD_TEMPLATE,
   CLIENT_ID,
   CLIENT_SECRET,
@@ -43,8 +46,8 @@ const POLICY = `
 version: 1
 identities:
   triage: [alert:triage]
-  alice: [feishu:ou_alice]
-  mallory: [feishu:ou_mallory]
+  alice: [feishu:ou_alice, dingtalk:alice01]
+  mallory: [feishu:ou_mallory, dingtalk:mallory02]
 bindings:
   - subjects: [triage, alice]
     roles: [viewer]
@@ -101,6 +104,7 @@ function webhook(alertname: string, team: string) {
     ],
   };
 }
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const createFingerprint = (s: string) => Buffer.from(s).toString('hex').slice(0, 16).padEnd(16, '0');
 
 const postAlerts = (body: unknown) =>
@@ -126,7 +130,8 @@ beforeAll(async () => {
     KUBEMATE_BOTS__FEISHU__API_URL: feishu.apiUrl,
     KUBEMATE_BOTS__FEISHU__PER_CHAT_INTERVAL_SECONDS: '0',
     KUBEMATE_BOTS__DINGTALK__ENABLED: 'true',
-    KUBEMATE_BOTS__DINGTALK__MODE: 'http',
+    KUBEMATE_BOTS__DINGTALK__MODE: 'stream',
+    KUBEMATE_BOTS__DINGTALK__ACTION_CARD_TEMPLATE_ID: ACTION_CARD_TEMPLATE,
     KUBEMATE_BOTS__DINGTALK__CLIENT_ID: CLIENT_ID,
     KUBEMATE_BOTS__DINGTALK__CLIENT_SECRET: CLIENT_SECRET,
     KUBEMATE_BOTS__DINGTALK__CARD_TEMPLATE_ID: CARD_TEMPLATE,
@@ -147,7 +152,9 @@ beforeAll(async () => {
   fs = bots.feishu!;
   ding = bots.dingtalk!;
   await fs.start();
+  const connected = dt.connected();
   await ding.start();
+  await connected;
   alerts = buildAlerts(app, bots)!;
   alerts.service.start();
   server = await buildHttpServer(app, bots, alerts);
@@ -248,32 +255,75 @@ describe('alert routes to Feishu and DingTalk', () => {
     );
   }, 60_000);
 
-  it('DingTalk, which has no threads: summary, line and triage in the group, each naming the alert group; a repeat posts nothing', async () => {
+  it('DingTalk, which has no threads: an action card summary, line and triage in the group naming the alert group; a press acknowledges, a stranger is refused', async () => {
     const alertname = 'KubemateImDingtalkDown';
     const payload = webhook(alertname, 'ledger');
     expect((await postAlerts(payload)).statusCode).toBe(200);
     const groupId = groupIdOf(payload.groupKey);
-    const inGroup = () => dt.texts.filter((t) => t.channel === GROUP && t.text.includes(groupId));
     await waitFor('the triage', () => alerts.store.queue.get(payload.groupKey)?.state === 'done');
     await settle();
-    const summary = inGroup().filter((t) => t.text.startsWith('[FIRING]'));
-    expect(summary.length).toBeGreaterThan(0);
-    expect(summary[0]!.text).toContain(`CRITICAL ${alertname} in ${ns}`);
-    expect(summary[0]!.via).toBe('openapi');
-    const tag = `[${groupId} ${alertname} in ${ns}]`;
-    expect(inGroup().filter((t) => t.text.startsWith(`${tag}\nFiring since`))).toHaveLength(1);
-    expect(
-      inGroup().filter((t) => t.text.startsWith(`${tag}\nEnrichment (no model is configured`)),
-    ).toHaveLength(1);
-    // The summary is redrawn by recalling the old text: one stands, showing the triage.
-    const standing = () => inGroup().filter((t) => t.text.startsWith('[FIRING]') && !t.recalled);
-    expect(standing()).toHaveLength(1);
-    expect(standing()[0]!.text).toMatch(/triaged \(enrichment below\)/);
+    const summaries = () =>
+      [...dt.cards.values()].filter(
+        (c) => c.templateId === ACTION_CARD_TEMPLATE && c.params.text?.includes(groupId),
+      );
+    expect(summaries()).toHaveLength(1);
+    const card = summaries()[0]!;
+    expect(card.space).toBe(`IM_GROUP.${GROUP}`);
+    expect(card.callbackType).toBe('STREAM');
+    expect(card.params.text).toMatch(new RegExp(`^\\[FIRING\\] CRITICAL ${alertname} in ${ns}`));
+    // Redrawn in place once triaged.
+    expect(card.params.text).toMatch(/triaged \(enrichment below\)/);
+    expect([1, 2, 3, 4, 5].map((i) => [card.params[`action_${i}`], card.params[`arg_${i}`]])).toEqual([
+      ['alert_investigate', groupId],
+      ['alert_silence_1h', groupId],
+      ['alert_silence_4h', groupId],
+      ['alert_ack', groupId],
+      ['alert_runbook', groupId],
+    ]);
+    const tag = literal(`[${groupId} ${alertname} in ${ns}]`);
+    const said = (re: RegExp) => dt.texts.filter((t) => t.channel === GROUP && re.test(t.text));
+    expect(said(new RegExp(`^${tag}\\nFiring since`))).toHaveLength(1);
+    expect(said(new RegExp(`^${tag}\\nEnrichment \\(no model is configured`))).toHaveLength(1);
     expect(feishu.messages.some((m) => cardText(m.content).includes(alertname))).toBe(false);
 
+    const press = async (user: string) => {
+      const ack = await dt.pushCardPress(actionCardPress({ user, card, slot: 4 }));
+      expect(ack.code).toBe(200);
+      await settle();
+    };
+    await press('stranger09');
+    await press('mallory02');
+    expect(said(/I don't know who you are/)).toHaveLength(1);
+    expect(said(new RegExp(`^${tag}\\nmallory: you may not act on alerts`))).toHaveLength(1);
+    expect(
+      audit.records.some(
+        (r) => r.principal.id === 'dingtalk:stranger09' && r.decision?.rule === 'chat-unknown-identity',
+      ),
+    ).toBe(true);
+    expect(
+      audit.records.some(
+        (r) =>
+          r.principal.id === 'dingtalk:mallory02' && r.tool === 'chat:alert_ack' && r.outcome === 'denied',
+      ),
+    ).toBe(true);
+    expect(alerts.store.group(payload.groupKey)!.ackBy).toBeUndefined();
+
+    await press('alice01');
+    expect(alerts.store.group(payload.groupKey)!.ackBy).toBe('alice');
+    expect(said(new RegExp(`^${tag}\\nalice took this alert group`))).toHaveLength(1);
+    expect(
+      audit.records.some(
+        (r) =>
+          r.principal.id === 'dingtalk:alice01' && r.tool === 'chat:alert_ack' && r.outcome === 'success',
+      ),
+    ).toBe(true);
+    expect(dt.cards.get(card.outTrackId)!.params.text).toContain('acknowledged by alice');
+
+    // A repeated delivery posts nothing new: no second card, no second line.
     const before = dt.texts.length;
     expect((await postAlerts(payload)).statusCode).toBe(200);
     await settle();
-    expect(dt.texts.slice(before).filter((t) => !t.text.startsWith('[FIRING]'))).toEqual([]);
+    expect(dt.texts.length).toBe(before);
+    expect(summaries()).toHaveLength(1);
   }, 60_000);
 });
