@@ -171,6 +171,35 @@ afterAll(async () => {
   await deleteNamespace(ns);
 });
 
+/**
+ * Acknowledge pressed by a stranger, by a person the policy lists without the role, then by one
+ * allowed: the first two refused (audited, nothing recorded), the last recorded and audited.
+ */
+async function pressAcknowledge(o: {
+  platform: string;
+  users: { stranger: string; refused: string; allowed: string };
+  groupId: string;
+  press: (user: string) => Promise<void>;
+  said: (re: RegExp) => unknown[];
+  /** What each answer of the alert handler starts with (a regex source). */
+  answer: string;
+}) {
+  const audited = (user: string, match: (r: (typeof audit.records)[number]) => boolean) =>
+    audit.records.some((r) => r.principal.id === `${o.platform}:${user}` && match(r));
+  await o.press(o.users.stranger);
+  await o.press(o.users.refused);
+  expect(o.said(/I don't know who you are/)).toHaveLength(1);
+  expect(o.said(new RegExp(`^${o.answer}mallory: you may not act on alerts`))).toHaveLength(1);
+  expect(audited(o.users.stranger, (r) => r.decision?.rule === 'chat-unknown-identity')).toBe(true);
+  expect(audited(o.users.refused, (r) => r.tool === 'chat:alert_ack' && r.outcome === 'denied')).toBe(true);
+  expect(alerts.store.groupById(o.groupId)!.ackBy).toBeUndefined();
+
+  await o.press(o.users.allowed);
+  expect(alerts.store.groupById(o.groupId)!.ackBy).toBe('alice');
+  expect(o.said(new RegExp(`^${o.answer}alice took this alert group`))).toHaveLength(1);
+  expect(audited(o.users.allowed, (r) => r.tool === 'chat:alert_ack' && r.outcome === 'success')).toBe(true);
+}
+
 describe('alert routes to Feishu and DingTalk', () => {
   it('Feishu: the summary card with buttons, triage in its thread; an allowed press acknowledges, audited, a stranger and a person without the role are refused', async () => {
     const alertname = 'KubemateImFeishuDown';
@@ -223,31 +252,14 @@ describe('alert routes to Feishu and DingTalk', () => {
       await settle();
     };
 
-    await press('ou_stranger');
-    await press('ou_mallory');
-    expect(said(/I don't know who you are/)).toHaveLength(1);
-    expect(said(/^mallory: you may not act on alerts/)).toHaveLength(1);
-    expect(
-      audit.records.some(
-        (r) => r.principal.id === 'feishu:ou_stranger' && r.decision?.rule === 'chat-unknown-identity',
-      ),
-    ).toBe(true);
-    expect(
-      audit.records.some(
-        (r) =>
-          r.principal.id === 'feishu:ou_mallory' && r.tool === 'chat:alert_ack' && r.outcome === 'denied',
-      ),
-    ).toBe(true);
-    expect(alerts.store.groupById(groupId)!.ackBy).toBeUndefined();
-
-    await press('ou_alice');
-    expect(alerts.store.groupById(groupId)!.ackBy).toBe('alice');
-    expect(said(/^alice took this alert group/)).toHaveLength(1);
-    expect(
-      audit.records.some(
-        (r) => r.principal.id === 'feishu:ou_alice' && r.tool === 'chat:alert_ack' && r.outcome === 'success',
-      ),
-    ).toBe(true);
+    await pressAcknowledge({
+      platform: 'feishu',
+      users: { stranger: 'ou_stranger', refused: 'ou_mallory', allowed: 'ou_alice' },
+      groupId,
+      press,
+      said,
+      answer: '',
+    });
     // The summary card was patched in place, not posted again.
     expect(cardText(root()!.history.at(-1)!)).toContain('acknowledged by alice');
     expect(feishu.messages.filter((m) => !m.root_id && cardText(m.content).includes(alertname))).toHaveLength(
@@ -291,32 +303,15 @@ describe('alert routes to Feishu and DingTalk', () => {
       expect(ack.code).toBe(200);
       await settle();
     };
-    await press('stranger09');
-    await press('mallory02');
-    expect(said(/I don't know who you are/)).toHaveLength(1);
-    expect(said(new RegExp(`^${tag}\\nmallory: you may not act on alerts`))).toHaveLength(1);
-    expect(
-      audit.records.some(
-        (r) => r.principal.id === 'dingtalk:stranger09' && r.decision?.rule === 'chat-unknown-identity',
-      ),
-    ).toBe(true);
-    expect(
-      audit.records.some(
-        (r) =>
-          r.principal.id === 'dingtalk:mallory02' && r.tool === 'chat:alert_ack' && r.outcome === 'denied',
-      ),
-    ).toBe(true);
-    expect(alerts.store.group(payload.groupKey)!.ackBy).toBeUndefined();
-
-    await press('alice01');
-    expect(alerts.store.group(payload.groupKey)!.ackBy).toBe('alice');
-    expect(said(new RegExp(`^${tag}\\nalice took this alert group`))).toHaveLength(1);
-    expect(
-      audit.records.some(
-        (r) =>
-          r.principal.id === 'dingtalk:alice01' && r.tool === 'chat:alert_ack' && r.outcome === 'success',
-      ),
-    ).toBe(true);
+    await pressAcknowledge({
+      platform: 'dingtalk',
+      users: { stranger: 'stranger09', refused: 'mallory02', allowed: 'alice01' },
+      groupId,
+      press,
+      said,
+      // No threads: each answer names the group.
+      answer: `${tag}\\n`,
+    });
     expect(dt.cards.get(card.outTrackId)!.params.text).toContain('acknowledged by alice');
 
     // A repeated delivery posts nothing new: no second card, no second line.
