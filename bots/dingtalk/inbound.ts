@@ -112,7 +112,8 @@ export function normaliseCardPress(
     const channel = postChannelOf(c.outTrackId);
     if (!channel) return undefined;
     const { action, arg } = params as { action: string; arg: string };
-    return { kind: 'action', action, value: arg, eventId, user, place: { channel }, messageId: c.outTrackId };
+    // No messageId: DingTalk has no threads, and the core would take the card for a thread root.
+    return { kind: 'action', action, value: arg, eventId, user, place: { channel } };
   }
   const { kubemate, ticket } = params as { kubemate: 'approve' | 'reject'; ticket: string };
   // The card must be the one Kubemate posted for this ticket: its channel decides what is allowed.

@@ -193,9 +193,10 @@ describe('the alert store', () => {
     expect(s.newGroupsIn('slack', 'C1', 0)).toBe(1);
     expect(s.newGroupsIn('feishu', 'C1', 0)).toBe(2);
     expect(s.stormTotals('feishu', 'C1', 0).groups).toBe(2);
-    expect(s.stormTally('slack', 'C1', 0)).toEqual([
-      { alertname: 'A', namespace: 'ns', groups: 1, firing: 1, triaged: 0 },
+    expect(s.stormTally('slack', 'C1', 0)).toMatchObject([
+      { alertname: 'A', namespace: 'ns', groups: 1, firing: 1 },
     ]);
+    expect(s.stormTally('feishu', 'C1', 0)).toMatchObject([{ groups: 2, firing: 2 }]);
     s.close();
   });
 
