@@ -1,7 +1,7 @@
 import type { ActionHandler, ActionRequest } from '../bots/core/core.js';
 import type { Decision } from '../policies/types.js';
 import { ToolRegistry } from '../tools/core/registry.js';
-import { ALERT_ACTION } from './render.js';
+import { ALERT_ACTION, groupTag } from './render.js';
 import { type AlertService, triageQuestion } from './service.js';
 import type { AlertStore, GroupRecord } from './store.js';
 
@@ -34,7 +34,12 @@ const INVESTIGATE =
  * it in the live summary; Runbook searches the runbooks as the presser.
  */
 export function alertActionHandler(service: AlertService, store: AlertStore): ActionHandler {
-  return async (r) => {
+  return async (press) => {
+    // Outside a thread (a platform without threads) each answer names the group it is about.
+    const pressed = press.place.thread ? undefined : store.groupById(press.value);
+    const r: ActionRequest = pressed
+      ? { ...press, say: (text) => press.say(`${groupTag(pressed)}\n${text}`) }
+      : press;
     const decision = gate(r);
     const audited = { group: r.value };
     if (decision.effect !== 'allow') {

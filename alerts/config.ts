@@ -1,12 +1,20 @@
 import { z } from 'zod';
 import { matcherSchema } from './matchers.js';
 
+/** The chat platforms an alert route may post to: each one's bot runs on the shared chat core. */
+export const ALERT_PLATFORMS = ['slack', 'feishu', 'dingtalk', 'wecom'] as const;
+export type AlertPlatform = (typeof ALERT_PLATFORMS)[number];
+
 const routeSchema = z.strictObject({
   /** Alertmanager matchers the alert group's common labels must all satisfy; none matches everything. */
   matchers: z.array(matcherSchema).default([]),
-  /** Where the group's thread goes; omit to only record the alerts (and triage them) without posting. */
+  /**
+   * Where the group's thread goes: a Slack channel id, a Feishu chat_id, a DingTalk
+   * openConversationId, a WeCom userid. Omit to only record the alerts (and triage them) without posting.
+   */
   channel: z.string().min(1).optional(),
-  platform: z.enum(['slack']).default('slack'),
+  /** The chat platform of `channel`; its bot must be configured (`bots.<platform>.enabled: true`). */
+  platform: z.enum(ALERT_PLATFORMS).default('slack'),
   /** Triage groups of this route (enrichment, then the model when one is configured). */
   triage: z.boolean().default(true),
 });

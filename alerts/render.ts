@@ -61,6 +61,16 @@ export function rootText(
   return lines.join('\n');
 }
 
+/**
+ * The group a post in a channel without threads is about: its id and what fired where, so that
+ * the lines of several groups sharing one timeline can be told apart.
+ */
+export function groupTag(group: GroupRecord): string {
+  const name = group.labels.alertname ? ` ${group.labels.alertname.slice(0, 120)}` : '';
+  const scope = group.labels.namespace ? ` in ${group.labels.namespace.slice(0, 63)}` : '';
+  return `[${group.id}${name}${scope}]`;
+}
+
 /** One alert's change, as a line in the thread. */
 export function alertLine(a: AlertRecord, kind: 'fired' | 'resolved'): string {
   const what = a.annotations.summary ?? a.annotations.description ?? a.labels.alertname ?? a.fingerprint;

@@ -10,7 +10,15 @@ import type { Logger } from '../tools/core/logger.js';
 import type { AlertRoute, AlertsConfig } from './config.js';
 import { type Enrichment, enrich, targetsOf } from './enrich.js';
 import { matchesAll } from './matchers.js';
-import { alertActions, alertLine, rootText, severityName, stormText, triageText } from './render.js';
+import {
+  alertActions,
+  alertLine,
+  groupTag,
+  rootText,
+  severityName,
+  stormText,
+  triageText,
+} from './render.js';
 import { type AlertRecord, type AlertStore, type GroupRecord, groupIdOf, type Ingested } from './store.js';
 import type { AlertmanagerWebhook } from './webhook.js';
 
@@ -18,6 +26,11 @@ import type { AlertmanagerWebhook } from './webhook.js';
 export interface AlertChat {
   postOnce(key: string, channel: string, message: OutMessage, threadOf?: string): boolean;
   edit(channel: string, key: string, message: OutMessage): void;
+  /**
+   * Whether a post can go into the thread of another (Slack, Feishu). Without threads (DingTalk,
+   * WeCom) the lines and the triage go into the channel, each naming its alert group.
+   */
+  threads: boolean;
 }
 
 export interface AlertServiceOptions {
@@ -26,7 +39,7 @@ export interface AlertServiceOptions {
   pipeline: ToolPipeline;
   /** The agent for diagnoses; undefined when no model is configured (enrichment alone is posted). */
   agent?: (pipeline: ToolPipeline) => Agent;
-  /** Chat platforms by name (`slack`); a route to a platform that is not running only records. */
+  /** Chat platforms by name (`slack`, `feishu`, `dingtalk`, `wecom`); a route to one not running only records. */
   chats: Record<string, AlertChat>;
   logger: Logger;
   now?: () => number;
@@ -135,7 +148,7 @@ export class AlertService {
       const channel = route?.channel && this.o.chats[route.platform] ? route.channel : undefined;
       const storm =
         channel !== undefined &&
-        this.o.store.newGroupsIn(channel, this.now() - STORM_WINDOW_MS) >=
+        this.o.store.newGroupsIn(route!.platform, channel, this.now() - STORM_WINDOW_MS) >=
           this.o.config.storm.newGroupsPerMinute;
       return { ...(channel ? { channel, platform: route!.platform } : {}), storm };
     });
@@ -153,20 +166,22 @@ export class AlertService {
 
   /** The thread (or the storm line) of a group: root summary, then the lines of what changed. */
   private present(group: GroupRecord, ingested?: Ingested, edit = true): void {
-    const chat = group.platform ? this.o.chats[group.platform] : undefined;
-    if (!chat || !group.channel) return;
+    const platform = group.platform;
+    const chat = platform ? this.o.chats[platform] : undefined;
+    if (!chat || !platform || !group.channel) return;
     const channel = group.channel;
     if (group.storm) {
+      // One storm summary per channel of each platform: the same id on two platforms is two channels.
       const episode =
         ingested?.isNew || ingested?.refired
-          ? this.o.store.stormEpisode(channel, group.firstAt, STORM_QUIET_MS)
-          : this.o.store.currentStorm(channel);
+          ? this.o.store.stormEpisode(platform, channel, group.firstAt, STORM_QUIET_MS)
+          : this.o.store.currentStorm(platform, channel);
       if (!episode) return;
       const { key, since } = episode;
       const draw = () => ({
         text: stormText(
-          this.o.store.stormTotals(channel, since),
-          this.o.store.stormTally(channel, since),
+          this.o.store.stormTotals(platform, channel, since),
+          this.o.store.stormTally(platform, channel, since),
           since,
         ),
       });
@@ -184,28 +199,26 @@ export class AlertService {
     const own = this.o.store.firstAlerts(group.groupKey, LINES_PER_GROUP);
     const lined = (a: { fingerprint: string; startsAt: string }) => own.has(`${a.fingerprint} ${a.startsAt}`);
     for (const a of ingested.fired.filter(lined))
-      chat.postOnce(
-        `${root}_${a.fingerprint}_${a.startsAt}_f`,
-        channel,
-        { text: alertLine(a, 'fired') },
-        root,
-      );
+      this.reply(chat, group, `${root}_${a.fingerprint}_${a.startsAt}_f`, alertLine(a, 'fired'));
     for (const a of ingested.resolved.filter(lined))
-      chat.postOnce(
-        `${root}_${a.fingerprint}_${a.startsAt}_r`,
-        channel,
-        { text: alertLine(a, 'resolved') },
-        root,
-      );
+      this.reply(chat, group, `${root}_${a.fingerprint}_${a.startsAt}_r`, alertLine(a, 'resolved'));
     if ([...ingested.fired, ...ingested.resolved].some((a) => !lined(a)))
-      chat.postOnce(
+      this.reply(
+        chat,
+        group,
         `${root}_more`,
-        channel,
-        {
-          text: `More than ${LINES_PER_GROUP} alerts in this group: only the first get a line here; the summary above counts every one.`,
-        },
-        root,
+        `More than ${LINES_PER_GROUP} alerts in this group: only the first get a line of their own; the summary counts every one.`,
       );
+  }
+
+  /**
+   * A post about a group, once under `key`: in its thread, or, on a platform without threads, in
+   * the channel with the group named first (several groups share the channel's timeline).
+   */
+  private reply(chat: AlertChat, group: GroupRecord, key: string, text: string): void {
+    if (!group.channel) return;
+    if (chat.threads) chat.postOnce(key, group.channel, { text }, rootKey(group));
+    else chat.postOnce(key, group.channel, { text: `${groupTag(group)}\n${text}` });
   }
 
   /** The live summary of a group's thread, with its buttons. */
@@ -330,7 +343,7 @@ export class AlertService {
     });
     const chat = group.platform ? this.o.chats[group.platform] : undefined;
     if (chat && group.channel && !group.storm) {
-      chat.postOnce(`${rootKey(group)}_triage`, group.channel, { text }, rootKey(group));
+      this.reply(chat, group, `${rootKey(group)}_triage`, text);
       this.present(group);
     } else if (chat && group.channel) this.present(group);
     return text;

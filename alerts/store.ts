@@ -33,7 +33,27 @@ CREATE TABLE IF NOT EXISTS alerts (
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (group_key, fingerprint, starts_at));
 CREATE TABLE IF NOT EXISTS stats (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS storms (channel TEXT PRIMARY KEY, key TEXT NOT NULL, started_at INTEGER NOT NULL, last_at INTEGER NOT NULL);`;
+CREATE TABLE IF NOT EXISTS storms (
+  platform TEXT NOT NULL, channel TEXT NOT NULL, key TEXT NOT NULL, started_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL, PRIMARY KEY (platform, channel));`;
+
+/**
+ * Stores written before routes could name a platform keyed storms by channel alone (every channel
+ * was Slack's): the table is rebuilt keyed by platform and channel, its rows kept as Slack's.
+ */
+function migrateStorms(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(storms)').all() as Array<{ name: string }>;
+  if (columns.length === 0 || columns.some((c) => c.name === 'platform')) return;
+  db.transaction(() => {
+    db.exec('ALTER TABLE storms RENAME TO storms_by_channel');
+    db.exec(`CREATE TABLE storms (
+      platform TEXT NOT NULL, channel TEXT NOT NULL, key TEXT NOT NULL, started_at INTEGER NOT NULL,
+      last_at INTEGER NOT NULL, PRIMARY KEY (platform, channel))`);
+    db.exec(`INSERT INTO storms (platform, channel, key, started_at, last_at)
+      SELECT 'slack', channel, key, started_at, last_at FROM storms_by_channel`);
+    db.exec('DROP TABLE storms_by_channel');
+  })();
+}
 
 export interface AlertRecord {
   fingerprint: string;
@@ -135,6 +155,7 @@ export class AlertStore {
 
   constructor(path: string) {
     this.db = openSqlite(path);
+    migrateStorms(this.db);
     this.db.exec(SCHEMA);
     this.db.exec(TRIAGE_SCHEMA);
     this.queue = new TriageQueue(this.db, (name) => this.count(name));
@@ -343,19 +364,20 @@ export class AlertStore {
     return { firing: r.firing ?? 0, resolved: r.resolved ?? 0 };
   }
 
-  /** New groups placed in a channel since `since` (ms), storm or not: the storm detector's count. */
-  newGroupsIn(channel: string, since: number): number {
+  /** New groups placed in a platform's channel since `since` (ms), storm or not: the storm detector's count. */
+  newGroupsIn(platform: string, channel: string, since: number): number {
     return (
       this.db
-        .prepare('SELECT COUNT(*) AS n FROM groups WHERE channel = ? AND first_at >= ?')
-        .get(channel, since) as {
+        .prepare('SELECT COUNT(*) AS n FROM groups WHERE channel = ? AND platform = ? AND first_at >= ?')
+        .get(channel, platform, since) as {
         n: number;
       }
     ).n;
   }
 
-  /** The storm groups of a channel since `since`, by alertname and namespace, with counts. */
+  /** The storm groups of a platform's channel since `since`, by alertname and namespace, with counts. */
   stormTally(
+    platform: string,
     channel: string,
     since: number,
   ): Array<{ alertname: string; namespace: string; groups: number; firing: number; triaged: number }> {
@@ -367,10 +389,10 @@ export class AlertStore {
                 SUM(g.status = 'firing') AS firing,
                 SUM(t.state IN ('done', 'failed')) AS triaged
            FROM groups g LEFT JOIN triage t ON t.group_key = g.group_key
-          WHERE g.channel = ? AND g.storm = 1 AND g.first_at >= ?
+          WHERE g.channel = ? AND g.platform = ? AND g.storm = 1 AND g.first_at >= ?
           GROUP BY 1, 2 ORDER BY groups DESC, alertname LIMIT 15`,
       )
-      .all(channel, since) as Array<{
+      .all(channel, platform, since) as Array<{
       alertname: string;
       namespace: string;
       groups: number;
@@ -383,28 +405,37 @@ export class AlertStore {
    * The storm episode of a channel: the one summary message that storm groups of the channel are
    * listed in. A new episode begins when the last storm group came more than `quietMs` ago.
    */
-  stormEpisode(channel: string, now: number, quietMs: number): { key: string; since: number } {
+  stormEpisode(
+    platform: string,
+    channel: string,
+    now: number,
+    quietMs: number,
+  ): { key: string; since: number } {
     return this.db.transaction(() => {
       const r = this.db
-        .prepare('SELECT key, started_at, last_at FROM storms WHERE channel = ?')
-        .get(channel) as { key: string; started_at: number; last_at: number } | undefined;
+        .prepare('SELECT key, started_at, last_at FROM storms WHERE platform = ? AND channel = ?')
+        .get(platform, channel) as { key: string; started_at: number; last_at: number } | undefined;
       if (r && r.last_at >= now - quietMs) {
-        this.db.prepare('UPDATE storms SET last_at = ? WHERE channel = ?').run(now, channel);
+        this.db
+          .prepare('UPDATE storms SET last_at = ? WHERE platform = ? AND channel = ?')
+          .run(now, platform, channel);
         return { key: r.key, since: r.started_at };
       }
-      const key = `st_${createHash('sha256').update(`${channel}:${now}`).digest('hex').slice(0, 16)}`;
+      const key = `st_${createHash('sha256').update(`${platform}:${channel}:${now}`).digest('hex').slice(0, 16)}`;
       this.db
-        .prepare('INSERT OR REPLACE INTO storms (channel, key, started_at, last_at) VALUES (?, ?, ?, ?)')
-        .run(channel, key, now, now);
+        .prepare(
+          'INSERT OR REPLACE INTO storms (platform, channel, key, started_at, last_at) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(platform, channel, key, now, now);
       return { key, since: now };
     })();
   }
 
   /** The current storm episode of a channel, if any (no new one is begun). */
-  currentStorm(channel: string): { key: string; since: number } | undefined {
-    const r = this.db.prepare('SELECT key, started_at FROM storms WHERE channel = ?').get(channel) as
-      | { key: string; started_at: number }
-      | undefined;
+  currentStorm(platform: string, channel: string): { key: string; since: number } | undefined {
+    const r = this.db
+      .prepare('SELECT key, started_at FROM storms WHERE platform = ? AND channel = ?')
+      .get(platform, channel) as { key: string; started_at: number } | undefined;
     return r ? { key: r.key, since: r.started_at } : undefined;
   }
 
@@ -420,15 +451,19 @@ export class AlertStore {
     ).map(groupOf);
   }
 
-  /** All storm groups of a channel since `since`: how many, firing, triaged. */
-  stormTotals(channel: string, since: number): { groups: number; firing: number; triaged: number } {
+  /** All storm groups of a platform's channel since `since`: how many, firing, triaged. */
+  stormTotals(
+    platform: string,
+    channel: string,
+    since: number,
+  ): { groups: number; firing: number; triaged: number } {
     const r = this.db
       .prepare(
         `SELECT COUNT(*) AS groups, SUM(g.status = 'firing') AS firing, SUM(t.state IN ('done', 'failed')) AS triaged
            FROM groups g LEFT JOIN triage t ON t.group_key = g.group_key
-          WHERE g.channel = ? AND g.storm = 1 AND g.first_at >= ?`,
+          WHERE g.channel = ? AND g.platform = ? AND g.storm = 1 AND g.first_at >= ?`,
       )
-      .get(channel, since) as { groups: number; firing: number | null; triaged: number | null };
+      .get(channel, platform, since) as { groups: number; firing: number | null; triaged: number | null };
     return { groups: r.groups, firing: r.firing ?? 0, triaged: r.triaged ?? 0 };
   }
 

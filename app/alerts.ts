@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import { buildAgent } from '../agent/index.js';
 import { alertTriageAccess } from '../alerts/access.js';
 import { alertActionHandler } from '../alerts/actions.js';
+import { ALERT_PLATFORMS, type AlertPlatform } from '../alerts/config.js';
 import { type AlertChat, AlertService } from '../alerts/service.js';
 import { AlertStore } from '../alerts/store.js';
-import type { SlackBot } from '../bots/slack/bot.js';
+import type { ChatCore } from '../bots/core/core.js';
 import { secret } from './bots-config.js';
 import type { App } from './wiring.js';
 
@@ -15,15 +16,34 @@ export interface Alerts {
   close(): Promise<void>;
 }
 
+/** Which platforms can put a reply in the thread of another message (DingTalk and WeCom cannot). */
+const THREADS: Record<AlertPlatform, boolean> = { slack: true, feishu: true, dingtalk: false, wecom: false };
+
+/** A platform's chat core as alert triage posts through it. */
+export function alertChat(platform: AlertPlatform, core: ChatCore): AlertChat {
+  return {
+    postOnce: (key, channel, message, threadOf) => core.postOnce(key, channel, message, threadOf),
+    edit: (channel, key, message) => core.edit(channel, key, message),
+    threads: THREADS[platform],
+  };
+}
+
 /** Alert triage on the app's pipeline, posting through the running chat bots; undefined when off. */
-export function buildAlerts(app: App, bots: { slack?: SlackBot }): Alerts | undefined {
+export function buildAlerts(
+  app: App,
+  bots: Partial<Record<AlertPlatform, { core: ChatCore }>>,
+): Alerts | undefined {
   const c = app.config.alerts;
   if (!c.enabled) return undefined;
   const token = secret(c.token, c.tokenFile, 'token', 'alerts');
   if (!token) throw new Error('alerts: set token or tokenFile');
   const store = new AlertStore(join(app.config.dataDir, 'alerts.db'));
   const chats: Record<string, AlertChat> = {};
-  if (bots.slack) chats.slack = bots.slack.core;
+  const cores = ALERT_PLATFORMS.flatMap((p) => {
+    const core = bots[p]?.core;
+    return core ? [[p, core] as const] : [];
+  });
+  for (const [platform, core] of cores) chats[platform] = alertChat(platform, core);
   let triageAgent: ReturnType<typeof buildAgent> | undefined;
   const hasModel = app.config.llm.provider !== 'none';
   const service = new AlertService({
@@ -49,8 +69,10 @@ export function buildAlerts(app: App, bots: { slack?: SlackBot }): Alerts | unde
     logger: app.logger.child({ component: 'alerts' }),
   });
   app.metrics.service.watchDepth('triage', () => store.queue.counts().queued ?? 0);
-  // The thread buttons, pressed on the platform that posted them; alerts_triage on demand.
-  if (bots.slack) bots.slack.core.onAction('alert_', alertActionHandler(service, store));
+  // The thread buttons, pressed on the platform that posted them (each core checks who pressed,
+  // through its own channel-guarded pipeline); alerts_triage on demand.
+  const onPress = alertActionHandler(service, store);
+  for (const [, core] of cores) core.onAction('alert_', onPress);
   const backends = app.pipeline.backends;
   backends.alerts = alertTriageAccess(service, store);
   return {

@@ -171,6 +171,11 @@ export const dingtalkConfigSchema = z
     robotCode: z.string().min(1).optional(),
     /** The interactive card template id (ending in .schema) built for approval cards, see docs/chat-dingtalk.md. */
     cardTemplateId: z.string().min(1).optional(),
+    /**
+     * The interactive card template for messages with buttons (an alert group's summary), see
+     * docs/chat-dingtalk.md; Stream mode only. Unset: such messages are sent as text, without buttons.
+     */
+    actionCardTemplateId: z.string().min(1).optional(),
     /** OpenAPI base (and Stream gateway); change only for an egress proxy. */
     apiUrl: z.url({ protocol: /^https?$/ }).default(DINGTALK_API),
     /** The origin session webhooks must have; a reply is never sent to a webhook elsewhere. */
@@ -303,6 +308,7 @@ export interface DingtalkSecrets {
   clientSecret: string;
   robotCode: string;
   cardTemplateId: string;
+  actionCardTemplateId?: string;
 }
 
 export function dingtalkSecrets(c: DingtalkConfig): DingtalkSecrets {
@@ -317,5 +323,6 @@ export function dingtalkSecrets(c: DingtalkConfig): DingtalkSecrets {
     clientSecret,
     robotCode: c.robotCode ?? c.clientId,
     cardTemplateId: c.cardTemplateId,
+    ...(c.actionCardTemplateId ? { actionCardTemplateId: c.actionCardTemplateId } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
-import { alertsConfigSchema } from '../alerts/config.js';
+import { type AlertPlatform, alertsConfigSchema } from '../alerts/config.js';
 import { runbooksConfigSchema } from '../rag/config.js';
 import { redactUrlsDeep, stateUrlSchema } from '../state/url.js';
 import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
@@ -117,7 +117,7 @@ function limitSchema(d: { concurrent: number; perMinute: number; burst: number }
   });
 }
 
-export const configSchema = z.strictObject({
+const configShape = z.strictObject({
   dataDir: pathSchema.default(join(homedir(), '.kubemate')),
   log: z
     .strictObject({
@@ -247,6 +247,27 @@ export const configSchema = z.strictObject({
       url: stateUrlSchema.default({ kind: 'sqlite' }),
     })
     .prefault({}),
+});
+
+/** Where each platform's bots block is described, for the alert route error below. */
+const BOT_DOCS: Record<AlertPlatform, string> = {
+  slack: 'docs/chat.md',
+  feishu: 'docs/chat-feishu.md',
+  dingtalk: 'docs/chat-dingtalk.md',
+  wecom: 'docs/chat-wecom.md',
+};
+
+export const configSchema = configShape.superRefine((c, ctx) => {
+  // A route posts through its platform's bot: naming one that does not run would lose every post.
+  if (!c.alerts.enabled) return;
+  c.alerts.routes.forEach((r, i) => {
+    if (!r.channel || c.bots[r.platform].enabled) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['alerts', 'routes', i, 'platform'],
+      message: `the route posts to ${r.platform} channel '${r.channel}', but no ${r.platform} bot is configured: add a bots.${r.platform} block with enabled: true (${BOT_DOCS[r.platform]}), or route to a configured platform`,
+    });
+  });
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -5,6 +5,7 @@
  * (model excluded), p50; and the process's peak RSS while 2,000 alerts in 200 groups come in.
  * Uses the cluster at KUBEMATE_TEST_KUBECONFIG when set, otherwise starts one.
  */
+
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { enrich } from '../alerts/enrich.js';
 import { alertsHttpPlugin } from '../alerts/http.js';
 import { AlertService } from '../alerts/service.js';
 import { AlertStore } from '../alerts/store.js';
+import { alertChat } from '../app/alerts.js';
 import { loadConfig } from '../app/config.js';
 import { buildApp } from '../app/wiring.js';
 import { startCluster } from '../test/env/cluster.js';
@@ -72,7 +74,7 @@ export async function benchAlerts(): Promise<string[]> {
     }),
     store,
     pipeline: rig.pipeline,
-    chats: { slack: rig.bot.core },
+    chats: { slack: alertChat('slack', rig.bot.core) },
     logger: silentLogger,
   });
   service.start();

@@ -167,6 +167,16 @@ export class ChatStore {
     return row?.message_id;
   }
 
+  /** The channel of a message this outbox posted, by its platform id: a press on it acts there. */
+  channelOfPost(messageId: string): string | undefined {
+    const row = this.db
+      .prepare(
+        "SELECT channel FROM outbox WHERE message_id = ? AND status = 'sent' AND json_extract(op_json, '$.op') = 'post'",
+      )
+      .get(messageId) as { channel: string } | undefined;
+    return row?.channel;
+  }
+
   /** Whether anything was ever enqueued under this key (sent, pending or dropped). */
   hasKey(key: string): boolean {
     return this.db.prepare('SELECT 1 FROM outbox WHERE key = ? LIMIT 1').get(key) !== undefined;

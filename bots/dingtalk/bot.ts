@@ -32,6 +32,8 @@ export interface DingtalkBotOptions extends ChatBotBase {
   robotCode: string;
   /** The interactive card template for approval cards (docs/chat-dingtalk.md). */
   cardTemplateId: string;
+  /** The interactive card template for messages with buttons (alert summaries); Stream mode only. */
+  actionCardTemplateId?: string;
   chats: ChannelBinding[];
   defaultAllowWrites: boolean;
   now?: () => number;
@@ -57,6 +59,7 @@ export function createDingtalkBot(o: DingtalkBotOptions): DingtalkBot {
   const transport = new DingtalkTransport(api, {
     robotCode: o.robotCode,
     cardTemplateId: o.cardTemplateId,
+    ...(o.actionCardTemplateId ? { actionCardTemplateId: o.actionCardTemplateId } : {}),
     buttons: o.mode === 'stream',
     webhookOrigin: o.webhookOrigin,
     ...(o.now ? { now: o.now } : {}),
@@ -102,7 +105,9 @@ export function createDingtalkBot(o: DingtalkBotOptions): DingtalkBot {
     if (frame.headers.topic === TOPIC_CARD) {
       const c = cardCallbackSchema.safeParse(data);
       if (!c.success) return refuse('not a card callback');
-      const press = normaliseCardPress(c.data, frame.headers.messageId, channelOf);
+      const press = normaliseCardPress(c.data, frame.headers.messageId, channelOf, (outTrackId) =>
+        store.channelOfPost(outTrackId),
+      );
       if (press) core.receive(press);
     }
   };

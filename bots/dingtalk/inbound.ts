@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { InboundEvent } from '../core/types.js';
+import { ACTION_NAME, ACTION_VALUE, type InboundEvent } from '../core/types.js';
 
 /** The Stream topics Kubemate subscribes to: robot messages and interactive card callbacks. */
 export const TOPIC_ROBOT = '/v1.0/im/bot/messages/get';
@@ -38,7 +38,15 @@ export const cardCallbackSchema = z.looseObject({
 });
 const cardContentSchema = z.looseObject({
   cardPrivateData: z.looseObject({
-    params: z.looseObject({ kubemate: z.enum(['approve', 'reject']), ticket: z.string().min(1).max(128) }),
+    params: z.union([
+      z.looseObject({ kubemate: z.enum(['approve', 'reject']), ticket: z.string().min(1).max(128) }),
+      // A button of an action card (an alert summary's Acknowledge): routed to its action's handler.
+      z.looseObject({
+        kubemate: z.literal('act'),
+        action: z.string().regex(ACTION_NAME),
+        arg: z.string().regex(ACTION_VALUE),
+      }),
+    ]),
   }),
 });
 
@@ -85,6 +93,7 @@ export function normaliseCardPress(
   c: z.infer<typeof cardCallbackSchema>,
   deliveryId: string,
   channelOf: (outTrackId: string, ticketId: string) => string | undefined,
+  postChannelOf: (outTrackId: string) => string | undefined = () => undefined,
 ): InboundEvent | undefined {
   if (c.type !== 'actionCallback') return undefined;
   let content: unknown;
@@ -95,7 +104,18 @@ export function normaliseCardPress(
   }
   const p = cardContentSchema.safeParse(content);
   if (!p.success) return undefined;
-  const { kubemate, ticket } = p.data.cardPrivateData.params;
+  const params = p.data.cardPrivateData.params;
+  const eventId = `card:${createHash('sha256').update(deliveryId).digest('hex').slice(0, 32)}`;
+  const user = { platform: 'dingtalk', id: c.userId };
+  if (params.kubemate === 'act') {
+    // The card must be one Kubemate posted: its channel decides what is allowed.
+    const channel = postChannelOf(c.outTrackId);
+    if (!channel) return undefined;
+    const { action, arg } = params as { action: string; arg: string };
+    // No messageId: DingTalk has no threads, and the core would take the card for a thread root.
+    return { kind: 'action', action, value: arg, eventId, user, place: { channel } };
+  }
+  const { kubemate, ticket } = params as { kubemate: 'approve' | 'reject'; ticket: string };
   // The card must be the one Kubemate posted for this ticket: its channel decides what is allowed.
   const channel = channelOf(c.outTrackId, ticket);
   if (!channel) return undefined;
@@ -104,8 +124,8 @@ export function normaliseCardPress(
     action: kubemate,
     ticketId: ticket,
     cardMessageId: c.outTrackId,
-    eventId: `card:${createHash('sha256').update(deliveryId).digest('hex').slice(0, 32)}`,
-    user: { platform: 'dingtalk', id: c.userId },
+    eventId,
+    user,
     place: { channel },
   };
 }

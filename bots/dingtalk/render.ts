@@ -1,5 +1,6 @@
 import { cardOpen } from '../core/cards.js';
-import type { ApprovalCard } from '../core/types.js';
+import { toPlainText } from '../core/plain.js';
+import type { ApprovalCard, OutMessage } from '../core/types.js';
 
 /**
  * An approval card as the `cardParamMap` of DingTalk's interactive card (互动卡片) template: every
@@ -51,4 +52,33 @@ export function cardParams(c: ApprovalCard, buttons: boolean): Record<string, st
     approvable: String(open && buttons && !cut),
     rejectable: String(open && buttons),
   };
+}
+
+/** Buttons an action card template has room for (an alert summary has five). */
+export const ACTION_BUTTONS = 5;
+const ACTION_TEXT = 4000;
+
+/**
+ * A message with buttons as the `cardParamMap` of the action card template (docs/chat-dingtalk.md):
+ * the text as a plain variable, and for each button slot `i` (1…5) its label, the `action` and
+ * `arg` its callback sends back as `{kubemate: "act", action: "${action_i}", arg: "${arg_i}"}`,
+ * and `show_i` ("true" or "false"), which the template uses to show or hide it.
+ */
+export function actionCardParams(message: OutMessage): Record<string, string> {
+  const text = toPlainText(message.text);
+  const params: Record<string, string> = {
+    text:
+      text.length > ACTION_TEXT
+        ? `${text.slice(0, ACTION_TEXT)} … (${text.length - ACTION_TEXT} more characters cut)`
+        : text,
+  };
+  const actions = message.actions ?? [];
+  for (let i = 1; i <= ACTION_BUTTONS; i++) {
+    const a = actions[i - 1];
+    params[`label_${i}`] = a?.label ?? '';
+    params[`action_${i}`] = a?.action ?? '';
+    params[`arg_${i}`] = a?.value ?? '';
+    params[`show_${i}`] = String(!!a);
+  }
+  return params;
 }

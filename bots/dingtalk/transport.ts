@@ -4,7 +4,7 @@ import { splitText } from '../core/split.js';
 import type { ChatFile, ChatTransport, OutMessage, Place } from '../core/types.js';
 import type { DingtalkApi } from './api.js';
 import type { SessionWebhook } from './inbound.js';
-import { cardParams } from './render.js';
+import { actionCardParams, cardParams } from './render.js';
 
 /** Bytes of one text message (DingTalk allows about 20,000 characters; Chinese is 3 bytes each). */
 const TEXT_BYTES = 6000;
@@ -14,6 +14,8 @@ const WEBHOOK_MARGIN_MS = 60_000;
 export interface DingtalkTransportOptions {
   robotCode: string;
   cardTemplateId: string;
+  /** The template of messages with buttons (alert summaries); unset, they go as text without them. */
+  actionCardTemplateId?: string;
   /** Whether card buttons work: their callbacks arrive over Stream mode only. */
   buttons: boolean;
   /** The only origin a session webhook may have (https://oapi.dingtalk.com). */
@@ -110,23 +112,41 @@ export class DingtalkTransport implements ChatTransport {
     return keys;
   }
 
+  /** The action card template, when this message has buttons and they can work here. */
+  private actionTemplate(message: OutMessage): string | undefined {
+    return !message.card && message.actions?.length && this.o.buttons
+      ? this.o.actionCardTemplateId
+      : undefined;
+  }
+
   async post(place: Place, message: OutMessage, key?: string): Promise<{ messageId: string }> {
     const c = message.card;
+    const actionTemplate = this.actionTemplate(message);
+    if (actionTemplate) return this.deliverCard(place, actionTemplate, actionCardParams(message), key);
     if (!c) {
       const id = `txt_${randomBytes(8).toString('hex')}`;
       remember(this.sent, id, await this.sendText(place.channel, message.text), MAX_SENT);
       return { messageId: id };
     }
+    return this.deliverCard(place, this.o.cardTemplateId, cardParams(c, this.o.buttons), key);
+  }
+
+  private async deliverCard(
+    place: Place,
+    cardTemplateId: string,
+    cardParamMap: Record<string, string>,
+    key?: string,
+  ): Promise<{ messageId: string }> {
     const outTrackId = `km_${createHash('sha256')
       .update(key ?? randomBytes(16))
       .digest('hex')
       .slice(0, 40)}`;
     const dm = isDm(place.channel);
     const r = await this.api.call('POST', '/v1.0/card/instances/createAndDeliver', {
-      cardTemplateId: this.o.cardTemplateId,
+      cardTemplateId,
       outTrackId,
       ...(this.o.buttons ? { callbackType: 'STREAM' } : {}),
-      cardData: { cardParamMap: cardParams(c, this.o.buttons) },
+      cardData: { cardParamMap },
       ...(dm
         ? {
             openSpaceId: `dtv1.card//IM_ROBOT.${place.channel.slice(3)}`,
@@ -146,10 +166,13 @@ export class DingtalkTransport implements ChatTransport {
 
   async update(channel: string, messageId: string, message: OutMessage): Promise<void> {
     const c = message.card;
-    if (c) {
+    // A card posted from the action template (its id is an outTrackId, not a text's) is updated in place.
+    const actions =
+      this.actionTemplate(message) && !this.sent.has(messageId) && !messageId.startsWith('txt_');
+    if (c || actions) {
       const r = await this.api.call('PUT', '/v1.0/card/instances', {
         outTrackId: messageId,
-        cardData: { cardParamMap: cardParams(c, this.o.buttons) },
+        cardData: { cardParamMap: c ? cardParams(c, this.o.buttons) : actionCardParams(message) },
         cardUpdateOptions: { updateCardDataByKey: true },
       });
       if (r.success !== true)

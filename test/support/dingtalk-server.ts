@@ -20,6 +20,8 @@ import { TOPIC_CARD, TOPIC_ROBOT } from '../../bots/dingtalk/inbound.js';
 export const CLIENT_ID = 'dingkubematetest01';
 export const CLIENT_SECRET = 'dingtalk-client-secret-for-tests-0123456789';
 export const CARD_TEMPLATE = 'kubemate-approval-test.schema';
+/** The action card template (messages with buttons, such as alert summaries). */
+export const ACTION_CARD_TEMPLATE = 'kubemate-actions-test.schema';
 export const CORP_ID = 'dingcorp0test';
 
 export interface DingtalkCard {
@@ -27,6 +29,7 @@ export interface DingtalkCard {
   /** `IM_GROUP.<cid>` or `IM_ROBOT.<staffId>`. */
   space: string;
   callbackType?: string;
+  templateId: string;
   params: Record<string, string>;
   /** Every version of the params, oldest first. */
   history: Array<Record<string, string>>;
@@ -134,7 +137,8 @@ export async function startDingtalkServer() {
       return fail(401, 'InvalidAuthentication', '不合法的access_token');
     if (url.pathname === '/v1.0/card/instances/createAndDeliver' && req.method === 'POST') {
       const params = (b.cardData as { cardParamMap?: Record<string, unknown> } | undefined)?.cardParamMap;
-      if (b.cardTemplateId !== CARD_TEMPLATE) return fail(400, 'param.templateNotExist', '模板不存在');
+      if (b.cardTemplateId !== CARD_TEMPLATE && b.cardTemplateId !== ACTION_CARD_TEMPLATE)
+        return fail(400, 'param.templateNotExist', '模板不存在');
       if (typeof b.outTrackId !== 'string' || !b.outTrackId)
         return fail(400, 'param.outTrackIdEmpty', 'outTrackId');
       if (!params || Object.values(params).some((v) => typeof v !== 'string'))
@@ -151,6 +155,7 @@ export async function startDingtalkServer() {
         cards.set(b.outTrackId, {
           outTrackId: b.outTrackId,
           space: `${space[1]}.${space[2]}`,
+          templateId: String(b.cardTemplateId),
           ...(typeof b.callbackType === 'string' ? { callbackType: b.callbackType } : {}),
           params: p,
           history: [p],
@@ -375,6 +380,24 @@ export function cardPress(o: { user: string; card: DingtalkCard; action: 'approv
       cardPrivateData: {
         actionIds: [o.action],
         params: { kubemate: o.action, ticket: o.card.params.ticket },
+      },
+    }),
+  };
+}
+
+/**
+ * A press on button slot `slot` (1…5) of an action card, as the card callback's data: the params
+ * the template's callback sends, filled from the card's variables.
+ */
+export function actionCardPress(o: { user: string; card: DingtalkCard; slot: number }) {
+  const p = o.card.params;
+  if (p[`show_${o.slot}`] !== 'true') throw new Error(`the card shows no button ${o.slot}`);
+  return {
+    ...cardPress({ user: o.user, card: o.card, action: 'approve' }),
+    content: JSON.stringify({
+      cardPrivateData: {
+        actionIds: [`button_${o.slot}`],
+        params: { kubemate: 'act', action: p[`action_${o.slot}`], arg: p[`arg_${o.slot}`] },
       },
     }),
   };

@@ -1,16 +1,20 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { silenceMatchers } from '../../alerts/actions.js';
+import { alertActionHandler, silenceMatchers } from '../../alerts/actions.js';
 import { alertsConfigSchema } from '../../alerts/config.js';
 import { targetsOf } from '../../alerts/enrich.js';
 import { bearerMatches } from '../../alerts/http.js';
 import { matches, parseMatcher } from '../../alerts/matchers.js';
-import { alertLine, rootText, stormText } from '../../alerts/render.js';
+import { ALERT_ACTION, alertLine, rootText, stormText } from '../../alerts/render.js';
 import { AlertStore, type GroupRecord } from '../../alerts/store.js';
 import { type AlertmanagerWebhook, webhookSchema } from '../../alerts/webhook.js';
+import { loadConfig } from '../../app/config.js';
+import { buildRegistry } from '../../tools/index.js';
 import { parseMatcher as parseSilenceMatcher } from '../../tools/metrics/matchers.js';
+import { engineFrom } from '../support/policy.js';
 
 const store = () => new AlertStore(join(mkdtempSync(join(tmpdir(), 'kubemate-alerts-')), 'alerts.db'));
 
@@ -157,11 +161,110 @@ describe('the alert store', () => {
 
   it('keeps one storm episode per channel until it has been quiet', () => {
     const s = store();
-    const e1 = s.stormEpisode('C1', 1000, 600_000);
-    expect(s.stormEpisode('C1', 5000, 600_000)).toEqual(e1);
-    expect(s.stormEpisode('C2', 5000, 600_000).key).not.toBe(e1.key);
-    expect(s.stormEpisode('C1', 5000 + 600_001, 600_000).key).not.toBe(e1.key);
+    const e1 = s.stormEpisode('slack', 'C1', 1000, 600_000);
+    expect(s.stormEpisode('slack', 'C1', 5000, 600_000)).toEqual(e1);
+    expect(s.stormEpisode('slack', 'C2', 5000, 600_000).key).not.toBe(e1.key);
+    expect(s.stormEpisode('slack', 'C1', 5000 + 600_001, 600_000).key).not.toBe(e1.key);
     s.close();
+  });
+
+  it('keeps storms per channel of each platform: the same id on Feishu is another channel than on Slack', () => {
+    const s = store();
+    const slack = s.stormEpisode('slack', 'C1', 1000, 600_000);
+    const feishu = s.stormEpisode('feishu', 'C1', 2000, 600_000);
+    expect(feishu.key).not.toBe(slack.key);
+    expect(s.currentStorm('slack', 'C1')).toEqual(slack);
+    expect(s.currentStorm('feishu', 'C1')).toEqual(feishu);
+    expect(s.currentStorm('dingtalk', 'C1')).toBeUndefined();
+    // Groups are counted (and listed) on their own platform only.
+    s.ingest(payload('gs', [{ fingerprint: 'a1' }]), () => ({
+      channel: 'C1',
+      platform: 'slack',
+      storm: true,
+    }));
+    s.ingest(payload('gf', [{ fingerprint: 'a2' }]), () => ({
+      channel: 'C1',
+      platform: 'feishu',
+      storm: true,
+    }));
+    s.ingest(payload('gf2', [{ fingerprint: 'a3' }]), () => ({
+      channel: 'C1',
+      platform: 'feishu',
+      storm: true,
+    }));
+    expect(s.newGroupsIn('slack', 'C1', 0)).toBe(1);
+    expect(s.newGroupsIn('feishu', 'C1', 0)).toBe(2);
+    expect(s.stormTotals('feishu', 'C1', 0).groups).toBe(2);
+    expect(s.stormTally('slack', 'C1', 0)).toMatchObject([
+      { alertname: 'A', namespace: 'ns', groups: 1, firing: 1 },
+    ]);
+    expect(s.stormTally('feishu', 'C1', 0)).toMatchObject([{ groups: 2, firing: 2 }]);
+    s.close();
+  });
+
+  it('migrates a store whose storms were keyed by channel alone, keeping them as Slack storms', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'kubemate-alerts-')), 'alerts.db');
+    const old = new Database(path);
+    old.exec(
+      'CREATE TABLE storms (channel TEXT PRIMARY KEY, key TEXT NOT NULL, started_at INTEGER NOT NULL, last_at INTEGER NOT NULL)',
+    );
+    old.prepare('INSERT INTO storms VALUES (?, ?, ?, ?)').run('C0OPS', 'st_kept', 100, Date.now());
+    old.close();
+    const s = new AlertStore(path);
+    expect(s.currentStorm('slack', 'C0OPS')).toEqual({ key: 'st_kept', since: 100 });
+    expect(s.stormEpisode('slack', 'C0OPS', Date.now(), 600_000).key).toBe('st_kept');
+    expect(s.stormEpisode('feishu', 'C0OPS', Date.now(), 600_000).key).not.toBe('st_kept');
+    s.close();
+    // Opening it again leaves it as it is.
+    const again = new AlertStore(path);
+    expect(again.currentStorm('slack', 'C0OPS')?.key).toBe('st_kept');
+    again.close();
+  });
+});
+
+describe('routes to chat platforms', () => {
+  const routed =
+    (platform: string, bots: Record<string, string> = {}) =>
+    () =>
+      loadConfig({
+        env: {
+          KUBEMATE_ALERTS__ENABLED: 'true',
+          KUBEMATE_ALERTS__TOKEN: 'alertmanager-token-0123456789',
+          KUBEMATE_ALERTS__ROUTES: `[{channel: ops01, platform: ${platform}}]`,
+          ...bots,
+        },
+      });
+
+  it('refuses a route to a platform whose bot is not configured, naming the bots block to add', () => {
+    for (const [platform, doc] of [
+      ['slack', 'docs/chat.md'],
+      ['feishu', 'docs/chat-feishu.md'],
+      ['dingtalk', 'docs/chat-dingtalk.md'],
+      ['wecom', 'docs/chat-wecom.md'],
+    ])
+      expect(routed(platform!)).toThrow(
+        `alerts.routes.0.platform: the route posts to ${platform} channel 'ops01', but no ${platform} bot is configured: add a bots.${platform} block with enabled: true (${doc}), or route to a configured platform`,
+      );
+    expect(routed('teams')).toThrow(/alerts\.routes\.0\.platform: .*"slack"\|"feishu"\|"dingtalk"\|"wecom"/);
+  });
+
+  it('takes a route to a configured platform, and a route without a channel on any', () => {
+    const cfg = routed('feishu', {
+      KUBEMATE_BOTS__FEISHU__ENABLED: 'true',
+      KUBEMATE_BOTS__FEISHU__APP_ID: 'cli_0123456789abcdef',
+      KUBEMATE_BOTS__FEISHU__APP_SECRET: 'feishu-app-secret-for-tests',
+      KUBEMATE_BOTS__FEISHU__ENCRYPT_KEY: 'feishu-encrypt-key',
+      KUBEMATE_BOTS__FEISHU__VERIFICATION_TOKEN: 'feishu-verification-token',
+    })();
+    expect(cfg.alerts.routes[0]).toMatchObject({ channel: 'ops01', platform: 'feishu' });
+    const recordOnly = loadConfig({
+      env: {
+        KUBEMATE_ALERTS__ENABLED: 'true',
+        KUBEMATE_ALERTS__TOKEN: 'alertmanager-token-0123456789',
+        KUBEMATE_ALERTS__ROUTES: '[{platform: wecom, triage: false}]',
+      },
+    });
+    expect(recordOnly.alerts.routes[0]).toMatchObject({ platform: 'wecom', triage: false });
   });
 });
 
@@ -269,10 +372,6 @@ describe('silence matchers from an alert group', () => {
 
 describe('the Silence button picks the Alertmanager of the alert cluster', () => {
   async function press(labels: Record<string, string>, alertmanagers: string[]) {
-    const { alertActionHandler } = await import('../../alerts/actions.js');
-    const { ALERT_ACTION } = await import('../../alerts/render.js');
-    const { buildRegistry } = await import('../../tools/index.js');
-    const { engineFrom } = await import('../support/policy.js');
     const policy = engineFrom(
       'version: 1\nidentities:\n  bob: [slack:UBOB]\nbindings:\n  - subjects: [bob]\n    roles: [operator]\n',
     );
