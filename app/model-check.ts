@@ -1,6 +1,6 @@
 import type { Principal } from '../policies/types.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
-import { assessModel } from '../tools/shared/model-requirements.js';
+import { assessModel, isLoaded } from '../tools/shared/model-requirements.js';
 import type { Config } from './config.js';
 import { modelRequirements, sameServer } from './models-config.js';
 
@@ -53,9 +53,7 @@ export async function modelChecks(
       (m) => m.name,
     );
     const loaded =
-      running.status === 'success' || running.status === 'no_data'
-        ? names.some((n) => n === w.model || n === `${w.model}:latest`)
-        : undefined;
+      running.status === 'success' || running.status === 'no_data' ? isLoaded(w.model, names) : undefined;
     const judged = assessModel(w, server.name, {
       present: true,
       ...(loaded !== undefined ? { loaded } : {}),

@@ -3,7 +3,7 @@ import type { KubeCluster } from '../../tools/clients/kube.js';
 import { OllamaInstance } from '../../tools/clients/ollama.js';
 import { shippedChecks } from '../../tools/inspection/check.js';
 import { runChecks } from '../../tools/inspection/runner.js';
-import { assessModel } from '../../tools/shared/model-requirements.js';
+import { assessModel, isLoaded } from '../../tools/shared/model-requirements.js';
 
 const chat = { role: 'chat' as const, model: 'qwen3:8b', needs: ['completion', 'tools'] };
 const embed = (dim?: number) => ({
@@ -120,5 +120,13 @@ describe('the models inspection check', () => {
     expect(r.findings[0]!.message).toMatch(
       /^chat model qwen3:8b could not be checked: Ollama 'down' at http:\/\/127\.0\.0\.1:9 is unreachable/,
     );
+  });
+});
+
+describe('loaded, as Ollama spells names', () => {
+  it('matches a model however either name is spelled', () => {
+    expect(isLoaded('Llama3', ['llama3:latest'])).toBe(true);
+    expect(isLoaded('library/qwen3:8b', ['qwen3:8b'])).toBe(true);
+    expect(isLoaded('qwen3:8b', ['qwen3:14b'])).toBe(false);
   });
 });

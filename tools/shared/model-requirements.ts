@@ -1,7 +1,7 @@
 // What Kubemate needs of the models it uses (the agent's chat model, the runbook embedding model)
 // and whether a server's model meets it. One judgement, used by `kubemate ask --check` (through the
 // pipeline) and by the `models` inspection (inside inspection_run), so both say the same thing.
-import type { ModelRequirement, OllamaInstance } from '../clients/ollama.js';
+import { canonicalModel, type ModelRequirement, type OllamaInstance } from '../clients/ollama.js';
 import { loadedModelNames, showModel } from '../clients/ollama-models.js';
 import { ToolError } from '../core/errors.js';
 
@@ -65,6 +65,12 @@ export function assessModel(req: ModelRequirement, server: string, state: ModelS
   };
 }
 
+/** Whether a model is among the loaded ones, however either is spelled. */
+export function isLoaded(model: string, loaded: string[]): boolean {
+  const want = canonicalModel(model);
+  return loaded.some((n) => canonicalModel(n) === want);
+}
+
 /**
  * A model's state read from its server with the calls model_show and models_running make. A model
  * the server does not have is `present: false`; a server that fails otherwise throws its ToolError.
@@ -84,7 +90,7 @@ export async function readModelState(
   const names = await (loaded ?? loadedModelNames(ollama));
   return {
     present: true,
-    ...(names ? { loaded: names.some((n) => n === model || n === `${model}:latest`) } : {}),
+    ...(names ? { loaded: isLoaded(model, names) } : {}),
     capabilities: facts.capabilities,
     ...(facts.embeddingLength !== undefined ? { embeddingLength: facts.embeddingLength } : {}),
   };
