@@ -19,6 +19,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerBotCommands } from './commands/bots.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { progressBar, progressUnit } from './commands/progress-bar.js';
 import { registerRunbookCommands } from './commands/runbooks.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { checkReferencedFiles } from './config-files.js';
@@ -229,7 +230,11 @@ tools
       fail(`--args is not valid JSON: ${(e as Error).message}. Example: --args '{"namespace":"default"}'`);
     }
     const a = app(config(), true);
-    const result = await a.pipeline.invoke(name, args, localPrincipal(a.config, 'cli'));
+    // Long calls (a model pull, an inspection) report progress: a bar on stderr, stdout stays the result.
+    const bar = progressBar({ label: name, unit: progressUnit(name) });
+    const result = await a.pipeline
+      .invoke(name, args, localPrincipal(a.config, 'cli'), { onProgress: (p) => bar.update(p) })
+      .finally(() => bar.done());
     const images = saveImages(name, result.images ?? [], opts.images);
     if (opts.json) {
       const out = { status: result.status, text: result.text, structured: result.structured, images };

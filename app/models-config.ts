@@ -1,6 +1,39 @@
+import { join } from 'node:path';
 import { DEFAULT_OLLAMA_URL } from '../agent/config.js';
-import type { OllamaInstanceOptions } from '../tools/clients/ollama.js';
+import { embeddedStoreDimension as storeDimension } from '../rag/store/embedded.js';
+import type { ModelRequirement, OllamaInstanceOptions } from '../tools/clients/ollama.js';
 import type { Config } from './config.js';
+
+/** The dimension the embedded runbook store was built with, or undefined when it has none yet. */
+export function embeddedStoreDimension(dataDir: string): number | undefined {
+  return storeDimension(join(dataDir, 'runbooks.db'));
+}
+
+/** The models Kubemate itself uses from Ollama, with the server each is on and what it needs of it. */
+export function modelRequirements(config: Config): Array<ModelRequirement & { url: string }> {
+  const out: Array<ModelRequirement & { url: string }> = [];
+  if (config.llm.provider === 'ollama') {
+    out.push({
+      role: 'chat',
+      model: config.llm.model,
+      url: config.llm.url ?? DEFAULT_OLLAMA_URL,
+      needs: ['completion', 'tools'],
+    });
+  }
+  const embed = config.runbooks.embedding;
+  if (embed.enabled) {
+    out.push({
+      role: 'embedding',
+      model: embed.model,
+      url: embed.url,
+      needs: ['embedding'],
+      ...(config.runbooks.store.kind === 'embedded'
+        ? { storeDimension: () => embeddedStoreDimension(config.dataDir) }
+        : {}),
+    });
+  }
+  return out;
+}
 
 /** Whether two URLs name the same server. */
 export function sameServer(a: string, b: string): boolean {
@@ -51,6 +84,9 @@ export function ollamaInstances(config: Config): OllamaInstanceOptions[] {
       ...(o.modelsDir ? { modelsDir: o.modelsDir } : {}),
       ...(o.importDir ? { importDir: o.importDir } : {}),
       protect,
+      requires: modelRequirements(config)
+        .filter((r) => origin(r.url) === origin(o.url))
+        .map(({ url: _url, ...r }) => r),
     };
   });
 }

@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Principal } from '../../policies/types.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
-import type { ProgressUpdate } from '../../tools/core/types.js';
 import { formatProblems, loadCheckDir, SCOPES, shippedChecks } from '../../tools/inspection/check.js';
 import { renderHtml } from '../../tools/inspection/html.js';
 import type { Report } from '../../tools/inspection/model.js';
 import type { InspectionStore } from '../../tools/inspection/store.js';
+import { progressBar } from './progress-bar.js';
 
 export interface InspectDeps {
   pipeline: ToolPipeline;
@@ -26,29 +26,6 @@ function scopeArg(value: string, previous: string[]): string[] {
     out.push(s);
   }
   return out;
-}
-
-/** A bar on stderr, redrawn in place on a terminal; plain lines every tenth of the way otherwise. */
-function progressBar(stream: NodeJS.WriteStream = process.stderr) {
-  const tty = stream.isTTY === true;
-  const width = 28;
-  let lastTenth = -1;
-  return {
-    update(p: ProgressUpdate) {
-      const total = p.total ?? 0;
-      const filled = total ? Math.round((width * Math.min(p.progress, total)) / total) : 0;
-      const line = `inspect [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.progress}/${total} ${p.message ?? ''}`;
-      if (tty) stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 100) - 1)}`);
-      else {
-        const tenth = total ? Math.floor((10 * p.progress) / total) : 0;
-        if (tenth !== lastTenth) stream.write(`${line}\n`);
-        lastTenth = tenth;
-      }
-    },
-    done() {
-      if (tty) stream.write('\r\x1b[2K');
-    },
-  };
 }
 
 export function registerInspectCommands(program: Command, open: () => InspectDeps): void {
@@ -78,7 +55,7 @@ export function registerInspectCommands(program: Command, open: () => InspectDep
         json?: boolean;
       }) => {
         const deps = open();
-        const bar = progressBar();
+        const bar = progressBar({ label: 'inspect' });
         try {
           const args = {
             ...(opts.scope.length ? { scopes: opts.scope } : {}),

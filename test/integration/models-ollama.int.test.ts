@@ -2,7 +2,7 @@
 // pipeline and MCP: approvals for writes, the configured models protected, pulls only from allowed
 // loopback registries (a real pull from a registry speaking Ollama's wire format, a refused one, and
 // one that fails cleanly), never an outside host.
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { silentLogger } from '../../tools/core/logger.js';
 import { TEST_CHAT_MODEL, TEST_EMBED_DIMENSIONS, TEST_EMBED_MODEL } from '../env/ollama.js';
 import { testenvCacheRoot } from '../env/prepare.js';
 import { kubemateConfig } from '../support/kube.js';
+import { startRegistry } from '../support/ollama-registry.js';
 import { who } from '../support/policy.js';
 
 const POLICY = `
@@ -55,64 +56,6 @@ const registryHits: string[] = [];
 
 const store = path.join(testenvCacheRoot(), 'ollama-store');
 
-/**
- * A loopback registry speaking the protocol Ollama pulls with (OCI distribution: a manifest, then
- * blobs by digest, with Range requests). It serves the MiniLM model the test Ollama already holds
- * (as kubemate/minilm:<tag>) and one manifest whose layers no disk could hold.
- */
-function startRegistry(): Promise<void> {
-  const manifest = readFileSync(
-    join(store, 'manifests', 'registry.ollama.ai', 'library', 'all-minilm', 'l6-v2'),
-    'utf8',
-  );
-  const huge = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: {
-      mediaType: 'application/vnd.docker.container.image.v1+json',
-      digest: `sha256:${'0'.repeat(64)}`,
-      size: 100,
-    },
-    layers: [
-      { mediaType: 'application/vnd.ollama.image.model', digest: `sha256:${'1'.repeat(64)}`, size: 10 ** 16 },
-    ],
-  });
-  registry = createServer((req, res) => {
-    registryHits.push(`${req.method} ${req.url}`);
-    const m = /^\/v2\/kubemate\/(minilm|huge)\/(manifests|blobs)\/([^/]+)$/.exec(req.url ?? '');
-    if (!m) return void res.writeHead(404).end('{"errors":[{"code":"NAME_UNKNOWN"}]}');
-    const [, name, kind, ref] = m;
-    const type = 'application/vnd.docker.distribution.manifest.v2+json';
-    if (kind === 'manifests') {
-      const body = name === 'huge' ? huge : manifest;
-      res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-      return void res.end(req.method === 'HEAD' ? undefined : body);
-    }
-    const file = join(store, 'blobs', ref!.replace(':', '-'));
-    let size: number;
-    try {
-      size = statSync(file).size;
-    } catch {
-      return void res.writeHead(404).end();
-    }
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    const start = range ? Number(range[1]) : 0;
-    const end = range?.[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-    res.writeHead(range ? 206 : 200, {
-      'content-length': end - start + 1,
-      ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
-    });
-    if (req.method === 'HEAD') return void res.end();
-    createReadStream(file, { start, end }).pipe(res);
-  });
-  return new Promise((r) =>
-    registry.listen(0, '127.0.0.1', () => {
-      registryPort = (registry.address() as AddressInfo).port;
-      r();
-    }),
-  );
-}
-
 async function closedPort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -134,7 +77,7 @@ function conforms(tool: string, structured: unknown): void {
 
 beforeAll(async () => {
   url = inject('ollamaUrl');
-  await startRegistry();
+  ({ server: registry, port: registryPort } = await startRegistry(store, registryHits));
   deadPort = await closedPort();
   const modelsDir = join(testenvCacheRoot(), 'ollama-store');
   const cfg = kubemateConfig({

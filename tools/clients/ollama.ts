@@ -1,6 +1,16 @@
 import { Ollama } from 'ollama';
 import { ToolError } from '../core/errors.js';
 
+/** A model Kubemate itself uses from a server, and what it needs of it (tools/shared/model-requirements.ts judges it). */
+export interface ModelRequirement {
+  role: 'chat' | 'embedding';
+  model: string;
+  /** Capabilities the model must report in /api/show: `completion`, `tools`, `embedding`. */
+  needs: string[];
+  /** For the embedding model: the dimension the runbook store was built with, when it knows one. */
+  storeDimension?: () => number | undefined;
+}
+
 /** One Ollama server, as app/ hands it to the models toolset (app/config.ts `models.ollama`). */
 export interface OllamaInstanceOptions {
   name: string;
@@ -21,6 +31,8 @@ export interface OllamaInstanceOptions {
   importDir?: string;
   /** Models model_delete refuses unless forced, with why (the agent's model, the runbook embeddings). */
   protect: Array<{ model: string; why: string }>;
+  /** The models Kubemate itself uses from this server and what it needs of them (the models inspection). */
+  requires?: ModelRequirement[];
 }
 
 /**
@@ -155,6 +167,12 @@ export class OllamaSet {
       );
     }
     return { instance: hit, cluster: clusterOf(hit) };
+  }
+
+  /** The servers that belong to a cluster (those without one belong to the default cluster). */
+  forCluster(cluster: string): OllamaInstance[] {
+    const dflt = this.defaultCluster?.();
+    return this.instances.filter((i) => (i.cluster ?? dflt) === cluster);
   }
 
   pick(which?: string): OllamaInstance {

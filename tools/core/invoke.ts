@@ -531,6 +531,13 @@ export class ToolPipeline {
           ...(onProgress ? { progress: onProgress } : {}),
           permits: (asked: Record<string, unknown>) =>
             this.deps.policy.decide(principal, ToolRegistry.facts(def), asked).effect === 'allow',
+          mayCall: (tool: string, asked: Record<string, unknown>) => {
+            const other = this.deps.registry.find(tool);
+            return (
+              !!other &&
+              this.deps.policy.decide(principal, ToolRegistry.facts(other), asked).effect === 'allow'
+            );
+          },
         }),
         signal,
       );

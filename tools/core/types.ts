@@ -31,6 +31,12 @@ export interface ToolContext {
    * the caller may not read. Not audited on its own: the call that asks is.
    */
   permits?: (args: Record<string, unknown>) => boolean;
+  /**
+   * Whether the policy allows this principal another tool with these arguments, outright. For a
+   * tool that reads, inside its own call, what another tool guards (an inspection reading model
+   * servers as model_show does), to leave out what the caller may not read. Not audited on its own.
+   */
+  mayCall?: (tool: string, args: Record<string, unknown>) => boolean;
 }
 
 export interface ProgressUpdate {

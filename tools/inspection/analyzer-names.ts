@@ -1,4 +1,4 @@
-/** The named Kubernetes analyzers a check may use (implemented in analyzers.ts). */
+/** The named analyzers a check may use: Kubernetes ones (analyzers.ts) and model servers' (model-analyzers.ts). */
 export const ANALYZER_NAMES = [
   'node-conditions',
   'nodes-cordoned',
@@ -25,6 +25,7 @@ export const ANALYZER_NAMES = [
   'services-without-endpoints',
   'tls-secrets-expiry',
   'apiserver-certificate-expiry',
+  'ollama-models',
 ] as const;
 
 export type AnalyzerName = (typeof ANALYZER_NAMES)[number];

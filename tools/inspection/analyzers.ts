@@ -5,6 +5,7 @@ import type { KubeCluster } from '../clients/kube.js';
 import type { AnalyzerName } from './analyzer-names.js';
 import { leafCertificate, servingCertificate } from './certs.js';
 import { CronError, parseCron } from './cron.js';
+import { type ModelServers, ollamaModels } from './model-analyzers.js';
 
 export interface Observation {
   /** What the finding is about: `node/kwok-1`, `payments/deployment/api`. */
@@ -109,6 +110,8 @@ export interface AnalyzerInput {
   params: Record<string, string | number | boolean>;
   now: number;
   signal: AbortSignal;
+  /** The inspected cluster's Ollama servers, or why they are not inspected. */
+  models?: ModelServers;
 }
 
 type Analyzer = (input: AnalyzerInput) => Promise<Observation[]>;
@@ -469,6 +472,7 @@ export const ANALYZERS: Record<AnalyzerName, Analyzer> = {
         ]
       : [];
   },
+  'ollama-models': ({ models }) => ollamaModels(models),
 };
 
 function missingResources(pods: Obj[], field: 'requests' | 'limits'): Observation[] {

@@ -8,6 +8,7 @@ import { ToolError } from '../core/errors.js';
 import { defaultRedactor, redactDeep } from '../core/redact.js';
 import { type Check, formatProblems, loadCheckDir, SCOPES, type Scope, shippedChecks } from './check.js';
 import type { MissedRun, Report } from './model.js';
+import type { ModelServers } from './model-analyzers.js';
 import { computeScores, diffReports } from './report.js';
 import { runChecks } from './runner.js';
 import { checkCitations, summaryFacts, templatedSummary } from './summary.js';
@@ -22,6 +23,8 @@ export interface InspectRequest {
   clusterName: string;
   cluster: KubeCluster;
   prometheus: BackendSet;
+  /** The cluster's Ollama servers the caller may read, or why none (the models analyzers skip, saying so). */
+  models?: ModelServers;
   inspections?: InspectionBackend;
   by: string;
   plan?: string;
@@ -93,6 +96,7 @@ export async function inspect(req: InspectRequest): Promise<Report> {
     cluster: req.cluster,
     ...(prometheus ? { prometheus } : {}),
     ...(prometheusMissing ? { prometheusMissing } : {}),
+    ...(req.models ? { models: req.models } : {}),
     ...(req.namespace ? { namespace: req.namespace } : {}),
     now,
     signal: req.signal,

@@ -9,6 +9,7 @@ import { ANALYZERS, KubeSnapshot, type Observation } from './analyzers.js';
 import type { Check, Severity, Unit } from './check.js';
 import type { CheckResult, Finding } from './model.js';
 import { SEVERITY_RANK } from './model.js';
+import { type ModelServers, SkipCheck } from './model-analyzers.js';
 
 export interface RunInput {
   checks: Check[];
@@ -16,6 +17,8 @@ export interface RunInput {
   /** Absent when no Prometheus is configured for the cluster: PromQL checks are then skipped, saying so. */
   prometheus?: HttpBackend;
   prometheusMissing?: string;
+  /** The cluster's Ollama servers for the models analyzers, or why there are none to read. */
+  models?: ModelServers;
   namespace?: string;
   now: number;
   signal: AbortSignal;
@@ -182,10 +185,12 @@ async function runOne(
         params: check.analyzer!.params,
         now: input.now,
         signal: input.signal,
+        ...(input.models ? { models: input.models } : {}),
       });
     }
   } catch (e) {
     if (input.signal.aborted) throw e;
+    if (e instanceof SkipCheck) return done({ status: 'skipped', findings: 0, reason: e.message });
     return done({ status: 'error', findings: 0, reason: String((e as Error).message ?? e).slice(0, 500) });
   }
   // An analyzer that finds nothing wrong has looked at everything: that is a pass. A query with no

@@ -5,6 +5,7 @@ import { namespaceName } from '../shared/k8s-names.js';
 import { SCOPES, SEVERITIES } from './check.js';
 import { inspect } from './inspect.js';
 import type { Finding, Report } from './model.js';
+import type { ModelServers } from './model-analyzers.js';
 import { formatValue } from './runner.js';
 
 export const TOOLSET = 'inspection';
@@ -122,6 +123,23 @@ const compactSchema = z.object({
   summaryAuthor: z.string(),
 });
 
+/**
+ * The inspected cluster's Ollama servers, read only when the caller may read models there
+ * (model_show, decided on that cluster), as the Kubernetes analyzers read only what the caller may.
+ */
+function modelServers(ctx: ToolContext, cluster: string): ModelServers {
+  const servers = ctx.backends.ollama.forCluster(cluster);
+  if (!servers.length)
+    return { servers, unavailable: `no Ollama server is configured for cluster ${cluster} (models.ollama)` };
+  if (ctx.mayCall && !ctx.mayCall('model_show', { cluster })) {
+    return {
+      servers: [],
+      unavailable: `the policy does not let ${ctx.principal.id} read models (model_show) on cluster ${cluster}`,
+    };
+  }
+  return { servers };
+}
+
 const inspectionRun = defineTool({
   name: 'inspection_run',
   title: 'Inspection: Run',
@@ -158,6 +176,7 @@ const inspectionRun = defineTool({
   async handler(args, ctx) {
     const cluster = ctx.backends.kube.get(args.cluster);
     const report = await inspect({
+      models: modelServers(ctx, cluster.name),
       ...(args.scopes ? { scopes: args.scopes } : {}),
       ...(args.checks ? { checks: args.checks } : {}),
       ...(args.namespace ? { namespace: args.namespace } : {}),

@@ -60,66 +60,7 @@ export function diskTooSmall(need: number, free: number): boolean {
   return need * (1 + DISK_HEADROOM) > free;
 }
 
-/** The facts of /api/show worth showing, from model_info's architecture-prefixed keys. */
-export function modelFacts(show: {
-  details?: {
-    family?: string;
-    families?: string[] | null;
-    parameter_size?: string;
-    quantization_level?: string;
-    format?: string;
-  };
-  model_info?: Record<string, unknown> | Map<string, unknown>;
-  capabilities?: string[];
-  license?: string;
-  parameters?: string;
-  system?: string;
-  template?: string;
-}): {
-  family: string;
-  format: string;
-  parameterSize: string;
-  quantization: string;
-  contextLength: number | undefined;
-  embeddingLength: number | undefined;
-  capabilities: string[];
-  license: string;
-  parameters: Record<string, string[]>;
-  system: string;
-} {
-  const info = show.model_info instanceof Map ? Object.fromEntries(show.model_info) : (show.model_info ?? {});
-  const arch =
-    typeof info['general.architecture'] === 'string' ? (info['general.architecture'] as string) : '';
-  const num = (key: string): number | undefined => {
-    const v = info[`${arch}.${key}`];
-    return typeof v === 'number' ? v : undefined;
-  };
-  const parameters: Record<string, string[]> = {};
-  for (const line of (show.parameters ?? '').split('\n')) {
-    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
-    if (!m) continue;
-    const values = parameters[m[1]!] ?? [];
-    values.push(m[2]!.replace(/^"(.*)"$/, '$1'));
-    parameters[m[1]!] = values;
-  }
-  const license =
-    (show.license ?? '')
-      .split('\n')
-      .find((l) => l.trim() !== '')
-      ?.trim() ?? '';
-  return {
-    family: show.details?.family || arch || '?',
-    format: show.details?.format ?? '',
-    parameterSize: show.details?.parameter_size ?? '',
-    quantization: show.details?.quantization_level ?? '',
-    contextLength: num('context_length'),
-    embeddingLength: num('embedding_length'),
-    capabilities: show.capabilities ?? [],
-    license: license.length > 200 ? `${license.slice(0, 199)}…` : license,
-    parameters,
-    system: show.system ?? '',
-  };
-}
+export { modelFacts } from '../clients/ollama-models.js';
 
 /** "in 4m", "2h ago": when a loaded model's keep-alive ends. */
 export function until(at: Date | string, now = Date.now()): string {

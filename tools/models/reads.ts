@@ -1,8 +1,9 @@
 import type { ModelResponse } from 'ollama';
 import { z } from 'zod';
+import { loadedModels, showModel } from '../clients/ollama-models.js';
 import { defineTool, listOutput, type ToolDef } from '../core/types.js';
 import { clusterArg, modelArg, plural, readAnnotations, readPermission } from './common.js';
-import { formatBytes, modelFacts, until } from './facts.js';
+import { formatBytes, until } from './facts.js';
 
 const modelsList = defineTool({
   name: 'models_list',
@@ -92,10 +93,7 @@ const modelsRunning = defineTool({
   permission: readPermission,
   async handler(args, ctx) {
     const ollama = ctx.backends.ollama.pick(args.cluster);
-    const running = await ollama.client.ps().catch((e: unknown) => {
-      throw ollama.fail(e, 'listing loaded models');
-    });
-    const models = [...running.models].sort((a, b) => b.size - a.size);
+    const models = [...(await loadedModels(ollama))].sort((a, b) => b.size - a.size);
     const totalBytes = models.reduce((a, m) => a + m.size, 0);
     return {
       kind: 'list',
@@ -148,10 +146,7 @@ const modelShow = defineTool({
   permission: readPermission,
   async handler(args, ctx) {
     const ollama = ctx.backends.ollama.pick(args.cluster);
-    const show = await ollama.client.show({ model: args.model }).catch((e: unknown) => {
-      throw ollama.fail(e, `showing ${args.model}`);
-    });
-    const f = modelFacts(show as unknown as Parameters<typeof modelFacts>[0]);
+    const f = await showModel(ollama, args.model);
     const params = Object.entries(f.parameters)
       .map(([k, v]) => `${k}=${v.join(',')}`)
       .join(' ');
