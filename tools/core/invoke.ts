@@ -529,8 +529,6 @@ export class ToolPipeline {
           maxTokens: this.deps.maxTokens,
           ...this.approvalsFor(principal),
           ...(onProgress ? { progress: onProgress } : {}),
-          permits: (asked: Record<string, unknown>) =>
-            this.deps.policy.decide(principal, ToolRegistry.facts(def), asked).effect === 'allow',
           mayCall: (tool: string, asked: Record<string, unknown>) => {
             const other = this.deps.registry.find(tool);
             return (

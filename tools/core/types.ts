@@ -26,15 +26,11 @@ export interface ToolContext {
   /** Reports progress of a long call to the caller (MCP progress notifications, a CLI progress bar). */
   progress?: (p: ProgressUpdate) => void;
   /**
-   * Whether the policy allows this principal this same tool with these arguments, outright (not
-   * through an approval). For tools that list kept things of several clusters, to leave out those
-   * the caller may not read. Not audited on its own: the call that asks is.
-   */
-  permits?: (args: Record<string, unknown>) => boolean;
-  /**
-   * Whether the policy allows this principal another tool with these arguments, outright. For a
-   * tool that reads, inside its own call, what another tool guards (an inspection reading model
-   * servers as model_show does), to leave out what the caller may not read. Not audited on its own.
+   * Whether the policy allows this principal a tool (this one or another) with these arguments,
+   * outright, not through an approval. For a tool that lists kept things of several clusters (to
+   * leave out those the caller may not read), or reads inside its own call what another tool guards
+   * (an inspection reading model servers as model_show does). Not audited on its own: the call that
+   * asks is.
    */
   mayCall?: (tool: string, args: Record<string, unknown>) => boolean;
 }

@@ -233,7 +233,7 @@ const reportsList = defineTool({
     const mayRead = (cluster: string) => {
       let ok = readable.get(cluster);
       if (ok === undefined) {
-        ok = ctx.permits ? ctx.permits({ ...args, cluster }) : true;
+        ok = ctx.mayCall ? ctx.mayCall('inspection_reports_list', { ...args, cluster }) : true;
         readable.set(cluster, ok);
       }
       return ok;
