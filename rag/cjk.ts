@@ -23,6 +23,14 @@ const SPLIT_CJK = new RegExp(`([${CJK}]+)`, 'u');
 export const hasCjk = (text: string): boolean => HAS_CJK.test(text);
 
 /**
+ * Whether a passage is written in Chinese (or Japanese): its headings (or, without any, its title)
+ * use those scripts. Its body is no guide: English runbooks quote Chinese error messages rarely, and
+ * Chinese runbooks quote English status names, commands and logs all the time.
+ */
+export const isCjkPassage = (c: { headingPath: readonly string[]; title: string }): boolean =>
+  hasCjk(c.headingPath.join(' ') || c.title);
+
+/**
  * Question words and particles that carry no topic ("怎么办", "为什么", "一直", "的", "了"). A run is
  * cut at them before it is segmented, so they add no terms of their own (nor bigrams across them). Single characters
  * are only particles that do not start common compounds (not 在, 是, 有: 存在, 是否, 有效).

@@ -1,4 +1,4 @@
-import { hasCjk } from './cjk.js';
+import { hasCjk, isCjkPassage } from './cjk.js';
 import type { Embedder } from './embeddings.js';
 import type {
   Passage,
@@ -43,8 +43,7 @@ export function preferSpecific(hits: ScoredChunk[]): ScoredChunk[] {
  */
 export const OTHER_LANGUAGE_WEIGHT = 0.5;
 
-/** Whether a chunk is written in Chinese (or Japanese): its title or headings use those scripts. */
-const cjkChunk = (hit: ScoredChunk) => hasCjk(hit.chunk.headingPath.join(' ') || hit.chunk.title);
+const cjkChunk = (hit: ScoredChunk) => isCjkPassage(hit.chunk);
 
 /** Hits re-sorted with passages in the other language than the query's discounted. */
 export function preferQueryLanguage(query: string, hits: ScoredChunk[]): ScoredChunk[] {

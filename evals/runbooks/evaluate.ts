@@ -60,6 +60,8 @@ export function answers(p: Passage, q: EvalQuestion, prefix = SHIPPED_PREFIX): b
 export interface EvalReport {
   mode: NonNullable<SearchOptions['mode']>;
   questions: number;
+  /** Share of questions answered in the top 3 (the named section, or a subsection of it). */
+  recallAt3: number;
   /** Share of questions answered in the top 5. */
   recallAt5: number;
   /** Mean reciprocal rank of the first answering passage in the top 10 (0 when absent). */
@@ -76,6 +78,7 @@ export async function evaluate(
   mode: NonNullable<SearchOptions['mode']>,
 ): Promise<EvalReport> {
   let hits = 0;
+  let at3 = 0;
   let rr = 0;
   const misses: EvalReport['misses'] = [];
   let degraded: string | undefined;
@@ -85,6 +88,7 @@ export async function evaluate(
     const index = result.passages.findIndex((p) => answers(p, q));
     const rank = index === -1 ? null : index + 1;
     if (rank !== null) rr += 1 / rank;
+    if (rank !== null && rank <= 3) at3++;
     if (rank !== null && rank <= 5) hits++;
     else {
       const top = result.passages[0];
@@ -99,6 +103,7 @@ export async function evaluate(
   return {
     mode,
     questions: questions.length,
+    recallAt3: at3 / questions.length,
     recallAt5: hits / questions.length,
     mrr: rr / questions.length,
     misses,

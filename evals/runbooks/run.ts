@@ -80,7 +80,7 @@ async function evaluateStore(
       `${label}: ${summary!.files.seen} runbooks, ${summary!.chunks} chunks, ingested in ${(summary!.ms.total / 1000).toFixed(1)} s`,
     ];
     const row = (r: EvalReport) =>
-      `  ${r.mode.padEnd(8)} Recall@5 ${r.recallAt5.toFixed(3)}  MRR@10 ${r.mrr.toFixed(3)}  (${r.questions} questions)${r.degraded ? `  DEGRADED: ${r.degraded}` : ''}`;
+      `  ${r.mode.padEnd(8)} Recall@3 ${r.recallAt3.toFixed(3)}  Recall@5 ${r.recallAt5.toFixed(3)}  MRR@10 ${r.mrr.toFixed(3)}  (${r.questions} questions)${r.degraded ? `  DEGRADED: ${r.degraded}` : ''}`;
     const reports: EvalReport[] = [await evaluate(kb, questions, 'keyword')];
     if (embedder) {
       reports.push(await evaluate(kb, questions, 'dense'), await evaluate(kb, questions, 'hybrid'));

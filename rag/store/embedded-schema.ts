@@ -1,4 +1,9 @@
-/** The embedded store's tables. Labels (tags, alert names) are rows so filters use an index. */
+/**
+ * The embedded store's tables. Labels (tags, alert names) are rows so filters use an index. The
+ * keyword index is one FTS5 table per language partition (`chunks_fts` for passages in English and
+ * other space-separated scripts, `chunks_fts_cjk` for Chinese and Japanese ones), so each language's
+ * BM25 statistics (document frequencies, average length) are its own.
+ */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -35,6 +40,11 @@ CREATE TABLE IF NOT EXISTS chunk_labels (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunk_labels_by_chunk ON chunk_labels (chunk);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
+  title, headings, labels, body,
+  content = '', contentless_delete = 1,
+  tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_cjk USING fts5 (
   title, headings, labels, body,
   content = '', contentless_delete = 1,
   tokenize = 'porter unicode61 remove_diacritics 2'

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../../state/sqlite.js';
-import { segmentationId, segmentForIndex } from '../cjk.js';
+import { isCjkPassage, segmentationId, segmentForIndex } from '../cjk.js';
 import { EVERY_CHUNK_TOKEN, identifierParts, keywordPlan, quoteTerm } from '../keyword.js';
 import type { Chunk, DocumentRecord, RunbookStore, ScoredChunk, SearchFilter } from '../types.js';
 import { BinaryIndex, dot, normalise, signCode } from './binary-index.js';
@@ -14,8 +14,38 @@ export interface EmbeddedStoreOptions {
   candidates?: number;
 }
 
-/** 2: Chinese text is indexed as words (cjk.ts); a schema 1 store is re-indexed on open. */
-const SCHEMA_VERSION = '2';
+/**
+ * 2: Chinese text is indexed as words (cjk.ts). 3: one keyword index per language partition. A store
+ * of an earlier schema is re-indexed on open.
+ */
+const SCHEMA_VERSION = '3';
+const EARLIER_SCHEMAS = ['1', '2'];
+
+/**
+ * The keyword index of each language partition. BM25 weighs a word by how few passages hold it, and
+ * a Chinese runbook quotes the English words of its subject (OutOfMemoryError, Xmx, CrashLoopBackOff):
+ * in one shared index, adding Chinese runbooks made those words commoner and so lowered them for the
+ * English runbooks that are about them. Each partition keeps its own document frequencies and
+ * average length; a query searches both and the scores are merged.
+ */
+const KEYWORD_TABLES = ['chunks_fts', 'chunks_fts_cjk'] as const;
+type KeywordTable = (typeof KEYWORD_TABLES)[number];
+const keywordTable = (c: Chunk): KeywordTable => (isCjkPassage(c) ? 'chunks_fts_cjk' : 'chunks_fts');
+
+/**
+ * Placeholder rows in each partition (negative rowids, holding only a token no query ever holds).
+ * FTS5's inverse document frequency, log((N − n + 0.5) / (n + 0.5)), is floored at zero once a word
+ * is in half the rows, so in a partition of one or two passages every word would weigh nothing and a
+ * small English partition would lose to a large Chinese one on shared words. Ten rows of a typical
+ * passage's length per column keep a word held by a few passages of a small partition worth
+ * something (Lucene's IDF, log(1 + …), does the same with its +1), keep its average lengths near a
+ * typical passage's, and change a large partition's figures by a fraction of a percent.
+ */
+const PADDING_ROWS = 10;
+const PADDING_TOKEN = 'kubematepadding';
+const padding = (n: number) => Array(n).fill(PADDING_TOKEN).join(' ');
+/** Title, heading path, labels, body: about the lengths of a shipped runbook section. */
+const PADDING_COLUMNS = [padding(3), padding(4), padding(10), padding(100)] as const;
 
 /** What the FTS5 index holds for a chunk: title, heading path, labels, body, CJK runs segmented. */
 function ftsColumns(c: Chunk): [string, string, string, string] {
@@ -32,7 +62,7 @@ function ftsColumns(c: Chunk): [string, string, string, string] {
 }
 
 /** FTS5 column weights: title and heading path count more than the body. */
-const BM25 = 'bm25(chunks_fts, 3.0, 2.5, 1.5, 1.0)';
+const bm25 = (table: KeywordTable) => `bm25(${table}, 3.0, 2.5, 1.5, 1.0)`;
 
 interface ChunkRow {
   rowid: number;
@@ -125,7 +155,10 @@ export class EmbeddedStore implements RunbookStore {
   private db: Database.Database | undefined;
   private dimension: number | null = null;
   private index: { generation: number; index: BinaryIndex } | undefined;
-  private stats: { generation: number; total: number; frequencies: Map<string, number> } | undefined;
+  private readonly stats = new Map<
+    KeywordTable,
+    { generation: number; total: number; frequencies: Map<string, number> }
+  >();
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly options: EmbeddedStoreOptions) {}
@@ -174,13 +207,14 @@ export class EmbeddedStore implements RunbookStore {
         if (schema === undefined) {
           this.setMeta('schema', SCHEMA_VERSION);
           this.setMeta('segmentation', segmentationId());
-        } else if (schema !== '1' && schema !== SCHEMA_VERSION) {
+        } else if (!EARLIER_SCHEMAS.includes(schema) && schema !== SCHEMA_VERSION) {
           throw new Error(
             `runbook store ${this.options.path} has schema ${schema}, this version reads ${SCHEMA_VERSION}: remove the file and ingest again`,
           );
-        } else if (schema === '1' || this.meta('segmentation') !== segmentationId()) {
+        } else if (EARLIER_SCHEMAS.includes(schema) || this.meta('segmentation') !== segmentationId()) {
           this.reindexKeywords();
         }
+        this.pad();
       } catch (e) {
         this.db = undefined;
         db.close();
@@ -214,9 +248,8 @@ export class EmbeddedStore implements RunbookStore {
       `INSERT INTO chunks(id, source, ordinal, title, heading_path, line_start, line_end, text, tags, alerts, services, namespaces, team)
        VALUES (@id, @source, @ordinal, @title, @headingPath, @lineStart, @lineEnd, @text, @tags, @alerts, @services, @namespaces, @team)`,
     );
-    const insertFts = this.stmt(
-      'INSERT INTO chunks_fts(rowid, title, headings, labels, body) VALUES (?, ?, ?, ?, ?)',
-    );
+    const insertFts = (table: KeywordTable) =>
+      this.stmt(`INSERT INTO ${table}(rowid, title, headings, labels, body) VALUES (?, ?, ?, ?, ?)`);
     const insertLabel = this.stmt('INSERT OR IGNORE INTO chunk_labels(kind, value, chunk) VALUES (?, ?, ?)');
     const insertVector = this.stmt('INSERT INTO vectors(chunk, code, vec) VALUES (?, ?, ?)');
     db.transaction(() => {
@@ -236,7 +269,7 @@ export class EmbeddedStore implements RunbookStore {
           team: c.team ?? null,
         });
         const rowid = Number(lastInsertRowid);
-        insertFts.run(rowid, ...ftsColumns(c));
+        insertFts(keywordTable(c)).run(rowid, ...ftsColumns(c));
         for (const t of c.tags) insertLabel.run('tag', t.toLowerCase(), rowid);
         for (const a of c.alerts) insertLabel.run('alert', a.toLowerCase(), rowid);
         const v = vectors?.[i];
@@ -250,31 +283,56 @@ export class EmbeddedStore implements RunbookStore {
   }
 
   /**
-   * Schema 1 indexed Chinese text unsegmented (a whole clause as one token), and an index segmented
-   * under another ICU dictionary may cut words differently from today's queries. The chunks hold
-   * everything the index is built from, so it is rebuilt in place, in one transaction.
+   * Schema 1 indexed Chinese text unsegmented (a whole clause as one token), schema 2 kept every
+   * language in one index, and an index segmented under another ICU dictionary may cut words
+   * differently from today's queries. The chunks hold everything the index is built from, so it is
+   * rebuilt in place, in one transaction.
    */
   private reindexKeywords(): void {
     const db = this.conn;
     db.transaction(() => {
-      db.prepare("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')").run();
-      const insert = db.prepare(
-        'INSERT INTO chunks_fts(rowid, title, headings, labels, body) VALUES (?, ?, ?, ?, ?)',
-      );
-      for (const row of db.prepare('SELECT rowid, * FROM chunks').all() as ChunkRow[]) {
-        insert.run(row.rowid, ...ftsColumns(toChunk(row)));
+      for (const table of KEYWORD_TABLES) {
+        db.prepare(`INSERT INTO ${table}(${table}) VALUES ('delete-all')`).run();
       }
+      const insert = (table: KeywordTable) =>
+        db.prepare(`INSERT INTO ${table}(rowid, title, headings, labels, body) VALUES (?, ?, ?, ?, ?)`);
+      const inserts = { chunks_fts: insert('chunks_fts'), chunks_fts_cjk: insert('chunks_fts_cjk') };
+      for (const row of db.prepare('SELECT rowid, * FROM chunks').all() as ChunkRow[]) {
+        const c = toChunk(row);
+        inserts[keywordTable(c)].run(row.rowid, ...ftsColumns(c));
+      }
+      this.pad();
       this.setMeta('schema', SCHEMA_VERSION);
       this.setMeta('segmentation', segmentationId());
       this.bumpGeneration();
     })();
   }
 
+  /** The padding rows of each partition (PADDING_ROWS), added where missing. */
+  private pad(): void {
+    for (const table of KEYWORD_TABLES) {
+      const count = this.stmt(`SELECT count(*) FROM ${table} WHERE ${table} MATCH ?`).pluck();
+      if (count.get(quoteTerm(PADDING_TOKEN)) === PADDING_ROWS) continue;
+      this.conn.transaction(() => {
+        const del = this.stmt(`DELETE FROM ${table} WHERE rowid = ?`);
+        const insert = this.stmt(
+          `INSERT INTO ${table}(rowid, title, headings, labels, body) VALUES (?, ?, ?, ?, ?)`,
+        );
+        for (let i = 1; i <= PADDING_ROWS; i++) {
+          del.run(-i);
+          insert.run(-i, ...PADDING_COLUMNS);
+        }
+      })();
+    }
+  }
+
   private deleteSource(source: string): void {
     const rowids = this.stmt('SELECT rowid FROM chunks WHERE source = ?').pluck().all(source) as number[];
     if (rowids.length > 0) {
       const list = JSON.stringify(rowids);
-      this.stmt('DELETE FROM chunks_fts WHERE rowid IN (SELECT value FROM json_each(?))').run(list);
+      for (const table of KEYWORD_TABLES) {
+        this.stmt(`DELETE FROM ${table} WHERE rowid IN (SELECT value FROM json_each(?))`).run(list);
+      }
       this.stmt('DELETE FROM chunk_labels WHERE chunk IN (SELECT value FROM json_each(?))').run(list);
       this.stmt('DELETE FROM vectors WHERE chunk IN (SELECT value FROM json_each(?))').run(list);
       this.stmt('DELETE FROM chunks WHERE source = ?').run(source);
@@ -327,51 +385,72 @@ export class EmbeddedStore implements RunbookStore {
   }
 
   async keywordSearch(query: string, limit: number, filter?: SearchFilter): Promise<ScoredChunk[]> {
-    const plan = keywordPlan(query, this.termStats());
-    if (plan === null || limit <= 0) return [];
-    let rows = this.ranked(plan.primary, limit, filter);
-    if (plan.fallback && rows.length < limit) {
-      const seen = new Set(rows.map((r) => r.rowid));
-      rows = [...rows, ...this.ranked(plan.fallback, limit, filter).filter((r) => !seen.has(r.rowid))]
-        .sort((a, b) => a.rank - b.rank)
-        .slice(0, limit);
+    if (limit <= 0) return [];
+    const rows: (ChunkRow & { rank: number })[] = [];
+    for (const table of KEYWORD_TABLES) {
+      const stats = this.termStats(table);
+      if (stats.total === 0) continue;
+      const plan = keywordPlan(query, stats);
+      if (plan === null) return [];
+      let found = this.ranked(table, plan.primary, limit, filter);
+      if (plan.fallback && found.length < limit) {
+        const seen = new Set(found.map((r) => r.rowid));
+        found = [
+          ...found,
+          ...this.ranked(table, plan.fallback, limit, filter).filter((r) => !seen.has(r.rowid)),
+        ];
+      }
+      rows.push(...found);
     }
     // bm25() is lower-is-better; scores here are higher-is-better.
-    return rows.map((r) => ({ chunk: toChunk(r), score: -r.rank }));
+    return rows
+      .sort((a, b) => a.rank - b.rank || a.rowid - b.rowid)
+      .slice(0, limit)
+      .map((r) => ({ chunk: toChunk(r), score: -r.rank }));
   }
 
-  private ranked(match: string, limit: number, filter?: SearchFilter): (ChunkRow & { rank: number })[] {
-    const where = this.filterSql(filter, 'chunks_fts.rowid');
+  private ranked(
+    table: KeywordTable,
+    match: string,
+    limit: number,
+    filter?: SearchFilter,
+  ): (ChunkRow & { rank: number })[] {
+    const where = this.filterSql(filter, `${table}.rowid`);
     // Rank inside the index first: joining before the sort would read every matching chunk row.
     return this.stmt(
       `SELECT c.rowid, c.*, hit.rank FROM (
-         SELECT chunks_fts.rowid AS id, ${BM25} AS rank FROM chunks_fts
-         WHERE chunks_fts MATCH ?${where.sql} ORDER BY rank LIMIT ?
+         SELECT ${table}.rowid AS id, ${bm25(table)} AS rank FROM ${table}
+         WHERE ${table} MATCH ?${where.sql} ORDER BY rank LIMIT ?
        ) AS hit JOIN chunks c ON c.rowid = hit.id ORDER BY hit.rank`,
     ).all(match, ...where.params, limit) as (ChunkRow & { rank: number })[];
   }
 
-  /** Chunk count and per-term chunk counts, cached until the store changes. */
-  private termStats() {
+  /**
+   * A language partition's chunk count and per-term chunk counts, cached until the store changes.
+   * Every chunk holds EVERY_CHUNK_TOKEN, so its count is the partition's size.
+   */
+  private termStats(table: KeywordTable) {
     const generation = Number(this.meta('generation') ?? 0);
-    if (this.stats?.generation !== generation) {
-      this.stats = {
+    const count = this.stmt(`SELECT count(*) FROM ${table} WHERE ${table} MATCH ?`).pluck();
+    let stats = this.stats.get(table);
+    if (stats?.generation !== generation) {
+      stats = {
         generation,
-        total: this.stmt('SELECT count(*) FROM chunks').pluck().get() as number,
+        total: count.get(quoteTerm(EVERY_CHUNK_TOKEN)) as number,
         frequencies: new Map(),
       };
+      this.stats.set(table, stats);
     }
-    const stats = this.stats;
-    const count = this.stmt('SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?').pluck();
+    const { frequencies, total } = stats;
     return {
-      total: stats.total,
+      total,
       frequency: (term: string) => {
-        let n = stats.frequencies.get(term);
+        let n = frequencies.get(term);
         if (n === undefined) {
           n = count.get(quoteTerm(term)) as number;
           // Bounded: a long-running server sees many distinct words.
-          if (stats.frequencies.size > 50_000) stats.frequencies.clear();
-          stats.frequencies.set(term, n);
+          if (frequencies.size > 50_000) frequencies.clear();
+          frequencies.set(term, n);
         }
         return n;
       },

@@ -149,6 +149,7 @@ describe('embedded store written before Chinese was segmented', () => {
     // What schema 1 held: the same rows, Chinese indexed as one token per clause.
     const db = new Database(path);
     db.prepare("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')").run();
+    db.prepare("INSERT INTO chunks_fts_cjk(chunks_fts_cjk) VALUES ('delete-all')").run();
     db.prepare(
       'INSERT INTO chunks_fts(rowid, title, headings, labels, body) SELECT rowid, title, ?, ?, text FROM chunks',
     ).run('处理方法', 'kubematechunk');
@@ -165,10 +166,81 @@ describe('embedded store written before Chinese was segmented', () => {
       await old.close();
     }
     const check = new Database(path);
-    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe('2');
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe('3');
+    // Re-indexed into the Chinese partition, not the English one.
+    const count = (table: string, term: string) =>
+      check.prepare(`SELECT count(*) FROM ${table} WHERE ${table} MATCH ?`).pluck().get(`"${term}"`);
+    expect(count('chunks_fts_cjk', 'jvm')).toBe(1);
+    expect(count('chunks_fts', 'jvm')).toBe(0);
     expect(check.prepare("SELECT value FROM meta WHERE key = 'segmentation'").pluck().get()).toBe(
       segmentationId(),
     );
     check.close();
+  });
+});
+
+describe('keyword statistics per language', () => {
+  const doc = (c: Chunk) => ({
+    source: c.source,
+    title: c.title,
+    hash: 'h',
+    embeddingModel: null,
+    chunkCount: 1,
+    ingestedAt: '2026-01-01T00:00:00Z',
+  });
+  const putAll = async (store: EmbeddedStore, chunks: Chunk[]) => {
+    for (const source of new Set(chunks.map((c) => c.source))) {
+      const own = chunks.filter((c) => c.source === source);
+      await store.putDocument(doc(own[0]!), own, null);
+    }
+  };
+  const english = [
+    chunk('en/oom.md#0', ['OOMKilled', 'Java heap'], 'OutOfMemoryError in the logs: raise Xmx or the limit.'),
+    chunk('en/oom.md#1', ['OOMKilled', 'Native memory'], 'The limit is below the working set; java threads.'),
+    chunk('en/crash.md#0', ['CrashLoopBackOff', 'Previous logs'], 'Read the logs of the last container.'),
+    chunk('en/dns.md#0', ['DNS', 'CoreDNS'], 'Lookups time out; check the CoreDNS pods.'),
+  ];
+  const chinese = [
+    chunk('zh/oom.md#0', ['容器内存溢出', 'Java 堆'], '日志里有 OutOfMemoryError：调大 Xmx 或者 limit。'),
+    chunk('zh/oom.md#1', ['容器内存溢出', '原因'], 'java 进程的 OutOfMemoryError，Xmx 设得太小。'),
+  ];
+  const scores = async (chunks: Chunk[], query: string) => {
+    const store = new EmbeddedStore({ path: ':memory:' });
+    await store.open(null);
+    await putAll(store, chunks);
+    const hits = await store.keywordSearch(query, 10);
+    await store.close();
+    return new Map(hits.map((h) => [h.chunk.id, h.score]));
+  };
+
+  it('scores English passages the same whether or not Chinese runbooks quote the same words', async () => {
+    const query = 'java OutOfMemoryError Xmx';
+    const alone = await scores(english, query);
+    const mixed = await scores([...english, ...chinese], query);
+    expect(alone.size).toBeGreaterThan(0);
+    for (const [id, score] of alone) expect(mixed.get(id)).toBeCloseTo(score, 10);
+    // The Chinese passages are still found, from their own partition.
+    expect(mixed.has('zh/oom.md#0')).toBe(true);
+    expect(mixed.has('zh/oom.md#1')).toBe(true);
+  });
+
+  it('scores Chinese passages the same whether or not English runbooks are there', async () => {
+    const query = '容器内存溢出 Xmx';
+    const alone = await scores(chinese, query);
+    const mixed = await scores([...english, ...chinese], query);
+    for (const [id, score] of alone) expect(mixed.get(id)).toBeCloseTo(score, 10);
+  });
+
+  it('merges both partitions by score and keeps the limit', async () => {
+    const store = new EmbeddedStore({ path: ':memory:' });
+    await store.open(null);
+    await putAll(store, [...english, ...chinese]);
+    const hits = await store.keywordSearch('OutOfMemoryError', 3);
+    expect(hits).toHaveLength(3);
+    expect(hits.map((h) => h.score)).toEqual([...hits.map((h) => h.score)].sort((a, b) => b - a));
+    await store.removeDocument('zh/oom.md');
+    const left = await store.keywordSearch('OutOfMemoryError', 10);
+    expect(new Set(left.map((h) => h.chunk.source))).toEqual(new Set(['en/oom.md']));
+    await store.close();
   });
 });

@@ -140,3 +140,36 @@ describe('Chinese evaluation set (section level)', () => {
     expect(heldOut.recallAt5, misses).toBeGreaterThanOrEqual(0.8);
   });
 });
+
+describe('scoring of the first set', () => {
+  it('counts Recall@3, Recall@5 and MRR@10 from the rank of the named section', async () => {
+    const passage = (source: string, heading: string) => ({
+      citation: {
+        source: `kubemate/${source}`,
+        title: 'T',
+        headingPath: ['T', heading],
+        lineStart: 1,
+        lineEnd: 1,
+      },
+      text: '',
+      score: 0,
+      chunkId: `${source}#${heading}`,
+    });
+    const filler = (n: number) => Array.from({ length: n }, (_, i) => passage('other.md', `x${i}`));
+    // The answer at rank 1, rank 3, rank 4 and nowhere.
+    const ranks: Record<string, number | null> = { a: 1, b: 3, c: 4, d: null };
+    const searcher = {
+      search: async (question: string) => {
+        const rank = ranks[question];
+        const list = filler(10);
+        if (rank) list.splice(rank - 1, 1, passage('oom.md', 'Fix'));
+        return { mode: 'keyword' as const, passages: list };
+      },
+    };
+    const qs = Object.keys(ranks).map((id) => ({ id, question: id, source: 'oom.md', heading: 'T > Fix' }));
+    const report = await evaluate(searcher, qs, 'keyword');
+    expect(report.recallAt3).toBe(2 / 4);
+    expect(report.recallAt5).toBe(3 / 4);
+    expect(report.mrr).toBeCloseTo((1 + 1 / 3 + 1 / 4) / 4, 10);
+  });
+});
