@@ -1,3 +1,4 @@
+import { AccessToken } from '../core/access-token.js';
 import { RetryLater, Undeliverable } from '../core/types.js';
 
 export const DINGTALK_API = 'https://api.dingtalk.com';
@@ -27,8 +28,18 @@ const WEBHOOK_FINAL = new Set([300001, 310000, 400013, 400101]);
  * are mapped to the outbox's retry classes; no retries of its own.
  */
 export class DingtalkApi {
-  private token: { value: string; refreshAt: number } | undefined;
-  private pendingToken: Promise<string> | undefined;
+  private readonly token = new AccessToken(
+    async () => {
+      const r = await this.raw('POST', '/v1.0/oauth2/accessToken', {
+        appKey: this.appKey,
+        appSecret: this.appSecret,
+      });
+      const value = r.accessToken;
+      if (typeof value !== 'string' || !value) throw new Error('the token answer has no accessToken');
+      return { value, expiresInSeconds: Number(r.expireIn ?? 0) };
+    },
+    () => this.now(),
+  );
 
   constructor(
     private readonly base: string,
@@ -37,24 +48,8 @@ export class DingtalkApi {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private async accessToken(): Promise<string> {
-    if (this.token && this.now() < this.token.refreshAt) return this.token.value;
-    this.pendingToken ??= (async () => {
-      try {
-        const r = await this.raw('POST', '/v1.0/oauth2/accessToken', {
-          appKey: this.appKey,
-          appSecret: this.appSecret,
-        });
-        const value = r.accessToken;
-        if (typeof value !== 'string' || !value) throw new Error('the token answer has no accessToken');
-        const expire = Number(r.expireIn ?? 0);
-        this.token = { value, refreshAt: this.now() + Math.max(0, expire - 300) * 1000 };
-        return value;
-      } finally {
-        this.pendingToken = undefined;
-      }
-    })();
-    return this.pendingToken;
+  private accessToken(): Promise<string> {
+    return this.token.get();
   }
 
   private async raw(
@@ -83,7 +78,7 @@ export class DingtalkApi {
     if (res.status === 429 || code === 'Forbidden.AccessDenied.QpsLimitForApi')
       throw new RetryLater(err.message, 1000);
     if (res.status === 401 || code === 'InvalidAuthentication') {
-      this.token = undefined; // fetched again on the next attempt
+      this.token.drop(); // fetched again on the next attempt
       throw err;
     }
     // A request DingTalk refuses as malformed or forbidden is refused again however often it is sent.
@@ -93,7 +88,7 @@ export class DingtalkApi {
 
   /** Fetches an access token now (`kubemate bots check`): the AppKey and AppSecret are accepted. */
   async checkCredentials(): Promise<void> {
-    this.token = undefined;
+    this.token.drop();
     await this.accessToken();
   }
 

@@ -1,3 +1,4 @@
+import { AccessToken } from '../core/access-token.js';
 import { RetryLater, Undeliverable } from '../core/types.js';
 
 /** The two clouds of one platform: Feishu (China) and Lark (international). */
@@ -45,8 +46,18 @@ export class FeishuApiError extends Error {
  * outbox's retry classes. No retries of its own: the outbox retries durably.
  */
 export class FeishuApi {
-  private token: { value: string; refreshAt: number } | undefined;
-  private pendingToken: Promise<string> | undefined;
+  private readonly token = new AccessToken(
+    async () => {
+      const r = await this.raw('POST', '/open-apis/auth/v3/tenant_access_token/internal', {
+        app_id: this.appId,
+        app_secret: this.appSecret,
+      });
+      const value = r.tenant_access_token;
+      if (typeof value !== 'string' || !value) throw new Error('the token answer has no tenant_access_token');
+      return { value, expiresInSeconds: Number(r.expire ?? 0) };
+    },
+    () => this.now(),
+  );
 
   constructor(
     private readonly base: string,
@@ -55,25 +66,8 @@ export class FeishuApi {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private async tenantToken(): Promise<string> {
-    if (this.token && this.now() < this.token.refreshAt) return this.token.value;
-    this.pendingToken ??= (async () => {
-      try {
-        const r = await this.raw('POST', '/open-apis/auth/v3/tenant_access_token/internal', {
-          app_id: this.appId,
-          app_secret: this.appSecret,
-        });
-        const value = r.tenant_access_token;
-        const expire = Number(r.expire ?? 0);
-        if (typeof value !== 'string' || !value)
-          throw new Error('the token answer has no tenant_access_token');
-        this.token = { value, refreshAt: this.now() + Math.max(0, expire - 300) * 1000 };
-        return value;
-      } finally {
-        this.pendingToken = undefined;
-      }
-    })();
-    return this.pendingToken;
+  private tenantToken(): Promise<string> {
+    return this.token.get();
   }
 
   private async raw(
@@ -103,7 +97,7 @@ export class FeishuApi {
       throw new RetryLater(`rate limited by Feishu on ${path}`, Math.max(1, reset || 1) * 1000);
     }
     if (env.code !== 0 || !res.ok) {
-      if (env.code !== undefined && TOKEN_CODES.has(env.code)) this.token = undefined;
+      if (env.code !== undefined && TOKEN_CODES.has(env.code)) this.token.drop();
       const err = new FeishuApiError(path, env.code, res.status, String(env.msg ?? res.statusText));
       if (env.code !== undefined && FINAL.has(env.code)) throw new Undeliverable(err.message);
       throw err;

@@ -1,3 +1,4 @@
+import { AccessToken } from '../core/access-token.js';
 import { RetryLater, Undeliverable } from '../core/types.js';
 
 export const WECOM_API = 'https://qyapi.weixin.qq.com';
@@ -34,8 +35,16 @@ export class WecomApiError extends Error {
  * and errcodes mapped to the outbox's retry classes. No retries of its own.
  */
 export class WecomApi {
-  private token: { value: string; refreshAt: number } | undefined;
-  private pendingToken: Promise<string> | undefined;
+  private readonly token = new AccessToken(
+    async () => {
+      const q = new URLSearchParams({ corpid: this.corpId, corpsecret: this.secret });
+      const r = await this.request('GET', `/cgi-bin/gettoken?${q}`, '/cgi-bin/gettoken');
+      const value = r.access_token;
+      if (typeof value !== 'string' || !value) throw new Error('the token answer has no access_token');
+      return { value, expiresInSeconds: Number(r.expires_in ?? 0) };
+    },
+    () => this.now(),
+  );
 
   constructor(
     private readonly base: string,
@@ -44,22 +53,8 @@ export class WecomApi {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async accessToken(): Promise<string> {
-    if (this.token && this.now() < this.token.refreshAt) return this.token.value;
-    this.pendingToken ??= (async () => {
-      try {
-        const q = new URLSearchParams({ corpid: this.corpId, corpsecret: this.secret });
-        const r = await this.request('GET', `/cgi-bin/gettoken?${q}`, '/cgi-bin/gettoken');
-        const value = r.access_token;
-        if (typeof value !== 'string' || !value) throw new Error('the token answer has no access_token');
-        const ttl = Number(r.expires_in ?? 0);
-        this.token = { value, refreshAt: this.now() + Math.max(0, ttl - 300) * 1000 };
-        return value;
-      } finally {
-        this.pendingToken = undefined;
-      }
-    })();
-    return this.pendingToken;
+  accessToken(): Promise<string> {
+    return this.token.get();
   }
 
   /** One call; `shown` is the path as errors name it (never the query: it holds the token). */
@@ -89,7 +84,7 @@ export class WecomApi {
     if (res.status === 429 || (code !== undefined && RATE_CODES.has(code)))
       throw new RetryLater(`rate limited by WeCom on ${shown}`, 60_000);
     if (!res.ok || code !== 0) {
-      if (code !== undefined && TOKEN_CODES.has(code)) this.token = undefined;
+      if (code !== undefined && TOKEN_CODES.has(code)) this.token.drop();
       const err = new WecomApiError(shown, code, String(r.errmsg ?? res.statusText));
       if (code !== undefined && FINAL.has(code)) throw new Undeliverable(err.message);
       throw err;
