@@ -323,8 +323,11 @@ async function benchDingtalk(ollamaUrl: string): Promise<string[]> {
   const message = (text: string, group?: string) =>
     dingtalkWire.robotMessage({ server: remote, user: 'alice01', text, ...(group ? { group } : {}) });
   try {
-    const deliveries = Array.from({ length: DISPATCH + 50 }, () =>
-      dingtalkWire.httpCallback(message('help')),
+    // DingTalk's sign covers only the timestamp and each signature is accepted once, so every
+    // delivery carries its own millisecond, as deliveries from DingTalk do.
+    const base0 = Date.now() - (DISPATCH + 50);
+    const deliveries = Array.from({ length: DISPATCH + 50 }, (_, i) =>
+      dingtalkWire.httpCallback(message('help'), { timestamp: base0 + i }),
     );
     const adapterOnly: number[] = [];
     const options = { appSecret: dingtalkWire.CLIENT_SECRET, robotCode: dingtalkWire.CLIENT_ID };
