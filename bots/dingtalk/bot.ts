@@ -105,8 +105,12 @@ export function createDingtalkBot(o: DingtalkBotOptions): DingtalkBot {
     if (frame.headers.topic === TOPIC_CARD) {
       const c = cardCallbackSchema.safeParse(data);
       if (!c.success) return refuse('not a card callback');
-      const press = normaliseCardPress(c.data, frame.headers.messageId, channelOf, (outTrackId) =>
-        store.channelOfPost(outTrackId),
+      const press = normaliseCardPress(
+        c.data,
+        frame.headers.messageId,
+        channelOf,
+        (outTrackId) => store.channelOfPost(outTrackId),
+        refuse,
       );
       if (press) core.receive(press);
     }

@@ -94,23 +94,32 @@ export function normaliseCardPress(
   deliveryId: string,
   channelOf: (outTrackId: string, ticketId: string) => string | undefined,
   postChannelOf: (outTrackId: string) => string | undefined = () => undefined,
+  /** Told why a press was refused, so the refusal is audited (other callback types are not presses). */
+  refuse: (reason: string) => void = () => undefined,
 ): InboundEvent | undefined {
   if (c.type !== 'actionCallback') return undefined;
   let content: unknown;
   try {
     content = JSON.parse(c.content);
   } catch {
+    refuse('card press content is not JSON');
     return undefined;
   }
   const p = cardContentSchema.safeParse(content);
-  if (!p.success) return undefined;
+  if (!p.success) {
+    refuse('card press is not from a Kubemate card');
+    return undefined;
+  }
   const params = p.data.cardPrivateData.params;
   const eventId = `card:${createHash('sha256').update(deliveryId).digest('hex').slice(0, 32)}`;
   const user = { platform: 'dingtalk', id: c.userId };
   if (params.kubemate === 'act') {
     // The card must be one Kubemate posted: its channel decides what is allowed.
     const channel = postChannelOf(c.outTrackId);
-    if (!channel) return undefined;
+    if (!channel) {
+      refuse('card press on a card Kubemate did not post');
+      return undefined;
+    }
     const { action, arg } = params as { action: string; arg: string };
     // No messageId: DingTalk has no threads, and the core would take the card for a thread root.
     return { kind: 'action', action, value: arg, eventId, user, place: { channel } };
@@ -118,7 +127,10 @@ export function normaliseCardPress(
   const { kubemate, ticket } = params as { kubemate: 'approve' | 'reject'; ticket: string };
   // The card must be the one Kubemate posted for this ticket: its channel decides what is allowed.
   const channel = channelOf(c.outTrackId, ticket);
-  if (!channel) return undefined;
+  if (!channel) {
+    refuse('approval press on a card that is not the one posted for its ticket');
+    return undefined;
+  }
   return {
     kind: 'button',
     action: kubemate,

@@ -57,6 +57,9 @@ export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
   };
   let connection: LongConnection | undefined;
   const refused = new RefusedDeliveries(o.audit, 'feishu');
+  const refuse = (reason: string) => {
+    if (refused.record(reason)) logger.warn({ reason }, 'feishu event refused');
+  };
   return {
     core,
     outbox,
@@ -73,10 +76,10 @@ export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
           logger,
           onEvent: (h, event) => {
             const answer = dispatchFeishuEvent(webhook, h, event, (e) => core.receive(e));
-            if (answer.refused && refused.record(answer.refused))
-              logger.warn({ reason: answer.refused }, 'feishu event refused');
+            if (answer.refused) refuse(answer.refused);
             return answer;
           },
+          onRefused: refuse,
         });
       // Which mention is Kubemate's; until known, a group message reaches the bot only when it is
       // mentioned (Feishu's default event scope), so any mention counts.

@@ -27,6 +27,8 @@ export async function startLongConnection(o: {
   appSecret: string;
   logger: Logger;
   onEvent: (header: z.infer<typeof flattened>, event: Record<string, unknown>) => FeishuAnswer;
+  /** Told of an event the socket delivered without the fields every event has, so it is audited. */
+  onRefused: (reason: string) => void;
 }): Promise<LongConnection> {
   const say =
     (level: 'error' | 'warn' | 'info' | 'debug') =>
@@ -41,7 +43,10 @@ export async function startLongConnection(o: {
   };
   const handle = async (data: Record<string, unknown>) => {
     const h = flattened.safeParse(data);
-    if (!h.success) return undefined;
+    if (!h.success) {
+      o.onRefused('long-connection event without event_id, event_type or app_id');
+      return undefined;
+    }
     const answer = o.onEvent(h.data, data);
     // A card press answers with a toast; a message needs no answer.
     return answer.status === 200 && Object.keys(answer.body as object).length ? answer.body : undefined;

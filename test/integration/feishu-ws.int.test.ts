@@ -147,6 +147,20 @@ describe('Feishu long connection (the SDK WSClient) on the real cluster', () => 
     expect(added.map((r) => r.decision?.effect === 'deny' && r.decision.reason)).toEqual(['wrong app id']);
   });
 
+  it('refuses an event frame without an event id: nothing runs, it is audited', async () => {
+    const before = feishu.messages.length;
+    const auditBefore = audit.records.length;
+    const payload = messageReceived({ user: 'ou_bob', chat: CHAT, text: `pods ${ns}` });
+    const { event_id: _dropped, ...header } = payload.header;
+    await ws.push({ ...payload, header });
+    await settle();
+    expect(feishu.messages.length).toBe(before);
+    const added = audit.records.slice(auditBefore);
+    expect(added.map((r) => r.decision?.effect === 'deny' && r.decision.reason)).toEqual([
+      'long-connection event without event_id, event_type or app_id',
+    ]);
+  });
+
   it('handles an event Feishu delivers twice (same event id) once', async () => {
     const payload = messageReceived({ user: 'ou_bob', chat: CHAT, text: 'help', eventId: 'ev_ws_repeat_1' });
     feishu.sent(payload);

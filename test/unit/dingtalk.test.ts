@@ -115,14 +115,31 @@ describe('DingTalk inbound messages', () => {
       place: { channel: 'cidG==' },
       user: { platform: 'dingtalk', id: 'bob02' },
     });
-    expect(normaliseCardPress({ ...press, outTrackId: 'km_other' }, 'd2', channelOf)).toBeUndefined();
+    const refused: string[] = [];
+    const refuse = (reason: string) => refused.push(reason);
+    const none = () => undefined;
+    expect(
+      normaliseCardPress({ ...press, outTrackId: 'km_other' }, 'd2', channelOf, none, refuse),
+    ).toBeUndefined();
     expect(
       normaliseCardPress(
         { ...press, content: '{"cardPrivateData":{"params":{"kubemate":"run"}}}' },
         'd3',
         channelOf,
+        none,
+        refuse,
       ),
     ).toBeUndefined();
+    expect(
+      normaliseCardPress({ ...press, content: '{not json' }, 'd4', channelOf, none, refuse),
+    ).toBeUndefined();
+    // Every refused press is reported (the bot audits it); an accepted one is not.
+    expect(normaliseCardPress(press, 'd5', channelOf, none, refuse)).toBeDefined();
+    expect(refused).toEqual([
+      'approval press on a card that is not the one posted for its ticket',
+      'card press is not from a Kubemate card',
+      'card press content is not JSON',
+    ]);
   });
 });
 
