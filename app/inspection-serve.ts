@@ -28,7 +28,7 @@ export function chatPoster(bots: Partial<Record<ChatPlatform, { core: ChatCore }
           text: message.text,
           tag: `[inspection ${message.plan}]`,
           ...(r?.file ? { file: r.file } : {}),
-          ...(r?.file && !r.url
+          ...(r && !r.url
             ? {
                 instead: `(The HTML report ${r.id} cannot be shared as a file on ${target.platform}, and no inspections.publicUrl is configured to link it: set it to the address of kubemate serve, or read the report with inspection_report_get.)`,
               }

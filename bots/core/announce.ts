@@ -18,15 +18,15 @@ export interface Announcement {
   tag: string;
   file?: ChatFile;
   /**
-   * Said once, at the end of the text, where the platform cannot share the file (DingTalk): where
-   * to find it instead, or that there is nowhere.
+   * Said once, at the end of the text, on a platform that cannot share files (DingTalk): where to
+   * find what the file would have been, or that there is nowhere.
    */
   instead?: string;
 }
 
 export function announce(ctx: CoreContext, platform: ChatPlatform, place: Place, a: Announcement): void {
   const traits = PLATFORM_TRAITS[platform];
-  const text = a.file && !traits.files && a.instead ? `${a.text}\n${a.instead}` : a.text;
+  const text = !traits.files && a.instead ? `${a.text}\n${a.instead}` : a.text;
   const tagged = !traits.threads;
   // Room for the tag and a part counter ("[inspection daily] (2/3)") on each part that carries them.
   const room = traits.textBytes - (tagged ? Buffer.byteLength(a.tag, 'utf8') + 16 : 0);
