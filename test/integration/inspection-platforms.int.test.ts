@@ -9,7 +9,7 @@ import { buildBots } from '../../app/bots.js';
 import { ConfigError } from '../../app/config.js';
 import { InspectionScheduler } from '../../app/inspection-schedules.js';
 import { chatPoster } from '../../app/inspection-serve.js';
-import { planSchema } from '../../app/inspections-config.js';
+import { type Plan, planSchema } from '../../app/inspections-config.js';
 import { type App, buildApp } from '../../app/wiring.js';
 import type { DingtalkBot } from '../../bots/dingtalk/bot.js';
 import type { FeishuBot } from '../../bots/feishu/bot.js';
@@ -150,8 +150,13 @@ beforeAll(async () => {
   const built = buildBots(app);
   bots = { slack: built.slack!, feishu: built.feishu!, dingtalk: built.dingtalk!, wecom: built.wecom! };
   for (const bot of Object.values(bots)) await bot.start();
-  scheduler = new InspectionScheduler({
-    plans: app.config.inspections.plans,
+  scheduler = schedulerOf(app.config.inspections.plans, (id) => `https://kubemate.test/reports/${id}`);
+}, 60_000);
+
+/** A scheduler on the test's clock posting through the four bots; report links only with `reportUrl`. */
+const schedulerOf = (plans: Plan[], reportUrl?: (id: string) => string) =>
+  new InspectionScheduler({
+    plans,
     store: app.inspections,
     pipeline: app.pipeline,
     principal: { id: 'kubemate:scheduler', groups: ['scheduler'], source: 'schedule' },
@@ -159,9 +164,8 @@ beforeAll(async () => {
     missedAfterMs: 15 * 60_000,
     logger: silentLogger,
     poster: chatPoster(bots),
-    reportUrl: (id) => `https://kubemate.test/reports/${id}`,
+    ...(reportUrl ? { reportUrl } : {}),
   });
-}, 60_000);
 
 afterAll(async () => {
   await scheduler?.stop();
@@ -314,25 +318,16 @@ describe('a plan posting to every platform', () => {
   });
 
   it('says, on a platform that cannot take files, that no public URL is configured to link the report', async () => {
-    const quiet = new InspectionScheduler({
-      plans: [
-        planSchema.parse({
-          name: 'nolink',
-          cron: '0 9 * * *',
-          timeZone: 'Asia/Shanghai',
-          scopes: ['cluster'],
-          namespace: ns,
-          channels: [`dingtalk:${GROUP}`, `wecom:${PERSON}`],
-        }),
-      ],
-      store: app.inspections,
-      pipeline: app.pipeline,
-      principal: { id: 'kubemate:scheduler', groups: ['scheduler'], source: 'schedule' },
-      now: () => now,
-      missedAfterMs: 15 * 60_000,
-      logger: silentLogger,
-      poster: chatPoster(bots),
-    });
+    const quiet = schedulerOf([
+      planSchema.parse({
+        name: 'nolink',
+        cron: '0 9 * * *',
+        timeZone: 'Asia/Shanghai',
+        scopes: ['cluster'],
+        namespace: ns,
+        channels: [`dingtalk:${GROUP}`, `wecom:${PERSON}`],
+      }),
+    ]);
     const before = seen();
     now = Date.parse('2026-12-10T00:30:00Z');
     quiet.tick();
