@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { CHAT_PLATFORMS, type ChatPlatform } from '../bots/core/platforms.js';
 import { matcherSchema } from './matchers.js';
 
 /** The chat platforms an alert route may post to: each one's bot runs on the shared chat core. */
-export const ALERT_PLATFORMS = ['slack', 'feishu', 'dingtalk', 'wecom'] as const;
-export type AlertPlatform = (typeof ALERT_PLATFORMS)[number];
+export const ALERT_PLATFORMS = CHAT_PLATFORMS;
+export type AlertPlatform = ChatPlatform;
 
 const routeSchema = z.strictObject({
   /** Alertmanager matchers the alert group's common labels must all satisfy; none matches everything. */

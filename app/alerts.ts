@@ -6,6 +6,7 @@ import { ALERT_PLATFORMS, type AlertPlatform } from '../alerts/config.js';
 import { type AlertChat, AlertService } from '../alerts/service.js';
 import { AlertStore } from '../alerts/store.js';
 import type { ChatCore } from '../bots/core/core.js';
+import { PLATFORM_TRAITS } from '../bots/core/platforms.js';
 import { secret } from './bots-config.js';
 import type { App } from './wiring.js';
 
@@ -16,15 +17,12 @@ export interface Alerts {
   close(): Promise<void>;
 }
 
-/** Which platforms can put a reply in the thread of another message (DingTalk and WeCom cannot). */
-const THREADS: Record<AlertPlatform, boolean> = { slack: true, feishu: true, dingtalk: false, wecom: false };
-
 /** A platform's chat core as alert triage posts through it. */
 export function alertChat(platform: AlertPlatform, core: ChatCore): AlertChat {
   return {
     postOnce: (key, channel, message, threadOf) => core.postOnce(key, channel, message, threadOf),
     edit: (channel, key, message) => core.edit(channel, key, message),
-    threads: THREADS[platform],
+    threads: PLATFORM_TRAITS[platform].threads,
   };
 }
 

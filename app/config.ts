@@ -4,7 +4,8 @@ import { join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { agentConfigSchema, llmConfigSchema } from '../agent/config.js';
-import { type AlertPlatform, alertsConfigSchema } from '../alerts/config.js';
+import { alertsConfigSchema } from '../alerts/config.js';
+import { type ChatPlatform, PLATFORM_TRAITS, parseChatTarget } from '../bots/core/platforms.js';
 import { runbooksConfigSchema } from '../rag/config.js';
 import { redactUrlsDeep, stateUrlSchema } from '../state/url.js';
 import { OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
@@ -249,23 +250,28 @@ const configShape = z.strictObject({
     .prefault({}),
 });
 
-/** Where each platform's bots block is described, for the alert route error below. */
-const BOT_DOCS: Record<AlertPlatform, string> = {
-  slack: 'docs/chat.md',
-  feishu: 'docs/chat-feishu.md',
-  dingtalk: 'docs/chat-dingtalk.md',
-  wecom: 'docs/chat-wecom.md',
-};
-
 export const configSchema = configShape.superRefine((c, ctx) => {
-  // A route posts through its platform's bot: naming one that does not run would lose every post.
+  // A route or a plan posts through its platform's bot: naming one that does not run would lose every post.
+  const notConfigured = (platform: ChatPlatform) =>
+    `no ${platform} bot is configured: add a bots.${platform} block with enabled: true (${PLATFORM_TRAITS[platform].docs})`;
+  c.inspections.plans.forEach((plan, i) => {
+    plan.channels.forEach((channel, j) => {
+      const target = parseChatTarget(channel);
+      if ('error' in target || c.bots[target.platform].enabled) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inspections', 'plans', i, 'channels', j],
+        message: `plan '${plan.name}' posts to ${channel}, but ${notConfigured(target.platform)}, or remove that channel from the plan`,
+      });
+    });
+  });
   if (!c.alerts.enabled) return;
   c.alerts.routes.forEach((r, i) => {
     if (!r.channel || c.bots[r.platform].enabled) return;
     ctx.addIssue({
       code: 'custom',
       path: ['alerts', 'routes', i, 'platform'],
-      message: `the route posts to ${r.platform} channel '${r.channel}', but no ${r.platform} bot is configured: add a bots.${r.platform} block with enabled: true (${BOT_DOCS[r.platform]}), or route to a configured platform`,
+      message: `the route posts to ${r.platform} channel '${r.channel}', but ${notConfigured(r.platform)}, or route to a configured platform`,
     });
   });
 });

@@ -2,6 +2,7 @@
 // goes through the pipeline as the scheduler's principal, like any other call; a plan never runs
 // twice at once; a due time that passed while Kubemate was down, or while the plan's previous run
 // was still going, is recorded as missed and reported in the plan's next report and chat post.
+import type { ChatFile } from '../bots/core/types.js';
 import type { Principal } from '../policies/types.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
 import type { Logger } from '../tools/core/logger.js';
@@ -11,15 +12,23 @@ import type { Report } from '../tools/inspection/model.js';
 import type { InspectionStore } from '../tools/inspection/store.js';
 import type { Plan } from './inspections-config.js';
 
-/** What a plan posts: the summary, and the HTML report as a file when there is one. */
+/** What a plan posts: the summary, and the report it is about when there is one. */
 export interface PlanPost {
+  /** The plan, named on each part of the post on platforms without threads. */
+  plan: string;
   text: string;
-  file?: { name: string; title: string; mimeType: string /** base64 */; data: string };
+  report?: {
+    id: string;
+    /** The HTML page, for platforms that can share a file. */
+    file?: ChatFile;
+    /** Its address under `kubemate serve` (`inspections.publicUrl`), already in the text when set. */
+    url?: string;
+  };
 }
 
 /** Where a plan's summary goes: the app wires the chat bots' durable outboxes behind this. */
 export interface SummaryPoster {
-  /** `channel` as configured on the plan (`slack:C0123456`); throws for a platform it cannot reach. */
+  /** `channel` as configured on the plan (`feishu:oc_…`); throws for a platform it cannot reach. */
   post(channel: string, message: PlanPost): void;
 }
 
@@ -145,6 +154,7 @@ export class InspectionScheduler {
     if (!missed.length) return;
     const lines = missed.map((m) => `- due ${m.dueAt}: ${m.reason}`);
     this.postAll(plan, {
+      plan: plan.name,
       text: `Scheduled inspection '${plan.name}' missed ${missed.length === 1 ? 'a run' : `${missed.length} runs`}:\n${lines.join('\n')}`,
     });
   }
@@ -165,7 +175,7 @@ export class InspectionScheduler {
   }
 
   /** The report as its self-contained HTML page, to share as a file; undefined if it cannot be read. */
-  private htmlFile(id: string): PlanPost['file'] {
+  private htmlFile(id: string): ChatFile | undefined {
     try {
       const kept = this.deps.store.get(id);
       if (!kept) return undefined;
@@ -198,13 +208,20 @@ export class InspectionScheduler {
       const id = typeof result.structured?.id === 'string' ? result.structured.id : undefined;
       if (id) ran.reports.push(id);
       const head = `Scheduled inspection '${plan.name}' (due ${ran.dueAt})${cluster ? ` of ${cluster}` : ''}`;
+      const url = id && this.deps.reportUrl ? this.deps.reportUrl(id) : undefined;
       const text = result.isError
         ? `${head} failed: ${result.text}`
-        : `${head}\n${result.text}${id && this.deps.reportUrl ? `\nFull report (HTML): ${this.deps.reportUrl(id)}` : ''}`;
+        : `${head}\n${result.text}${url ? `\nFull report (HTML): ${url}` : ''}`;
       if (result.isError)
         logger.error({ plan: plan.name, cluster, error: result.text }, 'scheduled inspection failed');
       const file = !result.isError && id ? this.htmlFile(id) : undefined;
-      this.postAll(plan, { text, ...(file ? { file } : {}) });
+      this.postAll(plan, {
+        plan: plan.name,
+        text,
+        ...(id && !result.isError
+          ? { report: { id, ...(file ? { file } : {}), ...(url ? { url } : {}) } }
+          : {}),
+      });
     }
   }
 }

@@ -1,37 +1,49 @@
 // Under `kubemate serve`: the scheduler for the configured plans, posting through the chat bots.
-import { post, send } from '../bots/core/context.js';
-import { newKey } from '../bots/core/store.js';
-import type { SlackBot } from '../bots/slack/bot.js';
+import { announce } from '../bots/core/announce.js';
+import type { ChatCore } from '../bots/core/core.js';
+import { type ChatPlatform, parseChatTarget } from '../bots/core/platforms.js';
 import { InspectionScheduler, type PlanPost, type SummaryPoster } from './inspection-schedules.js';
 import type { App } from './wiring.js';
 
 /**
- * Posts plan summaries, then the HTML report as a file (Slack: files.uploadV2), through the chat
- * bots' durable outboxes, which deliver in order per channel. Channels are `<platform>:<id>`; a
- * platform that is not configured is an error the scheduler logs.
+ * Posts plan summaries through the chat bots' durable outboxes (in order per channel, paced,
+ * retried), on every platform a plan names (`<platform>:<id>`), each within its limits: the text
+ * split at the platform's length, then the HTML report as a file where the platform can share one
+ * (Slack, Feishu, WeCom) and as its link elsewhere (DingTalk), or a word that there is none. A
+ * platform whose bot is not running is an error the scheduler logs.
  */
-export function chatPoster(bots: { slack?: SlackBot }): SummaryPoster {
+export function chatPoster(bots: Partial<Record<ChatPlatform, { core: ChatCore }>>): SummaryPoster {
   return {
     post(channel: string, message: PlanPost) {
-      const [platform, id] = channel.includes(':')
-        ? (channel.split(/:(.*)/s) as [string, string])
-        : ['', channel];
-      if (platform === 'slack' && bots.slack) {
-        const ctx = bots.slack.core.ctx;
-        post(ctx, { channel: id }, { text: message.text });
-        if (message.file)
-          send(ctx, { op: 'upload', place: { channel: id }, key: newKey(), file: message.file });
-        return;
-      }
-      throw new Error(
-        `cannot post to '${channel}': no ${platform || '(unnamed)'} bot is configured (channels look like slack:C0123456)`,
+      const target = parseChatTarget(channel);
+      if ('error' in target) throw new Error(`cannot post: ${target.error}`);
+      const bot = bots[target.platform];
+      if (!bot) throw new Error(`cannot post to '${channel}': no ${target.platform} bot is running`);
+      const r = message.report;
+      announce(
+        bot.core.ctx,
+        target.platform,
+        { channel: target.id },
+        {
+          text: message.text,
+          tag: `[inspection ${message.plan}]`,
+          ...(r?.file ? { file: r.file } : {}),
+          ...(r && !r.url
+            ? {
+                instead: `(The HTML report ${r.id} cannot be shared as a file on ${target.platform}, and no inspections.publicUrl is configured to link it: set it to the address of kubemate serve, or read the report with inspection_report_get.)`,
+              }
+            : {}),
+        },
       );
     },
   };
 }
 
 /** The scheduler for the configured plans, or undefined when there are none. */
-export function buildScheduler(app: App, bots: { slack?: SlackBot }): InspectionScheduler | undefined {
+export function buildScheduler(
+  app: App,
+  bots: Partial<Record<ChatPlatform, { core: ChatCore }>>,
+): InspectionScheduler | undefined {
   const c = app.config.inspections;
   if (!c.plans.length) return undefined;
   const base = c.publicUrl?.replace(/\/+$/, '');

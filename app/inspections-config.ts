@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseChatTarget } from '../bots/core/platforms.js';
 import { SCOPES } from '../tools/inspection/check.js';
 import { parseCron } from '../tools/inspection/cron.js';
 
@@ -24,10 +25,19 @@ export const planSchema = z
     /** Clusters (kubeconfig contexts) to inspect; default the default cluster. */
     clusters: z.array(z.string().min(1)).min(1).optional(),
     namespace: z.string().min(1).optional(),
-    /** Chat channels the summary and the report link are posted to (e.g. "slack:C0123456"). */
+    /**
+     * Chat places the summary and the HTML report are posted to, as `<platform>:<id>`: `slack:C0123ABCD`,
+     * `feishu:oc_…`, `dingtalk:cid…==` (or `dingtalk:dm:<staffId>`), `wecom:<userid>`; each platform's
+     * bot must be configured.
+     */
     channels: z.array(z.string().min(1)).default([]),
   })
   .superRefine((p, ctx) => {
+    p.channels.forEach((channel, i) => {
+      const target = parseChatTarget(channel);
+      if ('error' in target)
+        ctx.addIssue({ code: 'custom', path: ['channels', i], message: `plan '${p.name}': ${target.error}` });
+    });
     try {
       // Parsing is not enough: "0 0 30 2 *" parses and never fires.
       parseCron(p.cron, p.timeZone).next(Date.now());

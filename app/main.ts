@@ -139,12 +139,16 @@ program
     if (bots.slack) {
       await bots.slack.start();
       a.logger.info({ mode: a.config.bots.slack.mode }, 'slack bot started');
-      a.canaryNotifiers.push(chatCanaryNotifier(bots.slack.core.ctx));
     }
     if (alerts) {
       alerts.service.start();
       a.logger.info({ routes: a.config.alerts.routes.length }, 'alertmanager webhook at /api/alerts');
     }
+    a.canaryNotifiers.push(
+      chatCanaryNotifier(
+        Object.fromEntries(Object.entries(bots).map(([platform, bot]) => [platform, bot.core.ctx])),
+      ),
+    );
     a.canaryRunner.start();
     const scheduler = buildScheduler(a, bots);
     if (scheduler) {

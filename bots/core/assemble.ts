@@ -7,7 +7,7 @@ import { ChannelGuard } from './channel-guard.js';
 import { ChatCore } from './core.js';
 import { DEFAULT_OUTBOX, Outbox, type OutboxOptions } from './outbox.js';
 import { ChatStore } from './store.js';
-import type { ChannelBinding, ChatTransport } from './types.js';
+import type { ChannelBinding, ChatFile, ChatTransport, Place } from './types.js';
 
 /** What every platform's bot needs from the app, whatever carries its messages. */
 export interface ChatBotBase {
@@ -22,6 +22,22 @@ export interface ChatBotBase {
   onStop?: () => void;
   audit: AuditSink;
   logger: Logger;
+}
+
+/** A platform's transport with its uploads done by `upload` instead (a kind of file it does not send itself). */
+export function withFileUpload(
+  transport: ChatTransport,
+  upload: (place: Place, file: ChatFile) => Promise<void>,
+): ChatTransport {
+  return {
+    platform: transport.platform,
+    post: (place, message, key) => transport.post(place, message, key),
+    ...(transport.findPosted
+      ? { findPosted: (place: Place, key: string, since: number) => transport.findPosted!(place, key, since) }
+      : {}),
+    update: (channel, messageId, message) => transport.update(channel, messageId, message),
+    upload,
+  };
 }
 
 /** Delivered messages are kept a week: long enough that a repeated cause never posts twice. */

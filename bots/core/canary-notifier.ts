@@ -1,17 +1,33 @@
 /**
  * Reports canary_progress steps in the chat thread a plan was started from, through the durable
- * outbox like every other message. The runner knows only the notifier interface.
+ * outbox of the platform it was started on (the requester's, `feishu:ou_…`; Slack for a plan
+ * started elsewhere with a thread), like every other message. On a platform without threads the
+ * step goes to the conversation, naming the plan. The runner knows only the notifier interface.
  */
 
 import type { CanaryNotifier } from '../../tools/canary/progress-runner.js';
 import type { CanaryPlan } from '../../tools/clients/canary-plans.js';
-import { type CoreContext, post } from './context.js';
+import { announce } from './announce.js';
+import type { CoreContext } from './context.js';
+import { type ChatPlatform, PLATFORM_TRAITS, platformOfPrincipal } from './platforms.js';
 
-export function chatCanaryNotifier(ctx: CoreContext): CanaryNotifier {
+export function chatCanaryNotifier(chats: Partial<Record<ChatPlatform, CoreContext>>): CanaryNotifier {
   return {
     notify(plan: CanaryPlan, text: string) {
       if (!plan.thread) return;
-      post(ctx, { channel: plan.thread.channel, thread: plan.thread.threadId }, { text });
+      const platform = platformOfPrincipal(plan.requester.id) ?? 'slack';
+      const ctx = chats[platform];
+      if (!ctx) return;
+      const { channel, threadId } = plan.thread;
+      announce(
+        ctx,
+        platform,
+        PLATFORM_TRAITS[platform].threads ? { channel, thread: threadId } : { channel },
+        {
+          text,
+          tag: `[canary ${plan.id} ${plan.namespace}/${plan.name}]`,
+        },
+      );
     },
   };
 }

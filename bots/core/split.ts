@@ -1,8 +1,20 @@
 /**
+ * Where a line longer than a part is cut: after the last space or sentence mark, and never inside a
+ * bracketed citation (`[F-1a2b3c4d]`, `[runbooks/oom.md]`): an unclosed `[` moves the cut before it.
+ */
+function cutPoint(take: string): number {
+  const open = take.lastIndexOf('[');
+  const limit = open > take.lastIndexOf(']') ? open : take.length;
+  for (let i = limit - 1; i > 0; i--) if (/[\s。，；！？、,;]/.test(take[i]!)) return i + 1;
+  return limit > 0 ? limit : take.length;
+}
+
+/**
  * Splits a long answer into parts of at most `maxBytes` UTF-8 bytes for platforms with small message
  * limits (WeCom text: 2048 bytes). Cuts fall between paragraphs where possible, then between lines,
  * so a citation, a list item or a plan line stays whole; only a single line longer than the limit
- * is cut inside, and then at a character boundary (never inside a multi-byte character).
+ * is cut inside, after a space or a sentence mark where it has one and never inside a bracketed
+ * citation, else at a character boundary (never inside a multi-byte character).
  */
 export function splitText(text: string, maxBytes: number): string[] {
   const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -36,6 +48,7 @@ export function splitText(text: string, maxBytes: number): string[] {
           if (bytes(take + ch) > maxBytes) break;
           take += ch;
         }
+        if (take.length < rest.length) take = take.slice(0, cutPoint(take));
         parts.push(take);
         rest = rest.slice(take.length);
       }

@@ -1,5 +1,5 @@
 import { AccessToken } from '../core/access-token.js';
-import { RetryLater, Undeliverable } from '../core/types.js';
+import { type ChatFile, RetryLater, Undeliverable } from '../core/types.js';
 
 export const WECOM_API = 'https://qyapi.weixin.qq.com';
 
@@ -105,5 +105,22 @@ export class WecomApi {
     const token = await this.accessToken();
     const q = new URLSearchParams({ access_token: token, ...query });
     return this.request('POST', `${path}?${q}`, path, undefined, form);
+  }
+
+  /**
+   * A file that is not an image (an HTML report) to people: uploaded as temporary media of type
+   * `file`, then sent as a file message. `touser` is one userid or several joined with `|`.
+   */
+  async sendFile(agentId: number, touser: string, file: ChatFile): Promise<void> {
+    const form = new FormData();
+    form.set('media', new Blob([Buffer.from(file.data, 'base64')], { type: file.mimeType }), file.name);
+    const r = await this.upload('/cgi-bin/media/upload', { type: 'file' }, form);
+    if (typeof r.media_id !== 'string' || !r.media_id) throw new Error('WeCom answered without a media_id');
+    await this.call('/cgi-bin/message/send', {
+      touser,
+      msgtype: 'file',
+      agentid: agentId,
+      file: { media_id: r.media_id },
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { assembleChat, type ChatBotBase } from '../core/assemble.js';
+import { assembleChat, type ChatBotBase, withFileUpload } from '../core/assemble.js';
 import type { ChatCore } from '../core/core.js';
 import type { Outbox } from '../core/outbox.js';
 import type { ChatStore } from '../core/store.js';
@@ -43,17 +43,20 @@ export function createWecomBot(o: WecomBotOptions): WecomBot {
     aesKey: aesKeyOf(o.encodingAesKey),
     ...(o.now ? { now: o.now } : {}),
   };
-  const transport = new WecomTransport(
-    new WecomApi(o.apiUrl, o.corpId, o.secret, o.now),
-    o.agentId,
-    o.approvers,
-  );
+  const api = new WecomApi(o.apiUrl, o.corpId, o.secret, o.now);
+  const transport = new WecomTransport(api, o.agentId, o.approvers);
   // An app writes to people, not channels: one setting for all of its chats.
   const chat = assembleChat(
     'wecom',
     o,
     'chat-wecom.db',
-    () => transport,
+    // Images go as images (the transport's upload); other files (an HTML report) as file messages.
+    () =>
+      withFileUpload(transport, (place, file) =>
+        file.mimeType.startsWith('image/')
+          ? transport.upload(place, file)
+          : api.sendFile(o.agentId, place.channel, file),
+      ),
     (channel) => ({ channel, allowWrites: o.allowWrites }),
   );
   const { core, outbox, store } = chat;

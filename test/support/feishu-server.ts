@@ -5,8 +5,8 @@ import { encryptEvent, eventSignature } from '../../bots/feishu/crypto.js';
 
 /**
  * A local Feishu/Lark Open API speaking the real wire format: `{code, msg, data}` bodies, tenant
- * access tokens from the app id and secret, `Authorization: Bearer`, message create / reply / patch
- * and image upload. It also builds event and card callback deliveries exactly as Feishu sends them:
+ * access tokens from the app id and secret, `Authorization: Bearer`, message create / reply / patch,
+ * image and file upload (an image or file message must name an uploaded key). It also builds event and card callback deliveries exactly as Feishu sends them:
  * the 2.0 event schema, encrypted with the Encrypt Key and signed (`X-Lark-Signature`).
  */
 /** As Feishu issues them (cli_ and 16 hex digits): the SDK's long-connection client checks the form. */
@@ -70,6 +70,9 @@ export function buttonValue(card: FeishuMessage, action: 'approve' | 'reject'): 
 export async function startFeishuServer() {
   const messages: FeishuMessage[] = [];
   const images = new Map<string, { bytes: Buffer; name: string }>();
+  const files = new Map<string, { bytes: Buffer; name: string; type: string }>();
+  /** Answers to give instead of serving, by path: Feishu having trouble. */
+  const failures: Array<{ path: string; status: number; code: number }> = [];
   const calls: FeishuCall[] = [];
   const tokens = new Set<string>();
   const watchers: Array<(m: FeishuMessage) => void> = [];
@@ -116,6 +119,11 @@ export async function startFeishuServer() {
       return answer(200, 0, 'ok', { tenant_access_token: token, expire: 7200 });
     }
     if (!auth || !tokens.has(auth)) return answer(400, 99991663, 'Invalid access token for authorization.');
+    const failure = failures.findIndex((f) => f.path === url.pathname);
+    if (failure >= 0) {
+      const f = failures.splice(failure, 1)[0]!;
+      return answer(f.status, f.code, 'Internal Server Error');
+    }
     if (url.pathname === '/open-apis/bot/v3/info' && req.method === 'GET')
       return answer(200, 0, 'ok', {
         bot: { activate_status: 2, app_name: 'kubemate', open_id: BOT_OPEN_ID },
@@ -131,6 +139,25 @@ export async function startFeishuServer() {
       images.set(key, { bytes: Buffer.from(await image.arrayBuffer()), name: (image as File).name });
       return answer(200, 0, 'success', { data: { image_key: key } });
     }
+    if (url.pathname === '/open-apis/im/v1/files' && req.method === 'POST') {
+      const form = await new Response(raw, {
+        headers: { 'content-type': req.headers['content-type'] ?? '' },
+      }).formData();
+      const file = form.get('file');
+      const type = String(form.get('file_type') ?? '');
+      if (!['opus', 'mp4', 'pdf', 'doc', 'xls', 'ppt', 'stream'].includes(type) || !(file instanceof Blob))
+        return answer(400, 234001, 'Invalid request param.');
+      if (!form.get('file_name')) return answer(400, 234001, 'Invalid request param: file_name');
+      if (file.size === 0 || file.size > 30 * 1024 * 1024)
+        return answer(400, 234006, 'The file size exceed the max value.');
+      const key = `file_v3_${randomUUID()}`;
+      files.set(key, {
+        bytes: Buffer.from(await file.arrayBuffer()),
+        name: String(form.get('file_name')),
+        type,
+      });
+      return answer(200, 0, 'success', { data: { file_key: key } });
+    }
     const create = url.pathname === '/open-apis/im/v1/messages' && req.method === 'POST';
     const reply = url.pathname.match(/^\/open-apis\/im\/v1\/messages\/([^/]+)\/reply$/);
     const patch = url.pathname.match(/^\/open-apis\/im\/v1\/messages\/([^/]+)$/);
@@ -144,6 +171,10 @@ export async function startFeishuServer() {
       }
       if (Buffer.byteLength(String(b.content)) > 30 * 1024)
         return answer(400, 230025, 'The message content exceeds the limit.');
+      if (b.msg_type === 'file' && !files.has(String(content.file_key)))
+        return answer(400, 230001, 'invalid file_key');
+      if (b.msg_type === 'image' && !images.has(String(content.image_key)))
+        return answer(400, 230001, 'invalid image_key');
       let chat: string;
       let root: string | undefined;
       if (create) {
@@ -212,8 +243,13 @@ export async function startFeishuServer() {
     watch: (fn: (m: FeishuMessage) => void) => watchers.push(fn),
     /** The messages in a thread, its root first. */
     thread: (root: string) => messages.filter((m) => m.message_id === root || m.root_id === root),
+    /** The next `times` calls to `path` fail with HTTP `status` (a server error by default). */
+    failNext(path: string, times = 1, status = 500, code = 2200) {
+      for (let i = 0; i < times; i++) failures.push({ path, status, code });
+    },
     messages,
     images,
+    files,
     calls,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

@@ -42,6 +42,7 @@ export async function startWecomServer() {
   /** Response codes issued and not yet used, per card task id. */
   const codes = new Map<string, string>();
   const media = new Map<string, Buffer>();
+  const mediaInfo = new Map<string, { type: string; name: string }>();
   const watchers: Array<(m: WecomMessage) => void> = [];
   let counter = 0;
 
@@ -80,12 +81,19 @@ export async function startWecomServer() {
         headers: { 'content-type': req.headers['content-type'] ?? '' },
       }).formData();
       const file = form.get('media');
-      if (url.searchParams.get('type') !== 'image' || !(file instanceof Blob))
+      const type = url.searchParams.get('type') ?? '';
+      if (!['image', 'file'].includes(type) || !(file instanceof Blob))
         return answer(40004, 'invalid media type');
+      // WeCom takes JPG and PNG as images, and any file of 5 bytes to 20 MB as a file.
+      if (type === 'image' && !/^image\/(png|jpeg)$/.test(file.type))
+        return answer(40005, 'invalid file type');
+      if (type === 'file' && (file.size < 5 || file.size > 20 * 1024 * 1024))
+        return answer(40006, 'invalid file size');
       const id = `media-${randomBytes(6).toString('hex')}`;
       media.set(id, Buffer.from(await file.arrayBuffer()));
+      mediaInfo.set(id, { type, name: (file as File).name });
       return answer(0, 'ok', {
-        type: 'image',
+        type,
         media_id: id,
         created_at: String(Math.floor(Date.now() / 1000)),
       });
@@ -121,9 +129,9 @@ export async function startWecomServer() {
         m.card = card;
         m.taskId = card.task_id;
         m.history.push(card);
-      } else if (m.msgtype === 'image') {
-        m.mediaId = String((b.image as { media_id?: string } | undefined)?.media_id);
-        if (!media.has(m.mediaId)) return answer(40007, 'invalid media_id');
+      } else if (m.msgtype === 'image' || m.msgtype === 'file') {
+        m.mediaId = String((b[m.msgtype] as { media_id?: string } | undefined)?.media_id);
+        if (mediaInfo.get(m.mediaId)?.type !== m.msgtype) return answer(40007, 'invalid media_id');
       } else return answer(40008, 'invalid message type');
       messages.push(m);
       for (const w of watchers) w(m);
@@ -160,6 +168,8 @@ export async function startWecomServer() {
     messages,
     calls,
     media,
+    /** What each media id was uploaded as: its type (image, file) and file name. */
+    mediaInfo,
     /** Every token issued so far stops working (as when the platform expires them early). */
     revokeTokens: () => tokens.clear(),
     /** Calls `fn` with each message the app sends (benchmarks). */

@@ -23,6 +23,24 @@ describe('splitText', () => {
     expect(parts.join('')).toBe(line + line);
     expect(parts.join('')).not.toContain('\uFFFD');
   });
+
+  it('cuts a long line after a space or a sentence mark, never inside a citation', () => {
+    const line = Array.from(
+      { length: 30 },
+      (_, i) => `磁盘将在 24 小时内写满 [F-${(0x1a2b3c00 + i).toString(16)}]，请扩容。`,
+    ).join('');
+    const parts = splitText(line, 200);
+    expect(parts.length).toBeGreaterThan(5);
+    expect(parts.every((p) => bytes(p) <= 200)).toBe(true);
+    expect(parts.join('')).toBe(line);
+    for (const p of parts) {
+      // Every bracket a part opens it closes: no citation is cut in two.
+      expect(p.split('[').length).toBe(p.split(']').length);
+      expect(p).toMatch(/[，。 ]$|\]$/);
+    }
+    const cited = parts.flatMap((p) => [...p.matchAll(/\[F-[0-9a-f]{8}\]/g)].map((m) => m[0]));
+    expect(cited).toHaveLength(30);
+  });
 });
 
 describe('toPlainText', () => {
