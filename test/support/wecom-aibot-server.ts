@@ -54,6 +54,7 @@ export async function startWecomAibotServer() {
   const received: Frame[] = [];
   /** Callback req_ids the client has sent a frame on (a reply, a card update). */
   const answered = new Set<string>();
+  const watchers: Array<(reqId: string) => void> = [];
   let opened = 0;
   let pings = 0;
   let live: WebSocket | undefined;
@@ -74,7 +75,10 @@ export async function startWecomAibotServer() {
       received.push(f);
       const reqId = f.headers?.req_id;
       if (!f.cmd || !reqId) return;
-      if (callbacks.has(reqId)) answered.add(reqId);
+      if (callbacks.has(reqId) && !answered.has(reqId)) {
+        answered.add(reqId);
+        for (const w of watchers) w(reqId);
+      }
       if (f.cmd === 'aibot_subscribe') {
         const ok = f.body?.bot_id === BOT_ID && f.body?.secret === BOT_SECRET;
         subscribes.push({ botId: f.body?.bot_id, ok });
@@ -208,6 +212,25 @@ export async function startWecomAibotServer() {
     isLive: () => live !== undefined,
     /** Whether the client answered the callback sent under `reqId` (replied, or updated the card). */
     answered: (reqId: string) => answered.has(reqId),
+    /** Calls `fn` with a callback's req_id when the client first answers it (benchmarks). */
+    watch: (fn: (reqId: string) => void) => watchers.push(fn),
+    /** A message callback frame as WeCom sends it, without sending it (benchmarks drive the adapter directly). */
+    messageFrame(o: { user: string; text: string }) {
+      const reqId = randomBytes(10).toString('hex');
+      chats.add(o.user);
+      callbacks.set(reqId, { chat: o.user, kind: 'message', at: Date.now() });
+      return JSON.stringify({
+        cmd: 'aibot_msg_callback',
+        headers: { req_id: reqId },
+        body: {
+          msgid: newMsgId(),
+          create_time: Math.floor(Date.now() / 1000),
+          ...who(o),
+          msgtype: 'text',
+          text: { content: o.text },
+        },
+      });
+    },
     /** A person's message as `aibot_msg_callback` (in a group when `group` is set). */
     pushMessage(o: { user: string; group?: string; text: string; msgid?: string }) {
       const msgid = o.msgid ?? newMsgId();
