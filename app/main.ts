@@ -163,7 +163,7 @@ program
     if (bots.wecom) {
       await bots.wecom.start();
       a.logger.info(
-        'mode' in bots.wecom
+        bots.wecom.mode === 'long-connection'
           ? 'wecom bot started (intelligent robot, long connection, outbound only)'
           : 'wecom bot started (callback at /wecom/callback)',
       );

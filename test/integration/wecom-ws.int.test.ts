@@ -96,7 +96,7 @@ beforeAll(async () => {
   writeFileSync(policyFile, POLICY);
   app = buildApp({ ...cfg, policy: { ...cfg.policy, file: policyFile } }, silentLogger, { audit });
   const built = buildBots(app).wecom!;
-  if (!('mode' in built)) throw new Error('expected the long-connection bot');
+  if (built.mode !== 'long-connection') throw new Error('expected the long-connection bot');
   bot = built;
   await bot.start();
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { wecomConfigSchema } from '../../app/bots-config.js';
+import { checkWecom } from '../../app/commands/bots.js';
 import { ConfigError, loadConfig } from '../../app/config.js';
 import { normaliseAibotEvent, normaliseAibotMessage } from '../../bots/wecom/aibot-inbound.js';
+import { BOT_ID, BOT_SECRET, startWecomAibotServer } from '../support/wecom-aibot-server.js';
 
 const env = (vars: Record<string, string>) => ({ KUBEMATE_BOTS__WECOM__ENABLED: 'true', ...vars });
 function errorOf(vars: Record<string, string>): string {
@@ -138,5 +141,32 @@ describe('intelligent robot callbacks', () => {
     expect(normaliseAibotEvent({ ...base, event: { eventtype: 'enter_chat' } }, 'aibKubemate01')).toEqual({
       ignored: 'enter_chat',
     });
+  });
+});
+
+describe('kubemate bots check in long-connection mode', () => {
+  const config = (url: string) =>
+    wecomConfigSchema.parse({
+      enabled: true,
+      mode: 'long-connection',
+      botId: BOT_ID,
+      secret: BOT_SECRET,
+      url,
+    });
+
+  it('checks that the gateway opens a socket, without subscribing (that would take the robot from a running Kubemate)', async () => {
+    const gw = await startWecomAibotServer();
+    try {
+      const ok = await checkWecom(config(gw.url));
+      expect(ok.ok).toBe(true);
+      expect(ok.lines[0]).toContain(`${gw.url} reachable`);
+      expect(gw.opened()).toBe(1);
+      expect(gw.subscribes).toEqual([]);
+    } finally {
+      await gw.close();
+    }
+    const down = await checkWecom(config(gw.url));
+    expect(down.ok).toBe(false);
+    expect(down.lines[0]).toContain('outbound wss:// to it must be allowed');
   });
 });
