@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DINGTALK_API, DINGTALK_OAPI } from '../bots/dingtalk/api.js';
 import { FEISHU_DOMAINS } from '../bots/feishu/api.js';
 import { WECOM_API } from '../bots/wecom/api.js';
+import { WECOM_WS_URL } from '../bots/wecom/long-connection.js';
 
 const channelSchema = z.strictObject({
   /** Slack channel id (C…, G… or D…). */
@@ -108,15 +109,23 @@ export const feishuConfigSchema = z
         ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
   });
 
-/** bots.wecom: a WeCom self-built application (自建应用) with its callback URL; secrets as values or files. */
+/**
+ * bots.wecom: a WeCom self-built application (自建应用) with its callback URL (`mode: callback`), or an
+ * intelligent robot (智能机器人) over its long connection (`mode: long-connection`, no inbound URL);
+ * secrets as values or files.
+ */
 export const wecomConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
+    mode: z
+      .enum(['callback', 'long-connection'], { error: 'mode must be callback or long-connection' })
+      .default('callback'),
     corpId: z
       .string()
       .regex(/^w[wx][A-Za-z0-9]+$/, 'must be the corp id, such as ww1436e0e65a779aee')
       .optional(),
     agentId: z.number().int().positive().optional(),
+    /** The app's Secret (callback mode) or the intelligent robot's Secret (long-connection mode). */
     secret: z.string().min(1).optional(),
     secretFile: z.string().min(1).optional(),
     token: z.string().min(1).optional(),
@@ -126,7 +135,14 @@ export const wecomConfigSchema = z
       .regex(/^[A-Za-z0-9]{43}$/, 'must be the 43-character EncodingAESKey from the admin console')
       .optional(),
     encodingAesKeyFile: z.string().min(1).optional(),
-    /** The server API base; change only for an egress proxy. */
+    /** The intelligent robot's Bot ID (long-connection mode). */
+    botId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{4,128}$/, "must be the intelligent robot's Bot ID, letters and digits")
+      .optional(),
+    /** The long connection's gateway; change only for an egress proxy. */
+    url: z.url({ protocol: /^wss?$/ }).default(WECOM_WS_URL),
+    /** The server API base (callback mode); change only for an egress proxy. */
     apiUrl: z.url({ protocol: /^https?$/ }).default(WECOM_API),
     /** Userids who receive every approval card besides the requester (WeCom has no shared threads for apps). */
     approvers: z.array(z.string().min(1)).default([]),
@@ -136,12 +152,55 @@ export const wecomConfigSchema = z
   })
   .superRefine((s, ctx) => {
     if (!s.enabled) return;
+    if (s.mode === 'long-connection') {
+      if (!s.botId)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['botId'],
+          message: "set botId: the intelligent robot's Bot ID (its API settings, 长连接 mode)",
+        });
+      if (!s.secret && !s.secretFile)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['secret'],
+          message: "set secret or secretFile: the intelligent robot's Secret",
+        });
+      // Keys of the other mode would silently do nothing: say so rather than half-apply the block.
+      for (const key of [
+        'corpId',
+        'agentId',
+        'token',
+        'tokenFile',
+        'encodingAesKey',
+        'encodingAesKeyFile',
+      ] as const)
+        if (s[key] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `${key} belongs to callback mode; remove it, or set mode: callback`,
+          });
+      if (s.approvers.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvers'],
+          message:
+            'approvers applies to callback mode only; with the long connection the card goes to the chat where the change was asked (ask in a group with the approvers)',
+        });
+      return;
+    }
     if (!s.corpId) ctx.addIssue({ code: 'custom', path: ['corpId'], message: 'set corpId (ww…)' });
     if (!s.agentId)
       ctx.addIssue({ code: 'custom', path: ['agentId'], message: "set agentId (the app's AgentId)" });
     for (const key of ['secret', 'token', 'encodingAesKey'] as const)
       if (!s[key] && !s[`${key}File`])
         ctx.addIssue({ code: 'custom', path: [key], message: `set ${key} or ${key}File` });
+    if (s.botId)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['botId'],
+        message: 'botId belongs to long-connection mode; remove it, or set mode: long-connection',
+      });
   });
 
 const dingtalkChatSchema = z.strictObject({
@@ -299,6 +358,20 @@ export function wecomSecrets(c: WecomConfig): WecomSecrets {
     token: get('token'),
     encodingAesKey,
   };
+}
+
+export interface WecomRobotSecrets {
+  url: string;
+  botId: string;
+  secret: string;
+}
+
+/** The long-connection mode's settings: the intelligent robot's Bot ID and Secret. */
+export function wecomRobotSecrets(c: WecomConfig): WecomRobotSecrets {
+  const value = secret(c.secret, c.secretFile, 'secret', 'bots.wecom');
+  if (!c.botId || !value)
+    throw new Error('bots.wecom: set botId and secret (or secretFile) for the long connection');
+  return { url: c.url, botId: c.botId, secret: value };
 }
 
 export interface DingtalkSecrets {

@@ -4,14 +4,22 @@ import { RefusedDeliveries } from '../bots/core/people.js';
 import { createDingtalkBot, type DingtalkBot } from '../bots/dingtalk/bot.js';
 import { createFeishuBot, type FeishuBot } from '../bots/feishu/bot.js';
 import { createSlackBot, type SlackBot } from '../bots/slack/bot.js';
+import { createWecomAibot, type WecomAibotBot } from '../bots/wecom/aibot-bot.js';
 import { createWecomBot, type WecomBot } from '../bots/wecom/bot.js';
-import { dingtalkSecrets, feishuSecrets, slackSecrets, wecomSecrets } from './bots-config.js';
+import {
+  dingtalkSecrets,
+  feishuSecrets,
+  slackSecrets,
+  wecomRobotSecrets,
+  wecomSecrets,
+} from './bots-config.js';
 import type { App } from './wiring.js';
 
 export interface Bots {
   slack?: SlackBot;
   feishu?: FeishuBot;
-  wecom?: WecomBot;
+  /** Callback mode (a self-built app) or long-connection mode (an intelligent robot). */
+  wecom?: WecomBot | WecomAibotBot;
   dingtalk?: DingtalkBot;
 }
 
@@ -23,7 +31,9 @@ export function buildBots(app: App): Bots {
     ...(app.config.bots.wecom.enabled ? { wecom: buildWecom(app) } : {}),
     ...(app.config.bots.dingtalk.enabled ? { dingtalk: buildDingtalk(app) } : {}),
   };
-  for (const [platform, bot] of Object.entries(bots) as Array<[string, SlackBot | FeishuBot | WecomBot]>) {
+  for (const [platform, bot] of Object.entries(bots) as Array<
+    [string, SlackBot | FeishuBot | WecomBot | WecomAibotBot]
+  >) {
     app.metrics.service.watchDepth('outbox', () => bot.store.pendingCount(), platform);
   }
   return bots;
@@ -93,8 +103,19 @@ function buildDingtalk(app: App): DingtalkBot {
   });
 }
 
-function buildWecom(app: App): WecomBot {
+function buildWecom(app: App): WecomBot | WecomAibotBot {
   const c = app.config.bots.wecom;
+  if (c.mode === 'long-connection')
+    return createWecomAibot({
+      ...wecomRobotSecrets(c),
+      allowWrites: c.allowWrites,
+      outbox: { perChannelIntervalMs: c.perUserIntervalSeconds * 1000 },
+      dataDir: app.config.dataDir,
+      pipeline: app.pipeline,
+      ...chatAgentFor(app),
+      audit: app.audit,
+      logger: app.logger,
+    });
   return createWecomBot({
     ...wecomSecrets(c),
     approvers: c.approvers,

@@ -131,7 +131,7 @@ export async function buildHttpServer(app: App, bots: Bots = {}, alerts?: Alerts
   });
   if (bots.feishu && app.config.bots.feishu.mode === 'webhook')
     await fastify.register(feishuHttpPlugin, { bot: bots.feishu, app });
-  if (bots.wecom) await fastify.register(wecomHttpPlugin, { bot: bots.wecom, app });
+  if (bots.wecom?.mode === 'callback') await fastify.register(wecomHttpPlugin, { bot: bots.wecom, app });
   if (bots.dingtalk?.mode === 'http') await fastify.register(dingtalkHttpPlugin, { bot: bots.dingtalk, app });
   return fastify;
 }

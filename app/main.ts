@@ -166,7 +166,11 @@ program
     }
     if (bots.wecom) {
       await bots.wecom.start();
-      a.logger.info('wecom bot started (callback at /wecom/callback)');
+      a.logger.info(
+        bots.wecom.mode === 'long-connection'
+          ? 'wecom bot started (intelligent robot, long connection, outbound only)'
+          : 'wecom bot started (callback at /wecom/callback)',
+      );
     }
     if (bots.dingtalk) {
       await bots.dingtalk.start();

@@ -19,8 +19,10 @@ import { TOPIC_ROBOT } from '../bots/dingtalk/inbound.js';
 import { handleDingtalkCallback } from '../bots/dingtalk/webhook.js';
 import { createFeishuBot, type FeishuBot } from '../bots/feishu/bot.js';
 import { handleFeishuRequest } from '../bots/feishu/webhook.js';
+import { createWecomAibot } from '../bots/wecom/aibot-bot.js';
 import { createWecomBot, type WecomBot } from '../bots/wecom/bot.js';
 import { aesKeyOf } from '../bots/wecom/crypto.js';
+import { frameSchema } from '../bots/wecom/long-connection.js';
 import { handleWecomCallback } from '../bots/wecom/webhook.js';
 import { ApprovalStore } from '../policies/approvals.js';
 import { makeAgent, ollamaAt, tempDir } from '../test/support/agent-harness.js';
@@ -30,6 +32,7 @@ import * as feishuWire from '../test/support/feishu-server.js';
 import { startScriptedOllama } from '../test/support/ollama-scripted.js';
 import { testPipeline } from '../test/support/pipeline.js';
 import { engineFrom } from '../test/support/policy.js';
+import * as robotWire from '../test/support/wecom-aibot-server.js';
 import * as wecomWire from '../test/support/wecom-server.js';
 import { approvalTools } from '../tools/approvals/index.js';
 import { silentLogger } from '../tools/core/logger.js';
@@ -38,6 +41,9 @@ import { percentile } from './stats.js';
 const DISPATCH = Number(process.env.BENCH_IM_DISPATCH ?? 500);
 const REPLIES = Number(process.env.BENCH_IM_REPLIES ?? 200);
 const TARGET_DISPATCH_P99 = 5;
+/** BENCH_IM_PLATFORMS=wecom-ws,feishu runs only those (default: all). */
+const only = (platform: string) =>
+  !process.env.BENCH_IM_PLATFORMS || process.env.BENCH_IM_PLATFORMS.split(',').includes(platform);
 const TARGET_REPLY_P50 = 200;
 
 const POLICY = `
@@ -292,6 +298,73 @@ async function benchWecom(ollamaUrl: string): Promise<string[]> {
   }
 }
 
+/**
+ * WeCom's intelligent robot over its long connection: parse + validate + dispatch of a callback frame
+ * (what the connection does with each text frame), and the first visible reply over the socket.
+ */
+async function benchWecomRobot(ollamaUrl: string): Promise<string[]> {
+  const remote = await robotWire.startWecomAibotServer();
+  const s = shared(ollamaUrl);
+  const bot = createWecomAibot({
+    url: remote.url,
+    botId: robotWire.BOT_ID,
+    secret: robotWire.BOT_SECRET,
+    allowWrites: false,
+    dataDir: tempDir('kubemate-bench-wecom-robot-'),
+    outbox: { perChannelIntervalMs: 0 },
+    pipeline: s.pipeline,
+    agent: s.agent,
+    audit: s.audit,
+    logger: silentLogger,
+  });
+  await bot.start();
+  const settle = async () => {
+    await bot.core.settled();
+    await bot.outbox.drained();
+  };
+  try {
+    const frames = Array.from({ length: DISPATCH + 50 }, () =>
+      remote.messageFrame({ user: 'alice', text: 'help' }),
+    );
+    const dispatch: number[] = [];
+    for (const [i, raw] of frames.entries()) {
+      const t = performance.now();
+      bot.onCallback(frameSchema.parse(JSON.parse(raw)));
+      const ms = performance.now() - t;
+      if (i >= 50) dispatch.push(ms);
+      await settle();
+    }
+    let next: { reqId: string; done: (at: number) => void } | undefined;
+    remote.watch((reqId) => {
+      if (next?.reqId !== reqId) return;
+      next.done(performance.now());
+      next = undefined;
+    });
+    // The first reply a question gets is the one on its req_id; each is settled before the next.
+    const first = await firstReplies(async () => {
+      const sentAt = performance.now();
+      const { reqId } = remote.pushMessage({ user: 'alice', text: 'why is api slow?' });
+      const replied = new Promise<number>((done) => {
+        next = { reqId, done };
+      });
+      return { sentAt, replied };
+    }, settle);
+    return [
+      line('wecom (long connection)', 'parse + validate + dispatch', dispatch, 99, TARGET_DISPATCH_P99),
+      line(
+        'wecom (long connection)',
+        'first visible reply over the socket (scripted model)',
+        first,
+        50,
+        TARGET_REPLY_P50,
+      ),
+    ];
+  } finally {
+    await bot.stop();
+    await remote.close();
+  }
+}
+
 async function benchDingtalk(ollamaUrl: string): Promise<string[]> {
   const remote = await dingtalkWire.startDingtalkServer();
   const s = shared(ollamaUrl);
@@ -396,9 +469,10 @@ export async function benchIm(): Promise<string[]> {
   try {
     return [
       'im: enterprise IM adapters on the chat core (local platform servers speaking the wire format)',
-      ...(await benchFeishu(ollama.url)),
-      ...(await benchWecom(ollama.url)),
-      ...(await benchDingtalk(ollama.url)),
+      ...(only('feishu') ? await benchFeishu(ollama.url) : []),
+      ...(only('wecom') ? await benchWecom(ollama.url) : []),
+      ...(only('wecom-ws') ? await benchWecomRobot(ollama.url) : []),
+      ...(only('dingtalk') ? await benchDingtalk(ollama.url) : []),
     ];
   } finally {
     await ollama.close();

@@ -1,5 +1,6 @@
 import { webApi } from '@slack/bolt';
 import type { Command } from 'commander';
+import { WebSocket } from 'undici';
 import { DingtalkApi } from '../../bots/dingtalk/api.js';
 import { FeishuApi, FeishuApiError } from '../../bots/feishu/api.js';
 import { WecomApi } from '../../bots/wecom/api.js';
@@ -12,6 +13,7 @@ import {
   type SlackConfig,
   slackSecrets,
   type WecomConfig,
+  wecomRobotSecrets,
   wecomSecrets,
 } from '../bots-config.js';
 import type { Config } from '../config.js';
@@ -114,6 +116,7 @@ const WECOM_HINTS: Record<number, string> = {
 /** Checks the WeCom configuration: the EncodingAESKey decodes, and an access token is granted. */
 export async function checkWecom(c: WecomConfig): Promise<{ ok: boolean; lines: string[] }> {
   if (!c.enabled) return { ok: true, lines: ['wecom: disabled (bots.wecom.enabled is false)'] };
+  if (c.mode === 'long-connection') return checkWecomRobot(c);
   let secrets: ReturnType<typeof wecomSecrets>;
   try {
     secrets = wecomSecrets(c);
@@ -187,4 +190,46 @@ export function registerBotCommands(program: Command, config: () => Config): voi
       process.stdout.write(`${results.flatMap((r) => r.lines).join('\n')}\n`);
       process.exitCode = results.every((r) => r.ok) ? 0 : 1;
     });
+}
+
+/**
+ * Long-connection mode: checks that the gateway can be reached (a socket opens). It does not subscribe:
+ * WeCom keeps one connection per robot, so subscribing here would take the robot from a running
+ * Kubemate. The Bot ID and Secret are checked when `kubemate serve` subscribes (a refusal stops it
+ * with an error naming them).
+ */
+async function checkWecomRobot(c: WecomConfig): Promise<{ ok: boolean; lines: string[] }> {
+  let robot: ReturnType<typeof wecomRobotSecrets>;
+  try {
+    robot = wecomRobotSecrets(c);
+  } catch (e) {
+    return { ok: false, lines: [`wecom: ${(e as Error).message}`] };
+  }
+  const reached = await new Promise<string | undefined>((resolve) => {
+    const ws = new WebSocket(robot.url);
+    const timer = setTimeout(() => {
+      ws.close();
+      resolve('no answer within 10 s');
+    }, 10_000);
+    ws.addEventListener('open', () => {
+      clearTimeout(timer);
+      ws.close(1000);
+      resolve(undefined);
+    });
+    ws.addEventListener('error', () => {
+      clearTimeout(timer);
+      resolve('the socket could not be opened');
+    });
+  });
+  return reached
+    ? {
+        ok: false,
+        lines: [`wecom: check failed: ${robot.url}: ${reached} (outbound wss:// to it must be allowed)`],
+      }
+    : {
+        ok: true,
+        lines: [
+          `wecom: long-connection gateway ${robot.url} reachable; bot ${robot.botId} and its secret are checked when kubemate serve subscribes`,
+        ],
+      };
 }

@@ -26,7 +26,7 @@ export async function converse(
   question: string,
   place: Place,
 ): Promise<void> {
-  const working = post(ctx, place, { text: '_Working on it…_' });
+  const working = post(ctx, place, { text: '_Working on it…_', progress: true });
   const context = channelContext(ctx.binding(place.channel));
   const key = placeKey(ctx.platform, place);
   const threadId = ctx.store.agentThread(key, asker.principal.id);
@@ -39,7 +39,7 @@ export async function converse(
     if (e.type === 'tool_result' && e.images?.length) charts.push({ images: e.images, title: e.name });
     if (e.type !== 'tool_call') return;
     steps.push(e.name);
-    update(ctx, place.channel, working, { text: `_Working on it… (${steps.join(', ')})_` });
+    update(ctx, place.channel, working, { text: `_Working on it… (${steps.join(', ')})_`, progress: true });
   };
   let answer: Awaited<ReturnType<ReturnType<CoreContext['agent']>['ask']>>;
   try {

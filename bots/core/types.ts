@@ -86,6 +86,11 @@ export interface OutMessage {
   card?: ApprovalCard;
   /** Buttons under the text (not on approval cards, which have their own). */
   actions?: MessageAction[];
+  /**
+   * An interim message that an update will replace ("Working on it…"): a platform that streams
+   * replies (WeCom's intelligent robot) keeps it open until the update that is not interim.
+   */
+  progress?: boolean;
 }
 
 /** A file for the thread: a chart a tool drew, say. Stored in the outbox until it is out. */

@@ -24,6 +24,7 @@ export interface WecomBotOptions extends ChatBotBase {
 type Query = Record<string, string | string[] | undefined>;
 
 export interface WecomBot {
+  mode: 'callback';
   core: ChatCore;
   outbox: Outbox;
   store: ChatStore;
@@ -61,6 +62,7 @@ export function createWecomBot(o: WecomBotOptions): WecomBot {
   );
   const { core, outbox, store } = chat;
   return {
+    mode: 'callback',
     core,
     outbox,
     store,

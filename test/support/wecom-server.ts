@@ -190,6 +190,16 @@ export const buttonKeys = (card: Record<string, unknown> | undefined) =>
     .map((b) => b.key)
     .filter((k) => !k.startsWith('done:'));
 
+/** The text a template card shows (titles, sub-title and its key-value lines). */
+export function cardVisibleText(card: Record<string, unknown> | undefined): string {
+  if (!card) return '';
+  const title = card.main_title as { title?: string; desc?: string } | undefined;
+  const rows = (card.horizontal_content_list ?? []) as Array<{ keyname: string; value?: string }>;
+  return [title?.title, title?.desc, card.sub_title_text, ...rows.map((r) => `${r.keyname} ${r.value ?? ''}`)]
+    .filter(Boolean)
+    .join('\n');
+}
+
 let msgCounter = 7_000_000_000_000_000_000n;
 
 /** A text message from a person, as the decrypted callback XML. */
