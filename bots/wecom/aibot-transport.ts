@@ -199,6 +199,14 @@ export class WecomBotTransport implements ChatTransport {
 
   /** Charts: as an image in a finished stream reply (JPG/PNG, base64 and MD5), when a callback allows. */
   async upload(place: Place, file: ChatFile): Promise<void> {
+    if (file.mimeType !== 'image/png' && file.mimeType !== 'image/jpeg') {
+      // The robot's messages carry images only: a report (HTML) cannot be sent as a file here.
+      await this.markdown(
+        place.channel,
+        `${file.title} (${file.name}): the intelligent robot cannot send files; open it in Kubemate (\`/reports\` under \`kubemate serve\`) or use WeCom's callback mode to receive it.`,
+      );
+      return;
+    }
     const cb = this.callback(place.thread);
     if (!cb) {
       await this.markdown(place.channel, `${file.title}: charts are shown only in reply to a question.`);

@@ -148,7 +148,12 @@ beforeAll(async () => {
   });
   app = buildApp(cfg, silentLogger);
   const built = buildBots(app);
-  bots = { slack: built.slack!, feishu: built.feishu!, dingtalk: built.dingtalk!, wecom: built.wecom! };
+  bots = {
+    slack: built.slack!,
+    feishu: built.feishu!,
+    dingtalk: built.dingtalk!,
+    wecom: built.wecom as WecomBot,
+  };
   for (const bot of Object.values(bots)) await bot.start();
   scheduler = schedulerOf(app.config.inspections.plans, (id) => `https://kubemate.test/reports/${id}`);
 }, 60_000);
