@@ -142,7 +142,7 @@ program
       a.canaryNotifiers.push(chatCanaryNotifier(bots.slack.core.ctx));
     }
     if (alerts) {
-      alerts.service.start();
+      await alerts.service.start();
       a.logger.info({ routes: a.config.alerts.routes.length }, 'alertmanager webhook at /api/alerts');
     }
     a.canaryRunner.start();

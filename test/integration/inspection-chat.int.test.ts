@@ -115,9 +115,9 @@ describe('/kubemate inspect in Slack', () => {
   it('runs an inspection of the channel’s namespace as the person who asked, and posts its summary', async () => {
     const res = await slash('UALICE', 'inspect cluster');
     expect(res.statusCode).toBe(200);
-    const reports = app.inspections.list({ limit: 10 }).filter((r) => r.by === 'slack:UALICE');
+    const reports = (await app.inspections.list({ limit: 10 })).filter((r) => r.by === 'slack:UALICE');
     expect(reports).toHaveLength(1);
-    const report = JSON.parse(app.inspections.get(reports[0]!.id)!.body) as Report;
+    const report = JSON.parse((await app.inspections.get(reports[0]!.id))!.body) as Report;
     expect(report).toMatchObject({ namespace: ns, scopes: ['cluster'], trigger: { by: 'slack:UALICE' } });
     const lonely = findingId('cluster.services.no-endpoints', `${ns}/service/lonely`);
     expect(report.findings.map((f) => f.id)).toContain(lonely);
