@@ -437,7 +437,7 @@ describe('inspection_run over MCP', () => {
   });
 
   it('lists and reads kept reports, filtered; a bad id or scope is refused clearly and nothing is stored', async () => {
-    const before = app.inspections.count();
+    const before = await app.inspections.count();
     const list = await app.pipeline.invoke('inspection_reports_list', { limit: 5 }, principal);
     const reports = (list.structured as { reports: Array<{ id: string }> }).reports;
     expect(reports[reports.length - 1]!.id).toBe(first.id);
@@ -464,7 +464,7 @@ describe('inspection_run over MCP', () => {
       principal,
     );
     expect(missing).toMatchObject({ status: 'error', errorCode: 'not_found' });
-    expect(app.inspections.count()).toBe(before);
+    expect(await app.inspections.count()).toBe(before);
   });
 });
 
