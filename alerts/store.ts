@@ -120,6 +120,13 @@ const TRIAGED = "SUM(CASE WHEN t.state IN ('done', 'failed') THEN 1 ELSE 0 END)"
 /** Rows per multi-row INSERT of a delivery's alerts (8 parameters each). */
 const ALERT_BATCH = 500;
 
+/** A placement as the group row keeps it: channel, platform (Slack unless named), storm flag. */
+const placed = (where: Placement) => [
+  where.channel ?? null,
+  where.channel ? (where.platform ?? 'slack') : null,
+  where.storm ? 1 : 0,
+];
+
 const selectGroup = (q: Sql, groupKey: string, lock = false) =>
   q.get<GroupRow>(`SELECT * FROM alert_groups WHERE group_key = ?${lock ? q.forUpdate : ''}`, [groupKey]);
 
@@ -208,9 +215,7 @@ export class AlertStore {
               JSON.stringify(labels),
               status,
               rank,
-              where.channel ?? null,
-              where.channel ? (where.platform ?? 'slack') : null,
-              where.storm ? 1 : 0,
+              ...placed(where),
               now,
               now,
             ],
@@ -224,16 +229,7 @@ export class AlertStore {
         await q.run(
           `UPDATE alert_groups SET status = ?, severity_rank = ?, channel = ?, platform = ?, storm = ?, first_at = ?,
              updated_at = ?, ack_by = NULL, ack_at = NULL, episode = episode + 1 WHERE group_key = ?`,
-          [
-            status,
-            rank,
-            where.channel ?? null,
-            where.channel ? (where.platform ?? 'slack') : null,
-            where.storm ? 1 : 0,
-            now,
-            now,
-            payload.groupKey,
-          ],
+          [status, rank, ...placed(where), now, now, payload.groupKey],
         );
         await requeueFinished(q, payload.groupKey, now);
       } else if (existing) {

@@ -6,30 +6,14 @@ import { bearerMatches } from '../../alerts/http.js';
 import { matches, parseMatcher } from '../../alerts/matchers.js';
 import { ALERT_ACTION, alertLine, rootText, stormText } from '../../alerts/render.js';
 import type { GroupRecord } from '../../alerts/store.js';
-import { type AlertmanagerWebhook, webhookSchema } from '../../alerts/webhook.js';
+import { webhookSchema } from '../../alerts/webhook.js';
 import { loadConfig } from '../../app/config.js';
 import { buildRegistry } from '../../tools/index.js';
 import { parseMatcher as parseSilenceMatcher } from '../../tools/metrics/matchers.js';
+import { alertPayload } from '../support/alert-payload.js';
 import { engineFrom } from '../support/policy.js';
 
-function payload(
-  groupKey: string,
-  alerts: Array<Partial<AlertmanagerWebhook['alerts'][number]> & { fingerprint: string }>,
-) {
-  return webhookSchema.parse({
-    version: '4',
-    groupKey,
-    status: 'firing',
-    groupLabels: { alertname: 'A' },
-    commonLabels: { alertname: 'A', namespace: 'ns' },
-    alerts: alerts.map((a) => ({
-      status: 'firing',
-      labels: { alertname: 'A', namespace: 'ns', severity: 'warning' },
-      startsAt: '2026-12-07T01:00:00Z',
-      ...a,
-    })),
-  });
-}
+const payload = alertPayload;
 
 describe('matchers, as Alertmanager writes them', () => {
   it('parses =, !=, =~ and !~, quoted or not, with anchored regexes', () => {

@@ -3,37 +3,13 @@
 // through the database, never through shared memory.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type AlertStore, openAlertStore, type Placement } from '../../../alerts/store.js';
-import { type AlertmanagerWebhook, webhookSchema } from '../../../alerts/webhook.js';
 import { SchemaError } from '../../../state/migrations.js';
 import { openSqlite } from '../../../state/sqlite.js';
+import { alertPayload } from '../../support/alert-payload.js';
 import { stopStatePostgres } from '../../support/pg-state.js';
 import { BACKENDS, type BackendKind, closeAll, freshPlace, type Place, pgState, track } from './backends.js';
 
-function payload(
-  groupKey: string,
-  alerts: Array<Partial<AlertmanagerWebhook['alerts'][number]> & { fingerprint: string }>,
-) {
-  return webhookSchema.parse({
-    version: '4',
-    groupKey,
-    status: 'firing',
-    receiver: 'kubemate',
-    groupLabels: { alertname: 'A' },
-    commonLabels: { alertname: 'A', namespace: 'ns' },
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager:9093',
-    truncatedAlerts: 0,
-    alerts: alerts.map((a) => ({
-      status: 'firing',
-      labels: { alertname: 'A', namespace: 'ns', severity: 'warning' },
-      annotations: {},
-      startsAt: '2026-12-07T01:00:00Z',
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: '',
-      ...a,
-    })),
-  });
-}
+const payload = alertPayload;
 
 /** One replica's store: its own handle on the file, or its own pool on the database. */
 async function openStore(place: Place): Promise<AlertStore> {

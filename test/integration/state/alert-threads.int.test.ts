@@ -5,33 +5,18 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { alertsConfigSchema } from '../../../alerts/config.js';
 import { type AlertChat, AlertService } from '../../../alerts/service.js';
 import { openAlertStore } from '../../../alerts/store.js';
-import { webhookSchema } from '../../../alerts/webhook.js';
 import type { ToolPipeline } from '../../../tools/core/invoke.js';
 import { silentLogger } from '../../../tools/core/logger.js';
+import { alertPayload } from '../../support/alert-payload.js';
 import { stopStatePostgres } from '../../support/pg-state.js';
 import { BACKENDS, type BackendKind, closeAll, freshPlace, type Place, pgState, track } from './backends.js';
 
 const delivery = (groupKey: string, alertname: string, fingerprints: string[]) =>
-  webhookSchema.parse({
-    version: '4',
+  alertPayload(
     groupKey,
-    status: 'firing',
-    receiver: 'kubemate',
-    groupLabels: { alertname },
-    commonLabels: { alertname, namespace: 'race' },
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager:9093',
-    truncatedAlerts: 0,
-    alerts: fingerprints.map((fingerprint) => ({
-      status: 'firing',
-      labels: { alertname, namespace: 'race', severity: 'critical' },
-      annotations: {},
-      startsAt: '2026-12-07T01:00:00Z',
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: '',
-      fingerprint,
-    })),
-  });
+    fingerprints.map((fingerprint) => ({ fingerprint })),
+    { alertname, namespace: 'race' },
+  );
 
 /** A replica's chat outbox as alert triage sees it: every post it was asked to make. */
 function recordingChat() {
