@@ -1,6 +1,7 @@
 // The inspection report store's contract, run against SQLite and a real PostgreSQL 15: reports with
 // retention, schedule bookkeeping and missed runs, seen alike from every replica.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { migratePostgres } from '../../../app/state.js';
 import { SchemaError } from '../../../state/migrations.js';
 import { openSqlite } from '../../../state/sqlite.js';
 import type { ReportMeta } from '../../../tools/clients/inspection-reports.js';
@@ -165,5 +166,34 @@ describe('inspection store files written before versions were kept', () => {
     expect(db.prepare("SELECT version FROM kubemate_schema WHERE store = 'inspections'").get()).toEqual({
       version: 2,
     });
+  });
+});
+
+describe('kubemate state migrate (migratePostgres)', () => {
+  it('applies the alert and inspection schemas with the others, and again changes nothing', async () => {
+    const place = await freshPlace('postgres');
+    const state = pgState(place.where);
+    const first = await migratePostgres(state);
+    expect(first).toEqual(
+      expect.arrayContaining([
+        { store: 'alerts', version: 2 },
+        { store: 'inspections', version: 2 },
+      ]),
+    );
+    expect(await migratePostgres(state)).toEqual(first);
+    const tables = await state.pool.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_tables WHERE tablename LIKE 'alert%' OR tablename LIKE 'inspection%' ORDER BY 1",
+    );
+    expect(tables.rows.map((r) => r.tablename)).toEqual([
+      'alert_groups',
+      'alert_items',
+      'alert_model_runs',
+      'alert_stats',
+      'alert_storms',
+      'alert_triage',
+      'inspection_missed_runs',
+      'inspection_plan_state',
+      'inspection_reports',
+    ]);
   });
 });
