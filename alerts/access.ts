@@ -4,9 +4,9 @@ import type { AlertService } from './service.js';
 import type { AlertStore, GroupRecord } from './store.js';
 
 /** A stored group and its triage, as the alerts tool and the MCP resources show it. */
-function stored(store: AlertStore, g: GroupRecord): StoredAlertGroup {
-  const tally = store.tally(g.groupKey);
-  const t = store.queue.get(g.groupKey);
+async function stored(store: AlertStore, g: GroupRecord): Promise<StoredAlertGroup> {
+  const tally = await store.tally(g.groupKey);
+  const t = await store.queue.get(g.groupKey);
   return {
     groupId: g.id,
     groupKey: g.groupKey,
@@ -29,9 +29,9 @@ function stored(store: AlertStore, g: GroupRecord): StoredAlertGroup {
 export function alertTriageAccess(service: AlertService, store: AlertStore): AlertTriageAccess {
   return {
     triage: (ref, principal, options) => service.triageFor(ref, principal, options),
-    groups: (limit) => store.groups({ limit }).map((g) => stored(store, g)),
-    group: (id) => {
-      const g = store.groupById(id);
+    groups: async (limit) => Promise.all((await store.groups({ limit })).map((g) => stored(store, g))),
+    group: async (id) => {
+      const g = await store.groupById(id);
       return g ? stored(store, g) : undefined;
     },
     watch: (changed) => service.watch(changed),

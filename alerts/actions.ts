@@ -36,7 +36,7 @@ const INVESTIGATE =
 export function alertActionHandler(service: AlertService, store: AlertStore): ActionHandler {
   return async (press) => {
     // Outside a thread (a platform without threads) each answer names the group it is about.
-    const pressed = press.place.thread ? undefined : store.groupById(press.value);
+    const pressed = press.place.thread ? undefined : await store.groupById(press.value);
     const r: ActionRequest = pressed
       ? { ...press, say: (text) => press.say(`${groupTag(pressed)}\n${text}`) }
       : press;
@@ -49,7 +49,7 @@ export function alertActionHandler(service: AlertService, store: AlertStore): Ac
       );
       return;
     }
-    const group = store.groupById(r.value);
+    const group = await store.groupById(r.value);
     if (!group) {
       r.say(`There is no alert group ${r.value} any more; nothing was done.`);
       return;
@@ -62,7 +62,7 @@ export function alertActionHandler(service: AlertService, store: AlertStore): Ac
       case ALERT_ACTION.silence4h:
         return silence(r, group, '4h');
       case ALERT_ACTION.investigate:
-        return r.ask(triageQuestion(group, store.alerts(group.groupKey), INVESTIGATE));
+        return r.ask(triageQuestion(group, await store.alerts(group.groupKey), INVESTIGATE));
       case ALERT_ACTION.runbook:
         return runbook(r, group, store);
       default:
@@ -79,9 +79,9 @@ function gate(r: ActionRequest): Decision {
   return r.pipeline.policy.decide(r.asker.principal, ToolRegistry.facts(tool), { group: r.value });
 }
 
-function acknowledge(r: ActionRequest, service: AlertService, group: GroupRecord, decision: Decision) {
+async function acknowledge(r: ActionRequest, service: AlertService, group: GroupRecord, decision: Decision) {
   const was = group.ackBy;
-  service.acknowledge(group.id, r.asker.person);
+  await service.acknowledge(group.id, r.asker.person);
   r.pipeline.recordDecision(
     r.asker.principal,
     `chat:${r.action}`,
@@ -124,7 +124,7 @@ async function silence(r: ActionRequest, group: GroupRecord, duration: '1h' | '4
 }
 
 async function runbook(r: ActionRequest, group: GroupRecord, store: AlertStore) {
-  const first = store.alerts(group.groupKey)[0];
+  const first = (await store.alerts(group.groupKey))[0];
   const alertname = group.labels.alertname ?? first?.labels.alertname ?? '';
   const summary = first?.annotations.summary ?? first?.annotations.description ?? '';
   const query = `${alertname} ${summary}`.trim().slice(0, 500) || 'alert';

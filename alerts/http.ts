@@ -29,7 +29,7 @@ export const alertsHttpPlugin: FastifyPluginAsync<{
   // The token is checked before the body is read: a caller without it costs no parsing.
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     if (bearerMatches(req.headers.authorization, token)) return;
-    store.count('unauthorized');
+    await store.count('unauthorized');
     if (refused.record('missing or wrong bearer token on /api/alerts'))
       req.log.warn('alertmanager webhook refused: bad bearer token');
     return reply
@@ -40,12 +40,12 @@ export const alertsHttpPlugin: FastifyPluginAsync<{
   fastify.post('/api/alerts', { bodyLimit: 8 * 1024 * 1024, onRequest: authenticate }, async (req, reply) => {
     const parsed = webhookSchema.safeParse(req.body);
     if (!parsed.success) {
-      store.count('invalid');
+      await store.count('invalid');
       return reply
         .code(400)
         .send({ error: `invalid Alertmanager webhook payload: ${explain(parsed.error)}` });
     }
-    const { group, fired, resolved } = service.receive(parsed.data);
+    const { group, fired, resolved } = await service.receive(parsed.data);
     return reply.send({ ok: true, group: group.id, fired: fired.length, resolved: resolved.length });
   });
 };

@@ -24,8 +24,8 @@ import type { AlertmanagerWebhook } from './webhook.js';
 
 /** What alert triage needs of a chat platform: posts it makes on its own, once per key, and edits. */
 export interface AlertChat {
-  postOnce(key: string, channel: string, message: OutMessage, threadOf?: string): boolean;
-  edit(channel: string, key: string, message: OutMessage): void;
+  postOnce(key: string, channel: string, message: OutMessage, threadOf?: string): boolean | Promise<boolean>;
+  edit(channel: string, key: string, message: OutMessage): void | Promise<void>;
   /**
    * Whether a post can go into the thread of another (Slack, Feishu). Without threads (DingTalk,
    * WeCom) the lines and the triage go into the channel, each naming its alert group.
@@ -76,9 +76,12 @@ export class AlertService {
   private readonly principal: Principal;
   private readonly guard: ChannelGuard;
   private readonly running = new Set<Promise<void>>();
-  private readonly dirty = new Map<string, () => void>();
+  private readonly dirty = new Map<string, () => Promise<void>>();
   private editTimer: NodeJS.Timeout | undefined;
   private stopped = true;
+  private pumping = false;
+  private pumpAgain = false;
+  private triaging = 0;
   /** Set while a triage runs: its agent may not start another (alerts_triage is read-only, and would recurse). */
   private readonly inTriage = new AsyncLocalStorage<true>();
   private readonly watchers = new Set<(groupId?: string) => void>();
@@ -90,33 +93,33 @@ export class AlertService {
   }
 
   /** After a restart: triage that was running is queued again, and the summaries are redrawn. */
-  start(): void {
+  async start(): Promise<void> {
     this.stopped = false;
-    const requeued = this.o.store.queue.requeueRunning();
+    const requeued = await this.o.store.queue.requeueRunning();
     if (requeued) this.o.logger.info({ requeued }, 'alert triage resumed after a restart');
     // What a stop may have cut short between storing a delivery and presenting it: every post is
     // keyed, so presenting again posts only what is missing, and edits nothing.
-    for (const g of this.o.store.recentGroups(this.now() - REPRESENT_MS, 500)) {
-      const alerts = this.o.store.alerts(g.groupKey);
+    for (const g of await this.o.store.recentGroups(this.now() - REPRESENT_MS, 500)) {
+      const alerts = await this.o.store.alerts(g.groupKey);
       const fired = alerts.filter((x) => x.status === 'firing');
       const resolved = alerts.filter((x) => x.status === 'resolved');
-      this.present(g, { group: g, isNew: false, refired: false, fired, resolved }, false);
+      await this.present(g, { group: g, isNew: false, refired: false, fired, resolved }, 'recover');
     }
-    for (const g of this.o.store.untriaged())
-      this.o.store.queue.enqueue(g.groupKey, g.severityRank, this.o.config.triage.queueLimit);
+    for (const g of await this.o.store.untriaged())
+      await this.o.store.queue.enqueue(g.groupKey, g.severityRank, this.o.config.triage.queueLimit);
     this.pump();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     await this.settled();
-    this.flushEdits();
+    await this.flushEdits();
   }
 
   /** Resolves when no triage is running or due, and summary edits went out (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running]);
-    this.flushEdits();
+    await this.flushEdits();
   }
 
   /** `changed()`: a group was added (or came back); `changed(id)`: a group's state or triage changed. */
@@ -140,70 +143,82 @@ export class AlertService {
   }
 
   /** Stores and presents one delivery; the triage it needs runs after. */
-  receive(payload: AlertmanagerWebhook): Ingested {
+  async receive(payload: AlertmanagerWebhook): Promise<Ingested> {
     const routeOf = new Map<string, AlertRoute | undefined>();
-    const ingested = this.o.store.ingest(payload, (labels) => {
+    const ingested = await this.o.store.ingest(payload, async (labels, _rank, newGroupsIn) => {
       const route = this.route(labels);
       routeOf.set(payload.groupKey, route);
       const channel = route?.channel && this.o.chats[route.platform] ? route.channel : undefined;
       const storm =
         channel !== undefined &&
-        this.o.store.newGroupsIn(route!.platform, channel, this.now() - STORM_WINDOW_MS) >=
+        (await newGroupsIn(route!.platform, channel, this.now() - STORM_WINDOW_MS)) >=
           this.o.config.storm.newGroupsPerMinute;
       return { ...(channel ? { channel, platform: route!.platform } : {}), storm };
     });
     const { group } = ingested;
-    this.present(group, ingested);
+    await this.present(group, ingested);
     if (ingested.isNew || ingested.refired) this.changed();
     if (!ingested.isNew) this.changed(group.id);
     const route = routeOf.has(payload.groupKey) ? routeOf.get(payload.groupKey) : this.route(group.labels);
     if ((route?.triage ?? true) && (ingested.isNew || ingested.refired || ingested.fired.length > 0)) {
-      this.o.store.queue.enqueue(group.groupKey, group.severityRank, this.o.config.triage.queueLimit);
+      await this.o.store.queue.enqueue(group.groupKey, group.severityRank, this.o.config.triage.queueLimit);
       this.pump();
     }
     return ingested;
   }
 
-  /** The thread (or the storm line) of a group: root summary, then the lines of what changed. */
-  private present(group: GroupRecord, ingested?: Ingested, edit = true): void {
+  /**
+   * The thread (or the storm line) of a group: root summary, then the lines of what changed. The
+   * root (and a storm's summary) is posted by the delivery that made the group or began the storm
+   * episode, which the store grants to one replica only; the others edit it in place. `recover`
+   * (a start after a stop) posts what is missing and edits nothing.
+   */
+  private async present(
+    group: GroupRecord,
+    ingested?: Ingested,
+    mode: 'edit' | 'recover' = 'edit',
+  ): Promise<void> {
     const platform = group.platform;
     const chat = platform ? this.o.chats[platform] : undefined;
     if (!chat || !platform || !group.channel) return;
     const channel = group.channel;
+    const recover = mode === 'recover';
     if (group.storm) {
       // One storm summary per channel of each platform: the same id on two platforms is two channels.
       const episode =
         ingested?.isNew || ingested?.refired
-          ? this.o.store.stormEpisode(platform, channel, group.firstAt, STORM_QUIET_MS)
-          : this.o.store.currentStorm(platform, channel);
+          ? await this.o.store.stormEpisode(platform, channel, group.firstAt, STORM_QUIET_MS)
+          : await this.o.store.currentStorm(platform, channel);
       if (!episode) return;
       const { key, since } = episode;
-      const draw = () => ({
+      const draw = async () => ({
         text: stormText(
-          this.o.store.stormTotals(platform, channel, since),
-          this.o.store.stormTally(platform, channel, since),
+          await this.o.store.stormTotals(platform, channel, since),
+          await this.o.store.stormTally(platform, channel, since),
           since,
         ),
       });
-      if (!chat.postOnce(key, channel, draw()) && edit)
-        this.editSoon(key, () => chat.edit(channel, key, draw()));
+      const owner = recover || ('began' in episode && episode.began);
+      if (!(owner && (await chat.postOnce(key, channel, await draw()))) && !recover)
+        this.editSoon(key, async () => chat.edit(channel, key, await draw()));
       return;
     }
     const root = rootKey(group);
-    const draw = () => this.rootMessage(this.o.store.group(group.groupKey) ?? group);
-    if (!chat.postOnce(root, channel, draw()) && edit)
-      this.editSoon(root, () => chat.edit(channel, root, draw()));
+    const draw = async () => this.rootMessage((await this.o.store.group(group.groupKey)) ?? group);
+    const owner = recover || !!ingested?.isNew || !!ingested?.refired;
+    if (!(owner && (await chat.postOnce(root, channel, await draw()))) && !recover)
+      this.editSoon(root, async () => chat.edit(channel, root, await draw()));
     if (!ingested || (ingested.fired.length === 0 && ingested.resolved.length === 0)) return;
     // A line per alert for the first alerts of a group only: a group of thousands of pods must not
     // hold the channel for half an hour; the summary above counts them all.
-    const own = this.o.store.firstAlerts(group.groupKey, LINES_PER_GROUP);
+    const own = await this.o.store.firstAlerts(group.groupKey, LINES_PER_GROUP);
     const lined = (a: { fingerprint: string; startsAt: string }) => own.has(`${a.fingerprint} ${a.startsAt}`);
     for (const a of ingested.fired.filter(lined))
-      this.reply(chat, group, `${root}_${a.fingerprint}_${a.startsAt}_f`, alertLine(a, 'fired'));
+      await this.reply(chat, group, `${root}_${a.fingerprint}_${a.startsAt}_f`, alertLine(a, 'fired'));
     for (const a of ingested.resolved.filter(lined))
-      this.reply(chat, group, `${root}_${a.fingerprint}_${a.startsAt}_r`, alertLine(a, 'resolved'));
+      await this.reply(chat, group, `${root}_${a.fingerprint}_${a.startsAt}_r`, alertLine(a, 'resolved'));
     if ([...ingested.fired, ...ingested.resolved].some((a) => !lined(a)))
-      this.reply(
+      await this.reply(
         chat,
         group,
         `${root}_more`,
@@ -215,17 +230,22 @@ export class AlertService {
    * A post about a group, once under `key`: in its thread, or, on a platform without threads, in
    * the channel with the group named first (several groups share the channel's timeline).
    */
-  private reply(chat: AlertChat, group: GroupRecord, key: string, text: string): void {
+  private async reply(chat: AlertChat, group: GroupRecord, key: string, text: string): Promise<void> {
     if (!group.channel) return;
-    if (chat.threads) chat.postOnce(key, group.channel, { text }, rootKey(group));
-    else chat.postOnce(key, group.channel, { text: `${groupTag(group)}\n${text}` });
+    if (chat.threads) await chat.postOnce(key, group.channel, { text }, rootKey(group));
+    else await chat.postOnce(key, group.channel, { text: `${groupTag(group)}\n${text}` });
   }
 
   /** The live summary of a group's thread, with its buttons. */
-  private rootMessage(g: GroupRecord): OutMessage {
-    const tally = this.o.store.tally(g.groupKey);
+  private async rootMessage(g: GroupRecord): Promise<OutMessage> {
+    const tally = await this.o.store.tally(g.groupKey);
     return {
-      text: rootText(g, this.o.store.alerts(g.groupKey), tally, this.o.store.queue.get(g.groupKey)),
+      text: rootText(
+        g,
+        await this.o.store.alerts(g.groupKey),
+        tally,
+        await this.o.store.queue.get(g.groupKey),
+      ),
       actions: alertActions(g.id, tally.firing > 0),
     };
   }
@@ -234,50 +254,80 @@ export class AlertService {
    * Records who took a group (its current episode) and redraws its summary in place at once. The
    * caller has checked that the person may read alerts, and audits it.
    */
-  acknowledge(groupId: string, person: string): GroupRecord | undefined {
-    const group = this.o.store.groupById(groupId);
+  async acknowledge(groupId: string, person: string): Promise<GroupRecord | undefined> {
+    const group = await this.o.store.groupById(groupId);
     if (!group) return undefined;
-    this.o.store.acknowledge(group.groupKey, person);
+    await this.o.store.acknowledge(group.groupKey, person);
     this.changed(group.id);
-    const now = this.o.store.group(group.groupKey)!;
+    const now = (await this.o.store.group(group.groupKey))!;
     const chat = now.platform ? this.o.chats[now.platform] : undefined;
-    if (chat && now.channel && !now.storm) chat.edit(now.channel, rootKey(now), this.rootMessage(now));
+    if (chat && now.channel && !now.storm)
+      await chat.edit(now.channel, rootKey(now), await this.rootMessage(now));
     return now;
   }
 
   /** Gathers edits of one message for a moment: a storm of deliveries becomes one edit per message. */
-  private editSoon(key: string, edit: () => void): void {
+  private editSoon(key: string, edit: () => Promise<void>): void {
     this.dirty.set(key, edit);
     if (this.editTimer) return;
-    this.editTimer = setTimeout(() => this.flushEdits(), this.o.editDelayMs ?? 1000);
+    this.editTimer = setTimeout(() => void this.flushEdits(), this.o.editDelayMs ?? 1000);
     this.editTimer.unref();
   }
 
-  private flushEdits(): void {
+  private async flushEdits(): Promise<void> {
     if (this.editTimer) clearTimeout(this.editTimer);
     this.editTimer = undefined;
     const edits = [...this.dirty.values()];
     this.dirty.clear();
-    for (const edit of edits) edit();
+    for (const edit of edits) {
+      try {
+        await edit();
+      } catch (e) {
+        this.o.logger.warn({ error: (e as Error).message }, 'alert summary edit failed');
+      }
+    }
   }
 
   /** Starts queued triage up to the concurrency cap, most severe first. */
   private pump(): void {
-    while (!this.stopped && this.running.size < this.o.config.triage.concurrency) {
-      const next = this.o.store.queue.next();
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    const work = this.fill()
+      .catch((e) => this.o.logger.error({ error: (e as Error).message }, 'alert triage queue failed'))
+      .finally(() => {
+        this.pumping = false;
+        this.running.delete(work);
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pump();
+        }
+      });
+    // Counted as running so that settled() waits for the queue to be read too.
+    this.running.add(work);
+  }
+
+  private async fill(): Promise<void> {
+    while (!this.stopped && this.triaging < this.o.config.triage.concurrency) {
+      const next = await this.o.store.queue.next();
       if (!next) return;
+      this.triaging++;
       const work: Promise<void> = this.triage(next.groupKey)
         .then(() => undefined)
-        .catch((e) => {
+        .catch(async (e) => {
           this.o.logger.error({ group: next.groupKey, error: (e as Error).message }, 'alert triage failed');
-          this.o.store.queue.finish(next.groupKey, {
+          await this.o.store.queue.finish(next.groupKey, {
             enrichment: '',
             model: false,
             error: (e as Error).message,
           });
           this.changed(groupIdOf(next.groupKey));
         })
+        .catch((e) => this.o.logger.error({ error: (e as Error).message }, 'alert triage failed'))
         .finally(() => {
+          this.triaging--;
           this.running.delete(work);
           this.pump();
         });
@@ -286,7 +336,7 @@ export class AlertService {
   }
 
   /** A model run may start now: at most `modelRunsPerMinute` in any minute, across restarts. */
-  private takeModelRun(): boolean {
+  private takeModelRun(): Promise<boolean> {
     return this.o.store.budget.take(this.now(), this.o.config.triage.modelRunsPerMinute);
   }
 
@@ -307,8 +357,8 @@ export class AlertService {
       );
       if (!useModel) return { found, note: 'no model run was asked for: the facts alone' };
       if (!this.o.agent) return { found, note: 'no model is configured: the facts alone' };
-      if (!this.takeModelRun()) {
-        this.o.store.count('triage_over_budget');
+      if (!(await this.takeModelRun())) {
+        await this.o.store.count('triage_over_budget');
         return { found, note: 'the model budget of this minute is used: the facts alone' };
       }
       try {
@@ -325,11 +375,11 @@ export class AlertService {
 
   /** Triage of one group from the queue, as the triage principal: stored, and posted into its thread. */
   async triage(groupKey: string): Promise<string> {
-    const group = this.o.store.group(groupKey);
+    const group = await this.o.store.group(groupKey);
     if (!group) throw new Error(`no alert group ${groupKey}`);
-    const alerts = this.o.store.alerts(groupKey);
+    const alerts = await this.o.store.alerts(groupKey);
     const { found, diagnosis, note } = await this.assess(group, alerts, this.principal, true);
-    this.o.store.queue.finish(groupKey, {
+    await this.o.store.queue.finish(groupKey, {
       enrichment: found.text,
       ...(diagnosis ? { diagnosis } : {}),
       model: !!diagnosis,
@@ -343,9 +393,9 @@ export class AlertService {
     });
     const chat = group.platform ? this.o.chats[group.platform] : undefined;
     if (chat && group.channel && !group.storm) {
-      this.reply(chat, group, `${rootKey(group)}_triage`, text);
-      this.present(group);
-    } else if (chat && group.channel) this.present(group);
+      await this.reply(chat, group, `${rootKey(group)}_triage`, text);
+      await this.present(group);
+    } else if (chat && group.channel) await this.present(group);
     return text;
   }
 
@@ -363,14 +413,14 @@ export class AlertService {
     let group: GroupRecord | undefined;
     let alerts: AlertRecord[];
     if ('fingerprint' in ref) {
-      const found = this.o.store.alertByFingerprint(ref.fingerprint);
+      const found = await this.o.store.alertByFingerprint(ref.fingerprint);
       if (!found) return undefined;
       group = found.group;
       alerts = [found.alert];
     } else {
-      group = this.o.store.groupById(ref.group) ?? this.o.store.group(ref.group);
+      group = (await this.o.store.groupById(ref.group)) ?? (await this.o.store.group(ref.group));
       if (!group) return undefined;
-      alerts = this.o.store.alerts(group.groupKey);
+      alerts = await this.o.store.alerts(group.groupKey);
     }
     const { found, diagnosis, note } = await this.assess(group, alerts, principal, options.model);
     return {

@@ -4,7 +4,7 @@ import { alertTriageAccess } from '../alerts/access.js';
 import { alertActionHandler } from '../alerts/actions.js';
 import { ALERT_PLATFORMS, type AlertPlatform } from '../alerts/config.js';
 import { type AlertChat, AlertService } from '../alerts/service.js';
-import { AlertStore } from '../alerts/store.js';
+import { type AlertStore, openAlertStore } from '../alerts/store.js';
 import type { ChatCore } from '../bots/core/core.js';
 import { PLATFORM_TRAITS } from '../bots/core/platforms.js';
 import { secret } from './bots-config.js';
@@ -35,7 +35,7 @@ export function buildAlerts(
   if (!c.enabled) return undefined;
   const token = secret(c.token, c.tokenFile, 'token', 'alerts');
   if (!token) throw new Error('alerts: set token or tokenFile');
-  const store = new AlertStore(join(app.config.dataDir, 'alerts.db'));
+  const store = openAlertStore(app.pgState, join(app.config.dataDir, 'alerts.db'));
   const chats: Record<string, AlertChat> = {};
   const cores = ALERT_PLATFORMS.flatMap((p) => {
     const core = bots[p]?.core;
@@ -66,7 +66,7 @@ export function buildAlerts(
     chats,
     logger: app.logger.child({ component: 'alerts' }),
   });
-  app.metrics.service.watchDepth('triage', () => store.queue.counts().queued ?? 0);
+  app.metrics.service.watchDepth('triage', async () => (await store.queue.counts()).queued ?? 0);
   // The thread buttons, pressed on the platform that posted them (each core checks who pressed,
   // through its own channel-guarded pipeline); alerts_triage on demand.
   const onPress = alertActionHandler(service, store);

@@ -58,22 +58,25 @@ export class InspectionScheduler {
   private readonly running = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private ticking: Promise<unknown> | undefined;
 
   constructor(private readonly deps: SchedulerDeps) {
     for (const p of deps.plans) this.crons.set(p.name, parseCron(p.cron, p.timeZone));
   }
 
   /** Looks at every plan once. Runs started here are awaited by `idle()`, not by `tick()`. */
-  tick(): TickOutcome[] {
-    return this.deps.plans.map((p) => {
+  async tick(): Promise<TickOutcome[]> {
+    const out: TickOutcome[] = [];
+    for (const p of this.deps.plans) {
       try {
-        return this.tickPlan(p);
+        out.push(await this.tickPlan(p));
       } catch (e) {
         // One plan's trouble must not stop the others, nor the process (a timer has no catch).
         this.deps.logger.error({ plan: p.name, error: (e as Error).message }, 'scheduled inspection failed');
-        return { plan: p.name, missed: [] };
+        out.push({ plan: p.name, missed: [] });
       }
-    });
+    }
+    return out;
   }
 
   /** Resolves when every run started so far has finished (tests, shutdown). */
@@ -82,8 +85,18 @@ export class InspectionScheduler {
   }
 
   start(intervalMs = 20_000): void {
-    this.tick();
-    this.timer = setInterval(() => this.tick(), intervalMs);
+    const tick = () => {
+      // A tick still reading the store when the next is due is not overlapped.
+      if (this.ticking) return;
+      const ticking: Promise<unknown> = this.tick().finally(() => {
+        this.ticking = undefined;
+        this.inFlight.delete(ticking);
+      });
+      this.ticking = ticking;
+      this.inFlight.add(ticking);
+    };
+    tick();
+    this.timer = setInterval(tick, intervalMs);
     this.timer.unref();
   }
 
@@ -92,15 +105,15 @@ export class InspectionScheduler {
     await this.idle();
   }
 
-  private tickPlan(plan: Plan): TickOutcome {
+  private async tickPlan(plan: Plan): Promise<TickOutcome> {
     const { store, now: clock, missedAfterMs } = this.deps;
     const cron = this.crons.get(plan.name)!;
     const now = clock();
     const outcome: TickOutcome = { plan: plan.name, missed: [] };
-    const last = store.lastDue(plan.name);
+    const last = await store.lastDue(plan.name);
     if (last === undefined) {
       // A new plan starts counting now: nothing before its first tick was ever due.
-      store.setLastDue(plan.name, now);
+      await store.setLastDue(plan.name, now);
       return outcome;
     }
     const due: number[] = [];
@@ -108,27 +121,27 @@ export class InspectionScheduler {
     if (!due.length) return outcome;
     const latest = due[due.length - 1]!;
     // Claim the due times: another process sharing the data folder that got here first wins.
-    if (!store.claimDue(plan.name, last, latest)) return outcome;
-    const miss = (t: number, reason: string) => {
+    if (!(await store.claimDue(plan.name, last, latest))) return outcome;
+    const miss = async (t: number, reason: string) => {
       const dueAt = new Date(t).toISOString();
-      store.recordMissed(plan.name, dueAt, reason);
+      await store.recordMissed(plan.name, dueAt, reason);
       outcome.missed.push({ dueAt, reason });
       this.deps.logger.warn({ plan: plan.name, dueAt, reason }, 'scheduled inspection missed');
     };
     const busy = this.running.has(plan.name);
     for (const t of due.slice(0, -1)) {
-      miss(
+      await miss(
         t,
         busy ? 'the previous run of this plan was still running' : 'Kubemate was not running at that time',
       );
     }
     if (busy) {
-      miss(latest, 'the previous run of this plan was still running');
+      await miss(latest, 'the previous run of this plan was still running');
       this.announceMissed(plan, outcome.missed);
       return outcome;
     }
     if (now - latest > missedAfterMs) {
-      miss(
+      await miss(
         latest,
         `Kubemate could not start it within ${Math.round(missedAfterMs / 60_000)} min of its due time`,
       );
@@ -175,12 +188,12 @@ export class InspectionScheduler {
   }
 
   /** The report as its self-contained HTML page, to share as a file; undefined if it cannot be read. */
-  private htmlFile(id: string): ChatFile | undefined {
+  private async htmlFile(id: string): Promise<ChatFile | undefined> {
     try {
-      const kept = this.deps.store.get(id);
+      const kept = await this.deps.store.get(id);
       if (!kept) return undefined;
       const html = renderHtml(JSON.parse(kept.body) as Report, {
-        history: this.deps.store.history(kept.meta.kind, 30),
+        history: await this.deps.store.history(kept.meta.kind, 30),
       });
       return {
         name: `${id}.html`,
@@ -214,7 +227,7 @@ export class InspectionScheduler {
         : `${head}\n${result.text}${url ? `\nFull report (HTML): ${url}` : ''}`;
       if (result.isError)
         logger.error({ plan: plan.name, cluster, error: result.text }, 'scheduled inspection failed');
-      const file = !result.isError && id ? this.htmlFile(id) : undefined;
+      const file = !result.isError && id ? await this.htmlFile(id) : undefined;
       this.postAll(plan, {
         plan: plan.name,
         text,

@@ -141,7 +141,7 @@ program
       a.logger.info({ mode: a.config.bots.slack.mode }, 'slack bot started');
     }
     if (alerts) {
-      alerts.service.start();
+      await alerts.service.start();
       a.logger.info({ routes: a.config.alerts.routes.length }, 'alertmanager webhook at /api/alerts');
     }
     a.canaryNotifiers.push(

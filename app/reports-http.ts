@@ -82,7 +82,7 @@ export const reportsHttpPlugin: FastifyPluginAsync<ReportsHttpOptions> = async (
       const status = result.status === 'denied' ? 403 : result.errorCode === 'not_found' ? 404 : 500;
       return refuse(reply, status, result.text);
     }
-    const found = store.get(id);
+    const found = await store.get(id);
     if (!found) return refuse(reply, 404, `no inspection report ${id}`);
     if (m[2] === '.json')
       return reply.header('content-type', 'application/json; charset=utf-8').send(found.body);
@@ -90,6 +90,6 @@ export const reportsHttpPlugin: FastifyPluginAsync<ReportsHttpOptions> = async (
     return reply
       .header('content-type', 'text/html; charset=utf-8')
       .header('content-security-policy', CSP)
-      .send(renderHtml(report, { history: store.history(found.meta.kind, 30) }));
+      .send(renderHtml(report, { history: await store.history(found.meta.kind, 30) }));
   });
 };

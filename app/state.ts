@@ -1,5 +1,6 @@
 // Kubemate's state on PostgreSQL (state.url: postgres://…): the stores ported so far and their
 // schema migrations, applied at start and by `kubemate state migrate`. See docs/ha.md.
+import { ALERTS_MIGRATIONS } from '../alerts/store-schema.js';
 import { APPROVALS_MIGRATIONS } from '../policies/approvals-schema.js';
 import { AUDIT_MIGRATIONS } from '../policies/audit-schema.js';
 import { DEDUPE_MIGRATIONS } from '../state/dedupe.js';
@@ -7,6 +8,7 @@ import { LEASE_MIGRATIONS } from '../state/lease.js';
 import type { Migration } from '../state/migrations.js';
 import type { StateObserver } from '../state/observe.js';
 import { PgState } from '../state/postgres.js';
+import { INSPECTIONS_MIGRATIONS } from '../tools/inspection/store-schema.js';
 import type { Config } from './config.js';
 
 /** Every store with a PostgreSQL schema, by the name its version is kept under. */
@@ -15,6 +17,8 @@ export const PG_STORES: ReadonlyArray<[string, readonly Migration[]]> = [
   ['audit', AUDIT_MIGRATIONS],
   ['lease', LEASE_MIGRATIONS],
   ['chat_seen', DEDUPE_MIGRATIONS],
+  ['alerts', ALERTS_MIGRATIONS],
+  ['inspections', INSPECTIONS_MIGRATIONS],
 ];
 
 /** Applies every store's missing migrations; refuses a schema newer than this code knows. */

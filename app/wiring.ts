@@ -11,6 +11,7 @@ import { GuardOnlyPolicy } from '../policies/guard.js';
 import { type PolicyFile, parsePolicy } from '../policies/policy-file.js';
 import type { AuditSink, PolicyEngine, Principal, PrincipalSource } from '../policies/types.js';
 import { LazyKnowledgeBase } from '../rag/index.js';
+import type { PgState } from '../state/postgres.js';
 import { type CanaryNotifier, CanaryProgressRunner } from '../tools/canary/progress-runner.js';
 import { HTTP_BACKENDS, OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 import { CanaryPlanStore } from '../tools/clients/canary-plans.js';
@@ -22,7 +23,7 @@ import type { Logger } from '../tools/core/logger.js';
 import { ToolMetrics } from '../tools/core/metrics.js';
 import { defaultRedactor } from '../tools/core/redact.js';
 import { buildRegistry } from '../tools/index.js';
-import { InspectionStore } from '../tools/inspection/store.js';
+import { type InspectionStore, openInspectionStore } from '../tools/inspection/store.js';
 import { AuditAnchors } from './audit-anchors.js';
 import type { Config } from './config.js';
 import { inspectionBackend } from './inspections.js';
@@ -43,8 +44,10 @@ export interface App {
   approvals?: ApprovalStore;
   /** The runbook knowledge base, opened (and the shipped runbooks ingested) on first use. */
   runbooks: LazyKnowledgeBase;
-  /** Inspection reports, schedule state and missed runs (`<dataDir>/inspections.db`). */
+  /** Inspection reports, schedule state and missed runs (`<dataDir>/inspections.db`, or PostgreSQL). */
   inspections: InspectionStore;
+  /** The PostgreSQL state every replica shares (state.url: postgres://…); unset on SQLite. */
+  pgState?: PgState;
   /** The ops agent, built on first use (it opens `<dataDir>/agent.db`). */
   agent(): Agent;
   /** Durable canary_progress plans (`<dataDir>/canary.db`). */
@@ -182,7 +185,9 @@ export function buildApp(
     metrics.service.watchDepth('approvals', () => store.list({ status: 'pending', limit: 1_000_000 }).length);
   }
   const canaryPlans = new CanaryPlanStore(join(config.dataDir, 'canary.db'));
-  const inspections = new InspectionStore(join(config.dataDir, 'inspections.db'), {
+  // Unset until serve runs on PostgreSQL (buildApp refuses a postgres state.url above).
+  const pgState: PgState | undefined = undefined;
+  const inspections = openInspectionStore(pgState, join(config.dataDir, 'inspections.db'), {
     days: config.inspections.retentionDays,
     perKind: config.inspections.keepPerKind,
   });

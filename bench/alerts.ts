@@ -15,7 +15,7 @@ import { alertsConfigSchema } from '../alerts/config.js';
 import { enrich } from '../alerts/enrich.js';
 import { alertsHttpPlugin } from '../alerts/http.js';
 import { AlertService } from '../alerts/service.js';
-import { AlertStore } from '../alerts/store.js';
+import { openAlertStore } from '../alerts/store.js';
 import { alertChat } from '../app/alerts.js';
 import { loadConfig } from '../app/config.js';
 import { buildApp } from '../app/wiring.js';
@@ -64,7 +64,10 @@ export async function benchAlerts(): Promise<string[]> {
   const slack = await startSlackServer();
   const rig = slackRig({ slack, mode: 'http' });
   await rig.bot.start();
-  const store = new AlertStore(join(mkdtempSync(join(tmpdir(), 'kubemate-bench-alerts-')), 'alerts.db'));
+  const store = openAlertStore(
+    undefined,
+    join(mkdtempSync(join(tmpdir(), 'kubemate-bench-alerts-')), 'alerts.db'),
+  );
   const service = new AlertService({
     config: alertsConfigSchema.parse({
       enabled: true,
@@ -77,7 +80,7 @@ export async function benchAlerts(): Promise<string[]> {
     chats: { slack: alertChat('slack', rig.bot.core) },
     logger: silentLogger,
   });
-  service.start();
+  await service.start();
   const server = Fastify();
   await server.register(alertsHttpPlugin, { service, store, token: TOKEN, audit: rig.audit });
   await server.listen({ port: 0, host: '127.0.0.1' });
@@ -109,7 +112,7 @@ export async function benchAlerts(): Promise<string[]> {
   const rate = 2000 / seconds;
   await service.settled();
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  const totals = store.totals();
+  const totals = await store.totals();
   out.push(
     `alerts ingest (HTTP, 200 deliveries × 10 alerts, 4 at once): ${rate.toFixed(0)} alerts/s (target > ${TARGET_RATE}; ${(rate / TARGET_RATE).toFixed(2)}× of it), delivery p50 ${percentile(latencies, 50).toFixed(1)} ms p99 ${percentile(latencies, 99).toFixed(1)} ms; stored ${totals.alerts} alerts in ${totals.groups} groups`,
     `alerts storm peak RSS (this process, 2,000 alerts in 200 groups, with the triage of every group): ${(peakRss / 2 ** 20).toFixed(0)} MiB`,

@@ -19,7 +19,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createFakeNodes, startCluster } from '../test/env/cluster.js';
 import { renderHtml } from '../tools/inspection/html.js';
 import type { Report } from '../tools/inspection/model.js';
-import { InspectionStore } from '../tools/inspection/store.js';
+import { openInspectionStore } from '../tools/inspection/store.js';
 import { kubemateEnv } from './env.js';
 import { countScale, createPods, NAMESPACES, NODES, peakRssMb } from './scale-cluster.js';
 
@@ -73,11 +73,11 @@ export async function benchInspect(): Promise<string[]> {
       lines.push(`inspection failed: ${JSON.stringify(result!.content).slice(0, 500)}`);
       return lines;
     }
-    const store = new InspectionStore(join(env.KUBEMATE_DATA_DIR!, 'inspections.db'));
-    const kept = store.get(s.id)!;
+    const store = openInspectionStore(undefined, join(env.KUBEMATE_DATA_DIR!, 'inspections.db'));
+    const kept = (await store.get(s.id))!;
     const report = JSON.parse(kept.body) as Report;
     const t0 = performance.now();
-    const html = renderHtml(report, { history: store.history(kept.meta.kind, 30) });
+    const html = renderHtml(report, { history: await store.history(kept.meta.kind, 30) });
     const renderMs = performance.now() - t0;
     store.close();
     const sorted = [...runs].sort((a, b) => a - b);

@@ -85,7 +85,7 @@ export function alertResources(pipeline: ToolPipeline): ResourceSource | undefin
     },
     owns: (uri) => uri.startsWith(ALERT_URI_PREFIX),
     async list() {
-      return alerts.groups(LISTED).map(
+      return (await alerts.groups(LISTED)).map(
         (g): Resource => ({
           uri: alertGroupUri(g.groupId),
           name: g.groupId,
@@ -97,7 +97,7 @@ export function alertResources(pipeline: ToolPipeline): ResourceSource | undefin
     },
     async read(uri, principal: Principal) {
       const id = uri.slice(ALERT_URI_PREFIX.length);
-      const g = GROUP_ID.test(id) ? alerts.group(id) : undefined;
+      const g = GROUP_ID.test(id) ? await alerts.group(id) : undefined;
       if (!g) return undefined;
       const mayReadTriage = TRIAGE_READS(g.namespace).every(
         ([tool, args]) =>

@@ -73,12 +73,12 @@ export function registerInspectCommands(program: Command, open: () => InspectDep
             return;
           }
           const id = String(result.structured?.id ?? '');
-          const stored = deps.store.get(id);
+          const stored = await deps.store.get(id);
           const report = stored ? (JSON.parse(stored.body) as Report) : undefined;
           if (opts.html) {
             if (!report) throw new Error(`report ${id} was not kept, so no HTML can be written`);
             const kind = stored!.meta.kind;
-            writeFileSync(opts.html, renderHtml(report, { history: deps.store.history(kind, 30) }));
+            writeFileSync(opts.html, renderHtml(report, { history: await deps.store.history(kind, 30) }));
             process.stderr.write(`HTML report written to ${opts.html}\n`);
           }
           if (opts.json) process.stdout.write(`${JSON.stringify(report ?? result.structured, null, 2)}\n`);

@@ -62,9 +62,9 @@ let alerts: Alerts;
 let server: FastifyInstance;
 const audit = new MemoryAudit();
 
-const waitFor = async (what: string, check: () => boolean, ms = 30_000) => {
+const waitFor = async (what: string, check: () => boolean | Promise<boolean>, ms = 30_000) => {
   const until = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -156,7 +156,7 @@ beforeAll(async () => {
   await ding.start();
   await connected;
   alerts = buildAlerts(app, bots)!;
-  alerts.service.start();
+  await alerts.service.start();
   server = await buildHttpServer(app, bots, alerts);
 }, 60_000);
 
@@ -192,10 +192,10 @@ async function pressAcknowledge(o: {
   expect(o.said(new RegExp(`^${o.answer}mallory: you may not act on alerts`))).toHaveLength(1);
   expect(audited(o.users.stranger, (r) => r.decision?.rule === 'chat-unknown-identity')).toBe(true);
   expect(audited(o.users.refused, (r) => r.tool === 'chat:alert_ack' && r.outcome === 'denied')).toBe(true);
-  expect(alerts.store.groupById(o.groupId)!.ackBy).toBeUndefined();
+  expect((await alerts.store.groupById(o.groupId))!.ackBy).toBeUndefined();
 
   await o.press(o.users.allowed);
-  expect(alerts.store.groupById(o.groupId)!.ackBy).toBe('alice');
+  expect((await alerts.store.groupById(o.groupId))!.ackBy).toBe('alice');
   expect(o.said(new RegExp(`^${o.answer}alice took this alert group`))).toHaveLength(1);
   expect(audited(o.users.allowed, (r) => r.tool === 'chat:alert_ack' && r.outcome === 'success')).toBe(true);
 }
@@ -212,7 +212,8 @@ describe('alert routes to Feishu and DingTalk', () => {
     await waitFor('the summary card', () => root() !== undefined);
     await waitFor(
       'the triage in the thread',
-      () => alerts.store.queue.get(alerts.store.groupById(groupId)!.groupKey)?.state === 'done',
+      async () =>
+        (await alerts.store.queue.get((await alerts.store.groupById(groupId))!.groupKey))?.state === 'done',
     );
     await settle();
     const thread = () => feishu.messages.filter((m) => m.root_id === root()!.message_id);
@@ -272,7 +273,10 @@ describe('alert routes to Feishu and DingTalk', () => {
     const payload = webhook(alertname, 'ledger');
     expect((await postAlerts(payload)).statusCode).toBe(200);
     const groupId = groupIdOf(payload.groupKey);
-    await waitFor('the triage', () => alerts.store.queue.get(payload.groupKey)?.state === 'done');
+    await waitFor(
+      'the triage',
+      async () => (await alerts.store.queue.get(payload.groupKey))?.state === 'done',
+    );
     await settle();
     const summaries = () =>
       [...dt.cards.values()].filter(

@@ -92,15 +92,15 @@ function stored(): { alerts: number; groups: number; triage: Record<string, numb
     const n = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
     const triage = Object.fromEntries(
       (
-        db.prepare('SELECT state, COUNT(*) AS n FROM triage GROUP BY state').all() as Array<{
+        db.prepare('SELECT state, COUNT(*) AS n FROM alert_triage GROUP BY state').all() as Array<{
           state: string;
           n: number;
         }>
       ).map((r) => [r.state, r.n]),
     );
     return {
-      alerts: n('SELECT COUNT(*) AS n FROM alerts'),
-      groups: n('SELECT COUNT(*) AS n FROM groups'),
+      alerts: n('SELECT COUNT(*) AS n FROM alert_items'),
+      groups: n('SELECT COUNT(*) AS n FROM alert_groups'),
       triage,
     };
   } finally {

@@ -87,9 +87,9 @@ const failing: WorkloadSpec = {
   latency: { boundsMs: [10, 100, 1000], cumulative: [0.5, 0.9, 1] },
 };
 
-const waitFor = async (what: string, check: () => boolean, ms = 60_000) => {
+const waitFor = async (what: string, check: () => boolean | Promise<boolean>, ms = 60_000) => {
   const until = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -188,7 +188,7 @@ const post = (body: unknown, token = TOKEN) =>
 
 describe('Alertmanager webhook', () => {
   it('refuses a missing or wrong token with 401, audited, and a bad payload with a 400 that says what is wrong', async () => {
-    const before = alerts.store.totals();
+    const before = await alerts.store.totals();
     const noToken = await fetch(`${url}/api/alerts`, {
       method: 'POST',
       body: '{}',
@@ -210,9 +210,9 @@ describe('Alertmanager webhook', () => {
     );
     const v3 = await post({ version: '3', groupKey: 'g', status: 'firing', alerts: [] });
     expect(((await v3.json()) as { error: string }).error).toContain('version');
-    expect(alerts.store.totals()).toEqual(before);
-    expect(alerts.store.stats().invalid).toBe(2);
-    expect(alerts.store.stats().unauthorized).toBe(2);
+    expect(await alerts.store.totals()).toEqual(before);
+    expect((await alerts.store.stats()).invalid).toBe(2);
+    expect((await alerts.store.stats()).unauthorized).toBe(2);
   });
 });
 
@@ -347,15 +347,18 @@ describe('the thread buttons', () => {
     await waitFor('the alert thread', () => root() !== undefined, 60_000);
     await waitFor(
       'the triage',
-      () =>
-        alerts.store.queue.get(
-          alerts.store.groups({ limit: 500 }).find((g) => g.labels.alertname === alertname)!.groupKey,
+      async () =>
+        (
+          await alerts.store.queue.get(
+            (await alerts.store.groups({ limit: 500 })).find((g) => g.labels.alertname === alertname)!
+              .groupKey,
+          )
         )?.state === 'done',
       60_000,
     );
     await alerts.service.settled();
     await bot.outbox.drained();
-    const group = alerts.store.groups({ limit: 500 }).find((g) => g.labels.alertname === alertname)!;
+    const group = (await alerts.store.groups({ limit: 500 })).find((g) => g.labels.alertname === alertname)!;
     const buttons = (root()!.blocks ?? [])
       .flatMap((b) => (b.elements as Array<{ action_id?: string; value?: string }>) ?? [])
       .filter((e) => e.action_id?.startsWith('kubemate_act_'));
@@ -386,14 +389,14 @@ describe('the thread buttons', () => {
           r.principal.id === 'slack:UMAL' && r.tool === 'chat:alert_silence_1h' && r.outcome === 'denied',
       ),
     ).toBe(true);
-    expect(alerts.store.group(group.groupKey)!.ackBy).toBeUndefined();
+    expect((await alerts.store.group(group.groupKey))!.ackBy).toBeUndefined();
     expect(audit.records.some((r) => r.principal.id === 'slack:UMAL' && r.tool === 'silence_create')).toBe(
       false,
     );
 
     // Acknowledge: recorded, audited, and shown in the live summary.
     await press(actionPress('UBOB', root()!, 'kubemate_act_alert_ack', ts()));
-    expect(alerts.store.group(group.groupKey)!.ackBy).toBe('bob');
+    expect((await alerts.store.group(group.groupKey))!.ackBy).toBe('bob');
     expect(root()!.text).toContain('acknowledged by bob');
     expect(said(/^bob took this alert group/)).toHaveLength(1);
     expect(

@@ -115,9 +115,9 @@ describe('/kubemate inspect in Slack', () => {
   it('runs an inspection of the channel’s namespace as the person who asked, and posts its summary', async () => {
     const res = await slash('UALICE', 'inspect cluster');
     expect(res.statusCode).toBe(200);
-    const reports = app.inspections.list({ limit: 10 }).filter((r) => r.by === 'slack:UALICE');
+    const reports = (await app.inspections.list({ limit: 10 })).filter((r) => r.by === 'slack:UALICE');
     expect(reports).toHaveLength(1);
-    const report = JSON.parse(app.inspections.get(reports[0]!.id)!.body) as Report;
+    const report = JSON.parse((await app.inspections.get(reports[0]!.id))!.body) as Report;
     expect(report).toMatchObject({ namespace: ns, scopes: ['cluster'], trigger: { by: 'slack:UALICE' } });
     const lonely = findingId('cluster.services.no-endpoints', `${ns}/service/lonely`);
     expect(report.findings.map((f) => f.id)).toContain(lonely);
@@ -135,11 +135,11 @@ describe('/kubemate inspect in Slack', () => {
   });
 
   it('refuses a person without inspection rights, runs nothing, and audits the refusal', async () => {
-    const before = app.inspections.count();
+    const before = await app.inspections.count();
     const already = posted().length;
     const res = await slash('UBOB', 'inspect cluster');
     expect(res.statusCode).toBe(200);
-    expect(app.inspections.count()).toBe(before);
+    expect(await app.inspections.count()).toBe(before);
     const replies = posted().slice(already);
     expect(replies).toHaveLength(1);
     expect(replies[0]!.text).toMatch(/denied/i);
@@ -152,10 +152,10 @@ describe('/kubemate inspect in Slack', () => {
   });
 
   it('refuses an unknown scope with the tool’s own message, and stores nothing', async () => {
-    const before = app.inspections.count();
+    const before = await app.inspections.count();
     const already = posted().length;
     await slash('UALICE', 'inspect hosts');
-    expect(app.inspections.count()).toBe(before);
+    expect(await app.inspections.count()).toBe(before);
     const replies = posted().slice(already);
     expect(replies).toHaveLength(1);
     expect(replies[0]!.text).toContain('scopes.0: Invalid option');

@@ -46,7 +46,7 @@ async function run(as = alice): Promise<{ structured: Record<string, unknown>; r
   const r = await app.pipeline.invoke('inspection_run', { checks: [CHECK] }, as);
   expect(r.status, r.text).toBe('success');
   const id = String(r.structured?.id);
-  return { structured: r.structured!, report: JSON.parse(app.inspections.get(id)!.body) as Report };
+  return { structured: r.structured!, report: JSON.parse((await app.inspections.get(id))!.body) as Report };
 }
 
 beforeAll(async () => {

@@ -199,13 +199,13 @@ const untagged = (text: string) => text.replace(/^\[inspection daily-all\](?: \(
 
 describe('a plan posting to every platform', () => {
   it('fires at 08:00 Shanghai time and posts its Chinese summary and HTML report on each platform, within its limits', async () => {
-    scheduler.tick();
+    await scheduler.tick();
     now = Date.parse('2026-12-07T00:00:30Z');
-    expect(scheduler.tick()[0]!.ran?.dueAt).toBe('2026-12-07T00:00:00.000Z');
+    expect((await scheduler.tick())[0]!.ran?.dueAt).toBe('2026-12-07T00:00:00.000Z');
     await settled();
-    const [meta] = planReports();
+    const [meta] = await planReports();
     const id = meta!.id;
-    const report = JSON.parse(app.inspections.get(id)!.body) as Report;
+    const report = JSON.parse((await app.inspections.get(id))!.body) as Report;
     expect(report.summary.author).toBe('agent');
     const summary = report.summary.text;
     expect(bytes(summary)).toBeGreaterThan(10_000);
@@ -278,7 +278,7 @@ describe('a plan posting to every platform', () => {
   it('announces a missed run on each platform', async () => {
     const before = seen();
     now = Date.parse('2026-12-08T00:40:00Z');
-    expect(scheduler.tick()[0]!.missed).toHaveLength(1);
+    expect((await scheduler.tick())[0]!.missed).toHaveLength(1);
     await settled();
     const after = seen();
     const said =
@@ -300,10 +300,10 @@ describe('a plan posting to every platform', () => {
     feishu.failNext('/open-apis/im/v1/messages', 3);
     const since = Date.now();
     now = Date.parse('2026-12-09T00:00:20Z');
-    expect(scheduler.tick()[0]!.ran).toBeDefined();
+    expect((await scheduler.tick())[0]!.ran).toBeDefined();
     await settled();
     const after = seen();
-    const id = planReports()[0]!.id;
+    const id = (await planReports())[0]!.id;
     expect(after.slackFiles.at(-1)!.filename).toBe(`${id}.html`);
     expect(after.dingtalk.length - before.dingtalk.length).toBe(2);
     expect(after.wecom.slice(before.wecom.length).at(-1)!.msgtype).toBe('file');
@@ -335,12 +335,12 @@ describe('a plan posting to every platform', () => {
     ]);
     const before = seen();
     now = Date.parse('2026-12-10T00:30:00Z');
-    quiet.tick();
+    await quiet.tick();
     now = Date.parse('2026-12-10T01:00:10Z');
-    expect(quiet.tick()[0]!.ran).toBeDefined();
+    expect((await quiet.tick())[0]!.ran).toBeDefined();
     await quiet.idle();
     await settled();
-    const id = app.inspections.list({ limit: 5, plan: 'nolink' })[0]!.id;
+    const id = (await app.inspections.list({ limit: 5, plan: 'nolink' }))[0]!.id;
     const ding = seen()
       .dingtalk.slice(before.dingtalk.length)
       .map((t) => t.text);

@@ -48,7 +48,7 @@ async function promValue(query: string): Promise<number | undefined> {
 async function inspectDatabase(): Promise<Report> {
   const r = await app.pipeline.invoke('inspection_run', { checks: CHECKS }, principal);
   expect(r.isError, r.text).toBe(false);
-  return JSON.parse(app.inspections.get(String(r.structured!.id))!.body) as Report;
+  return JSON.parse((await app.inspections.get(String(r.structured!.id)))!.body) as Report;
 }
 
 describe('PostgreSQL inspection', () => {

@@ -80,7 +80,7 @@ afterAll(async () => {
 });
 
 const planReports = () => app.inspections.list({ limit: 50, plan: 'daily' });
-const report = (id: string) => JSON.parse(app.inspections.get(id)!.body) as Report;
+const report = async (id: string) => JSON.parse((await app.inspections.get(id))!.body) as Report;
 /** Every run started has finished and everything it posted has reached Slack. */
 async function settled() {
   await scheduler.idle();
@@ -91,14 +91,14 @@ const shared = () => slack.files.filter((f) => f.channel === CHANNEL);
 
 describe('a scheduled inspection plan', () => {
   it('counts from its first tick, then fires at 08:00 Shanghai time and posts its summary', async () => {
-    expect(scheduler.tick()).toEqual([{ plan: 'daily', missed: [] }]);
+    expect(await scheduler.tick()).toEqual([{ plan: 'daily', missed: [] }]);
     now = Date.parse('2026-12-06T23:59:00Z');
-    expect(scheduler.tick()[0]!.ran).toBeUndefined();
+    expect((await scheduler.tick())[0]!.ran).toBeUndefined();
     now = Date.parse('2026-12-07T00:00:40Z');
-    const [outcome] = scheduler.tick();
+    const [outcome] = await scheduler.tick();
     expect(outcome!.ran?.dueAt).toBe('2026-12-07T00:00:00.000Z');
     await settled();
-    const reports = planReports();
+    const reports = await planReports();
     expect(reports).toHaveLength(1);
     const id = reports[0]!.id;
     expect(reports[0]).toMatchObject({ plan: 'daily', by: 'kubemate:scheduler', scopes: ['cluster'] });
@@ -117,37 +117,37 @@ describe('a scheduled inspection plan', () => {
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).toContain(id);
     // Every finding of the report is on the page, by id.
-    for (const f of report(id).findings) expect(html).toContain(`id="${f.id}"`);
+    for (const f of (await report(id)).findings) expect(html).toContain(`id="${f.id}"`);
     const order = slack.calls
       .filter((c) => c.method === 'chat.postMessage' || c.method === 'files.completeUploadExternal')
       .map((c) => c.method);
     expect(order).toEqual(['chat.postMessage', 'files.completeUploadExternal']);
     // The same minute, looked at again: nothing more.
     now += 10_000;
-    expect(scheduler.tick()[0]!.ran).toBeUndefined();
+    expect((await scheduler.tick())[0]!.ran).toBeUndefined();
     await settled();
     expect(posts()).toHaveLength(1);
   });
 
   it('never overlaps: a due time while the previous run is still going is reported missed', async () => {
     now = Date.parse('2026-12-08T00:00:05Z');
-    expect(scheduler.tick()[0]!.ran?.dueAt).toBe('2026-12-08T00:00:00.000Z');
+    expect((await scheduler.tick())[0]!.ran?.dueAt).toBe('2026-12-08T00:00:00.000Z');
     // The run is still going when the next day's time comes (the clock is ours).
     now = Date.parse('2026-12-09T00:00:05Z');
-    expect(scheduler.tick()[0]).toEqual({
+    expect((await scheduler.tick())[0]).toEqual({
       plan: 'daily',
       missed: [
         { dueAt: '2026-12-09T00:00:00.000Z', reason: 'the previous run of this plan was still running' },
       ],
     });
     await settled();
-    expect(planReports()).toHaveLength(2);
+    expect(await planReports()).toHaveLength(2);
     // Said in the channel when it was found, and again in the report that kept it from starting.
     expect(posts().map((m) => m.text)).toContainEqual(
       "Scheduled inspection 'daily' missed a run:\n- due 2026-12-09T00:00:00.000Z: the previous run of this plan was still running",
     );
     // The run that was still going files its report after that: it says which run it kept from starting.
-    const busy = report(planReports()[0]!.id);
+    const busy = await report((await planReports())[0]!.id);
     expect(busy.missedRuns).toEqual([
       {
         plan: 'daily',
@@ -163,14 +163,14 @@ describe('a scheduled inspection plan', () => {
 
   it('reports runs missed while it was down in the next report and post', async () => {
     now = Date.parse('2026-12-12T00:01:00Z');
-    const [outcome] = scheduler.tick();
+    const [outcome] = await scheduler.tick();
     expect(outcome!.missed).toEqual([
       { dueAt: '2026-12-10T00:00:00.000Z', reason: 'Kubemate was not running at that time' },
       { dueAt: '2026-12-11T00:00:00.000Z', reason: 'Kubemate was not running at that time' },
     ]);
     expect(outcome!.ran?.dueAt).toBe('2026-12-12T00:00:00.000Z');
     await settled();
-    const latest = report(planReports()[0]!.id);
+    const latest = await report((await planReports())[0]!.id);
     expect(latest.missedRuns?.map((m) => m.dueAt)).toEqual([
       '2026-12-10T00:00:00.000Z',
       '2026-12-11T00:00:00.000Z',
@@ -179,19 +179,19 @@ describe('a scheduled inspection plan', () => {
       'Missed runs: daily due 2026-12-10T00:00:00.000Z (Kubemate was not running at that time); daily due 2026-12-11T00:00:00.000Z',
     );
     expect(posts().at(-1)!.text).toContain('Missed runs: daily due 2026-12-10');
-    expect(shared().at(-1)!.filename).toBe(`${planReports()[0]!.id}.html`);
+    expect(shared().at(-1)!.filename).toBe(`${(await planReports())[0]!.id}.html`);
     // Reported once: the next report does not repeat them.
     now = Date.parse('2026-12-13T00:00:30Z');
-    scheduler.tick();
+    await scheduler.tick();
     await settled();
-    expect(report(planReports()[0]!.id).missedRuns).toBeUndefined();
+    expect((await report((await planReports())[0]!.id)).missedRuns).toBeUndefined();
   });
 
   it('does not start a run long past its due time; it is reported missed instead', async () => {
-    const before = planReports().length;
+    const before = (await planReports()).length;
     const files = shared().length;
     now = Date.parse('2026-12-14T00:40:00Z');
-    expect(scheduler.tick()[0]).toEqual({
+    expect((await scheduler.tick())[0]).toEqual({
       plan: 'daily',
       missed: [
         {
@@ -201,13 +201,13 @@ describe('a scheduled inspection plan', () => {
       ],
     });
     await settled();
-    expect(planReports()).toHaveLength(before);
+    expect(await planReports()).toHaveLength(before);
     // Said in the channel now, not only in tomorrow's report.
     expect(posts().at(-1)!.text).toBe(
       "Scheduled inspection 'daily' missed a run:\n- due 2026-12-14T00:00:00.000Z: Kubemate could not start it within 15 min of its due time",
     );
     expect(shared()).toHaveLength(files);
-    expect(app.inspections.allMissed('daily').map((m) => [m.dueAt, m.reported])).toContainEqual([
+    expect((await app.inspections.allMissed('daily')).map((m) => [m.dueAt, m.reported])).toContainEqual([
       '2026-12-14T00:00:00.000Z',
       false,
     ]);
@@ -250,7 +250,9 @@ describe('the summary written by the agent', () => {
     try {
       const args = { namespace: ns, checks: ['cluster.services.no-endpoints'] };
       const first = await agentApp.pipeline.invoke('inspection_run', args, principal);
-      const written = JSON.parse(agentApp.inspections.get(String(first.structured!.id))!.body) as Report;
+      const written = JSON.parse(
+        (await agentApp.inspections.get(String(first.structured!.id)))!.body,
+      ) as Report;
       const id = findingId('cluster.services.no-endpoints', `${ns}/service/lonely`);
       expect(written.summary).toEqual({
         author: 'agent',
@@ -263,7 +265,9 @@ describe('the summary written by the agent', () => {
       expect(sent).toContain(id);
       cite = 'F-00000000';
       const second = await agentApp.pipeline.invoke('inspection_run', args, principal);
-      const refused = JSON.parse(agentApp.inspections.get(String(second.structured!.id))!.body) as Report;
+      const refused = JSON.parse(
+        (await agentApp.inspections.get(String(second.structured!.id)))!.body,
+      ) as Report;
       expect(refused.summary.author).toBe('template');
       expect(refused.summary.text).toContain(
         "(The model's summary was not used: it cites findings the report does not hold: F-00000000.)",

@@ -275,7 +275,7 @@ async function mcpClient(): Promise<Client> {
   return client;
 }
 
-const stored = (id: string) => JSON.parse(app.inspections.get(id)!.body) as Report;
+const stored = async (id: string) => JSON.parse((await app.inspections.get(id))!.body) as Report;
 const SCOPES = ['host', 'cluster', 'app', 'database', 'certificates'];
 let first: Report;
 
@@ -292,7 +292,7 @@ describe('inspection_run over MCP', () => {
     expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
     const s = result.structuredContent as { id: string; stored: boolean };
     expect(s.stored).toBe(true);
-    first = stored(s.id);
+    first = await stored(s.id);
     const checks = first.checks;
     // Progress: one notification per check, counting up to the total.
     expect(progress.length).toBe(checks.length);
@@ -401,13 +401,13 @@ describe('inspection_run over MCP', () => {
       app.pipeline.invoke('inspection_run', { checks: ['app.http.error-rate'], ...args }, principal);
     const wide = await run({});
     expect(wide.isError, wide.text).toBe(false);
-    const subjects = stored(String(wide.structured!.id)).findings.map((f) => f.subject);
+    const subjects = (await stored(String(wide.structured!.id))).findings.map((f) => f.subject);
     expect(subjects).toContain(otherNs);
     expect(subjects).toContain(ns);
     // A namespace with series of other namespaces only: no data, saying why; not a pass.
     const scoped = await run({ namespace: uniqueName('insp-none') });
     expect(scoped.isError, scoped.text).toBe(false);
-    const report = stored(String(scoped.structured!.id));
+    const report = await stored(String(scoped.structured!.id));
     expect(report.findings).toEqual([]);
     expect(report.checks[0]).toMatchObject({ status: 'no_data' });
     expect(report.checks[0]!.reason).toMatch(
@@ -420,7 +420,7 @@ describe('inspection_run over MCP', () => {
     await tlsSecret('tls-new', certs.soon);
     const r = await app.pipeline.invoke('inspection_run', { namespace: ns, scopes: SCOPES }, principal);
     expect(r.isError, r.text).toBe(false);
-    const second = stored(String(r.structured!.id));
+    const second = await stored(String(r.structured!.id));
     const soonId = findingId('certificates.tls-secrets.expiry', `${ns}/secret/tls-soon`);
     const newId = findingId('certificates.tls-secrets.expiry', `${ns}/secret/tls-new`);
     expect(second.diff!.previousId).toBe(first.id);
@@ -437,7 +437,7 @@ describe('inspection_run over MCP', () => {
   });
 
   it('lists and reads kept reports, filtered; a bad id or scope is refused clearly and nothing is stored', async () => {
-    const before = app.inspections.count();
+    const before = await app.inspections.count();
     const list = await app.pipeline.invoke('inspection_reports_list', { limit: 5 }, principal);
     const reports = (list.structured as { reports: Array<{ id: string }> }).reports;
     expect(reports[reports.length - 1]!.id).toBe(first.id);
@@ -464,7 +464,7 @@ describe('inspection_run over MCP', () => {
       principal,
     );
     expect(missing).toMatchObject({ status: 'error', errorCode: 'not_found' });
-    expect(app.inspections.count()).toBe(before);
+    expect(await app.inspections.count()).toBe(before);
   });
 });
 
@@ -619,7 +619,7 @@ bindings:
       expect(runB.isError, runB.text).toBe(false);
       const a = String(runA.structured!.id);
       const b = String(runB.structured!.id);
-      expect(served.inspections.get(b)!.meta.cluster).toBe('admin');
+      expect((await served.inspections.get(b))!.meta.cluster).toBe('admin');
       const get = (token: string, url: string) =>
         http.inject({ url, headers: { authorization: `Bearer ${token}` } });
 
@@ -677,11 +677,11 @@ describe('the HTML report in headless Chromium', () => {
     );
     expect(r.isError, r.text).toBe(false);
     const id = String(r.structured!.id);
-    const kept = app.inspections.get(id)!;
+    const kept = (await app.inspections.get(id))!;
     const report = JSON.parse(kept.body) as Report;
     const dir = mkdtempSync(join(tmpdir(), 'insp-chromium-'));
     const file = join(dir, 'report.html');
-    writeFileSync(file, renderHtml(report, { history: app.inspections.history(kept.meta.kind, 30) }));
+    writeFileSync(file, renderHtml(report, { history: await app.inspections.history(kept.meta.kind, 30) }));
     const page = await openInChromium(`file://${file}`);
     try {
       const critical = report.findings.find(

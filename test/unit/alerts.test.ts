@@ -1,7 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { alertActionHandler, silenceMatchers } from '../../alerts/actions.js';
 import { alertsConfigSchema } from '../../alerts/config.js';
@@ -9,33 +5,15 @@ import { targetsOf } from '../../alerts/enrich.js';
 import { bearerMatches } from '../../alerts/http.js';
 import { matches, parseMatcher } from '../../alerts/matchers.js';
 import { ALERT_ACTION, alertLine, rootText, stormText } from '../../alerts/render.js';
-import { AlertStore, type GroupRecord } from '../../alerts/store.js';
-import { type AlertmanagerWebhook, webhookSchema } from '../../alerts/webhook.js';
+import type { GroupRecord } from '../../alerts/store.js';
+import { webhookSchema } from '../../alerts/webhook.js';
 import { loadConfig } from '../../app/config.js';
 import { buildRegistry } from '../../tools/index.js';
 import { parseMatcher as parseSilenceMatcher } from '../../tools/metrics/matchers.js';
+import { alertPayload } from '../support/alert-payload.js';
 import { engineFrom } from '../support/policy.js';
 
-const store = () => new AlertStore(join(mkdtempSync(join(tmpdir(), 'kubemate-alerts-')), 'alerts.db'));
-
-function payload(
-  groupKey: string,
-  alerts: Array<Partial<AlertmanagerWebhook['alerts'][number]> & { fingerprint: string }>,
-) {
-  return webhookSchema.parse({
-    version: '4',
-    groupKey,
-    status: 'firing',
-    groupLabels: { alertname: 'A' },
-    commonLabels: { alertname: 'A', namespace: 'ns' },
-    alerts: alerts.map((a) => ({
-      status: 'firing',
-      labels: { alertname: 'A', namespace: 'ns', severity: 'warning' },
-      startsAt: '2026-12-07T01:00:00Z',
-      ...a,
-    })),
-  });
-}
+const payload = alertPayload;
 
 describe('matchers, as Alertmanager writes them', () => {
   it('parses =, !=, =~ and !~, quoted or not, with anchored regexes', () => {
@@ -77,148 +55,6 @@ describe('the webhook', () => {
     expect(
       webhookSchema.safeParse({ ...ok, alerts: [{ ...ok.alerts[0], fingerprint: 'x y' }] }).success,
     ).toBe(false);
-  });
-});
-
-describe('the alert store', () => {
-  it('stores a delivery once: a repeat changes nothing, a resolution is seen once', () => {
-    const s = store();
-    const place = () => ({ channel: 'C1', platform: 'slack', storm: false });
-    const first = s.ingest(payload('g1', [{ fingerprint: 'aa' }, { fingerprint: 'bb' }]), place);
-    expect([first.isNew, first.fired.length, first.resolved.length]).toEqual([true, 2, 0]);
-    const again = s.ingest(payload('g1', [{ fingerprint: 'aa' }, { fingerprint: 'bb' }]), place);
-    expect([again.isNew, again.fired.length, again.resolved.length]).toEqual([false, 0, 0]);
-    const resolved = s.ingest(
-      payload('g1', [{ fingerprint: 'aa', status: 'resolved', endsAt: '2026-12-07T02:00:00Z' }]),
-      place,
-    );
-    expect(resolved.resolved.map((a) => a.fingerprint)).toEqual(['aa']);
-    expect(s.ingest(payload('g1', [{ fingerprint: 'aa', status: 'resolved' }]), place).resolved).toEqual([]);
-    expect(s.tally('g1')).toEqual({ firing: 1, resolved: 1 });
-    expect(s.totals()).toEqual({ groups: 1, alerts: 2 });
-    s.close();
-  });
-
-  it('takes triage most severe first, then oldest, and queues again what a stop left running', () => {
-    const s = store();
-    const place = () => ({ storm: false });
-    for (const [key, sev] of [
-      ['w1', 'warning'],
-      ['c1', 'critical'],
-      ['i1', 'info'],
-      ['c2', 'critical'],
-    ] as const) {
-      const g = s.ingest(
-        payload(key, [
-          { fingerprint: key.charCodeAt(0).toString(16), labels: { alertname: 'A', severity: sev } },
-        ]),
-        place,
-      ).group;
-      s.queue.enqueue(g.groupKey, g.severityRank, 100);
-    }
-    expect(s.queue.next()!.groupKey).toBe('c1');
-    expect(s.queue.next()!.groupKey).toBe('c2');
-    expect(s.queue.requeueRunning()).toBe(2);
-    expect([1, 2, 3, 4].map(() => s.queue.next()!.groupKey)).toEqual(['c1', 'c2', 'w1', 'i1']);
-    expect(s.queue.next()).toBeUndefined();
-    // A full queue refuses more and counts it; the group stays recorded.
-    s.ingest(payload('late', [{ fingerprint: 'ff' }]), place);
-    expect(s.queue.enqueue('late', 2, 0)).toBe(false);
-    expect(s.stats().triage_queue_full).toBe(1);
-    s.close();
-  });
-
-  it('keeps the model budget per minute, across reopening', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kubemate-alerts-'));
-    const a = new AlertStore(join(dir, 'alerts.db'));
-    expect([a.budget.take(1000, 2), a.budget.take(2000, 2), a.budget.take(3000, 2)]).toEqual([
-      true,
-      true,
-      false,
-    ]);
-    a.close();
-    const b = new AlertStore(join(dir, 'alerts.db'));
-    expect(b.budget.take(4000, 2)).toBe(false);
-    expect(b.budget.take(61_001, 2)).toBe(true);
-    b.close();
-  });
-
-  it('a group that resolved and fires again is a new episode, triaged again', () => {
-    const s = store();
-    const place = () => ({ channel: 'C1', platform: 'slack', storm: false });
-    const first = s.ingest(payload('g2', [{ fingerprint: 'aa' }]), place);
-    s.queue.enqueue('g2', first.group.severityRank, 10);
-    s.queue.finish(s.queue.next()!.groupKey, { enrichment: 'facts', model: false });
-    s.ingest(payload('g2', [{ fingerprint: 'aa', status: 'resolved' }]), place);
-    expect(s.group('g2')!.status).toBe('resolved');
-    const back = s.ingest(payload('g2', [{ fingerprint: 'aa', startsAt: '2026-12-08T01:00:00Z' }]), place);
-    expect([back.refired, back.group.episode, back.fired.length]).toEqual([true, 1, 1]);
-    expect(s.queue.get('g2')!.state).toBe('queued');
-    // Still firing: no new episode.
-    expect(s.ingest(payload('g2', [{ fingerprint: 'bb' }]), place).refired).toBe(false);
-    s.close();
-  });
-
-  it('keeps one storm episode per channel until it has been quiet', () => {
-    const s = store();
-    const e1 = s.stormEpisode('slack', 'C1', 1000, 600_000);
-    expect(s.stormEpisode('slack', 'C1', 5000, 600_000)).toEqual(e1);
-    expect(s.stormEpisode('slack', 'C2', 5000, 600_000).key).not.toBe(e1.key);
-    expect(s.stormEpisode('slack', 'C1', 5000 + 600_001, 600_000).key).not.toBe(e1.key);
-    s.close();
-  });
-
-  it('keeps storms per channel of each platform: the same id on Feishu is another channel than on Slack', () => {
-    const s = store();
-    const slack = s.stormEpisode('slack', 'C1', 1000, 600_000);
-    const feishu = s.stormEpisode('feishu', 'C1', 2000, 600_000);
-    expect(feishu.key).not.toBe(slack.key);
-    expect(s.currentStorm('slack', 'C1')).toEqual(slack);
-    expect(s.currentStorm('feishu', 'C1')).toEqual(feishu);
-    expect(s.currentStorm('dingtalk', 'C1')).toBeUndefined();
-    // Groups are counted (and listed) on their own platform only.
-    s.ingest(payload('gs', [{ fingerprint: 'a1' }]), () => ({
-      channel: 'C1',
-      platform: 'slack',
-      storm: true,
-    }));
-    s.ingest(payload('gf', [{ fingerprint: 'a2' }]), () => ({
-      channel: 'C1',
-      platform: 'feishu',
-      storm: true,
-    }));
-    s.ingest(payload('gf2', [{ fingerprint: 'a3' }]), () => ({
-      channel: 'C1',
-      platform: 'feishu',
-      storm: true,
-    }));
-    expect(s.newGroupsIn('slack', 'C1', 0)).toBe(1);
-    expect(s.newGroupsIn('feishu', 'C1', 0)).toBe(2);
-    expect(s.stormTotals('feishu', 'C1', 0).groups).toBe(2);
-    expect(s.stormTally('slack', 'C1', 0)).toMatchObject([
-      { alertname: 'A', namespace: 'ns', groups: 1, firing: 1 },
-    ]);
-    expect(s.stormTally('feishu', 'C1', 0)).toMatchObject([{ groups: 2, firing: 2 }]);
-    s.close();
-  });
-
-  it('migrates a store whose storms were keyed by channel alone, keeping them as Slack storms', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'kubemate-alerts-')), 'alerts.db');
-    const old = new Database(path);
-    old.exec(
-      'CREATE TABLE storms (channel TEXT PRIMARY KEY, key TEXT NOT NULL, started_at INTEGER NOT NULL, last_at INTEGER NOT NULL)',
-    );
-    old.prepare('INSERT INTO storms VALUES (?, ?, ?, ?)').run('C0OPS', 'st_kept', 100, Date.now());
-    old.close();
-    const s = new AlertStore(path);
-    expect(s.currentStorm('slack', 'C0OPS')).toEqual({ key: 'st_kept', since: 100 });
-    expect(s.stormEpisode('slack', 'C0OPS', Date.now(), 600_000).key).toBe('st_kept');
-    expect(s.stormEpisode('feishu', 'C0OPS', Date.now(), 600_000).key).not.toBe('st_kept');
-    s.close();
-    // Opening it again leaves it as it is.
-    const again = new AlertStore(path);
-    expect(again.currentStorm('slack', 'C0OPS')?.key).toBe('st_kept');
-    again.close();
   });
 });
 

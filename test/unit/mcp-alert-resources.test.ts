@@ -43,8 +43,8 @@ const group: StoredAlertGroup = {
 function setup() {
   const access: AlertTriageAccess = {
     triage: async () => undefined,
-    groups: () => [group],
-    group: (id) => (id === group.groupId ? group : undefined),
+    groups: async () => [group],
+    group: async (id) => (id === group.groupId ? group : undefined),
     watch: () => () => {},
   };
   const { pipeline } = testPipeline({

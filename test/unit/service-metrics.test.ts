@@ -101,7 +101,7 @@ describe('service metrics on /metrics', () => {
     for (const key of ['m1', 'm2']) {
       slack.store.enqueue({ op: 'post', place: { channel: 'C0SERVICE' }, message: { text: key }, key });
     }
-    alerts.store.queue.enqueue('service-metrics-group', 1, 100);
+    await alerts.store.queue.enqueue('service-metrics-group', 1, 100);
     const text = await scrape();
     expect(sample(text, 'kubemate_outbox_pending{platform="slack"}')).toBe(2);
     expect(sample(text, 'kubemate_alert_triage_queued')).toBe(1);

@@ -50,8 +50,8 @@ export interface AlertTriageAccess {
     options: { model: boolean },
   ): Promise<AlertTriageResult | undefined>;
   /** The groups changed most recently, newest first, with their stored triage (MCP resources). */
-  groups(limit: number): StoredAlertGroup[];
-  group(id: string): StoredAlertGroup | undefined;
+  groups(limit: number): Promise<StoredAlertGroup[]>;
+  group(id: string): Promise<StoredAlertGroup | undefined>;
   /** `changed(groupId?)`: a group was added (no id) or its triage or state changed. Returns the unsubscribe. */
   watch(changed: (groupId?: string) => void): () => void;
 }

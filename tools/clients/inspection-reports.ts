@@ -18,16 +18,22 @@ export interface ReportMeta {
 }
 
 export interface InspectionReports {
-  save(meta: ReportMeta, body: string): void;
+  save(meta: ReportMeta, body: string): Promise<void>;
   /** Newest first. */
-  list(filter: { limit: number; kind?: string; plan?: string; cluster?: string }): ReportMeta[];
-  get(id: string): { meta: ReportMeta; body: string } | undefined;
+  list(filter: { limit: number; kind?: string; plan?: string; cluster?: string }): Promise<ReportMeta[]>;
+  get(id: string): Promise<{ meta: ReportMeta; body: string } | undefined>;
+  /**
+   * The cluster of a kept report, answered synchronously for the policy (ToolDef.keptScope);
+   * undefined when not known here at once. The store may answer only from what it has seen (a
+   * shared database): the reading tool checks the policy again once it has read the report.
+   */
+  clusterOf(id: string): string | undefined;
   /** The newest report of a kind created before `before` (ISO time), for the diff. */
-  latest(kind: string, before?: string): { meta: ReportMeta; body: string } | undefined;
+  latest(kind: string, before?: string): Promise<{ meta: ReportMeta; body: string } | undefined>;
   /** Scores of the newest `limit` reports of a kind, oldest first (the trend chart). */
-  history(kind: string, limit: number): Array<{ createdAt: string; score: number | null }>;
+  history(kind: string, limit: number): Promise<Array<{ createdAt: string; score: number | null }>>;
   /** Missed scheduled runs not yet reported; reading marks them reported. */
-  takeMissed(plan: string): Array<{ plan: string; dueAt: string; reason: string }>;
+  takeMissed(plan: string): Promise<Array<{ plan: string; dueAt: string; reason: string }>>;
 }
 
 /** What app/ hands the inspection toolset: the report store, users' checks, and a summary writer. */

@@ -129,10 +129,10 @@ export async function inspect(req: InspectRequest): Promise<Report> {
   };
   const missedRuns = [
     ...(req.missedRuns ?? []),
-    ...(req.plan ? (req.inspections?.reports?.takeMissed(req.plan) ?? []) : []),
+    ...(req.plan ? ((await req.inspections?.reports?.takeMissed(req.plan)) ?? []) : []),
   ];
   if (missedRuns.length) base.missedRuns = missedRuns;
-  const previous = req.inspections?.reports?.latest(kind, createdAt);
+  const previous = await req.inspections?.reports?.latest(kind, createdAt);
   if (previous) base.diff = diffReports(JSON.parse(previous.body) as Report, base);
   let summary: Report['summary'] = { text: templatedSummary(base), author: 'template' };
   if (req.inspections?.summarise) {
@@ -152,7 +152,7 @@ export async function inspect(req: InspectRequest): Promise<Report> {
     { ...base, durationMs: Math.round(performance.now() - started), summary },
     defaultRedactor,
   );
-  req.inspections?.reports?.save(
+  await req.inspections?.reports?.save(
     {
       id: report.id,
       createdAt,

@@ -1,6 +1,12 @@
-// Inspection reports, schedule bookkeeping and missed runs in one SQLite file, with retention.
-import { type Database, openSqlite } from '../../state/sqlite.js';
+// Inspection reports, schedule bookkeeping and missed runs, with retention: in one SQLite file (the
+// default) or in the PostgreSQL database every replica shares, one implementation (state/sql.ts).
+import type { PgState } from '../../state/postgres.js';
+import { num, PgSql, type Sql, type SqlDb, SqliteSql } from '../../state/sql.js';
+import { openSqlite } from '../../state/sqlite.js';
 import type { InspectionReports, ReportMeta } from '../clients/inspection-reports.js';
+import { INSPECTIONS_MIGRATIONS } from './store-schema.js';
+
+const STORE = 'inspections';
 
 export interface Retention {
   /** Reports older than this many days are deleted (default 90). */
@@ -38,66 +44,89 @@ const meta = (r: Row): ReportMeta => ({
   findings: r.findings,
 });
 
-const COLUMNS = 'id, created_at, kind, cluster, scopes, plan, by, score, critical, warning, findings';
+// `by` is a keyword in PostgreSQL: quoted, as both databases accept.
+const COLUMNS = 'id, created_at, kind, cluster, scopes, plan, "by", score, critical, warning, findings';
+
+/** The clusters of reports this process has seen, for the policy's synchronous scope (keptScope). */
+const SCOPE_CACHE = 10_000;
 
 export class InspectionStore implements InspectionReports {
-  private readonly db: Database.Database;
+  private readonly clusters = new Map<string, string>();
 
   constructor(
-    path: string,
+    private readonly db: SqlDb,
     private readonly retention: Retention = { days: 90, perKind: 400 },
     private readonly now: () => number = Date.now,
-  ) {
-    this.db = openSqlite(path);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS reports (
-        id TEXT PRIMARY KEY, created_at TEXT NOT NULL, kind TEXT NOT NULL, cluster TEXT NOT NULL,
-        scopes TEXT NOT NULL, plan TEXT, by TEXT NOT NULL, score REAL, critical INTEGER NOT NULL,
-        warning INTEGER NOT NULL, findings INTEGER NOT NULL, body TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS reports_kind ON reports(kind, created_at);
-      CREATE INDEX IF NOT EXISTS reports_created ON reports(created_at);
-      CREATE TABLE IF NOT EXISTS plan_state (plan TEXT PRIMARY KEY, last_due INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS missed_runs (
-        plan TEXT NOT NULL, due_at TEXT NOT NULL, reason TEXT NOT NULL, reported INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (plan, due_at));
-    `);
+  ) {}
+
+  /** Resolves once the schema is migrated (rejects when the database's is newer than this code). */
+  migrated(): Promise<void> {
+    return this.db.migrated();
   }
 
-  save(m: ReportMeta, body: string): void {
-    const tx = this.db.transaction(() => {
-      this.db
-        .prepare(`INSERT INTO reports (${COLUMNS}, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
-        .run(
-          m.id,
-          m.createdAt,
-          m.kind,
-          m.cluster,
-          JSON.stringify(m.scopes),
-          m.plan ?? null,
-          m.by,
-          m.score,
-          m.critical,
-          m.warning,
-          m.findings,
-          body,
-        );
-      this.prune(m.kind);
+  private seen(id: string, cluster: string): void {
+    this.clusters.delete(id);
+    this.clusters.set(id, cluster);
+    if (this.clusters.size > SCOPE_CACHE) this.clusters.delete(this.clusters.keys().next().value!);
+  }
+
+  /**
+   * The cluster of a report, answered at once: read from the file on SQLite; on PostgreSQL, known
+   * for reports this replica wrote or read (a miss is checked again by the handler, see
+   * inspection_report_get).
+   */
+  clusterOf(id: string): string | undefined {
+    if (this.db instanceof SqliteSql) {
+      const r = this.db.db.prepare('SELECT cluster FROM inspection_reports WHERE id = ?').get(id) as
+        | { cluster: string }
+        | undefined;
+      return r?.cluster;
+    }
+    return this.clusters.get(id);
+  }
+
+  async save(m: ReportMeta, body: string): Promise<void> {
+    await this.db.tx('save', async (q) => {
+      // Saves take turns (reports are few), so the count kept per kind holds across replicas.
+      await q.lockTable('inspection_reports');
+      await q.run(`INSERT INTO inspection_reports (${COLUMNS}, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, [
+        m.id,
+        m.createdAt,
+        m.kind,
+        m.cluster,
+        JSON.stringify(m.scopes),
+        m.plan ?? null,
+        m.by,
+        m.score,
+        m.critical,
+        m.warning,
+        m.findings,
+        body,
+      ]);
+      await this.prune(q, m.kind);
     });
-    tx();
+    this.seen(m.id, m.cluster);
   }
 
-  /** Retention: by age across all reports, by count within the kind just written. */
-  private prune(kind: string): void {
+  /**
+   * Retention: by age across all reports, by count within the kind just written. Deletes only, by
+   * conditions every replica computes alike: two replicas pruning at once delete the same rows.
+   */
+  private async prune(q: Sql, kind: string): Promise<void> {
     const cutoff = new Date(this.now() - this.retention.days * 86_400_000).toISOString();
-    this.db.prepare('DELETE FROM reports WHERE created_at < ?').run(cutoff);
-    this.db
-      .prepare(
-        'DELETE FROM reports WHERE kind = ? AND id NOT IN (SELECT id FROM reports WHERE kind = ? ORDER BY created_at DESC LIMIT ?)',
-      )
-      .run(kind, kind, this.retention.perKind);
+    await q.run('DELETE FROM inspection_reports WHERE created_at < ?', [cutoff]);
+    await q.run(
+      'DELETE FROM inspection_reports WHERE kind = ? AND id NOT IN (SELECT id FROM inspection_reports WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT ?)',
+      [kind, kind, this.retention.perKind],
+    );
   }
 
-  list(filter: { limit: number; kind?: string; plan?: string; cluster?: string }): ReportMeta[] {
+  async list(filter: {
+    limit: number;
+    kind?: string;
+    plan?: string;
+    cluster?: string;
+  }): Promise<ReportMeta[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     for (const [col, v] of [
@@ -110,100 +139,135 @@ export class InspectionStore implements InspectionReports {
         args.push(v);
       }
     }
-    const rows = this.db
-      .prepare(
-        `SELECT ${COLUMNS} FROM reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
-      )
-      .all(...args, filter.limit) as Row[];
+    const rows = await this.db.op('list', (q) =>
+      q.all<Row>(
+        `SELECT ${COLUMNS} FROM inspection_reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
+        [...args, filter.limit],
+      ),
+    );
+    for (const r of rows) this.seen(r.id, r.cluster);
     return rows.map(meta);
   }
 
-  count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n;
+  async count(): Promise<number> {
+    const r = await this.db.op('count', (q) =>
+      q.get<{ n: unknown }>('SELECT count(*) AS n FROM inspection_reports'),
+    );
+    return num(r?.n);
   }
 
-  get(id: string): { meta: ReportMeta; body: string } | undefined {
-    const r = this.db.prepare(`SELECT ${COLUMNS}, body FROM reports WHERE id = ?`).get(id) as Row | undefined;
+  async get(id: string): Promise<{ meta: ReportMeta; body: string } | undefined> {
+    const r = await this.db.op('get', (q) =>
+      q.get<Row>(`SELECT ${COLUMNS}, body FROM inspection_reports WHERE id = ?`, [id]),
+    );
+    if (r) this.seen(r.id, r.cluster);
     return r ? { meta: meta(r), body: r.body! } : undefined;
   }
 
-  latest(kind: string, before?: string): { meta: ReportMeta; body: string } | undefined {
-    const r = this.db
-      .prepare(
-        `SELECT ${COLUMNS}, body FROM reports WHERE kind = ? AND created_at < ? ORDER BY created_at DESC LIMIT 1`,
-      )
-      .get(kind, before ?? '9999') as Row | undefined;
+  async latest(kind: string, before?: string): Promise<{ meta: ReportMeta; body: string } | undefined> {
+    const r = await this.db.op('latest', (q) =>
+      q.get<Row>(
+        `SELECT ${COLUMNS}, body FROM inspection_reports WHERE kind = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+        [kind, before ?? '9999'],
+      ),
+    );
     return r ? { meta: meta(r), body: r.body! } : undefined;
   }
 
-  history(kind: string, limit: number): Array<{ createdAt: string; score: number | null }> {
-    const rows = this.db
-      .prepare('SELECT created_at, score FROM reports WHERE kind = ? ORDER BY created_at DESC LIMIT ?')
-      .all(kind, limit) as Array<{ created_at: string; score: number | null }>;
+  async history(kind: string, limit: number): Promise<Array<{ createdAt: string; score: number | null }>> {
+    const rows = await this.db.op('history', (q) =>
+      q.all<{ created_at: string; score: number | null }>(
+        'SELECT created_at, score FROM inspection_reports WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT ?',
+        [kind, limit],
+      ),
+    );
     return rows.reverse().map((r) => ({ createdAt: r.created_at, score: r.score }));
   }
 
   /** The last due time a schedule handled (ran or reported missed), in ms. */
-  lastDue(plan: string): number | undefined {
-    const r = this.db.prepare('SELECT last_due FROM plan_state WHERE plan = ?').get(plan) as
-      | { last_due: number }
-      | undefined;
-    return r?.last_due;
+  async lastDue(plan: string): Promise<number | undefined> {
+    const r = await this.db.op('plan', (q) =>
+      q.get<{ last_due: unknown }>('SELECT last_due FROM inspection_plan_state WHERE plan = ?', [plan]),
+    );
+    return r ? num(r.last_due) : undefined;
   }
 
-  setLastDue(plan: string, due: number): void {
-    this.db
-      .prepare(
-        'INSERT INTO plan_state (plan, last_due) VALUES (?, ?) ON CONFLICT(plan) DO UPDATE SET last_due = excluded.last_due',
-      )
-      .run(plan, due);
+  /** Sets the last due time a plan handled (a new plan's start). */
+  async setLastDue(plan: string, due: number): Promise<void> {
+    await this.db.op('plan', (q) =>
+      q.run(
+        'INSERT INTO inspection_plan_state (plan, last_due) VALUES (?, ?) ON CONFLICT (plan) DO UPDATE SET last_due = excluded.last_due',
+        [plan, due],
+      ),
+    );
   }
 
   /**
    * Moves a plan's last handled due time from `from` to `to` only if no one else did in between:
-   * of two processes sharing the data folder, one claims a due time.
+   * of two processes (or replicas) sharing the store, one claims a due time.
    */
-  claimDue(plan: string, from: number, to: number): boolean {
-    return (
-      this.db
-        .prepare('UPDATE plan_state SET last_due = ? WHERE plan = ? AND last_due = ?')
-        .run(to, plan, from).changes === 1
+  async claimDue(plan: string, from: number, to: number): Promise<boolean> {
+    const changed = await this.db.op('plan', (q) =>
+      q.run('UPDATE inspection_plan_state SET last_due = ? WHERE plan = ? AND last_due = ?', [
+        to,
+        plan,
+        from,
+      ]),
+    );
+    return changed === 1;
+  }
+
+  async recordMissed(plan: string, dueAt: string, reason: string): Promise<void> {
+    await this.db.op('missed', (q) =>
+      q.run(
+        'INSERT INTO inspection_missed_runs (plan, due_at, reason) VALUES (?, ?, ?) ON CONFLICT (plan, due_at) DO NOTHING',
+        [plan, dueAt, reason],
+      ),
     );
   }
 
-  recordMissed(plan: string, dueAt: string, reason: string): void {
-    this.db
-      .prepare('INSERT OR IGNORE INTO missed_runs (plan, due_at, reason) VALUES (?, ?, ?)')
-      .run(plan, dueAt, reason);
+  /** Missed runs not yet reported; reading marks them reported (once, whichever replica reads). */
+  async takeMissed(plan: string): Promise<Array<{ plan: string; dueAt: string; reason: string }>> {
+    const rows = await this.db.op('missed', (q) =>
+      q.all<{ plan: string; due_at: string; reason: string }>(
+        'UPDATE inspection_missed_runs SET reported = 1 WHERE plan = ? AND reported = 0 RETURNING plan, due_at, reason',
+        [plan],
+      ),
+    );
+    return rows
+      .map((r) => ({ plan: r.plan, dueAt: r.due_at, reason: r.reason }))
+      .sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : 0));
   }
 
-  takeMissed(plan: string): Array<{ plan: string; dueAt: string; reason: string }> {
-    const tx = this.db.transaction(() => {
-      const rows = this.db
-        .prepare(
-          'SELECT plan, due_at, reason FROM missed_runs WHERE plan = ? AND reported = 0 ORDER BY due_at',
-        )
-        .all(plan) as Array<{ plan: string; due_at: string; reason: string }>;
-      this.db.prepare('UPDATE missed_runs SET reported = 1 WHERE plan = ? AND reported = 0').run(plan);
-      return rows.map((r) => ({ plan: r.plan, dueAt: r.due_at, reason: r.reason }));
-    });
-    return tx();
-  }
-
-  allMissed(plan: string): Array<{ plan: string; dueAt: string; reason: string; reported: boolean }> {
-    return (
-      this.db
-        .prepare('SELECT plan, due_at, reason, reported FROM missed_runs WHERE plan = ? ORDER BY due_at')
-        .all(plan) as Array<{
-        plan: string;
-        due_at: string;
-        reason: string;
-        reported: number;
-      }>
-    ).map((r) => ({ plan: r.plan, dueAt: r.due_at, reason: r.reason, reported: !!r.reported }));
+  async allMissed(
+    plan: string,
+  ): Promise<Array<{ plan: string; dueAt: string; reason: string; reported: boolean }>> {
+    const rows = await this.db.op('missed', (q) =>
+      q.all<{ plan: string; due_at: string; reason: string; reported: number }>(
+        'SELECT plan, due_at, reason, reported FROM inspection_missed_runs WHERE plan = ? ORDER BY due_at',
+        [plan],
+      ),
+    );
+    return rows.map((r) => ({ plan: r.plan, dueAt: r.due_at, reason: r.reason, reported: !!r.reported }));
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+/**
+ * The inspection store on the app's state: the PostgreSQL database the replicas share when `state`
+ * is given, else the SQLite file at `path` (the embedded default).
+ */
+export function openInspectionStore(
+  state: PgState | undefined,
+  path: string,
+  retention?: Retention,
+  now?: () => number,
+): InspectionStore {
+  const db = state
+    ? new PgSql(state, STORE, INSPECTIONS_MIGRATIONS)
+    : new SqliteSql(openSqlite(path), STORE, INSPECTIONS_MIGRATIONS);
+  return new InspectionStore(db, retention, now);
 }

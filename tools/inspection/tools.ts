@@ -238,7 +238,7 @@ const reportsList = defineTool({
       }
       return ok;
     };
-    const list = reports(ctx).list({
+    const list = await reports(ctx).list({
       limit: 1000,
       ...(args.cluster ? { cluster: args.cluster } : {}),
       ...(args.plan ? { plan: args.plan } : {}),
@@ -280,18 +280,27 @@ const reportGet = defineTool({
   // A report is read under the policy for the cluster it inspected, not the default one.
   keptScope(args, backends) {
     try {
-      const found = backends.inspections?.reports?.get(String(args.id));
-      return found ? { cluster: found.meta.cluster } : undefined;
+      const cluster = backends.inspections?.reports?.clusterOf(String(args.id));
+      return cluster !== undefined ? { cluster } : undefined;
     } catch {
       return undefined;
     }
   },
   async handler(args, ctx) {
-    const found = reports(ctx).get(args.id);
+    const store = reports(ctx);
+    const scoped = store.clusterOf(args.id) !== undefined;
+    const found = await store.get(args.id);
     if (!found)
       throw new ToolError(
         'not_found',
         `no inspection report ${args.id}; list them with inspection_reports_list`,
+      );
+    // Decided before the report's cluster was known here (a report another replica wrote): the
+    // policy is asked again on that cluster, as keptScope would have had it decided.
+    if (!scoped && ctx.mayCall && !ctx.mayCall('inspection_report_get', { ...args }))
+      throw new ToolError(
+        'forbidden',
+        `inspection report ${args.id} is of cluster '${found.meta.cluster}', whose reports you may not read`,
       );
     const r = JSON.parse(found.body) as Report;
     const findings = r.findings.filter(
