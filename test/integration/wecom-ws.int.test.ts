@@ -307,6 +307,25 @@ describe('WeCom long connection: subscription, reconnects and takeover', () => {
       logger: silentLogger,
     });
 
+  it('a report (HTML) sent to a chat says the robot cannot send files and where to open it', async () => {
+    // WeCom sends only to chats that have talked to the robot.
+    gw.pushMessage({ user: 'bob', group: GROUP, text: 'help' });
+    await settle();
+    await bot.transport.upload(
+      { channel: GROUP },
+      {
+        name: 'insp_1.html',
+        title: 'Inspection report',
+        mimeType: 'text/html',
+        data: Buffer.from('<html></html>').toString('base64'),
+      },
+    );
+    await until(() => texts(GROUP).some((t) => t.includes('insp_1.html')));
+    const said = texts(GROUP).find((t) => t.includes('insp_1.html'))!;
+    expect(said).toContain('cannot send files');
+    expect(said).toContain('/reports');
+  });
+
   it('stops at a wrong secret with an error naming the config keys, and does not retry', async () => {
     const own = await startWecomAibotServer();
     const r = robot(own, 'not-the-secret');
