@@ -48,16 +48,17 @@ export class KubeSnapshot {
     if (!p) {
       p = (async () => {
         const out: Obj[] = [];
-        let cont: string | undefined;
-        do {
-          const page = await this.cluster.raw.get<{ items?: Obj[]; metadata?: { continue?: string } }>(
-            path,
-            { limit: PAGE, continue: cont, fieldSelector },
-            this.signal,
-          );
-          for (const item of page.items ?? []) out.push(slim ? slim(item) : item);
-          cont = page.metadata?.continue || undefined;
-        } while (cont);
+        // Item by item, each slimmed as it is parsed; the next page is asked for before this one
+        // is read, so the API server encodes while Kubemate parses.
+        await this.cluster.raw.items<Obj>(
+          path,
+          { fieldSelector },
+          (item) => {
+            out.push(slim ? slim(item) : item);
+          },
+          PAGE,
+          this.signal,
+        );
         return out;
       })();
       this.cache.set(key, p);
