@@ -8,7 +8,7 @@
  *
  * Starts its own cluster (30,000 pods would slow every other user of a shared one), unless
  * BENCH_SCALE_KUBECONFIG names one that already holds the scale workload (creating 30,000 pods takes
- * most of an hour on 2 cores): its nodes and pods are then counted, not created.
+ * 14 to 53 minutes on 2 shared cores): its nodes and pods are then counted, not created.
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
