@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { chatCanaryNotifier } from '../bots/core/canary-notifier.js';
 import { hashToken } from '../mcp/auth.js';
 import { serveStdio } from '../mcp/stdio.js';
 import { redactUrl } from '../state/url.js';
@@ -11,8 +10,6 @@ import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
 import type { OutputImage } from '../tools/core/types.js';
 import { buildRegistry } from '../tools/index.js';
-import { buildAlerts } from './alerts.js';
-import { buildBots } from './bots.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAskCommands } from './commands/ask.js';
 import { registerAuditCommands } from './commands/audit.js';
@@ -24,7 +21,6 @@ import { registerRunbookCommands } from './commands/runbooks.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { checkReferencedFiles } from './config-files.js';
 import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
-import { buildHttpServer } from './http.js';
 import { buildScheduler } from './inspection-serve.js';
 import { modelChecks } from './model-check.js';
 import { migratePostgres, openPgState } from './state.js';
@@ -104,6 +100,14 @@ program
   .option('--port <port>', 'port to listen on, 0-65535 (default from config: 8080)', parsePort)
   .action(async (opts: { host?: string; port?: number }) => {
     const a = app();
+    // Loaded here, not at start: the chat SDKs and the HTTP server are about 40 MB that `mcp`, the
+    // CLI commands and a scheduled inspection's process never use.
+    const [{ buildBots }, { buildAlerts }, { buildHttpServer }, { chatCanaryNotifier }] = await Promise.all([
+      import('./bots.js'),
+      import('./alerts.js'),
+      import('./http.js'),
+      import('../bots/core/canary-notifier.js'),
+    ]);
     const bots = buildBots(a);
     let alerts: ReturnType<typeof buildAlerts>;
     try {

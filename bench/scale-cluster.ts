@@ -110,3 +110,14 @@ export function peakRssMb(pid: number): number {
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
 }
+
+/** A process's CPU time so far (user + system), in seconds; the wall time minus it is waiting. */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command name (which may hold spaces): state is 3rd, utime 14th, stime 15th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** USER_HZ: the kernel reports CPU times in 1/100 s on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;

@@ -1,4 +1,9 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { KubeReader } from '../../tools/clients/kube-raw.js';
 import { shippedChecks } from '../../tools/inspection/check.js';
 import { escapeHtml, renderHtml } from '../../tools/inspection/html.js';
 import type { CheckResult, Finding, Report } from '../../tools/inspection/model.js';
@@ -181,19 +186,38 @@ describe('the runner on a large cluster', () => {
       spec: { containers: [{ name: 'main', image: 'registry.local/app:1' }] },
       status: { phase: 'Running' },
     }));
+    // An API server that serves the pods in two pages, read by the real KubeReader.
     const pages: string[] = [];
-    const cluster = {
-      name: 'c',
-      server: 'https://127.0.0.1:1',
-      raw: {
-        get: async (path: string, query: { continue?: string }) => {
-          pages.push(`${path}?${query.continue ?? ''}`);
-          return query.continue
-            ? { items: pods.slice(200) }
-            : { items: pods.slice(0, 200), metadata: { continue: 'next' } };
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const cont = url.searchParams.get('continue') ?? '';
+      pages.push(`${url.pathname}?${cont}`);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          cont
+            ? { kind: 'PodList', metadata: {}, items: pods.slice(200) }
+            : { kind: 'PodList', metadata: { continue: 'next' }, items: pods.slice(0, 200) },
+        ),
+      );
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: 'c',
+          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          skipTLSVerify: true,
         },
-      },
-    } as never;
+      ],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
+      currentContext: 'c',
+    });
+    const raw = new KubeReader(kc);
+    const cluster = { name: 'c', server: 'https://127.0.0.1:1', raw } as never;
     const check = shippedChecks().find((c) => c.id === 'cluster.containers.no-requests')!;
     const out = await runChecks({
       checks: [check],
@@ -201,6 +225,9 @@ describe('the runner on a large cluster', () => {
       now: Date.now(),
       signal: new AbortController().signal,
       maxFindingsPerCheck: 200,
+    }).finally(() => {
+      raw.close();
+      server.close();
     });
     expect(pages).toEqual(['/api/v1/pods?', '/api/v1/pods?next']);
     expect(out.checks[0]).toMatchObject({ status: 'failed', findings: 250, bySeverity: { warning: 250 } });
