@@ -19,11 +19,36 @@ export interface Alerts {
 /** Which platforms can put a reply in the thread of another message (DingTalk and WeCom cannot). */
 const THREADS: Record<AlertPlatform, boolean> = { slack: true, feishu: true, dingtalk: false, wecom: false };
 
-/** A platform's chat core as alert triage posts through it. */
+/** Keys remembered as posted by this process before the set starts over (then posts become edits). */
+const REMEMBERED_KEYS = 50_000;
+
+/**
+ * A platform's chat core as alert triage posts through it. Triage decides at once whether a key is
+ * new; the chat store answers later (it may be shared by replicas), so posts and edits go to the
+ * store in the order triage made them, and a key this process has not seen but the store has (a
+ * restart, another replica) is edited in place instead of posted again.
+ */
 export function alertChat(platform: AlertPlatform, core: ChatCore): AlertChat {
+  const posted = new Set<string>();
+  let chain: Promise<void> = Promise.resolve();
+  const later = (work: () => Promise<unknown>) => {
+    chain = chain.then(work).then(
+      () => undefined,
+      (e: Error) => core.ctx.logger.warn({ error: e.message }, 'alerts: could not enqueue a chat message'),
+    );
+    core.track(chain);
+  };
   return {
-    postOnce: (key, channel, message, threadOf) => core.postOnce(key, channel, message, threadOf),
-    edit: (channel, key, message) => core.edit(channel, key, message),
+    postOnce(key, channel, message, threadOf) {
+      if (posted.has(key)) return false;
+      if (posted.size >= REMEMBERED_KEYS) posted.clear();
+      posted.add(key);
+      later(async () => {
+        if (!(await core.postOnce(key, channel, message, threadOf))) await core.edit(channel, key, message);
+      });
+      return true;
+    },
+    edit: (channel, key, message) => later(() => core.edit(channel, key, message)),
     threads: THREADS[platform],
   };
 }

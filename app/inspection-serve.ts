@@ -17,10 +17,18 @@ export function chatPoster(bots: { slack?: SlackBot }): SummaryPoster {
         ? (channel.split(/:(.*)/s) as [string, string])
         : ['', channel];
       if (platform === 'slack' && bots.slack) {
-        const ctx = bots.slack.core.ctx;
-        post(ctx, { channel: id }, { text: message.text });
-        if (message.file)
-          send(ctx, { op: 'upload', place: { channel: id }, key: newKey(), file: message.file });
+        const { core } = bots.slack;
+        const { ctx } = core;
+        // The summary, then its report, enqueued in that order; `core.settled()` waits for both.
+        core.track(
+          (async () => {
+            await post(ctx, { channel: id }, { text: message.text });
+            if (message.file)
+              await send(ctx, { op: 'upload', place: { channel: id }, key: newKey(), file: message.file });
+          })().catch((e: Error) =>
+            ctx.logger.error({ channel, error: e.message }, 'cannot enqueue the inspection summary'),
+          ),
+        );
         return;
       }
       throw new Error(

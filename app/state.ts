@@ -1,5 +1,6 @@
 // Kubemate's state on PostgreSQL (state.url: postgres://…): the stores ported so far and their
 // schema migrations, applied at start and by `kubemate state migrate`. See docs/ha.md.
+import { CHAT_MIGRATIONS } from '../bots/core/store-schema.js';
 import { APPROVALS_MIGRATIONS } from '../policies/approvals-schema.js';
 import { AUDIT_MIGRATIONS } from '../policies/audit-schema.js';
 import { DEDUPE_MIGRATIONS } from '../state/dedupe.js';
@@ -15,6 +16,7 @@ export const PG_STORES: ReadonlyArray<[string, readonly Migration[]]> = [
   ['audit', AUDIT_MIGRATIONS],
   ['lease', LEASE_MIGRATIONS],
   ['chat_seen', DEDUPE_MIGRATIONS],
+  ['chat', CHAT_MIGRATIONS],
 ];
 
 /** Applies every store's missing migrations; refuses a schema newer than this code knows. */

@@ -11,6 +11,7 @@ import { GuardOnlyPolicy } from '../policies/guard.js';
 import { type PolicyFile, parsePolicy } from '../policies/policy-file.js';
 import type { AuditSink, PolicyEngine, Principal, PrincipalSource } from '../policies/types.js';
 import { LazyKnowledgeBase } from '../rag/index.js';
+import type { PgState } from '../state/postgres.js';
 import { type CanaryNotifier, CanaryProgressRunner } from '../tools/canary/progress-runner.js';
 import { HTTP_BACKENDS, OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
 import { CanaryPlanStore } from '../tools/clients/canary-plans.js';
@@ -53,6 +54,7 @@ export interface App {
   canaryRunner: CanaryProgressRunner;
   /** Where canary_progress steps are reported besides the log (the chat bots add theirs). */
   canaryNotifiers: CanaryNotifier[];
+  pgState?: PgState;
   close(): void;
 }
 

@@ -9,9 +9,9 @@ import { type CoreContext, post } from './context.js';
 
 export function chatCanaryNotifier(ctx: CoreContext): CanaryNotifier {
   return {
-    notify(plan: CanaryPlan, text: string) {
+    async notify(plan: CanaryPlan, text: string) {
       if (!plan.thread) return;
-      post(ctx, { channel: plan.thread.channel, thread: plan.thread.threadId }, { text });
+      await post(ctx, { channel: plan.thread.channel, thread: plan.thread.threadId }, { text });
     },
   };
 }

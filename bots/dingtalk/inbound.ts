@@ -89,12 +89,12 @@ export function normaliseMessage(
 }
 
 /** A card press as the core's button event, or undefined for a press on another card. */
-export function normaliseCardPress(
+export async function normaliseCardPress(
   c: z.infer<typeof cardCallbackSchema>,
   deliveryId: string,
-  channelOf: (outTrackId: string, ticketId: string) => string | undefined,
-  postChannelOf: (outTrackId: string) => string | undefined = () => undefined,
-): InboundEvent | undefined {
+  channelOf: (outTrackId: string, ticketId: string) => Promise<string | undefined> | string | undefined,
+  postChannelOf: (outTrackId: string) => Promise<string | undefined> | string | undefined = () => undefined,
+): Promise<InboundEvent | undefined> {
   if (c.type !== 'actionCallback') return undefined;
   let content: unknown;
   try {
@@ -109,7 +109,7 @@ export function normaliseCardPress(
   const user = { platform: 'dingtalk', id: c.userId };
   if (params.kubemate === 'act') {
     // The card must be one Kubemate posted: its channel decides what is allowed.
-    const channel = postChannelOf(c.outTrackId);
+    const channel = await postChannelOf(c.outTrackId);
     if (!channel) return undefined;
     const { action, arg } = params as { action: string; arg: string };
     // No messageId: DingTalk has no threads, and the core would take the card for a thread root.
@@ -117,7 +117,7 @@ export function normaliseCardPress(
   }
   const { kubemate, ticket } = params as { kubemate: 'approve' | 'reject'; ticket: string };
   // The card must be the one Kubemate posted for this ticket: its channel decides what is allowed.
-  const channel = channelOf(c.outTrackId, ticket);
+  const channel = await channelOf(c.outTrackId, ticket);
   if (!channel) return undefined;
   return {
     kind: 'button',

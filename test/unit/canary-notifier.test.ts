@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { chatCanaryNotifier } from '../../bots/core/canary-notifier.js';
 import type { CoreContext } from '../../bots/core/context.js';
-import { ChatStore } from '../../bots/core/store.js';
+import { sqliteChatStore } from '../../bots/core/store.js';
 import type { CanaryPlan } from '../../tools/clients/canary-plans.js';
 
 const plan = (thread?: CanaryPlan['thread']): CanaryPlan => ({
@@ -27,7 +27,7 @@ const plan = (thread?: CanaryPlan['thread']): CanaryPlan => ({
 
 describe('chat canary notifier', () => {
   it('enqueues each report as a reply in the plan thread, and wakes the outbox', async () => {
-    const store = new ChatStore(':memory:');
+    const store = sqliteChatStore(':memory:');
     let kicks = 0;
     const notifier = chatCanaryNotifier({ store, outbox: { kick: () => kicks++ } } as unknown as CoreContext);
     await notifier.notify(
@@ -35,7 +35,7 @@ describe('chat canary notifier', () => {
       'step 1 done: the canary has 10%',
     );
     await notifier.notify(plan(), 'started from the CLI: no thread');
-    const heads = store.heads();
+    const heads = await store.heads();
     expect(heads).toHaveLength(1);
     expect(heads[0]!.op).toMatchObject({
       op: 'post',

@@ -97,7 +97,7 @@ describe('DingTalk inbound messages', () => {
     expect(normaliseMessage(robotMessageSchema.parse(message({ senderStaffId: undefined })))).toBeUndefined();
   });
 
-  it('a card press counts only on the card posted for that ticket', () => {
+  it('a card press counts only on the card posted for that ticket', async () => {
     const press = {
       type: 'actionCallback',
       outTrackId: 'km_card1',
@@ -108,16 +108,16 @@ describe('DingTalk inbound messages', () => {
     };
     const channelOf = (out: string, ticket: string) =>
       out === 'km_card1' && ticket === 'tkt_1' ? 'cidG==' : undefined;
-    expect(normaliseCardPress(press, 'd1', channelOf)).toMatchObject({
+    expect(await normaliseCardPress(press, 'd1', channelOf)).toMatchObject({
       kind: 'button',
       action: 'approve',
       ticketId: 'tkt_1',
       place: { channel: 'cidG==' },
       user: { platform: 'dingtalk', id: 'bob02' },
     });
-    expect(normaliseCardPress({ ...press, outTrackId: 'km_other' }, 'd2', channelOf)).toBeUndefined();
+    expect(await normaliseCardPress({ ...press, outTrackId: 'km_other' }, 'd2', channelOf)).toBeUndefined();
     expect(
-      normaliseCardPress(
+      await normaliseCardPress(
         { ...press, content: '{"cardPrivateData":{"params":{"kubemate":"run"}}}' },
         'd3',
         channelOf,
