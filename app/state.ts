@@ -15,8 +15,8 @@ export const PG_STORES: ReadonlyArray<[string, readonly Migration[]]> = [
   ['approvals', APPROVALS_MIGRATIONS],
   ['audit', AUDIT_MIGRATIONS],
   ['lease', LEASE_MIGRATIONS],
-  ['chat_seen', DEDUPE_MIGRATIONS],
   ['chat', CHAT_MIGRATIONS],
+  ['chat_seen', DEDUPE_MIGRATIONS],
 ];
 
 /** Applies every store's missing migrations; refuses a schema newer than this code knows. */

@@ -46,6 +46,8 @@ export interface App {
   runbooks: LazyKnowledgeBase;
   /** Inspection reports, schedule state and missed runs (`<dataDir>/inspections.db`). */
   inspections: InspectionStore;
+  /** The PostgreSQL state every replica shares (state.url: postgres://…); unset on SQLite. */
+  pgState?: PgState;
   /** The ops agent, built on first use (it opens `<dataDir>/agent.db`). */
   agent(): Agent;
   /** Durable canary_progress plans (`<dataDir>/canary.db`). */
@@ -54,7 +56,6 @@ export interface App {
   canaryRunner: CanaryProgressRunner;
   /** Where canary_progress steps are reported besides the log (the chat bots add theirs). */
   canaryNotifiers: CanaryNotifier[];
-  pgState?: PgState;
   close(): void;
 }
 

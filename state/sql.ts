@@ -1,181 +1,127 @@
-// One way for a store to speak SQL to either backend, so that a store's queries, schema and row
-// mapping are written once: statements use `?` placeholders (numbered `$n` for PostgreSQL here),
-// every call is timed under the store's name, and `tx` runs a function in one transaction (SQLite:
-// BEGIN IMMEDIATE, taking turns with the other transactions of this handle; PostgreSQL: one pooled
-// connection). A store adds dialect-specific clauses (row locks) where it needs them.
+// One store implementation over either backend: the stores write their SQL once (`?` placeholders,
+// SQL that SQLite and PostgreSQL both accept), map rows once, and run on a SqliteSql (one file, the
+// embedded default) or a PgSql (the database every replica shares). What differs between the two is
+// named here: row locks, skipping locked rows, a table lock, reading a field of a JSON text column.
 import type Database from 'better-sqlite3';
 import { type Migration, migrateSqlite } from './migrations.js';
 import { NO_OBSERVER, observed, type StateObserver } from './observe.js';
 import type { PgClient, PgState } from './postgres.js';
 
 export type Dialect = 'sqlite' | 'postgres';
-export type SqlParam = string | number | boolean | null;
 
-export interface SqlRunner {
+/** Statements on one connection (inside a transaction, or not). */
+export interface Sql {
   readonly dialect: Dialect;
-  all<R>(op: string, sql: string, params?: SqlParam[]): Promise<R[]>;
-  get<R>(op: string, sql: string, params?: SqlParam[]): Promise<R | undefined>;
-  /** Runs a statement; the number of rows it changed. */
-  run(op: string, sql: string, params?: SqlParam[]): Promise<number>;
+  all<R>(sql: string, params?: unknown[]): Promise<R[]>;
+  get<R>(sql: string, params?: unknown[]): Promise<R | undefined>;
+  /** Runs a statement; resolves with the number of rows it changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+  /** ` FOR UPDATE` on PostgreSQL (the row is held until commit); SQLite's write transaction holds the file. */
+  readonly forUpdate: string;
+  /** ` FOR UPDATE SKIP LOCKED` on PostgreSQL: concurrent takers get different rows. */
+  readonly skipLocked: string;
+  /** Holds `table` against other writers until commit (PostgreSQL); SQLite's write transaction already does. */
+  lockTable(table: string): Promise<void>;
+  /** A field of a JSON object kept as text, as text. */
+  jsonText(column: string, field: string): string;
 }
 
-export interface SqlDb extends SqlRunner {
-  tx<T>(op: string, fn: (q: SqlRunner) => Promise<T>): Promise<T>;
-  /** Closes a SQLite handle this object opened; a PostgreSQL pool belongs to its PgState. */
+/** A store's database: statements, and transactions that are all or nothing. */
+export interface SqlDb extends Sql {
+  /** Runs `fn` in one write transaction, timed as `op`. */
+  tx<T>(op: string, fn: (q: Sql) => Promise<T>): Promise<T>;
+  /** One read or write outside a transaction, timed as `op`. */
+  op<T>(op: string, fn: (q: Sql) => Promise<T>): Promise<T>;
+  /** Resolves once the store's schema is at this code's version. */
+  migrated(): Promise<void>;
   close(): void;
 }
 
-/** `?` → `$1`, `$2`…; statements here never hold a `?` inside a string literal. */
-export function numbered(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
+const FIELD = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const COLUMN = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
+
+function checkedJson(column: string, field: string): void {
+  if (!COLUMN.test(column) || !FIELD.test(field)) throw new Error(`bad JSON field ${column}.${field}`);
 }
 
-class PgRunner implements SqlRunner {
-  readonly dialect = 'postgres';
-  constructor(
-    private readonly exec: (
-      op: string,
-      sql: string,
-      params: SqlParam[],
-    ) => Promise<{ rows: unknown[]; rowCount: number | null }>,
-  ) {}
-  async all<R>(op: string, sql: string, params: SqlParam[] = []): Promise<R[]> {
-    return (await this.exec(op, numbered(sql), params)).rows as R[];
-  }
-  async get<R>(op: string, sql: string, params: SqlParam[] = []): Promise<R | undefined> {
-    return (await this.all<R>(op, sql, params))[0];
-  }
-  async run(op: string, sql: string, params: SqlParam[] = []): Promise<number> {
-    return (await this.exec(op, numbered(sql), params)).rowCount ?? 0;
-  }
+/** `?` placeholders as PostgreSQL's `$1, $2…`; a `?` inside a quoted literal stays. */
+export function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/'(?:[^']|'')*'|\?/g, (m) => (m === '?' ? `$${++n}` : m));
 }
 
 /**
- * A store's SQL on the PostgreSQL every replica shares. Its migrations are applied before the first
- * statement (start-up and `kubemate state migrate` apply them too), so a store can be built at once.
+ * The turns taken on each SQLite file by this process's handles. A transaction's body is async, so
+ * two handles on one file could interleave: the second's BEGIN would then wait for a lock the first
+ * can never release while the thread waits. Handles of one file in one process take turns instead;
+ * other processes wait on the file's lock (busy timeout).
  */
-export class PgSql extends PgRunner implements SqlDb {
-  private ready: Promise<unknown> | undefined;
-
-  constructor(
-    private readonly state: PgState,
-    private readonly store: string,
-    migrations: readonly Migration[] = [],
-  ) {
-    super(async (op, sql, params) => {
-      await this.migrated();
-      return state.query(store, op, sql, params);
-    });
-    if (migrations.length > 0) {
-      this.ready = state.migrate(store, migrations);
-      this.ready.catch(() => undefined); // reported to each call that awaits it
-    }
-  }
-
-  /** Waits for the migrations; a failure (a schema newer than this code) fails every call, clearly. */
-  migrated(): Promise<unknown> {
-    return this.ready ?? Promise.resolve();
-  }
-
-  async tx<T>(op: string, fn: (q: SqlRunner) => Promise<T>): Promise<T> {
-    await this.migrated();
-    return this.state.tx(this.store, op, (client: PgClient) =>
-      fn(new PgRunner((_op, sql, params) => client.query(sql, params))),
-    );
-  }
-
-  close(): void {}
-}
-
-class SqliteRunner implements SqlRunner {
-  readonly dialect = 'sqlite';
-  private readonly statements = new Map<string, Database.Statement>();
-  constructor(
-    protected readonly db: Database.Database,
-    protected readonly observer: StateObserver,
-    protected readonly store: string,
-  ) {}
-
-  protected prepare(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) {
-      st = this.db.prepare(sql);
-      this.statements.set(sql, st);
-    }
-    return st;
-  }
-  protected sync<T>(op: string, fn: () => T): Promise<T> {
-    return observed(this.observer, this.store, op, async () => fn());
-  }
-  protected params(params: SqlParam[]): unknown[] {
-    return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
-  }
-  all<R>(op: string, sql: string, params: SqlParam[] = []): Promise<R[]> {
-    return this.sync(op, () => this.prepare(sql).all(...this.params(params)) as R[]);
-  }
-  get<R>(op: string, sql: string, params: SqlParam[] = []): Promise<R | undefined> {
-    return this.sync(op, () => this.prepare(sql).get(...this.params(params)) as R | undefined);
-  }
-  run(op: string, sql: string, params: SqlParam[] = []): Promise<number> {
-    return this.sync(op, () => {
-      const st = this.prepare(sql);
-      return st.reader ? st.all(...this.params(params)).length : st.run(...this.params(params)).changes;
-    });
-  }
-}
-
-/** The calls waiting on each SQLite file in this process (handles on one file share it). */
 const turns = new Map<string, Promise<unknown>>();
 
 /**
- * A store's SQL in a SQLite file. A transaction's function may await: while it is open, the other
- * calls on the file from this process wait for it (on this handle they would land inside it; on
- * another, its lock wait would block the one thread that can finish the transaction), and other
- * processes on the file wait on SQLite's lock (busy timeout).
+ * SQLite through one better-sqlite3 handle. Its calls are synchronous, but a transaction's body is
+ * async: operations on the file take turns (a queue), so nothing runs inside another's transaction.
  */
-export class SqliteSql extends SqliteRunner implements SqlDb {
-  private readonly inner: SqliteRunner;
+export class SqliteSql implements SqlDb {
+  readonly dialect = 'sqlite' as const;
+  readonly forUpdate = '';
+  readonly skipLocked = '';
   private readonly file: string;
 
-  constructor(db: Database.Database, store: string, observer: StateObserver = NO_OBSERVER) {
-    super(db, observer, store);
-    this.inner = new SqliteRunner(db, observer, store);
+  /** Applies the store's migrations to the file at once (a newer schema throws here). */
+  constructor(
+    readonly db: Database.Database,
+    private readonly store: string,
+    migrations: readonly Migration[],
+    private readonly observer: StateObserver = NO_OBSERVER,
+  ) {
+    migrateSqlite(db, store, migrations);
     this.file = db.memory ? `:memory:${Math.random()}` : db.name;
   }
 
-  /** Applies the store's migrations to the file, then returns its SQL handle. */
-  static open(db: Database.Database, store: string, migrations: readonly Migration[]): SqliteSql {
-    migrateSqlite(db, store, migrations);
-    return new SqliteSql(db, store);
-  }
+  async migrated(): Promise<void> {}
 
   private queued<T>(fn: () => Promise<T>): Promise<T> {
-    const run = (turns.get(this.file) ?? Promise.resolve()).then(fn, fn);
+    const before = turns.get(this.file) ?? Promise.resolve();
+    const run = before.then(fn, fn);
     const settled = run.catch(() => undefined);
     turns.set(this.file, settled);
+    // Forgotten once idle, so the map holds only files in use.
     void settled.then(() => {
       if (turns.get(this.file) === settled) turns.delete(this.file);
     });
     return run;
   }
 
-  override all<R>(op: string, sql: string, params: SqlParam[] = []): Promise<R[]> {
-    return this.queued(() => this.inner.all<R>(op, sql, params));
-  }
-  override get<R>(op: string, sql: string, params: SqlParam[] = []): Promise<R | undefined> {
-    return this.queued(() => this.inner.get<R>(op, sql, params));
-  }
-  override run(op: string, sql: string, params: SqlParam[] = []): Promise<number> {
-    return this.queued(() => this.inner.run(op, sql, params));
+  async all<R>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.db.prepare(sql).all(...params) as R[];
   }
 
-  tx<T>(op: string, fn: (q: SqlRunner) => Promise<T>): Promise<T> {
+  async get<R>(sql: string, params: unknown[] = []): Promise<R | undefined> {
+    const stmt = this.db.prepare(sql);
+    if (stmt.reader) return stmt.get(...params) as R | undefined;
+    stmt.run(...params);
+    return undefined;
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.db.prepare(sql).run(...params).changes;
+  }
+
+  async lockTable(): Promise<void> {}
+
+  jsonText(column: string, field: string): string {
+    checkedJson(column, field);
+    return `json_extract(${column}, '$.${field}')`;
+  }
+
+  tx<T>(op: string, fn: (q: Sql) => Promise<T>): Promise<T> {
     return this.queued(() =>
       observed(this.observer, this.store, op, async () => {
+        // IMMEDIATE: the write lock first, so what the body reads cannot change under it.
         this.db.exec('BEGIN IMMEDIATE');
         try {
-          const value = await fn(this.inner);
+          const value = await fn(this);
           this.db.exec('COMMIT');
           return value;
         } catch (err) {
@@ -186,7 +132,84 @@ export class SqliteSql extends SqliteRunner implements SqlDb {
     );
   }
 
+  op<T>(op: string, fn: (q: Sql) => Promise<T>): Promise<T> {
+    return this.queued(() => observed(this.observer, this.store, op, () => fn(this)));
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
 }
+
+class PgSqlClient implements Sql {
+  readonly dialect = 'postgres' as const;
+  readonly forUpdate = ' FOR UPDATE';
+  readonly skipLocked = ' FOR UPDATE SKIP LOCKED';
+
+  constructor(private readonly client: Pick<PgClient, 'query'>) {}
+
+  async all<R>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.client.query(numbered(sql), params)).rows as R[];
+  }
+
+  async get<R>(sql: string, params: unknown[] = []): Promise<R | undefined> {
+    return (await this.all<R>(sql, params))[0];
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    return (await this.client.query(numbered(sql), params)).rowCount ?? 0;
+  }
+
+  async lockTable(table: string): Promise<void> {
+    if (!FIELD.test(table)) throw new Error(`bad table name ${table}`);
+    await this.client.query(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`);
+  }
+
+  jsonText(column: string, field: string): string {
+    checkedJson(column, field);
+    return `(${column}::json ->> '${field}')`;
+  }
+}
+
+/**
+ * PostgreSQL through the replica's PgState pool: every statement and transaction timed and counted.
+ * The store's migrations are applied first (every operation waits for them), so a store can be made
+ * where the app is wired, synchronously; a schema newer than the code fails every operation.
+ */
+export class PgSql extends PgSqlClient implements SqlDb {
+  private readonly ready: Promise<unknown>;
+
+  constructor(
+    readonly state: PgState,
+    private readonly store: string,
+    migrations: readonly Migration[],
+  ) {
+    super({
+      query: ((sql: string, params: unknown[]) => state.pool.query(sql, params)) as PgClient['query'],
+    });
+    this.ready = state.migrate(store, migrations);
+    // Reported by the operations that wait for it, never as an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  /** Resolves once the schema is migrated; rejects as the migration did (a newer schema). */
+  async migrated(): Promise<void> {
+    await this.ready;
+  }
+
+  async tx<T>(op: string, fn: (q: Sql) => Promise<T>): Promise<T> {
+    await this.ready;
+    return this.state.tx(this.store, op, (client) => fn(new PgSqlClient(client)));
+  }
+
+  async op<T>(op: string, fn: (q: Sql) => Promise<T>): Promise<T> {
+    await this.ready;
+    return observed(this.state.observer, this.store, op, () => fn(this));
+  }
+
+  /** The pool belongs to the PgState; closing a store leaves it to its owner. */
+  close(): void {}
+}
+
+/** The statements' counts and sums: PostgreSQL answers BIGINT and NUMERIC as text. */
+export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));

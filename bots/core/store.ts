@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { PgEventDedupe } from '../../state/dedupe.js';
 import type { PgState } from '../../state/postgres.js';
-import { PgSql, type SqlDb, SqliteSql } from '../../state/sql.js';
+import { num, PgSql, type SqlDb, SqliteSql } from '../../state/sql.js';
 import { openSqlite } from '../../state/sqlite.js';
 import { CHAT_MIGRATIONS } from './store-schema.js';
 import type { OutboundOp } from './types.js';
@@ -113,16 +113,15 @@ interface CardRow {
   run_id: string | null;
 }
 
-// PostgreSQL returns BIGINT as text.
 const toRow = (r: Row): OutboxRow => ({
-  seq: Number(r.seq),
+  seq: num(r.seq),
   channel: r.channel,
   key: r.key,
   op: JSON.parse(r.op_json),
   attempts: r.attempts,
-  nextAt: Number(r.next_at),
+  nextAt: num(r.next_at),
   sending: r.sending === 1,
-  createdAt: Number(r.created_at),
+  createdAt: num(r.created_at),
 });
 
 const toCard = (r: CardRow): CardRecord => ({
@@ -152,8 +151,20 @@ class SqlChatStore implements ChatStore {
     this.sql.close();
   }
 
+  private all<R>(op: string, sql: string, params: unknown[]): Promise<R[]> {
+    return this.sql.op(op, (q) => q.all<R>(sql, params));
+  }
+
+  private get<R>(op: string, sql: string, params: unknown[]): Promise<R | undefined> {
+    return this.sql.op(op, (q) => q.get<R>(sql, params));
+  }
+
+  private run(op: string, sql: string, params: unknown[]): Promise<number> {
+    return this.sql.op(op, (q) => q.run(sql, params));
+  }
+
   async prune(ms: number): Promise<number> {
-    return this.sql.run(
+    return this.run(
       'prune',
       `DELETE FROM chat_outbox WHERE platform = ? AND status IN ('sent', 'dropped') AND created_at > 0
          AND created_at < ?`,
@@ -170,12 +181,12 @@ class SqlChatStore implements ChatStore {
     const key = op.op === 'update-ref' ? op.messageId : op.key;
     const now = Date.now();
     // The channel's row first: a claim never sees a message whose channel it cannot lock.
-    await this.sql.run(
+    await this.run(
       'enqueue',
       'INSERT INTO chat_channels (platform, channel) VALUES (?, ?) ON CONFLICT DO NOTHING',
       [this.platform, channel],
     );
-    const row = await this.sql.get<{ seq: number | string }>(
+    const row = await this.get<{ seq: number | string }>(
       'enqueue',
       `INSERT INTO chat_outbox (platform, channel, key, kind, op_json, next_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
@@ -185,20 +196,18 @@ class SqlChatStore implements ChatStore {
   }
 
   async heads(): Promise<OutboxRow[]> {
-    return (await this.sql.all<Row>('heads', `${HEADS} ORDER BY o.next_at`, [this.platform])).map(toRow);
+    return (await this.all<Row>('heads', `${HEADS} ORDER BY o.next_at`, [this.platform])).map(toRow);
   }
 
   claim(owner: string, claimMs: number, intervalMs: number, at?: number): Promise<OutboxClaim> {
     // PostgreSQL: replicas claiming at once skip each other's channel rows instead of waiting on them.
     // SQLite: the transaction holds the file's write lock.
-    const lock = this.sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
     return this.sql.tx('claim', async (q) => {
       const now = at ?? Date.now();
       const free = await q.all<{ channel: string; last_post_at: number | string }>(
-        'claim',
         `SELECT c.channel, c.last_post_at FROM chat_channels c
          WHERE c.platform = ? AND c.claimed_until <= ? AND EXISTS (SELECT 1 FROM chat_outbox p
-           WHERE p.platform = c.platform AND p.channel = c.channel AND p.status = 'pending')${lock}`,
+           WHERE p.platform = c.platform AND p.channel = c.channel AND p.status = 'pending')${q.skipLocked}`,
         [this.platform, now],
       );
       const out: OutboxClaim = { rows: [] };
@@ -208,7 +217,6 @@ class SqlChatStore implements ChatStore {
       // still show the head from before the wait (one another sender may have sent meanwhile).
       const lastPost = new Map(free.map((c) => [c.channel, Number(c.last_post_at)]));
       const heads = await q.all<Row>(
-        'claim',
         `SELECT * FROM chat_outbox WHERE seq IN (SELECT MIN(seq) FROM chat_outbox
            WHERE platform = ? AND status = 'pending' AND channel IN (${free.map(() => '?').join(', ')})
            GROUP BY channel)`,
@@ -225,7 +233,6 @@ class SqlChatStore implements ChatStore {
         }
         // Posts are paced from now until the release says when the post really began.
         await q.run(
-          'claim',
           `UPDATE chat_channels SET claimed_by = ?, claimed_until = ?, last_post_at = ?
            WHERE platform = ? AND channel = ?`,
           [owner, now + claimMs, posts ? now : last, this.platform, row.channel],
@@ -237,7 +244,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async release(channel: string, owner: string, postedAt?: number): Promise<void> {
-    await this.sql.run(
+    await this.run(
       'release',
       `UPDATE chat_channels SET claimed_by = NULL, claimed_until = 0, last_post_at = COALESCE(?, last_post_at)
        WHERE platform = ? AND channel = ? AND claimed_by = ?`,
@@ -246,20 +253,20 @@ class SqlChatStore implements ChatStore {
   }
 
   async pendingCount(): Promise<number> {
-    const row = await this.sql.get<{ n: number | string }>(
+    const row = await this.get<{ n: number | string }>(
       'pending_count',
       "SELECT COUNT(*) AS n FROM chat_outbox WHERE platform = ? AND status = 'pending'",
       [this.platform],
     );
-    return Number(row?.n ?? 0);
+    return num(row?.n);
   }
 
   async markSending(seq: number): Promise<void> {
-    await this.sql.run('mark_sending', 'UPDATE chat_outbox SET sending = 1 WHERE seq = ?', [seq]);
+    await this.run('mark_sending', 'UPDATE chat_outbox SET sending = 1 WHERE seq = ?', [seq]);
   }
 
   async delivered(seq: number, messageId?: string): Promise<void> {
-    await this.sql.run(
+    await this.run(
       'delivered',
       "UPDATE chat_outbox SET status = 'sent', message_id = ?, attempts = attempts + 1 WHERE seq = ?",
       [messageId ?? null, seq],
@@ -267,7 +274,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async retry(seq: number, nextAt: number, error: string): Promise<void> {
-    await this.sql.run(
+    await this.run(
       'retry',
       'UPDATE chat_outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE seq = ?',
       [nextAt, error.slice(0, 500), seq],
@@ -275,14 +282,14 @@ class SqlChatStore implements ChatStore {
   }
 
   async dropped(seq: number, error: string): Promise<void> {
-    await this.sql.run('dropped', "UPDATE chat_outbox SET status = 'dropped', last_error = ? WHERE seq = ?", [
+    await this.run('dropped', "UPDATE chat_outbox SET status = 'dropped', last_error = ? WHERE seq = ?", [
       error.slice(0, 500),
       seq,
     ]);
   }
 
   async messageIdOf(key: string): Promise<string | undefined> {
-    const row = await this.sql.get<{ message_id: string }>(
+    const row = await this.get<{ message_id: string }>(
       'message_id_of',
       `SELECT message_id FROM chat_outbox WHERE platform = ? AND key = ? AND status = 'sent'
          AND message_id IS NOT NULL`,
@@ -292,7 +299,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async channelOfPost(messageId: string): Promise<string | undefined> {
-    const row = await this.sql.get<{ channel: string }>(
+    const row = await this.get<{ channel: string }>(
       'channel_of_post',
       "SELECT channel FROM chat_outbox WHERE platform = ? AND message_id = ? AND status = 'sent' AND kind = 'post'",
       [this.platform, messageId],
@@ -301,7 +308,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async hasKey(key: string): Promise<boolean> {
-    const row = await this.sql.get(
+    const row = await this.get(
       'has_key',
       'SELECT 1 AS one FROM chat_outbox WHERE platform = ? AND key = ? LIMIT 1',
       [this.platform, key],
@@ -310,7 +317,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async keyOf(messageId: string): Promise<string | undefined> {
-    const row = await this.sql.get<{ key: string }>(
+    const row = await this.get<{ key: string }>(
       'key_of',
       'SELECT key FROM chat_outbox WHERE platform = ? AND message_id = ? LIMIT 1',
       [this.platform, messageId],
@@ -319,7 +326,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async agentThread(place: string, principalId: string): Promise<string | undefined> {
-    const row = await this.sql.get<{ agent_thread: string }>(
+    const row = await this.get<{ agent_thread: string }>(
       'agent_thread',
       'SELECT agent_thread FROM chat_threads WHERE platform = ? AND place = ? AND principal_id = ?',
       [this.platform, place, principalId],
@@ -328,7 +335,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async setAgentThread(place: string, principalId: string, agentThread: string): Promise<void> {
-    await this.sql.run(
+    await this.run(
       'set_agent_thread',
       `INSERT INTO chat_threads (platform, place, principal_id, agent_thread) VALUES (?, ?, ?, ?)
        ON CONFLICT (platform, place, principal_id) DO UPDATE SET agent_thread = excluded.agent_thread`,
@@ -337,7 +344,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async claimResume(runId: string): Promise<boolean> {
-    const changed = await this.sql.run(
+    const changed = await this.run(
       'claim_resume',
       'INSERT INTO chat_resumed (platform, run_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
       [this.platform, runId, Date.now()],
@@ -346,7 +353,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async join(place: string): Promise<void> {
-    await this.sql.run(
+    await this.run(
       'join',
       'INSERT INTO chat_joined (platform, place, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
       [this.platform, place, Date.now()],
@@ -354,7 +361,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async joined(place: string): Promise<boolean> {
-    const row = await this.sql.get(
+    const row = await this.get(
       'joined',
       'SELECT 1 AS one FROM chat_joined WHERE platform = ? AND place = ?',
       [this.platform, place],
@@ -363,7 +370,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async saveCard(card: CardRecord): Promise<void> {
-    await this.sql.run(
+    await this.run(
       'save_card',
       `INSERT INTO chat_cards (platform, ticket_id, channel, key, thread, run_id) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (platform, ticket_id) DO UPDATE SET channel = excluded.channel, key = excluded.key,
@@ -373,7 +380,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async cardDrawn(ticketId: string, status: string): Promise<void> {
-    await this.sql.run(
+    await this.run(
       'card_drawn',
       `INSERT INTO chat_card_views (platform, ticket_id, status) VALUES (?, ?, ?)
        ON CONFLICT (platform, ticket_id) DO UPDATE SET status = excluded.status`,
@@ -382,7 +389,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async openCards(): Promise<CardRecord[]> {
-    const rows = await this.sql.all<CardRow>(
+    const rows = await this.all<CardRow>(
       'open_cards',
       `SELECT c.* FROM chat_cards c
          LEFT JOIN chat_card_views v ON v.platform = c.platform AND v.ticket_id = c.ticket_id
@@ -393,7 +400,7 @@ class SqlChatStore implements ChatStore {
   }
 
   async card(ticketId: string): Promise<CardRecord | undefined> {
-    const row = await this.sql.get<CardRow>(
+    const row = await this.get<CardRow>(
       'card',
       'SELECT * FROM chat_cards WHERE platform = ? AND ticket_id = ?',
       [this.platform, ticketId],
@@ -406,18 +413,19 @@ const SEEN_MS = 24 * 3600_000;
 
 /** The chat store in a SQLite file (one per platform, `<dataDir>/<platform>.db`): the embedded default. */
 export function sqliteChatStore(path: string): ChatStore {
-  const sql = SqliteSql.open(openSqlite(path), 'chat', CHAT_MIGRATIONS);
-  return new SqlChatStore(sql, '', async (eventId) => {
-    const now = Date.now();
-    await sql.run('first_sight', 'DELETE FROM chat_seen WHERE at < ?', [now - SEEN_MS]);
-    return (
-      (await sql.run(
-        'first_sight',
-        'INSERT INTO chat_seen (event_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING',
-        [eventId, now],
-      )) === 1
-    );
-  });
+  const sql = new SqliteSql(openSqlite(path), 'chat', CHAT_MIGRATIONS);
+  return new SqlChatStore(sql, '', (eventId) =>
+    sql.op('first_sight', async (q) => {
+      const now = Date.now();
+      await q.run('DELETE FROM chat_seen WHERE at < ?', [now - SEEN_MS]);
+      return (
+        (await q.run('INSERT INTO chat_seen (event_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING', [
+          eventId,
+          now,
+        ])) === 1
+      );
+    }),
+  );
 }
 
 /** One platform's chat store in the PostgreSQL every replica shares (its schema migrated before use). */
