@@ -8,6 +8,7 @@ import { LEASE_MIGRATIONS } from '../state/lease.js';
 import type { Migration } from '../state/migrations.js';
 import type { StateObserver } from '../state/observe.js';
 import { PgState } from '../state/postgres.js';
+import { CANARY_MIGRATIONS } from '../tools/clients/canary-plans-schema.js';
 import type { Config } from './config.js';
 
 /** Every store with a PostgreSQL schema, by the name its version is kept under. */
@@ -16,6 +17,7 @@ export const PG_STORES: ReadonlyArray<[string, readonly Migration[]]> = [
   ['audit', AUDIT_MIGRATIONS],
   ['lease', LEASE_MIGRATIONS],
   ['chat', CHAT_MIGRATIONS],
+  ['canary', CANARY_MIGRATIONS],
   ['chat_seen', DEDUPE_MIGRATIONS],
 ];
 
