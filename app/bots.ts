@@ -37,6 +37,7 @@ function chatAgentFor(app: App) {
       chatAgent ??= buildAgent({
         dataDir: app.config.dataDir,
         ...(app.pgState ? { pgState: app.pgState } : {}),
+        ...(app.pgState ? { pgState: app.pgState } : {}),
         llm: app.config.llm,
         agent: app.config.agent,
         pipeline,

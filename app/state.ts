@@ -1,5 +1,6 @@
 // Kubemate's state on PostgreSQL (state.url: postgres://…): the stores ported so far and their
 // schema migrations, applied at start and by `kubemate state migrate`. See docs/ha.md.
+import { AGENT_MIGRATIONS } from '../agent/store-schema.js';
 import { CHAT_MIGRATIONS } from '../bots/core/store-schema.js';
 import { APPROVALS_MIGRATIONS } from '../policies/approvals-schema.js';
 import { AUDIT_MIGRATIONS } from '../policies/audit-schema.js';
@@ -18,6 +19,7 @@ export const PG_STORES: ReadonlyArray<[string, readonly Migration[]]> = [
   ['lease', LEASE_MIGRATIONS],
   ['chat', CHAT_MIGRATIONS],
   ['canary', CANARY_MIGRATIONS],
+  ['agent', AGENT_MIGRATIONS],
   ['chat_seen', DEDUPE_MIGRATIONS],
 ];
 
