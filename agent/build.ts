@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import type { RunbookSearcher } from '../rag/types.js';
+import type { PgState } from '../state/postgres.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
 import type { Logger } from '../tools/core/logger.js';
 import { Agent } from './agent.js';
 import type { AgentConfig, LlmConfig } from './config.js';
 import { createLlmProvider } from './providers/index.js';
-import type { PgState } from '../state/postgres.js';
 import { AgentStore } from './store.js';
 
 /** The agent as the app runs it: its state in `<dataDir>/agent.db` (or `pgState`), the model from `llm`. */
