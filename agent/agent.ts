@@ -93,9 +93,9 @@ export class Agent {
     const principal: Principal = { ...input.principal, groups: [...input.principal.groups] };
     const { store, config } = this.deps;
     const thread = threadId
-      ? store.thread(threadId, principal.id)
-      : { id: store.createThread(principal.id), context: {} as ThreadContext };
-    const turns = store.turns(thread.id, config.memoryTurns);
+      ? await store.thread(threadId, principal.id)
+      : { id: await store.createThread(principal.id), context: {} as ThreadContext };
+    const turns = await store.turns(thread.id, config.memoryTurns);
     const state: RunState = {
       version: 1,
       runId: newId('run'),
@@ -122,8 +122,8 @@ export class Agent {
       emit,
       ...(input.signal ? { signal: input.signal } : {}),
     };
-    store.saveRun({ id: state.runId, status: 'running', state });
-    const confirmed = proposalsToConfirm(question, turns, store);
+    await store.saveRun({ id: state.runId, status: 'running', state });
+    const confirmed = await proposalsToConfirm(question, turns, store);
     if (confirmed.kind === 'one') return this.runConfirmed(ctx, started, confirmed.proposal);
     if (confirmed.kind === 'several')
       return this.finish(ctx, started, 'answered', whichOne(confirmed.proposals), undefined, false);
@@ -157,7 +157,7 @@ export class Agent {
       const reason =
         outcome?.kind === 'offline' ? outcome.error.message : 'no model is configured (llm.provider: none)';
       const result = await runDegraded(ctx, reason, passages, thread.context);
-      if (result.context) store.setContext(thread.id, result.context);
+      if (result.context) await store.setContext(thread.id, result.context);
       return this.finish(
         ctx,
         started,
@@ -173,7 +173,7 @@ export class Agent {
   async resume(runId: string, principal?: Principal, options: ResumeOptions = {}): Promise<AgentAnswer> {
     const started = performance.now();
     const { store, pipeline } = this.deps;
-    const record = store.getRun(runId);
+    const record = await store.getRun(runId);
     const state = record.state;
     const emit = emitter(options.onEvent);
     if (principal && pipeline.policy.personOf(principal) !== pipeline.policy.personOf(state.principal)) {
@@ -212,7 +212,7 @@ export class Agent {
       emit({ type: 'done', answer });
       return answer;
     }
-    if (!store.claimPaused(runId)) {
+    if (!(await store.claimPaused(runId))) {
       throw new AgentStoreError('conflict', `run ${runId} is being resumed elsewhere`);
     }
     state.facts.push(decided.fact);
@@ -293,7 +293,7 @@ export class Agent {
     }
   }
 
-  private afterLoop(ctx: CallContext, started: number, outcome: LoopOutcome): AgentAnswer {
+  private afterLoop(ctx: CallContext, started: number, outcome: LoopOutcome): Promise<AgentAnswer> {
     const { state } = ctx;
     switch (outcome.kind) {
       case 'paused': {
@@ -356,14 +356,14 @@ export class Agent {
   }
 
   /** Composes, streams the parts not streamed yet, persists the run and the thread turn, emits done. */
-  private finish(
+  private async finish(
     ctx: CallContext,
     started: number,
     status: AnswerStatus,
     content: string,
     pending: { id: string; plan: string } | undefined,
     contentStreamed: boolean,
-  ): AgentAnswer {
+  ): Promise<AgentAnswer> {
     const { state, emit } = ctx;
     const { store } = this.deps;
     state.wallMs += performance.now() - started;
@@ -371,14 +371,14 @@ export class Agent {
     const { tail } = answerParts(state, pending);
     const rest = [contentStreamed ? '' : content, tail].filter((p) => p.trim()).join('\n\n');
     if (rest) emit({ type: 'text', delta: contentStreamed && content ? `\n\n${rest}` : rest });
-    store.saveRun({
+    await store.saveRun({
       id: state.runId,
       status,
       state,
       answer,
       ...(pending ? { ticketId: pending.id } : {}),
     });
-    store.recordTurn(state.threadId, state.runId, state.question, answer.text);
+    await store.recordTurn(state.threadId, state.runId, state.question, answer.text);
     emit({ type: 'done', answer });
     return answer;
   }

@@ -1,5 +1,5 @@
 import { confirmable } from './proposal.js';
-import type { AgentStore, ThreadTurn } from './store.js';
+import type { AgentState, ThreadTurn } from './store.js';
 import { callLabel } from './tool-call.js';
 import type { BlockedWrite } from './types.js';
 
@@ -85,13 +85,17 @@ export type Confirmed =
  * run, the one whose digest the yes gives, or the only one. It must have been shown whole and its
  * arguments must still hash to the digest shown (proposal.ts); otherwise nothing runs.
  */
-export function proposalsToConfirm(question: string, turns: ThreadTurn[], store: AgentStore): Confirmed {
+export async function proposalsToConfirm(
+  question: string,
+  turns: ThreadTurn[],
+  store: AgentState,
+): Promise<Confirmed> {
   const last = turns.at(-1);
   const yes = parseConfirmation(question);
   if (!last || !yes) return { kind: 'none' };
   let blocked: BlockedWrite[];
   try {
-    blocked = store.getRun(last.runId).state.blocked;
+    blocked = (await store.getRun(last.runId)).state.blocked;
   } catch {
     return { kind: 'none' };
   }

@@ -5,7 +5,7 @@ import type { ToolPipeline } from '../tools/core/invoke.js';
 import type { Logger } from '../tools/core/logger.js';
 import type { AgentConfig } from './config.js';
 import type { LlmProvider } from './providers/types.js';
-import type { AgentStore } from './store.js';
+import type { AgentState } from './store.js';
 
 export interface AgentDeps {
   /** The one guarded path: every tool call of the agent goes through `pipeline.invoke`. */
@@ -15,7 +15,7 @@ export interface AgentDeps {
   /** Runbook retrieval, when the knowledge base is configured. */
   runbooks?: RunbookSearcher;
   /** Threads, runs and paused state (SQLite in the data dir). */
-  store: AgentStore;
+  store: AgentState;
   config: AgentConfig;
   logger: Logger;
 }

@@ -53,6 +53,7 @@ export function buildAlerts(
           agent: (pipeline) => {
             triageAgent ??= buildAgent({
               dataDir: app.config.dataDir,
+              ...(app.pgState ? { pgState: app.pgState } : {}),
               llm: app.config.llm,
               agent: app.config.agent,
               pipeline,

@@ -70,7 +70,7 @@ export const flaggerGatePlugin: FastifyPluginAsync<FlaggerGateOptions> = async (
       checksum: parsed.data.checksum,
     };
     const key = gateKey(args);
-    const known = opts.store.gate(key);
+    const known = await opts.store.gate(key);
     if (known?.openedAt) return answer(reply, 200, { open: true, gate, openedAt: known.openedAt });
     if (known?.ticket && opts.approvals) {
       const status = (() => {
@@ -103,7 +103,7 @@ export const flaggerGatePlugin: FastifyPluginAsync<FlaggerGateOptions> = async (
     const r = await opts.pipeline.invoke('canary_gate_open', args, principal);
     if (r.status === 'success') return answer(reply, 200, { open: true, gate });
     if (r.status === 'approval_required' && r.ticket) {
-      opts.store.setGateTicket(key, r.ticket.id);
+      await opts.store.setGateTicket(key, r.ticket.id);
       return answer(reply, 403, {
         open: false,
         gate,

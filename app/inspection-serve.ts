@@ -13,6 +13,9 @@ import type { App } from './wiring.js';
  * platform whose bot is not running is an error the scheduler logs.
  */
 export function chatPoster(bots: Partial<Record<ChatPlatform, { core: ChatCore }>>): SummaryPoster {
+  // Posts are enqueued one after another (the store may answer later), so a missed-run notice and
+  // the report after it reach each channel in the order the scheduler made them.
+  let chain: Promise<void> = Promise.resolve();
   return {
     post(channel: string, message: PlanPost) {
       const target = parseChatTarget(channel);
@@ -20,21 +23,27 @@ export function chatPoster(bots: Partial<Record<ChatPlatform, { core: ChatCore }
       const bot = bots[target.platform];
       if (!bot) throw new Error(`cannot post to '${channel}': no ${target.platform} bot is running`);
       const r = message.report;
-      announce(
-        bot.core.ctx,
-        target.platform,
-        { channel: target.id },
-        {
-          text: message.text,
-          tag: `[inspection ${message.plan}]`,
-          ...(r?.file ? { file: r.file } : {}),
-          ...(r && !r.url
-            ? {
-                instead: `(The HTML report ${r.id} cannot be shared as a file on ${target.platform}, and no inspections.publicUrl is configured to link it: set it to the address of kubemate serve, or read the report with inspection_report_get.)`,
-              }
-            : {}),
-        },
+      const ctx = bot.core.ctx;
+      chain = chain.then(() =>
+        announce(
+          ctx,
+          target.platform,
+          { channel: target.id },
+          {
+            text: message.text,
+            tag: `[inspection ${message.plan}]`,
+            ...(r?.file ? { file: r.file } : {}),
+            ...(r && !r.url
+              ? {
+                  instead: `(The HTML report ${r.id} cannot be shared as a file on ${target.platform}, and no inspections.publicUrl is configured to link it: set it to the address of kubemate serve, or read the report with inspection_report_get.)`,
+                }
+              : {}),
+          },
+        ).catch((e: Error) =>
+          ctx.logger.error({ channel, error: e.message }, 'cannot enqueue the inspection post'),
+        ),
       );
+      bot.core.track(chain);
     },
   };
 }

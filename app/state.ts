@@ -1,6 +1,9 @@
 // Kubemate's state on PostgreSQL (state.url: postgres://…): the stores ported so far and their
 // schema migrations, applied at start and by `kubemate state migrate`. See docs/ha.md.
+
+import { AGENT_MIGRATIONS } from '../agent/store-schema.js';
 import { ALERTS_MIGRATIONS } from '../alerts/store-schema.js';
+import { CHAT_MIGRATIONS } from '../bots/core/store-schema.js';
 import { APPROVALS_MIGRATIONS } from '../policies/approvals-schema.js';
 import { AUDIT_MIGRATIONS } from '../policies/audit-schema.js';
 import { DEDUPE_MIGRATIONS } from '../state/dedupe.js';
@@ -8,6 +11,7 @@ import { LEASE_MIGRATIONS } from '../state/lease.js';
 import type { Migration } from '../state/migrations.js';
 import type { StateObserver } from '../state/observe.js';
 import { PgState } from '../state/postgres.js';
+import { CANARY_MIGRATIONS } from '../tools/clients/canary-plans-schema.js';
 import { INSPECTIONS_MIGRATIONS } from '../tools/inspection/store-schema.js';
 import type { Config } from './config.js';
 
@@ -16,6 +20,9 @@ export const PG_STORES: ReadonlyArray<[string, readonly Migration[]]> = [
   ['approvals', APPROVALS_MIGRATIONS],
   ['audit', AUDIT_MIGRATIONS],
   ['lease', LEASE_MIGRATIONS],
+  ['chat', CHAT_MIGRATIONS],
+  ['canary', CANARY_MIGRATIONS],
+  ['agent', AGENT_MIGRATIONS],
   ['chat_seen', DEDUPE_MIGRATIONS],
   ['alerts', ALERTS_MIGRATIONS],
   ['inspections', INSPECTIONS_MIGRATIONS],

@@ -24,7 +24,12 @@ export interface Announcement {
   instead?: string;
 }
 
-export function announce(ctx: CoreContext, platform: ChatPlatform, place: Place, a: Announcement): void {
+export async function announce(
+  ctx: CoreContext,
+  platform: ChatPlatform,
+  place: Place,
+  a: Announcement,
+): Promise<void> {
   const traits = PLATFORM_TRAITS[platform];
   const text = !traits.files && a.instead ? `${a.text}\n${a.instead}` : a.text;
   const tagged = !traits.threads;
@@ -32,18 +37,19 @@ export function announce(ctx: CoreContext, platform: ChatPlatform, place: Place,
   const room = traits.textBytes - (tagged ? Buffer.byteLength(a.tag, 'utf8') + 16 : 0);
   const parts = splitText(text, room);
   let first: string | undefined;
-  parts.forEach((part, i) => {
+  // Enqueued one after another, so the outbox delivers them in this order.
+  for (const [i, part] of parts.entries()) {
     const counter = parts.length > 1 ? ` (${i + 1}/${parts.length})` : '';
     const key = newKey();
     const where: Place =
       traits.threads && first && !place.thread ? { channel: place.channel, threadOf: first } : place;
-    send(ctx, {
+    await send(ctx, {
       op: 'post',
       place: where,
       message: { text: tagged ? `${a.tag}${counter}\n${part}` : part },
       key,
     });
     first ??= key;
-  });
-  if (a.file && traits.files) send(ctx, { op: 'upload', place, file: a.file, key: newKey() });
+  }
+  if (a.file && traits.files) await send(ctx, { op: 'upload', place, file: a.file, key: newKey() });
 }

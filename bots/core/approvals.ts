@@ -17,11 +17,16 @@ function card(ctx: CoreContext, ticketId: string, notice?: string) {
 }
 
 /** Posts the approval card for a ticket into the thread and remembers which run waits on it. */
-export function postCard(ctx: CoreContext, place: Place, ticketId: string, runId?: string): void {
+export async function postCard(
+  ctx: CoreContext,
+  place: Place,
+  ticketId: string,
+  runId?: string,
+): Promise<void> {
   const c = card(ctx, ticketId);
   if (!c) return;
-  const key = post(ctx, place, { text: cardText(c), card: c });
-  ctx.store.saveCard({
+  const key = await post(ctx, place, { text: cardText(c), card: c });
+  await ctx.store.saveCard({
     ticketId,
     channel: place.channel,
     key,
@@ -44,7 +49,7 @@ export async function decide(
   reason?: string,
 ): Promise<void> {
   const binding = ctx.binding(place.channel);
-  const saved = ctx.store.card(ticketId);
+  const saved = await ctx.store.card(ticketId);
   const thread = saved
     ? { channel: saved.channel, ...(saved.thread ? { thread: saved.thread } : {}) }
     : place;
@@ -60,18 +65,18 @@ export async function decide(
     const result = await ctx.pipeline.invoke(`approvals_${action}`, args, asker.principal);
     if (result.isError) notice = `${asker.person}'s ${action} was refused: ${result.text}`;
     else ran = true;
-    if (!saved) post(ctx, thread, { text: result.isError ? notice! : result.text });
+    if (!saved) await post(ctx, thread, { text: result.isError ? notice! : result.text });
   }
   let view: ReturnType<typeof card>;
   try {
     view = card(ctx, ticketId, notice);
   } catch {
-    post(ctx, thread, { text: notice ?? `There is no ticket ${ticketId} that you may see.` });
+    await post(ctx, thread, { text: notice ?? `There is no ticket ${ticketId} that you may see.` });
     return;
   }
   if (saved && view) {
-    update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
-    ctx.store.cardDrawn(ticketId, view.status);
+    await update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
+    await ctx.store.cardDrawn(ticketId, view.status);
   } else if (notice && !saved) return;
   if (ran && saved?.runId && view && !UNSETTLED.has(view.status)) await resumeRun(ctx, saved.runId, thread);
 }
@@ -83,17 +88,17 @@ export async function decide(
  * Called periodically by the core.
  */
 export async function sweepCards(ctx: CoreContext): Promise<void> {
-  for (const saved of ctx.store.openCards()) {
+  for (const saved of await ctx.store.openCards()) {
     let view: ReturnType<typeof card>;
     try {
       view = card(ctx, saved.ticketId);
     } catch {
-      ctx.store.cardDrawn(saved.ticketId, 'gone');
+      await ctx.store.cardDrawn(saved.ticketId, 'gone');
       continue;
     }
     if (!view || UNSETTLED.has(view.status)) continue;
-    update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
-    ctx.store.cardDrawn(saved.ticketId, view.status);
+    await update(ctx, saved.channel, saved.key, { text: cardText(view), card: view });
+    await ctx.store.cardDrawn(saved.ticketId, view.status);
     if (saved.runId) {
       const place = { channel: saved.channel, ...(saved.thread ? { thread: saved.thread } : {}) };
       await ctx.guard.run(ctx.binding(saved.channel), () => resumeRun(ctx, saved.runId!, place));
@@ -103,14 +108,14 @@ export async function sweepCards(ctx: CoreContext): Promise<void> {
 
 /** The paused run continues once its ticket is decided; its answer goes into the thread, once. */
 async function resumeRun(ctx: CoreContext, runId: string, place: Place): Promise<void> {
-  if (!ctx.store.claimResume(runId)) return;
+  if (!(await ctx.store.claimResume(runId))) return;
   try {
     const answer = await ctx.agent().resume(runId);
-    post(ctx, place, { text: answer.text });
+    await post(ctx, place, { text: answer.text });
   } catch (e) {
     // Say so where the people are: the card shows the outcome, the thread why nothing more came.
     ctx.logger.warn({ run: runId, error: (e as Error).message }, 'chat: could not resume the run');
-    post(ctx, place, {
+    await post(ctx, place, {
       text: `The ticket was decided (see the card), but the paused conversation could not continue: ${(e as Error).message}`,
     });
   }
@@ -123,7 +128,7 @@ export async function withdraw(ctx: CoreContext, requester: Principal, ticketId:
     { ticket: ticketId, reason: 'requested from a channel where changes are not allowed' },
     requester,
   );
-  send(ctx, {
+  await send(ctx, {
     op: 'post',
     place,
     message: {

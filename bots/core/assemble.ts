@@ -1,17 +1,20 @@
 import { join } from 'node:path';
 import type { Agent } from '../../agent/index.js';
 import type { AuditSink } from '../../policies/types.js';
+import type { PgState } from '../../state/postgres.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
 import type { Logger } from '../../tools/core/logger.js';
 import { ChannelGuard } from './channel-guard.js';
 import { ChatCore } from './core.js';
-import { DEFAULT_OUTBOX, Outbox, type OutboxOptions } from './outbox.js';
-import { ChatStore } from './store.js';
+import { Outbox, type OutboxOptions } from './outbox.js';
+import { openChatStore } from './store.js';
 import type { ChannelBinding, ChatFile, ChatTransport, Place } from './types.js';
 
 /** What every platform's bot needs from the app, whatever carries its messages. */
 export interface ChatBotBase {
   dataDir: string;
+  /** The state every replica shares, when `state.url` is PostgreSQL; else the store is a file in dataDir. */
+  pgState?: PgState;
   outbox?: Partial<OutboxOptions>;
   pipeline: ToolPipeline;
   /** The agent that answers questions, built on the pipeline given: the chat core's channel-guarded one. */
@@ -55,9 +58,9 @@ export function assembleChat(
   transport: (logger: Logger) => ChatTransport,
   binding: (channel: string) => ChannelBinding,
 ) {
-  const store = new ChatStore(join(o.dataDir, dbFile));
+  const store = openChatStore(o.pgState, platform, join(o.dataDir, dbFile));
   const logger = o.logger.child({ component: platform });
-  const outbox = new Outbox(store, transport(logger), logger, { ...DEFAULT_OUTBOX, ...o.outbox });
+  const outbox = new Outbox(store, transport(logger), logger, o.outbox);
   const guard = new ChannelGuard(o.pipeline);
   const core = new ChatCore({
     platform,
@@ -76,7 +79,9 @@ export function assembleChat(
     store,
     logger,
     start() {
-      store.prune(KEEP_DELIVERED_MS);
+      void store
+        .prune(KEEP_DELIVERED_MS)
+        .catch((e: Error) => logger.warn({ error: e.message }, 'chat: could not prune the outbox'));
       outbox.start();
       core.startSweep(o.cardSweepMs ?? 30_000);
     },

@@ -13,13 +13,13 @@ import { type ChatPlatform, PLATFORM_TRAITS, platformOfPrincipal } from './platf
 
 export function chatCanaryNotifier(chats: Partial<Record<ChatPlatform, CoreContext>>): CanaryNotifier {
   return {
-    notify(plan: CanaryPlan, text: string) {
+    async notify(plan: CanaryPlan, text: string) {
       if (!plan.thread) return;
       const platform = platformOfPrincipal(plan.requester.id) ?? 'slack';
       const ctx = chats[platform];
       if (!ctx) return;
       const { channel, threadId } = plan.thread;
-      announce(
+      await announce(
         ctx,
         platform,
         PLATFORM_TRAITS[platform].threads ? { channel, thread: threadId } : { channel },

@@ -28,21 +28,26 @@ export interface CoreContext {
 }
 
 /** Enqueues durably and wakes the outbox. Returns the key an update can name. */
-export function send(ctx: CoreContext, op: OutboundOp): void {
-  ctx.store.enqueue(op);
+export async function send(ctx: CoreContext, op: OutboundOp): Promise<void> {
+  await ctx.store.enqueue(op);
   ctx.outbox.kick();
 }
 
-export function post(ctx: CoreContext, place: Place, message: OutMessage): string {
+export async function post(ctx: CoreContext, place: Place, message: OutMessage): Promise<string> {
   const key = newKey();
-  send(ctx, { op: 'post', place, message, key });
+  await send(ctx, { op: 'post', place, message, key });
   return key;
 }
 
 /** Shares the images a tool returned (charts) in the place, after what was said there. */
-export function upload(ctx: CoreContext, place: Place, images: readonly ChartImage[], title: string): void {
-  images.forEach((image, i) => {
-    send(ctx, {
+export async function upload(
+  ctx: CoreContext,
+  place: Place,
+  images: readonly ChartImage[],
+  title: string,
+): Promise<void> {
+  for (const [i, image] of images.entries()) {
+    await send(ctx, {
       op: 'upload',
       place,
       key: newKey(),
@@ -53,9 +58,14 @@ export function upload(ctx: CoreContext, place: Place, images: readonly ChartIma
         data: image.data,
       },
     });
-  });
+  }
 }
 
-export function update(ctx: CoreContext, channel: string, key: string, message: OutMessage): void {
-  send(ctx, { op: 'update', channel, key, message });
+export async function update(
+  ctx: CoreContext,
+  channel: string,
+  key: string,
+  message: OutMessage,
+): Promise<void> {
+  await send(ctx, { op: 'update', channel, key, message });
 }

@@ -26,11 +26,12 @@ export async function converse(
   question: string,
   place: Place,
 ): Promise<void> {
-  const working = post(ctx, place, { text: '_Working on it…_', progress: true });
+  const working = await post(ctx, place, { text: '_Working on it…_', progress: true });
   const context = channelContext(ctx.binding(place.channel));
   const key = placeKey(ctx.platform, place);
-  const threadId = ctx.store.agentThread(key, asker.principal.id);
+  const threadId = await ctx.store.agentThread(key, asker.principal.id);
   const steps: string[] = [];
+  let progress: Promise<void> = Promise.resolve();
   const charts: Array<{
     images: NonNullable<Extract<AgentEvent, { type: 'tool_result' }>['images']>;
     title: string;
@@ -39,7 +40,9 @@ export async function converse(
     if (e.type === 'tool_result' && e.images?.length) charts.push({ images: e.images, title: e.name });
     if (e.type !== 'tool_call') return;
     steps.push(e.name);
-    update(ctx, place.channel, working, { text: `_Working on it… (${steps.join(', ')})_`, progress: true });
+    // Progress is enqueued in the order it came, before the answer that follows it.
+    const text = `_Working on it… (${steps.join(', ')})_`;
+    progress = progress.then(() => update(ctx, place.channel, working, { text, progress: true }));
   };
   let answer: Awaited<ReturnType<ReturnType<CoreContext['agent']>['ask']>>;
   try {
@@ -51,17 +54,19 @@ export async function converse(
     });
   } catch (e) {
     ctx.logger.warn({ error: (e as Error).message }, 'chat: question failed');
-    update(ctx, place.channel, working, { text: `Sorry, that did not work: ${(e as Error).message}` });
+    await progress;
+    await update(ctx, place.channel, working, { text: `Sorry, that did not work: ${(e as Error).message}` });
     return;
   }
-  ctx.store.setAgentThread(key, asker.principal.id, answer.threadId);
-  update(ctx, place.channel, working, { text: answer.text });
-  for (const c of charts) upload(ctx, place, c.images, `Chart from ${c.title}`);
+  await progress;
+  await ctx.store.setAgentThread(key, asker.principal.id, answer.threadId);
+  await update(ctx, place.channel, working, { text: answer.text });
+  for (const c of charts) await upload(ctx, place, c.images, `Chart from ${c.title}`);
   const ticket = answer.pendingTicket;
   if (!ticket) return;
   if (!ctx.binding(place.channel).allowWrites) {
     await withdraw(ctx, asker.principal, ticket.id, place);
     return;
   }
-  postCard(ctx, place, ticket.id, answer.runId);
+  await postCard(ctx, place, ticket.id, answer.runId);
 }

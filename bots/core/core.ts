@@ -40,22 +40,29 @@ export class ChatCore {
 
   constructor(readonly ctx: CoreContext) {}
 
-  /** Accepts an event: false when it was seen before (a platform retry), true when work was started. */
-  receive(event: InboundEvent): boolean {
+  /**
+   * Accepts an event: false when it was seen before (a platform retry, on this replica or another) or
+   * is none of Kubemate's business, true once it was handled. Never rejects: a failure is logged.
+   */
+  receive(event: InboundEvent): Promise<boolean> {
+    const work = this.accept(event).catch((e) => {
+      this.ctx.logger.error(
+        { error: String((e as Error)?.stack ?? e), kind: event.kind },
+        'chat event failed',
+      );
+      return true;
+    });
+    const tracked = work.then(() => undefined);
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    return work;
+  }
+
+  private async accept(event: InboundEvent): Promise<boolean> {
     // A channel message not addressed to Kubemate is none of its business: not even a refusal.
-    if (event.kind === 'message' && !event.direct && !this.following(event.place)) return false;
-    if (!this.ctx.store.firstSight(`${this.ctx.platform}:${event.eventId}`)) return false;
-    const binding = this.ctx.binding(event.place.channel);
-    const work = this.ctx.guard
-      .run(binding, () => this.handle(event))
-      .catch((e) => {
-        this.ctx.logger.error(
-          { error: String((e as Error)?.stack ?? e), kind: event.kind },
-          'chat event failed',
-        );
-      });
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    if (event.kind === 'message' && !event.direct && !(await this.following(event.place))) return false;
+    if (!(await this.ctx.store.firstSight(`${this.ctx.platform}:${event.eventId}`))) return false;
+    await this.ctx.guard.run(this.ctx.binding(event.place.channel), () => this.handle(event));
     return true;
   }
 
@@ -97,15 +104,21 @@ export class ChatCore {
    * already in the outbox is not posted again, so a repeated or replayed cause posts nothing twice.
    * `threadOf`: in the thread of the message posted under that key.
    */
-  postOnce(key: string, channel: string, message: OutMessage, threadOf?: string): boolean {
-    if (this.ctx.store.hasKey(key)) return false;
-    send(this.ctx, { op: 'post', place: { channel, ...(threadOf ? { threadOf } : {}) }, message, key });
+  async postOnce(key: string, channel: string, message: OutMessage, threadOf?: string): Promise<boolean> {
+    if (await this.ctx.store.hasKey(key)) return false;
+    await send(this.ctx, { op: 'post', place: { channel, ...(threadOf ? { threadOf } : {}) }, message, key });
     return true;
   }
 
   /** Replaces, in place, a message posted under `key`. */
-  edit(channel: string, key: string, message: OutMessage): void {
-    update(this.ctx, channel, key, message);
+  edit(channel: string, key: string, message: OutMessage): Promise<void> {
+    return update(this.ctx, channel, key, message);
+  }
+
+  /** Work started outside an event (posts made on the core's behalf) that `settled()` waits for. */
+  track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
   }
 
   /** Resolves when every accepted event has been handled (tests, shutdown). */
@@ -114,29 +127,36 @@ export class ChatCore {
   }
 
   /** Whether Kubemate was addressed in this thread before, so a reply without a mention is for it. */
-  private following(place: Place): boolean {
-    return place.thread !== undefined && this.ctx.store.joined(threadKey(this.ctx.platform, place));
+  private async following(place: Place): Promise<boolean> {
+    return place.thread !== undefined && (await this.ctx.store.joined(threadKey(this.ctx.platform, place)));
   }
 
   private async act(asker: Asker, action: string, value: string, place: Place): Promise<void> {
     const handler = [...this.actions].find(([prefix]) => action.startsWith(prefix))?.[1];
     if (!handler) {
-      post(this.ctx, place, { text: `${asker.person}: that button does nothing here any more.` });
+      await post(this.ctx, place, { text: `${asker.person}: that button does nothing here any more.` });
       return;
     }
+    // What the handler says and posts is enqueued in the order it said it, before the press is done.
+    let said: Promise<unknown> = Promise.resolve();
+    const then = (work: () => Promise<unknown>) => {
+      said = said.then(work);
+    };
     await handler({
       asker,
       action,
       value,
       place,
       pipeline: this.ctx.pipeline,
-      say: (text) => void post(this.ctx, place, { text }),
-      card: (ticketId) => postCard(this.ctx, place, ticketId),
+      say: (text) => then(() => post(this.ctx, place, { text })),
+      card: (ticketId) => then(() => postCard(this.ctx, place, ticketId)),
       ask: async (question) => {
-        if (place.thread) this.ctx.store.join(threadKey(this.ctx.platform, place));
+        await said;
+        if (place.thread) await this.ctx.store.join(threadKey(this.ctx.platform, place));
         await converse(this.ctx, asker, question, place);
       },
     });
+    await said;
   }
 
   private async handle(event: InboundEvent): Promise<void> {
@@ -151,12 +171,12 @@ export class ChatCore {
     if (!asker) {
       if (overheard) return; // a stranger in the thread is not refused (nor audited) for every message
       auditUnknown(this.ctx.audit, event.user, event);
-      post(this.ctx, place, { text: unknownUserText(event.user) });
+      await post(this.ctx, place, { text: unknownUserText(event.user) });
       return;
     }
     // A press does not make Kubemate follow the thread; a question asked by a press does (below).
     if (place.thread && event.kind !== 'button' && event.kind !== 'action')
-      this.ctx.store.join(threadKey(this.ctx.platform, place));
+      await this.ctx.store.join(threadKey(this.ctx.platform, place));
     if (event.kind === 'action') {
       await this.act(asker, event.action, event.value, place);
       return;
@@ -168,7 +188,7 @@ export class ChatCore {
     const command = parseCommand(event.text);
     if (overheard && (command?.name === 'approve' || command?.name === 'reject')) {
       // "reject tkt_x looks wrong" said in passing must not decide a ticket: ask to be addressed.
-      post(this.ctx, place, {
+      await post(this.ctx, place, {
         text: `To ${command.name} ${command.ticket}, press the button on its card, or mention me: @kubemate ${command.name} ${command.ticket}`,
       });
       return;
@@ -179,7 +199,7 @@ export class ChatCore {
     }
     switch (command.name) {
       case 'help':
-        post(this.ctx, place, { text: HELP });
+        await post(this.ctx, place, { text: HELP });
         return;
       case 'approve':
         await decide(this.ctx, asker, 'approve', command.ticket, place);
@@ -194,9 +214,14 @@ export class ChatCore {
           command,
           this.ctx.binding(place.channel),
         );
-        post(this.ctx, place, { text: reply.text });
+        await post(this.ctx, place, { text: reply.text });
         if (reply.images)
-          upload(this.ctx, place, reply.images, command.name === 'chart' ? command.query : command.name);
+          await upload(
+            this.ctx,
+            place,
+            reply.images,
+            command.name === 'chart' ? command.query : command.name,
+          );
       }
     }
   }

@@ -79,12 +79,12 @@ export function createDingtalkBot(o: DingtalkBotOptions): DingtalkBot {
   };
   const receive = (event: InboundEvent, webhook?: SessionWebhook) => {
     if (webhook && !transport.noteWebhook(webhook)) refuse('session webhook outside DingTalk');
-    core.receive(event);
+    void core.receive(event);
   };
   /** The channel of the card Kubemate posted for this ticket, if `outTrackId` is that card. */
-  const channelOf = (outTrackId: string, ticketId: string) => {
-    const card = store.card(ticketId);
-    return card && store.messageIdOf(card.key) === outTrackId ? card.channel : undefined;
+  const channelOf = async (outTrackId: string, ticketId: string) => {
+    const card = await store.card(ticketId);
+    return card && (await store.messageIdOf(card.key)) === outTrackId ? card.channel : undefined;
   };
 
   const onFrame = (frame: StreamFrame) => {
@@ -105,14 +105,15 @@ export function createDingtalkBot(o: DingtalkBotOptions): DingtalkBot {
     if (frame.headers.topic === TOPIC_CARD) {
       const c = cardCallbackSchema.safeParse(data);
       if (!c.success) return refuse('not a card callback');
-      const press = normaliseCardPress(
+      void normaliseCardPress(
         c.data,
         frame.headers.messageId,
         channelOf,
         (outTrackId) => store.channelOfPost(outTrackId),
         refuse,
-      );
-      if (press) core.receive(press);
+      )
+        .then((press) => press && core.receive(press))
+        .catch((e: Error) => logger.warn({ error: e.message }, 'dingtalk: card press not handled'));
     }
   };
 

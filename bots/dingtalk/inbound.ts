@@ -89,14 +89,14 @@ export function normaliseMessage(
 }
 
 /** A card press as the core's button event, or undefined for a press on another card. */
-export function normaliseCardPress(
+export async function normaliseCardPress(
   c: z.infer<typeof cardCallbackSchema>,
   deliveryId: string,
-  channelOf: (outTrackId: string, ticketId: string) => string | undefined,
-  postChannelOf: (outTrackId: string) => string | undefined = () => undefined,
+  channelOf: (outTrackId: string, ticketId: string) => Promise<string | undefined> | string | undefined,
+  postChannelOf: (outTrackId: string) => Promise<string | undefined> | string | undefined = () => undefined,
   /** Told why a press was refused, so the refusal is audited (other callback types are not presses). */
   refuse: (reason: string) => void = () => undefined,
-): InboundEvent | undefined {
+): Promise<InboundEvent | undefined> {
   if (c.type !== 'actionCallback') return undefined;
   let content: unknown;
   try {
@@ -115,7 +115,7 @@ export function normaliseCardPress(
   const user = { platform: 'dingtalk', id: c.userId };
   if (params.kubemate === 'act') {
     // The card must be one Kubemate posted: its channel decides what is allowed.
-    const channel = postChannelOf(c.outTrackId);
+    const channel = await postChannelOf(c.outTrackId);
     if (!channel) {
       refuse('card press on a card Kubemate did not post');
       return undefined;
@@ -126,7 +126,7 @@ export function normaliseCardPress(
   }
   const { kubemate, ticket } = params as { kubemate: 'approve' | 'reject'; ticket: string };
   // The card must be the one Kubemate posted for this ticket: its channel decides what is allowed.
-  const channel = channelOf(c.outTrackId, ticket);
+  const channel = await channelOf(c.outTrackId, ticket);
   if (!channel) {
     refuse('approval press on a card that is not the one posted for its ticket');
     return undefined;

@@ -37,7 +37,7 @@ export function registerListeners(
   app.event('app_mention', async ({ event, body }) => {
     const e = messageEvent.safeParse(event);
     if (!e.success) return;
-    core.receive({
+    void core.receive({
       kind: 'mention',
       eventId: eventIdOf(body) ?? `mention:${e.data.channel}:${e.data.ts}`,
       user: user(e.data.user),
@@ -55,7 +55,7 @@ export function registerListeners(
     if (!e.success || e.data.subtype || e.data.bot_id) return;
     const direct = e.data.channel_type === 'im';
     if (!direct && (!e.data.thread_ts || /<@[A-Z0-9]+(\|[^>]*)?>/.test(e.data.text))) return;
-    core.receive({
+    void core.receive({
       kind: 'message',
       direct,
       eventId: eventIdOf(body) ?? `message:${e.data.channel}:${e.data.ts}`,
@@ -68,7 +68,7 @@ export function registerListeners(
 
   app.command(/.*/, async ({ command, ack }) => {
     await ack({ response_type: 'ephemeral', text: 'On it.' });
-    core.receive({
+    void core.receive({
       kind: 'command',
       eventId: `command:${command.trigger_id}`,
       user: user(command.user_id),
@@ -92,7 +92,7 @@ export function registerListeners(
       user: user(b.data.user.id),
       place: { channel: b.data.channel.id, thread: b.data.message.thread_ts ?? b.data.message.ts },
     };
-    core.receive(event);
+    void core.receive(event);
   });
 
   // A message's own buttons (an alert thread's Acknowledge…): the action and value come from the
@@ -104,7 +104,7 @@ export function registerListeners(
     const a = b.data.actions[0]!;
     const action = a.action_id.slice(ACTION_PREFIX.length);
     if (!ACTION_NAME.test(action) || !ACTION_VALUE.test(a.value)) return;
-    core.receive({
+    void core.receive({
       kind: 'action',
       action,
       value: a.value,

@@ -72,7 +72,7 @@ export function createWecomAibot(o: WecomAibotOptions): WecomAibotBot {
       if ('refused' in n) return refuse(n.refused);
       if ('ignored' in n) return;
       transport.noteMessage(n.event.messageId!, reqId);
-      core.receive(n.event);
+      void core.receive(n.event);
       return;
     }
     const n = normaliseAibotEvent(frame.body, o.botId);
@@ -81,11 +81,16 @@ export function createWecomAibot(o: WecomAibotOptions): WecomAibotBot {
     transport.notePress(n.press.taskId, reqId);
     const press = n.press.event;
     if (press?.kind !== 'button') return;
+    const taskId = n.press.taskId;
     // The press must be on the card posted for its ticket: a made-up key on another card decides nothing.
-    const card = store.card(press.ticketId);
-    if (!card || store.messageIdOf(card.key) !== n.press.taskId)
-      return refuse("card press on a card that is not the ticket's");
-    core.receive(press);
+    core.track(
+      (async () => {
+        const card = await store.card(press.ticketId);
+        if (!card || (await store.messageIdOf(card.key)) !== taskId)
+          return refuse("card press on a card that is not the ticket's");
+        await core.receive(press);
+      })().catch((e: Error) => logger.warn({ error: e.message }, 'wecom: card press not handled')),
+    );
   };
 
   return {

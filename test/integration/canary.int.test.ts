@@ -754,7 +754,7 @@ describe('canary_progress', () => {
         ['prog-bad-stable', 100],
         ['prog-bad-canary', 0],
       ]);
-      const plan = a.canaryPlans.get(id)!;
+      const plan = (await a.canaryPlans.get(id))!;
       expect(plan.state).toBe('rolled_back');
       expect(plan.history.at(-1)!.text).toContain('analysis failed before step 1');
       expect(reports.at(-1)).toContain('prog-bad: canary');
@@ -770,7 +770,7 @@ describe('canary_progress', () => {
     const first = progressApp();
     const id = await start(first, 'prog-good', [50, 100]);
     await first.canaryRunner.tick();
-    let plan = first.canaryPlans.get(id)!;
+    let plan = (await first.canaryPlans.get(id))!;
     expect(plan.state).toBe('waiting');
     const ticket = plan.waiting!.ticket;
     expect((await first.pipeline.approve(ticket, carol)).status).toBe('success');
@@ -784,16 +784,16 @@ describe('canary_progress', () => {
     const second = progressApp();
     try {
       await second.canaryRunner.tick();
-      plan = second.canaryPlans.get(id)!;
+      plan = (await second.canaryPlans.get(id))!;
       expect(plan.state).toBe('running');
       expect(plan.step).toBe(1);
       await new Promise((r) => setTimeout(r, 1100));
       await second.canaryRunner.tick();
-      plan = second.canaryPlans.get(id)!;
+      plan = (await second.canaryPlans.get(id))!;
       expect(plan.state).toBe('waiting');
       expect((await second.pipeline.approve(plan.waiting!.ticket, carol)).status).toBe('success');
       await second.canaryRunner.tick();
-      plan = second.canaryPlans.get(id)!;
+      plan = (await second.canaryPlans.get(id))!;
       expect(plan.state).toBe('completed');
       expect(await weightsOf('prog-good')).toEqual([
         ['prog-good-stable', 0],
@@ -828,7 +828,7 @@ describe('canary_progress', () => {
       const r = await a.pipeline.approve(asked.ticket!.id, carol);
       expect(r.status).toBe('error');
       expect(r.text).toContain('runs this release');
-      expect(a.canaryPlans.list().filter((p) => p.name === 'podinfo')).toEqual([]);
+      expect((await a.canaryPlans.list()).filter((p) => p.name === 'podinfo')).toEqual([]);
     } finally {
       a.close();
     }

@@ -183,9 +183,14 @@ describe('confirming with a yes: exactly what was shown', () => {
       { content: 'Deleting it would help.' },
     ]);
     const answer = await rig.agent.ask({ question: 'how is widget api?', principal: alice });
-    const record = rig.store.getRun(answer.runId);
+    const record = await rig.store.getRun(answer.runId);
     record.state.blocked[0]!.args = { id: 'db' };
-    rig.store.saveRun({ id: record.id, status: record.status, state: record.state, answer: record.answer! });
+    await rig.store.saveRun({
+      id: record.id,
+      status: record.status,
+      state: record.state,
+      answer: record.answer!,
+    });
     const reply = await rig.agent.ask({ question: 'yes', principal: alice, threadId: answer.threadId });
     expect(rig.runs.destroy).toBe(0);
     expect(reply.text).toContain('nothing has run');

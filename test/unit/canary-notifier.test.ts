@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { chatCanaryNotifier } from '../../bots/core/canary-notifier.js';
 import type { CoreContext } from '../../bots/core/context.js';
-import { ChatStore } from '../../bots/core/store.js';
+import { type ChatStore, sqliteChatStore } from '../../bots/core/store.js';
 import type { CanaryPlan } from '../../tools/clients/canary-plans.js';
 
 const plan = (thread?: CanaryPlan['thread'], requester = 'slack:UALICE'): CanaryPlan => ({
@@ -27,7 +27,7 @@ const plan = (thread?: CanaryPlan['thread'], requester = 'slack:UALICE'): Canary
 
 describe('chat canary notifier', () => {
   it('enqueues each report as a reply in the plan thread, and wakes the outbox', async () => {
-    const store = new ChatStore(':memory:');
+    const store = sqliteChatStore(':memory:');
     let kicks = 0;
     const notifier = chatCanaryNotifier({
       slack: { store, outbox: { kick: () => kicks++ } } as unknown as CoreContext,
@@ -37,7 +37,7 @@ describe('chat canary notifier', () => {
       'step 1 done: the canary has 10%',
     );
     await notifier.notify(plan(), 'started from the CLI: no thread');
-    const heads = store.heads();
+    const heads = await store.heads();
     expect(heads).toHaveLength(1);
     expect(heads[0]!.op).toMatchObject({
       op: 'post',
@@ -49,7 +49,7 @@ describe('chat canary notifier', () => {
   });
 
   it('reports on the platform the plan was started from; without threads, in the group, naming the plan', async () => {
-    const stores = { slack: new ChatStore(':memory:'), dingtalk: new ChatStore(':memory:') };
+    const stores = { slack: sqliteChatStore(':memory:'), dingtalk: sqliteChatStore(':memory:') };
     const ctx = (store: ChatStore) => ({ store, outbox: { kick: () => {} } }) as unknown as CoreContext;
     const notifier = chatCanaryNotifier({ slack: ctx(stores.slack), dingtalk: ctx(stores.dingtalk) });
     await notifier.notify(
@@ -58,8 +58,8 @@ describe('chat canary notifier', () => {
     );
     // Started in Feishu, whose bot is not running here: nothing goes to another platform instead.
     await notifier.notify(plan({ channel: 'oc_1', threadId: 'om_1' }, 'feishu:ou_alice'), 'step 1 done');
-    expect(stores.slack.heads()).toHaveLength(0);
-    const heads = stores.dingtalk.heads();
+    expect(await stores.slack.heads()).toHaveLength(0);
+    const heads = await stores.dingtalk.heads();
     expect(heads).toHaveLength(1);
     expect(heads[0]!.op).toMatchObject({
       op: 'post',

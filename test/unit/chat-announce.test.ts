@@ -5,18 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { announce } from '../../bots/core/announce.js';
 import type { CoreContext } from '../../bots/core/context.js';
 import { PLATFORM_TRAITS, parseChatTarget } from '../../bots/core/platforms.js';
-import { ChatStore } from '../../bots/core/store.js';
+import { sqliteChatStore } from '../../bots/core/store.js';
 import type { OutboundOp } from '../../bots/core/types.js';
 
 function outbox() {
-  const store = new ChatStore(':memory:');
+  const store = sqliteChatStore(':memory:');
   const ctx = { store, outbox: { kick: () => {} } } as unknown as CoreContext;
   // Everything enqueued, in order (heads() gives only the first of each channel).
-  const ops = () => {
+  const ops = async () => {
     const out: OutboundOp[] = [];
-    for (let row = store.heads()[0]; row; row = store.heads()[0]) {
+    for (let row = (await store.heads())[0]; row; row = (await store.heads())[0]) {
       out.push(row.op);
-      store.delivered(row.seq, `m${out.length}`);
+      await store.delivered(row.seq, `m${out.length}`);
     }
     return out;
   };
@@ -32,15 +32,15 @@ const long = (n: number) =>
   ).join('');
 
 describe('announce', () => {
-  it('on DingTalk: every part within the limit names what it is about; no file, the note instead, once', () => {
+  it('on DingTalk: every part within the limit names what it is about; no file, the note instead, once', async () => {
     const o = outbox();
-    announce(
+    await announce(
       o.ctx,
       'dingtalk',
       { channel: 'cidG==' },
       { text: long(120), tag: '[inspection d]', file, instead: 'no link' },
     );
-    const ops = o.ops();
+    const ops = await o.ops();
     expect(ops.every((op) => op.op === 'post')).toBe(true);
     const texts = ops.map((op) => (op.op === 'post' ? op.message.text : ''));
     expect(texts.length).toBeGreaterThan(1);
@@ -53,15 +53,15 @@ describe('announce', () => {
     o.close();
   });
 
-  it('on Feishu: later parts go in the first part’s thread, untagged, then the file in the chat; no note', () => {
+  it('on Feishu: later parts go in the first part’s thread, untagged, then the file in the chat; no note', async () => {
     const o = outbox();
-    announce(
+    await announce(
       o.ctx,
       'feishu',
       { channel: 'oc_1' },
       { text: long(120), tag: '[inspection d]', file, instead: 'no link' },
     );
-    const ops = o.ops();
+    const ops = await o.ops();
     expect(ops.map((op) => op.op)).toEqual(['post', 'post', 'upload']);
     const [first, second, upload] = ops as [
       OutboundOp & { op: 'post' },
@@ -76,10 +76,10 @@ describe('announce', () => {
     o.close();
   });
 
-  it('in a thread (a canary step on Slack): every part stays in that thread', () => {
+  it('in a thread (a canary step on Slack): every part stays in that thread', async () => {
     const o = outbox();
-    announce(o.ctx, 'slack', { channel: 'C1', thread: '17.1' }, { text: long(300), tag: '[canary x]' });
-    const ops = o.ops();
+    await announce(o.ctx, 'slack', { channel: 'C1', thread: '17.1' }, { text: long(300), tag: '[canary x]' });
+    const ops = await o.ops();
     expect(ops.length).toBeGreaterThan(1);
     for (const op of ops) expect(op).toMatchObject({ op: 'post', place: { channel: 'C1', thread: '17.1' } });
     o.close();
@@ -87,7 +87,7 @@ describe('announce', () => {
 });
 
 describe('parseChatTarget', () => {
-  it('reads <platform>:<id> and says what form each platform wants', () => {
+  it('reads <platform>:<id> and says what form each platform wants', async () => {
     expect(parseChatTarget('dingtalk:dm:manager4220')).toEqual({
       platform: 'dingtalk',
       id: 'dm:manager4220',

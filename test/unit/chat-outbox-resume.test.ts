@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from '../../bots/core/outbox.js';
-import { ChatStore } from '../../bots/core/store.js';
+import { sqliteChatStore } from '../../bots/core/store.js';
 import { SlackTransport, slackWebClient } from '../../bots/slack/transport.js';
 import { silentLogger } from '../../tools/core/logger.js';
 import { BOT_TOKEN, type SlackServer, startSlackServer } from '../support/slack-server.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => slack?.close());
 
-const fresh = () => new ChatStore(join(mkdtempSync(join(tmpdir(), 'kubemate-outbox-')), 'chat.db'));
+const fresh = () => sqliteChatStore(join(mkdtempSync(join(tmpdir(), 'kubemate-outbox-')), 'chat.db'));
 const options = { perChannelIntervalMs: 0, maxAttempts: 5, backoffBaseMs: 10, backoffMaxMs: 50 };
 
 describe('the outbox after a stop in the middle of a post', () => {
@@ -33,9 +33,9 @@ describe('the outbox after a stop in the middle of a post', () => {
       ['C0LANDEDT', '1700000000.000001'],
     ] as const) {
       const place = { channel, ...(thread ? { thread } : {}) };
-      store.enqueue({ op: 'post', place, message: { text: `hello ${channel}` }, key: `k_${channel}` });
-      const row = store.heads().find((r) => r.channel === channel)!;
-      store.markSending(row.seq);
+      await store.enqueue({ op: 'post', place, message: { text: `hello ${channel}` }, key: `k_${channel}` });
+      const row = (await store.heads()).find((r) => r.channel === channel)!;
+      await store.markSending(row.seq);
       // The earlier attempt reached Slack; then the process died before recording it.
       const { messageId } = await transport.post(place, { text: `hello ${channel}` }, `k_${channel}`);
       const outbox = new Outbox(store, transport, silentLogger, options);
@@ -43,22 +43,27 @@ describe('the outbox after a stop in the middle of a post', () => {
       await outbox.drained();
       outbox.stop();
       expect(slack.messages.filter((m) => m.channel === channel)).toHaveLength(1);
-      expect(store.messageIdOf(`k_${channel}`)).toBe(messageId);
+      expect(await store.messageIdOf(`k_${channel}`)).toBe(messageId);
     }
     store.close();
   });
 
   it('posts once what did not land, and posts at all when Slack cannot be asked', async () => {
     const store = fresh();
-    store.enqueue({ op: 'post', place: { channel: 'C0LOST' }, message: { text: 'lost?' }, key: 'k_lost' });
-    store.markSending(store.heads()[0]!.seq);
-    store.enqueue({
+    await store.enqueue({
+      op: 'post',
+      place: { channel: 'C0LOST' },
+      message: { text: 'lost?' },
+      key: 'k_lost',
+    });
+    await store.markSending((await store.heads())[0]!.seq);
+    await store.enqueue({
       op: 'post',
       place: { channel: 'C0NOSCOPE' },
       message: { text: 'asked?' },
       key: 'k_noscope',
     });
-    store.markSending(store.heads().find((r) => r.channel === 'C0NOSCOPE')!.seq);
+    await store.markSending((await store.heads()).find((r) => r.channel === 'C0NOSCOPE')!.seq);
     slack.failNext('conversations.history', 500);
     slack.failNext('conversations.history', 500);
     const outbox = new Outbox(store, transport, silentLogger, options);

@@ -12,9 +12,9 @@ describe('DingTalk action cards (alert summaries)', () => {
   const noTicket = () => undefined;
   const posted = (out: string) => (out === 'km_summary1' ? 'cidG==' : undefined);
 
-  it('a press on a card Kubemate posted is an action in its channel; on any other card, or a bad action, nothing', () => {
+  it('a press on a card Kubemate posted is an action in its channel; on any other card, or a bad action, nothing', async () => {
     expect(
-      normaliseCardPress(
+      await normaliseCardPress(
         press({ kubemate: 'act', action: 'alert_ack', arg: 'ag_0123' }),
         'd1',
         noTicket,
@@ -28,7 +28,7 @@ describe('DingTalk action cards (alert summaries)', () => {
       user: { platform: 'dingtalk', id: 'bob02' },
     });
     expect(
-      normaliseCardPress(
+      await normaliseCardPress(
         press({ kubemate: 'act', action: 'alert_ack', arg: 'ag_0123' }, 'km_forged'),
         'd2',
         noTicket,
@@ -36,7 +36,7 @@ describe('DingTalk action cards (alert summaries)', () => {
       ),
     ).toBeUndefined();
     expect(
-      normaliseCardPress(
+      await normaliseCardPress(
         press({ kubemate: 'act', action: 'Alert ACK!', arg: 'ag_0123' }),
         'd3',
         noTicket,
@@ -44,7 +44,12 @@ describe('DingTalk action cards (alert summaries)', () => {
       ),
     ).toBeUndefined();
     expect(
-      normaliseCardPress(press({ kubemate: 'act', action: 'alert_ack', arg: 'a b' }), 'd4', noTicket, posted),
+      await normaliseCardPress(
+        press({ kubemate: 'act', action: 'alert_ack', arg: 'a b' }),
+        'd4',
+        noTicket,
+        posted,
+      ),
     ).toBeUndefined();
   });
 

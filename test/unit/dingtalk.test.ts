@@ -97,7 +97,7 @@ describe('DingTalk inbound messages', () => {
     expect(normaliseMessage(robotMessageSchema.parse(message({ senderStaffId: undefined })))).toBeUndefined();
   });
 
-  it('a card press counts only on the card posted for that ticket', () => {
+  it('a card press counts only on the card posted for that ticket', async () => {
     const press = {
       type: 'actionCallback',
       outTrackId: 'km_card1',
@@ -108,7 +108,7 @@ describe('DingTalk inbound messages', () => {
     };
     const channelOf = (out: string, ticket: string) =>
       out === 'km_card1' && ticket === 'tkt_1' ? 'cidG==' : undefined;
-    expect(normaliseCardPress(press, 'd1', channelOf)).toMatchObject({
+    expect(await normaliseCardPress(press, 'd1', channelOf)).toMatchObject({
       kind: 'button',
       action: 'approve',
       ticketId: 'tkt_1',
@@ -119,10 +119,10 @@ describe('DingTalk inbound messages', () => {
     const refuse = (reason: string) => refused.push(reason);
     const none = () => undefined;
     expect(
-      normaliseCardPress({ ...press, outTrackId: 'km_other' }, 'd2', channelOf, none, refuse),
+      await normaliseCardPress({ ...press, outTrackId: 'km_other' }, 'd2', channelOf, none, refuse),
     ).toBeUndefined();
     expect(
-      normaliseCardPress(
+      await normaliseCardPress(
         { ...press, content: '{"cardPrivateData":{"params":{"kubemate":"run"}}}' },
         'd3',
         channelOf,
@@ -131,10 +131,10 @@ describe('DingTalk inbound messages', () => {
       ),
     ).toBeUndefined();
     expect(
-      normaliseCardPress({ ...press, content: '{not json' }, 'd4', channelOf, none, refuse),
+      await normaliseCardPress({ ...press, content: '{not json' }, 'd4', channelOf, none, refuse),
     ).toBeUndefined();
     // Every refused press is reported (the bot audits it); an accepted one is not.
-    expect(normaliseCardPress(press, 'd5', channelOf, none, refuse)).toBeDefined();
+    expect(await normaliseCardPress(press, 'd5', channelOf, none, refuse)).toBeDefined();
     expect(refused).toEqual([
       'approval press on a card that is not the one posted for its ticket',
       'card press is not from a Kubemate card',

@@ -99,7 +99,7 @@ describe('service metrics on /metrics', () => {
     const slack = bots.slack!;
     expect(sample(await scrape(), 'kubemate_outbox_pending{platform="slack"}')).toBe(0);
     for (const key of ['m1', 'm2']) {
-      slack.store.enqueue({ op: 'post', place: { channel: 'C0SERVICE' }, message: { text: key }, key });
+      await slack.store.enqueue({ op: 'post', place: { channel: 'C0SERVICE' }, message: { text: key }, key });
     }
     await alerts.store.queue.enqueue('service-metrics-group', 1, 100);
     const text = await scrape();

@@ -76,7 +76,7 @@ const gateOpen = defineTool({
         'backend_unavailable',
         'Flagger gates need Kubemate state (the data directory); none is configured',
       );
-    store.openGate(gateKey(args));
+    await store.openGate(gateKey(args));
     return {
       kind: 'doc',
       text: `Opened ${args.gate} for Canary ${args.namespace}/${args.name} (release ${args.checksum}): Flagger goes on at its next check.`,

@@ -2,11 +2,14 @@
  * Runs canary_progress plans, one step at a time: analyse, then shift to the step's weight, each
  * through the pipeline as the person who asked (so the policy decides, approvals are asked for
  * as it says, and everything is audited). A failing analysis rolls back by itself; a step that
- * needs approval waits for its ticket. The plan is in SQLite, so a restart picks it up where it was.
+ * needs approval waits for its ticket. The plan is in the state store, so a restart (or another
+ * replica) picks it up where it was; a runner advances only the plans it took, one replica at a time.
  */
 
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Principal } from '../../policies/types.js';
-import type { CanaryPlan, CanaryPlanStore } from '../clients/canary-plans.js';
+import type { CanaryPlan, CanaryPlans } from '../clients/canary-plans.js';
 import type { InvokeResult } from '../core/pipeline-types.js';
 
 /** The pipeline, as the runner uses it. */
@@ -33,15 +36,19 @@ export class CanaryProgressRunner {
 
   constructor(
     private readonly deps: {
-      store: CanaryPlanStore;
+      store: CanaryPlans;
       pipeline: StepInvoker;
       tickets?: TicketReader;
       notifier?: CanaryNotifier;
       now?: () => number;
       /** How often to look for due plans (default 5 s). */
       pollMs?: number;
+      /** How long a taken plan is held if this runner stops mid-step (default 10 min, longer than a step). */
+      holdMs?: number;
     },
   ) {}
+
+  private readonly owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
 
   private now(): number {
     return (this.deps.now ?? Date.now)();
@@ -61,13 +68,16 @@ export class CanaryProgressRunner {
   async tick(): Promise<void> {
     if (this.running) return this.running;
     this.running = (async () => {
-      for (const plan of this.deps.store.due(this.now())) {
+      const { store } = this.deps;
+      for (const plan of await store.take(this.owner, this.now(), this.deps.holdMs ?? 10 * 60_000)) {
         try {
           await this.advance(plan);
         } catch (e) {
           await this.record(plan, `error: ${(e as Error).message}; trying again at the next interval`);
           plan.nextAt = this.now() + plan.intervalSeconds * 1000;
-          this.deps.store.save(plan);
+          await store.save(plan);
+        } finally {
+          await store.release(plan.id, this.owner);
         }
       }
     })().finally(() => {
@@ -78,7 +88,7 @@ export class CanaryProgressRunner {
 
   private async record(plan: CanaryPlan, text: string): Promise<void> {
     plan.history.push({ at: new Date(this.now()).toISOString(), text });
-    this.deps.store.save(plan);
+    await this.deps.store.save(plan);
     await this.deps.notifier?.notify(plan, `canary ${plan.namespace}/${plan.name}: ${text}`);
   }
 
@@ -103,7 +113,7 @@ export class CanaryProgressRunner {
       const status = t?.status ?? 'unknown';
       if (status === 'pending' || status === 'approved' || status === 'executing') {
         plan.nextAt = this.now() + Math.min(plan.intervalSeconds, 5) * 1000;
-        this.deps.store.save(plan);
+        await this.deps.store.save(plan);
         return;
       }
       const { action, step } = plan.waiting;

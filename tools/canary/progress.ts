@@ -146,7 +146,7 @@ const progress = defineTool({
       nextAt: Date.now(),
       history: [],
     };
-    const saved = store.create(plan, `cp_${randomBytes(6).toString('hex')}`);
+    const saved = await store.create(plan, `cp_${randomBytes(6).toString('hex')}`);
     return {
       kind: 'doc',
       text: `Started ${saved.id}: ${describeSplit(split)}, canary ${saved.canary} to ${steps.join('% → ')}% every ${intervalSeconds} s with an analysis before each step; follow it with canary_progress_status.`,
@@ -176,7 +176,9 @@ const progressStatus = defineTool({
         'backend_unavailable',
         'no canary_progress plans are kept: Kubemate has no state configured',
       );
-    const plans = args.id ? [store.get(args.id)].filter((p): p is CanaryPlan => !!p) : store.list(50);
+    const plans = args.id
+      ? [await store.get(args.id)].filter((p): p is CanaryPlan => !!p)
+      : await store.list(50);
     if (args.id && !plans.length) throw new ToolError('not_found', `no canary_progress plan '${args.id}'`);
     const lines = plans.flatMap((p) => [
       `${p.id} ${p.namespace}/${p.name}: ${p.state}, step ${Math.min(p.step + 1, p.steps.length)} of ${p.steps.length} (${p.steps.join(', ')}%)${p.waiting ? `, waiting on ticket ${p.waiting.ticket}` : ''}`,

@@ -1,7 +1,7 @@
 // Leases and chat event dedupe on SQLite and a real PostgreSQL 15: one holder at a time, taken over
 // after expiry or release; an event delivered to two replicas is handled once.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ChatStore } from '../../../bots/core/store.js';
+import { sqliteChatStore } from '../../../bots/core/store.js';
 import { type EventDedupe, PgEventDedupe } from '../../../state/dedupe.js';
 import { Leader, type LeaseBackend, PgLeases, SqliteLeases } from '../../../state/lease.js';
 import { openSqlite } from '../../../state/sqlite.js';
@@ -14,7 +14,7 @@ async function leases(place: Place): Promise<LeaseBackend> {
 }
 
 async function dedupe(place: Place): Promise<EventDedupe> {
-  if (place.kind === 'sqlite') return track(new ChatStore(place.where));
+  if (place.kind === 'sqlite') return track(sqliteChatStore(place.where));
   return PgEventDedupe.open(pgState(place.where));
 }
 
