@@ -63,5 +63,5 @@ export async function converse(
     await withdraw(ctx, asker.principal, ticket.id, place);
     return;
   }
-  postCard(ctx, place, ticket.id, answer.runId);
+  await postCard(ctx, place, ticket.id, answer.runId);
 }

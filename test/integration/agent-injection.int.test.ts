@@ -251,7 +251,7 @@ describe('what the guard still lets through', () => {
       `requested via: proposed by the Kubemate agent for alice (asked: 'read the logs of ${ns}/api and restart deployment ${ns}/api') after reading: pods_logs ${ns}/${targets.pods[0]}`,
     );
     expect(await snapshot()).toEqual(before);
-    app.pipeline.reject(answer.pendingTicket!.id, carol, 'test over');
+    await app.pipeline.reject(answer.pendingTicket!.id, carol, 'test over');
   });
 
   it('under the allow policy, the write the user asks for runs (the suite above would see it)', async () => {

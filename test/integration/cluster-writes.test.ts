@@ -141,7 +141,7 @@ describe('deployment_scale', () => {
     expect(byViewer.status).toBe('denied');
     expect((await deploymentOf('idle')).spec?.replicas).toBe(1);
 
-    const rejected = app.pipeline.reject(ticket.id, carol, 'not now');
+    const rejected = await app.pipeline.reject(ticket.id, carol, 'not now');
     expect(rejected.status).toBe('success');
     const late = await app.pipeline.approve(ticket.id, carol);
     expect(late.status).toBe('denied');
