@@ -68,6 +68,7 @@ function buildFeishu(app: App): FeishuBot {
     pipeline: app.pipeline,
     ...chatAgentFor(app),
     audit: app.audit,
+    ...(app.dedupe ? { dedupe: app.dedupe } : {}),
     logger: app.logger,
   });
 }
@@ -89,6 +90,7 @@ function buildDingtalk(app: App): DingtalkBot {
     pipeline: app.pipeline,
     ...chatAgentFor(app),
     audit: app.audit,
+    ...(app.dedupe ? { dedupe: app.dedupe } : {}),
     logger: app.logger,
   });
 }
@@ -104,6 +106,7 @@ function buildWecom(app: App): WecomBot {
     pipeline: app.pipeline,
     ...chatAgentFor(app),
     audit: app.audit,
+    ...(app.dedupe ? { dedupe: app.dedupe } : {}),
     logger: app.logger,
   });
 }
@@ -129,6 +132,7 @@ function buildSlack(app: App): SlackBot {
     pipeline: app.pipeline,
     ...chatAgentFor(app),
     audit: app.audit,
+    ...(app.dedupe ? { dedupe: app.dedupe } : {}),
     logger: app.logger,
   });
   return slack;

@@ -34,6 +34,17 @@ export interface SchedulerDeps {
   poster?: SummaryPoster;
   /** Link to a report for the chat post (`https://kubemate.example/reports/<id>`), when configured. */
   reportUrl?: (id: string) => string;
+  /**
+   * Whether this replica may start scheduled runs now: it holds the scheduler lease (app/leases.ts).
+   * Default always (one process). A tick on a replica without it looks at nothing.
+   */
+  mayStart?: () => boolean;
+  /**
+   * The lease's token, which changes each time the lease changes hands. The schedule state is kept
+   * per replica, so a replica that gets the lease back after another held it cannot know which due
+   * times that one ran: it starts counting again at the takeover rather than run one twice.
+   */
+  leaseToken?: () => number;
 }
 
 export interface TickOutcome {
@@ -54,8 +65,20 @@ export class InspectionScheduler {
     for (const p of deps.plans) this.crons.set(p.name, parseCron(p.cron, p.timeZone));
   }
 
+  private heldToken: number | undefined;
+
   /** Looks at every plan once. Runs started here are awaited by `idle()`, not by `tick()`. */
   tick(): TickOutcome[] {
+    if (this.deps.mayStart && !this.deps.mayStart()) return [];
+    const token = this.deps.leaseToken?.();
+    if (token !== undefined) {
+      if (this.heldToken !== undefined && token !== this.heldToken) {
+        const now = this.deps.now();
+        for (const p of this.deps.plans) this.deps.store.setLastDue(p.name, now);
+        this.deps.logger.info({ token }, 'scheduler lease taken over: schedules count from now');
+      }
+      this.heldToken = token;
+    }
     return this.deps.plans.map((p) => {
       try {
         return this.tickPlan(p);

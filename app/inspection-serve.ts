@@ -1,8 +1,11 @@
 // Under `kubemate serve`: the scheduler for the configured plans, posting through the chat bots.
+
 import { post, send } from '../bots/core/context.js';
 import { newKey } from '../bots/core/store.js';
 import type { SlackBot } from '../bots/slack/bot.js';
+import type { Leader } from '../state/lease.js';
 import { InspectionScheduler, type PlanPost, type SummaryPoster } from './inspection-schedules.js';
+import { mayStartUnder } from './leases.js';
 import type { App } from './wiring.js';
 
 /**
@@ -31,7 +34,11 @@ export function chatPoster(bots: { slack?: SlackBot }): SummaryPoster {
 }
 
 /** The scheduler for the configured plans, or undefined when there are none. */
-export function buildScheduler(app: App, bots: { slack?: SlackBot }): InspectionScheduler | undefined {
+export function buildScheduler(
+  app: App,
+  bots: { slack?: SlackBot },
+  leader?: Leader,
+): InspectionScheduler | undefined {
   const c = app.config.inspections;
   if (!c.plans.length) return undefined;
   const base = c.publicUrl?.replace(/\/+$/, '');
@@ -45,5 +52,6 @@ export function buildScheduler(app: App, bots: { slack?: SlackBot }): Inspection
     logger: app.logger.child({ component: 'inspections' }),
     poster: chatPoster(bots),
     ...(base ? { reportUrl: (id: string) => `${base}/reports/${id}` } : {}),
+    ...(leader ? { mayStart: mayStartUnder(leader), leaseToken: () => leader.token } : {}),
   });
 }

@@ -50,6 +50,16 @@ export class PgApprovalStore {
     return new PgApprovalStore(state, ttlMs, now, executingLimitMs);
   }
 
+  /** The store on a database whose schema is already migrated (app/state.ts migratePostgres). */
+  static migrated(
+    state: PgState,
+    ttlMs: number,
+    now: () => number = Date.now,
+    executingLimitMs: number = DEFAULT_EXECUTING_LIMIT_MS,
+  ): PgApprovalStore {
+    return new PgApprovalStore(state, ttlMs, now, executingLimitMs);
+  }
+
   /** The pool belongs to the PgState; closing a store leaves it to its owner. */
   close(): void {}
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Agent } from '../../agent/index.js';
 import type { AuditSink } from '../../policies/types.js';
+import type { EventDedupe } from '../../state/dedupe.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
 import type { Logger } from '../../tools/core/logger.js';
 import { ChannelGuard } from './channel-guard.js';
@@ -21,6 +22,8 @@ export interface ChatBotBase {
   /** Called once the bot has stopped (closes what `agent` opened). */
   onStop?: () => void;
   audit: AuditSink;
+  /** Event dedupe shared by replicas (state.url: postgres://…); each bot's store dedupes on its own otherwise. */
+  dedupe?: EventDedupe;
   logger: Logger;
 }
 
@@ -49,6 +52,7 @@ export function assembleChat(
     guard,
     agent: () => o.agent(guard.pipeline),
     audit: o.audit,
+    ...(o.dedupe ? { dedupe: o.dedupe } : {}),
     store,
     outbox,
     logger,

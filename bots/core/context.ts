@@ -1,5 +1,6 @@
 import type { Agent } from '../../agent/index.js';
 import type { AuditSink } from '../../policies/types.js';
+import type { EventDedupe } from '../../state/dedupe.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
 import type { Logger } from '../../tools/core/logger.js';
 import type { ChannelGuard } from './channel-guard.js';
@@ -21,6 +22,8 @@ export interface CoreContext {
   guard: ChannelGuard;
   agent: () => Agent;
   audit: AuditSink;
+  /** Event dedupe shared by replicas (PostgreSQL), after the bot's own store's. */
+  dedupe?: EventDedupe;
   store: ChatStore;
   outbox: Outbox;
   logger: Logger;

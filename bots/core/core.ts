@@ -44,10 +44,16 @@ export class ChatCore {
   receive(event: InboundEvent): boolean {
     // A channel message not addressed to Kubemate is none of its business: not even a refusal.
     if (event.kind === 'message' && !event.direct && !this.following(event.place)) return false;
-    if (!this.ctx.store.firstSight(`${this.ctx.platform}:${event.eventId}`)) return false;
+    const eventKey = `${this.ctx.platform}:${event.eventId}`;
+    if (!this.ctx.store.firstSight(eventKey)) return false;
     const binding = this.ctx.binding(event.place.channel);
+    const shared = this.ctx.dedupe;
     const work = this.ctx.guard
-      .run(binding, () => this.handle(event))
+      .run(binding, async () => {
+        // A retry delivered to another replica: the first replica to record the event handles it.
+        if (shared && !(await shared.firstSight(eventKey))) return;
+        await this.handle(event);
+      })
       .catch((e) => {
         this.ctx.logger.error(
           { error: String((e as Error)?.stack ?? e), kind: event.kind },

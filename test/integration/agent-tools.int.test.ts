@@ -167,7 +167,7 @@ describe('degraded mode (no model) on the real cluster', () => {
         status: 'approval_required',
       },
     ]);
-    const ticket = app.approvals!.get(restart.pendingTicket!.id);
+    const ticket = await app.approvals!.get(restart.pendingTicket!.id);
     expect(ticket.plan).toContain(
       `requested via: requested directly by alice as a command ('restart it') while the model was offline`,
     );

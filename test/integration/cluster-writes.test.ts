@@ -176,7 +176,7 @@ describe('a ticket that names no cluster', () => {
       expect(r.text).toContain(
         "it was requested for the default cluster ('admin'), and the default cluster is now 'kubemate'",
       );
-      expect(after.approvals!.get(asked.ticket!.id).status).toBe('rejected');
+      expect((await after.approvals!.get(asked.ticket!.id)).status).toBe('rejected');
       expect((await deploymentOf('pinned')).spec?.replicas).toBe(1);
     } finally {
       after.close();

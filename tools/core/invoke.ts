@@ -292,11 +292,11 @@ export class ToolPipeline {
           recorded.args,
           {
             kind: 'result',
-          ...(result.decision ? { decision: result.decision } : {}),
-          outcome: result.status,
-          durationMs,
-          ...(result.ticket ? { ticketId: result.ticket.id } : {}),
-          ...(result.isError ? { error: result.text.slice(0, 500) } : {}),
+            ...(result.decision ? { decision: result.decision } : {}),
+            outcome: result.status,
+            durationMs,
+            ...(result.ticket ? { ticketId: result.ticket.id } : {}),
+            ...(result.isError ? { error: result.text.slice(0, 500) } : {}),
             // The audit notes that pictures went out, never their bytes.
             ...(result.images?.length ? { images: result.images.length } : {}),
           },
@@ -367,7 +367,10 @@ export class ToolPipeline {
       return undefined;
     } catch (e) {
       const why = this.deps.redact((e as Error)?.message ?? String(e));
-      this.deps.logger.error({ tool: name, principal: principal.id, error: why }, 'audit: a decision could not be recorded; the call was refused');
+      this.deps.logger.error(
+        { tool: name, principal: principal.id, error: why },
+        'audit: a decision could not be recorded; the call was refused',
+      );
       return finish({
         status: 'error',
         decision,

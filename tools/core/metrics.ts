@@ -78,7 +78,7 @@ export type DepthKind = keyof typeof DEPTHS;
 
 /** Kubemate's own service metrics beside the per-tool ones: HTTP requests, audit records, queue depths. */
 export class ServiceMetrics {
-  private readonly readers = new Map<DepthKind, Map<string, () => number>>();
+  private readonly readers = new Map<DepthKind, Map<string, () => number | Promise<number>>>();
   private readonly requests: Counter<'method' | 'route' | 'code'>;
   private readonly requestLatency: Histogram<'method' | 'route'>;
   private readonly auditRecords: Counter<'kind'>;
@@ -110,12 +110,12 @@ export class ServiceMetrics {
         help: d.help,
         labelNames: kind === 'outbox' ? (['platform'] as const) : [],
         registers: [registry],
-        collect() {
+        async collect() {
           this.reset();
           for (const [label, read] of readers.get(kind) ?? []) {
             let n: number;
             try {
-              n = read();
+              n = await read();
             } catch {
               continue; // a store closed at shutdown: leave the series out rather than fail the scrape
             }
@@ -128,8 +128,8 @@ export class ServiceMetrics {
   }
 
   /** Reads a depth at scrape time; `label` is the platform for the outbox. Replaces an earlier reader. */
-  watchDepth(kind: DepthKind, read: () => number, label = ''): void {
-    const m = this.readers.get(kind) ?? new Map<string, () => number>();
+  watchDepth(kind: DepthKind, read: () => number | Promise<number>, label = ''): void {
+    const m = this.readers.get(kind) ?? new Map<string, () => number | Promise<number>>();
     m.set(label, read);
     this.readers.set(kind, m);
   }
