@@ -198,7 +198,7 @@ export class Agent {
       emit,
       ...(options.signal ? { signal: options.signal } : {}),
     };
-    const decided = decidedTicket(this.deps, state.pending, state.nonce);
+    const decided = await decidedTicket(this.deps, state.pending, state.nonce);
     if (!decided) {
       // Still waiting: say so and stay paused.
       const pending = { id: state.pending.ticketId, plan: state.pending.plan };

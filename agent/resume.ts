@@ -20,12 +20,16 @@ const firstLine = (text: string) => {
  * outcome of an approved call on the ticket (executed or failed, with its result text). Undefined
  * while the ticket is still pending, approved-but-not-run, or running.
  */
-export function decidedTicket(deps: AgentDeps, pending: PendingCall, nonce: string): Decided | undefined {
+export async function decidedTicket(
+  deps: AgentDeps,
+  pending: PendingCall,
+  nonce: string,
+): Promise<Decided | undefined> {
   const store = deps.pipeline.approvals;
   let ticket: Ticket;
   try {
     if (!store) throw new ApprovalError('not_found', 'no approval store is configured');
-    ticket = store.get(pending.ticketId);
+    ticket = await store.get(pending.ticketId);
   } catch (e) {
     if (!(e instanceof ApprovalError)) throw e;
     const fact = `Ticket ${pending.ticketId} can no longer be found (${e.message}); ${pending.plan} did not run as far as Kubemate knows.`;

@@ -97,7 +97,13 @@ export async function runToolCall(ctx: CallContext, call: ToolCall): Promise<Cal
           ...view,
         });
         state.toolCalls.push({ name: call.name, args: call.arguments, status: 'denied' });
-        deps.pipeline.recordRefusal(state.principal, call.name, args, verdict.reason, 'agent write guard');
+        await deps.pipeline.recordRefusal(
+          state.principal,
+          call.name,
+          args,
+          verdict.reason,
+          'agent write guard',
+        );
         deps.logger.warn(
           { tool: call.name, principal: state.principal.id, run: state.runId, reason: verdict.reason },
           'agent refused a change the user did not ask for',

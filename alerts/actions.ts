@@ -43,7 +43,7 @@ export function alertActionHandler(service: AlertService, store: AlertStore): Ac
     const decision = gate(r);
     const audited = { group: r.value };
     if (decision.effect !== 'allow') {
-      r.pipeline.recordDecision(r.asker.principal, `chat:${r.action}`, audited, decision, 'denied');
+      await r.pipeline.recordDecision(r.asker.principal, `chat:${r.action}`, audited, decision, 'denied');
       r.say(
         `${r.asker.person}: you may not act on alerts (${decision.effect === 'deny' ? decision.reason : `${GATE_TOOL} needs an approval for you`}); nothing was done.`,
       );
@@ -82,7 +82,7 @@ function gate(r: ActionRequest): Decision {
 async function acknowledge(r: ActionRequest, service: AlertService, group: GroupRecord, decision: Decision) {
   const was = group.ackBy;
   await service.acknowledge(group.id, r.asker.person);
-  r.pipeline.recordDecision(
+  await r.pipeline.recordDecision(
     r.asker.principal,
     `chat:${r.action}`,
     { group: group.id, groupKey: group.groupKey, episode: group.episode },

@@ -45,6 +45,12 @@ export interface AlertServiceOptions {
   now?: () => number;
   /** How long summary edits are gathered before one edit per message goes out. */
   editDelayMs?: number;
+  /**
+   * Replicas share the triage queue (PostgreSQL): a triage is taken back from a replica only after
+   * running this long (one that died mid-triage), looked for every minute, never at start. Unset
+   * (one process): every running triage is queued again at start.
+   */
+  sharedRequeueAfterMs?: number;
 }
 
 const STORM_WINDOW_MS = 60_000;
@@ -78,6 +84,7 @@ export class AlertService {
   private readonly running = new Set<Promise<void>>();
   private readonly dirty = new Map<string, () => Promise<void>>();
   private editTimer: NodeJS.Timeout | undefined;
+  private requeueTimer: NodeJS.Timeout | undefined;
   private stopped = true;
   private pumping = false;
   private pumpAgain = false;
@@ -95,8 +102,18 @@ export class AlertService {
   /** After a restart: triage that was running is queued again, and the summaries are redrawn. */
   async start(): Promise<void> {
     this.stopped = false;
-    const requeued = await this.o.store.queue.requeueRunning();
-    if (requeued) this.o.logger.info({ requeued }, 'alert triage resumed after a restart');
+    await this.requeueStale();
+    const every = this.o.sharedRequeueAfterMs;
+    if (every !== undefined) {
+      this.requeueTimer = setInterval(
+        () =>
+          void this.requeueStale()
+            .then(() => this.pump())
+            .catch((e) => this.o.logger.warn({ error: (e as Error).message }, 'alert triage requeue failed')),
+        Math.min(every, 60_000),
+      );
+      this.requeueTimer.unref();
+    }
     // What a stop may have cut short between storing a delivery and presenting it: every post is
     // keyed, so presenting again posts only what is missing, and edits nothing.
     for (const g of await this.o.store.recentGroups(this.now() - REPRESENT_MS, 500)) {
@@ -110,7 +127,24 @@ export class AlertService {
     this.pump();
   }
 
+  /** Running triage whose process is gone goes back to the queue (see `sharedRequeueAfterMs`). */
+  private async requeueStale(): Promise<void> {
+    const after = this.o.sharedRequeueAfterMs;
+    const requeued = await this.o.store.queue.requeueRunning(
+      after === undefined ? Number.MAX_SAFE_INTEGER : Date.now() - after,
+    );
+    if (requeued)
+      this.o.logger.info(
+        { requeued },
+        after === undefined
+          ? 'alert triage resumed after a restart'
+          : 'alert triage resumed: it had been running longer than a triage may',
+      );
+  }
+
   async stop(): Promise<void> {
+    if (this.requeueTimer) clearInterval(this.requeueTimer);
+    this.requeueTimer = undefined;
     this.stopped = true;
     await this.settled();
     await this.flushEdits();

@@ -107,10 +107,16 @@ export class TriageQueue {
     );
   }
 
-  /** After a restart: triage that was running when the process stopped is queued again. */
-  requeueRunning(): Promise<number> {
+  /**
+   * Triage that was running when its process stopped is queued again: every running triage started
+   * before `startedBefore` (on one replica: all of them, at start; with replicas sharing the queue:
+   * those running longer than any triage may, so another replica's live work is left alone).
+   */
+  requeueRunning(startedBefore: number): Promise<number> {
     return this.db.op('requeue', (q) =>
-      q.run("UPDATE alert_triage SET state = 'queued' WHERE state = 'running'"),
+      q.run("UPDATE alert_triage SET state = 'queued' WHERE state = 'running' AND started_at < ?", [
+        startedBefore,
+      ]),
     );
   }
 

@@ -27,6 +27,12 @@ export function alertChat(platform: AlertPlatform, core: ChatCore): AlertChat {
 }
 
 /** Alert triage on the app's pipeline, posting through the running chat bots; undefined when off. */
+/**
+ * Longer than any triage runs (its enrichment reads and one agent run, each call bounded by the
+ * pipeline's timeout): a triage still running after this on PostgreSQL lost its replica.
+ */
+const TRIAGE_TAKEN_BACK_AFTER_MS = 15 * 60_000;
+
 export function buildAlerts(
   app: App,
   bots: Partial<Record<AlertPlatform, { core: ChatCore }>>,
@@ -66,6 +72,8 @@ export function buildAlerts(
       : {}),
     chats,
     logger: app.logger.child({ component: 'alerts' }),
+    // Replicas share the queue: a triage is taken back only from a replica that stopped mid-run.
+    ...(app.pgState ? { sharedRequeueAfterMs: TRIAGE_TAKEN_BACK_AFTER_MS } : {}),
   });
   app.metrics.service.watchDepth('triage', async () => (await store.queue.counts()).queued ?? 0);
   // The thread buttons, pressed on the platform that posted them (each core checks who pressed,

@@ -1,6 +1,12 @@
 import { Gauge, type Registry } from 'prom-client';
 import { GENESIS_HASH } from '../policies/audit-chain.js';
-import type { AuditLog } from '../policies/audit-log.js';
+
+type Head = { seq: number; hash: string; mac?: string } | undefined;
+/** The audit log's head, read synchronously (SQLite) or not (PostgreSQL). */
+export interface HeadSource {
+  head(): Head | Promise<Head>;
+}
+
 import type { Logger } from '../tools/core/logger.js';
 
 export interface PublishedAnchor {
@@ -25,7 +31,7 @@ export class AuditAnchors {
   private readonly publishedAt: Gauge;
 
   constructor(
-    private readonly log: AuditLog,
+    private readonly log: HeadSource,
     private readonly logger: Logger,
     registry: Registry,
     private readonly intervalMs: number,
@@ -65,15 +71,33 @@ export class AuditAnchors {
     return this.last;
   }
 
-  /** Reads the head and publishes it; logs only when it moved since the last publication. */
+  /**
+   * Reads the head and publishes it; logs only when it moved since the last publication. A log read
+   * asynchronously (PostgreSQL) publishes once the head arrives; until then the last one stands.
+   */
   publish(): PublishedAnchor | undefined {
-    let head: ReturnType<AuditLog['head']>;
+    let head: Head | Promise<Head>;
     try {
       head = this.log.head();
     } catch (e) {
-      this.logger.warn({ error: (e as Error).message }, 'cannot read the audit chain head to publish it');
+      this.cannotRead(e);
       return this.last;
     }
+    if (head instanceof Promise) {
+      head.then(
+        (h) => this.apply(h),
+        (e) => this.cannotRead(e),
+      );
+      return this.last;
+    }
+    return this.apply(head);
+  }
+
+  private cannotRead(e: unknown): void {
+    this.logger.warn({ error: (e as Error).message }, 'cannot read the audit chain head to publish it');
+  }
+
+  private apply(head: Head): PublishedAnchor {
     const anchor: PublishedAnchor = {
       seq: head?.seq ?? 0,
       hash: head?.hash ?? GENESIS_HASH,

@@ -47,7 +47,6 @@ function chatAgentFor(app: App) {
       chatAgent ??= buildAgent({
         dataDir: app.config.dataDir,
         ...(app.pgState ? { pgState: app.pgState } : {}),
-        ...(app.pgState ? { pgState: app.pgState } : {}),
         llm: app.config.llm,
         agent: app.config.agent,
         pipeline,

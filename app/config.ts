@@ -246,6 +246,11 @@ const configShape = z.strictObject({
   state: z
     .strictObject({
       url: stateUrlSchema.default({ kind: 'sqlite' }),
+      /**
+       * How long the scheduler lease lasts without renewal: when its holder dies, another replica
+       * starts the scheduled work after at most this long. Renewed every third of it.
+       */
+      leaseSeconds: z.number().int().min(3).max(600).default(15),
     })
     .prefault({}),
 });

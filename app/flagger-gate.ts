@@ -10,7 +10,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { TokenAuthenticator } from '../mcp/auth.js';
-import type { ApprovalStore } from '../policies/approvals.js';
+import { ApprovalError, type Approvals } from '../policies/approvals.js';
 import { GATES, type Gate, gateKey } from '../tools/canary/gates.js';
 import type { CanaryPlanStore } from '../tools/clients/canary-plans.js';
 import type { ToolPipeline } from '../tools/core/invoke.js';
@@ -19,7 +19,7 @@ export interface FlaggerGateOptions {
   pipeline: ToolPipeline;
   auth: TokenAuthenticator;
   store: CanaryPlanStore;
-  approvals?: ApprovalStore;
+  approvals?: Approvals;
 }
 
 // The payload Flagger posts (flaggerv1.CanaryWebhookPayload).
@@ -73,11 +73,12 @@ export const flaggerGatePlugin: FastifyPluginAsync<FlaggerGateOptions> = async (
     const known = await opts.store.gate(key);
     if (known?.openedAt) return answer(reply, 200, { open: true, gate, openedAt: known.openedAt });
     if (known?.ticket && opts.approvals) {
-      const status = (() => {
+      const status = await (async () => {
         try {
-          return opts.approvals!.get(known.ticket!).status;
-        } catch {
-          return 'missing';
+          return (await opts.approvals!.get(known.ticket!)).status;
+        } catch (e) {
+          if (e instanceof ApprovalError) return 'missing';
+          throw e;
         }
       })();
       if (status === 'pending' || status === 'approved' || status === 'executing') {

@@ -43,6 +43,11 @@ export interface SchedulerDeps {
   poster?: SummaryPoster;
   /** Link to a report for the chat post (`https://kubemate.example/reports/<id>`), when configured. */
   reportUrl?: (id: string) => string;
+  /**
+   * Whether this replica may start scheduled runs now: it holds the scheduler lease (app/leases.ts).
+   * Default always (one process). A tick on a replica without it looks at nothing.
+   */
+  mayStart?: () => boolean;
 }
 
 export interface TickOutcome {
@@ -66,6 +71,7 @@ export class InspectionScheduler {
 
   /** Looks at every plan once. Runs started here are awaited by `idle()`, not by `tick()`. */
   async tick(): Promise<TickOutcome[]> {
+    if (this.deps.mayStart && !this.deps.mayStart()) return [];
     const out: TickOutcome[] = [];
     for (const p of this.deps.plans) {
       try {

@@ -2,7 +2,9 @@
 import { announce } from '../bots/core/announce.js';
 import type { ChatCore } from '../bots/core/core.js';
 import { type ChatPlatform, parseChatTarget } from '../bots/core/platforms.js';
+import type { Leader } from '../state/lease.js';
 import { InspectionScheduler, type PlanPost, type SummaryPoster } from './inspection-schedules.js';
+import { mayStartUnder } from './leases.js';
 import type { App } from './wiring.js';
 
 /**
@@ -52,6 +54,7 @@ export function chatPoster(bots: Partial<Record<ChatPlatform, { core: ChatCore }
 export function buildScheduler(
   app: App,
   bots: Partial<Record<ChatPlatform, { core: ChatCore }>>,
+  leader?: Leader,
 ): InspectionScheduler | undefined {
   const c = app.config.inspections;
   if (!c.plans.length) return undefined;
@@ -66,5 +69,6 @@ export function buildScheduler(
     logger: app.logger.child({ component: 'inspections' }),
     poster: chatPoster(bots),
     ...(base ? { reportUrl: (id: string) => `${base}/reports/${id}` } : {}),
+    ...(leader ? { mayStart: mayStartUnder(leader) } : {}),
   });
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { hashToken } from '../mcp/auth.js';
 import { serveStdio } from '../mcp/stdio.js';
+import { PgAuditLog } from '../policies/audit-log-pg.js';
 import { redactUrl } from '../state/url.js';
 import { createLogger } from '../tools/core/logger.js';
 import { ToolRegistry } from '../tools/core/registry.js';
@@ -22,9 +23,10 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { checkReferencedFiles } from './config-files.js';
 import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
 import { buildScheduler } from './inspection-serve.js';
+import { mayStartUnder, schedulerLeader } from './leases.js';
 import { modelChecks } from './model-check.js';
 import { migratePostgres, openPgState } from './state.js';
-import { buildApp, localPrincipal, openAuditLog } from './wiring.js';
+import { auditKey, localPrincipal, openApp, openAuditLog } from './wiring.js';
 
 /** The version in package.json, read beside dist/ (and from the source tree when run with tsx). */
 function packageVersion(): string {
@@ -84,10 +86,10 @@ function config(): Config {
 }
 
 /** Interactive commands keep stderr quiet unless a log level was asked for (config or environment). */
-function app(cfg = config(), quiet = false) {
+async function app(cfg = config(), quiet = false) {
   const level = cfg.log.level ?? (quiet ? 'warn' : 'info');
   try {
-    return buildApp(cfg, createLogger(level));
+    return await openApp(cfg, createLogger(level));
   } catch (e) {
     fail((e as Error).message);
   }
@@ -99,7 +101,7 @@ program
   .option('--host <host>', 'address to listen on (default from config: 127.0.0.1)')
   .option('--port <port>', 'port to listen on, 0-65535 (default from config: 8080)', parsePort)
   .action(async (opts: { host?: string; port?: number }) => {
-    const a = app();
+    const a = await app();
     // Loaded here, not at start: the chat SDKs and the HTTP server are about 40 MB that `mcp`, the
     // CLI commands and a scheduled inspection's process never use.
     const [{ buildBots }, { buildAlerts }, { buildHttpServer }, { chatCanaryNotifier }] = await Promise.all([
@@ -153,8 +155,11 @@ program
         Object.fromEntries(Object.entries(bots).map(([platform, bot]) => [platform, bot.core.ctx])),
       ),
     );
-    a.canaryRunner.start();
-    const scheduler = buildScheduler(a, bots);
+    // Timer-driven work that must run once across replicas starts only where the scheduler lease is.
+    const leader = schedulerLeader(a);
+    leader.start();
+    a.canaryRunner.start(mayStartUnder(leader));
+    const scheduler = buildScheduler(a, bots, leader);
     if (scheduler) {
       scheduler.start();
       a.logger.info({ plans: a.config.inspections.plans.map((p) => p.name) }, 'inspection schedules started');
@@ -187,12 +192,18 @@ program
     }
     const stop = async () => {
       await scheduler?.stop();
+      a.canaryRunner.stop();
+      // Given up at once, so another replica need not wait for the lease to run out.
+      await leader.stop();
       await alerts?.close();
       await bots.slack?.stop();
       await bots.feishu?.stop();
       await bots.wecom?.stop();
       await bots.dingtalk?.stop();
       await server.close();
+      await a
+        .close()
+        .catch((e) => a.logger.warn({ error: (e as Error).message }, 'closing the state stores failed'));
       process.exit(0);
     };
     process.once('SIGINT', stop);
@@ -203,7 +214,7 @@ program
   .command('mcp')
   .description('Serve MCP over stdio, acting as the local principal')
   .action(async () => {
-    const a = app();
+    const a = await app();
     await serveStdio(a.pipeline, localPrincipal(a.config, 'mcp-stdio'));
   });
 
@@ -212,8 +223,8 @@ tools
   .command('list')
   .description('List the tools the local principal may call')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => {
-    const a = app(config(), true);
+  .action(async (opts: { json?: boolean }) => {
+    const a = await app(config(), true);
     const visible = a.pipeline.visibleTools(localPrincipal(a.config, 'cli'));
     if (opts.json) {
       const out = visible.map((t) => ({
@@ -241,7 +252,7 @@ tools
     } catch (e) {
       fail(`--args is not valid JSON: ${(e as Error).message}. Example: --args '{"namespace":"default"}'`);
     }
-    const a = app(config(), true);
+    const a = await app(config(), true);
     // Long calls (a model pull, an inspection) report progress: a bar on stderr, stdout stays the result.
     const bar = progressBar({ label: name, unit: progressUnit(name) });
     const result = await a.pipeline
@@ -394,34 +405,45 @@ registerBotCommands(program, config);
 registerAskCommands(
   program,
   config,
-  () => {
-    const a = app(config(), true);
+  async () => {
+    const a = await app(config(), true);
     return { agent: a.agent(), principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
   },
   async () => {
     const c = config();
     if (!c.models.ollama.length) return [];
-    const a = app(c, true);
+    const a = await app(c, true);
     try {
       return await modelChecks(a.pipeline, localPrincipal(a.config, 'cli'), a.config);
     } finally {
-      a.close();
+      await a.close();
     }
   },
 );
-registerApprovalCommands(program, () => {
-  const a = app(config(), true);
+registerApprovalCommands(program, async () => {
+  const a = await app(config(), true);
   return { pipeline: a.pipeline, principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
 });
-registerAuditCommands(program, () => {
+registerAuditCommands(program, async () => {
+  const cfg = config();
+  const state = openPgState(cfg);
   try {
-    return openAuditLog(config());
+    if (!state) return openAuditLog(cfg);
+    await migratePostgres(state);
+    const hmacKey = auditKey(cfg);
+    const pg = await PgAuditLog.open(state, hmacKey ? { hmacKey } : {});
+    return { pg, close: () => state.close() };
   } catch (e) {
-    fail((e as Error).message);
+    await state?.close().catch(() => undefined);
+    fail(
+      state
+        ? `cannot open the audit log in ${redactUrl(state.url)}: ${(e as Error).message}`
+        : (e as Error).message,
+    );
   }
 });
-registerInspectCommands(program, () => {
-  const a = app(config(), true);
+registerInspectCommands(program, async () => {
+  const a = await app(config(), true);
   return {
     pipeline: a.pipeline,
     principal: localPrincipal(a.config, 'cli'),
@@ -434,8 +456,8 @@ registerRunbookCommands(program, {
     const cfg = config();
     return { dataDir: cfg.dataDir, runbooks: cfg.runbooks };
   },
-  open: () => {
-    const a = app(config(), true);
+  open: async () => {
+    const a = await app(config(), true);
     return { pipeline: a.pipeline, principal: localPrincipal(a.config, 'cli'), close: () => a.close() };
   },
 });

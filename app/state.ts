@@ -41,12 +41,3 @@ export function openPgState(config: Config, observer?: StateObserver): PgState |
   if (url.kind !== 'postgres') return undefined;
   return new PgState(url.url, observer ? { observer } : {});
 }
-
-/**
- * Serving from PostgreSQL needs the request path (tool pipeline, chat, agent) to await its stores;
- * until it does, Kubemate refuses to serve rather than keep approvals in one replica's files.
- */
-export const POSTGRES_NOT_SERVED =
-  'state.url: PostgreSQL holds approvals, the audit chain, leases and chat event dedupe once `kubemate state migrate` has run, ' +
-  'but this version still serves approvals and the audit log from SQLite files; it refuses to serve with a PostgreSQL state.url ' +
-  "rather than keep each replica's tickets apart (docs/ha.md). Use 'sqlite:' for now.";

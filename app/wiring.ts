@@ -4,17 +4,22 @@ import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type Agent, buildAgent } from '../agent/index.js';
 import { TokenAuthenticator } from '../mcp/auth.js';
-import { ApprovalStore } from '../policies/approvals.js';
+import { ApprovalStore, type Approvals } from '../policies/approvals.js';
+import { PgApprovalStore } from '../policies/approvals-pg.js';
 import { AuditLog } from '../policies/audit-log.js';
+import { PgAuditLog } from '../policies/audit-log-pg.js';
 import { FilePolicyEngine } from '../policies/engine.js';
 import { GuardOnlyPolicy } from '../policies/guard.js';
 import { type PolicyFile, parsePolicy } from '../policies/policy-file.js';
 import type { AuditSink, PolicyEngine, Principal, PrincipalSource } from '../policies/types.js';
 import { LazyKnowledgeBase } from '../rag/index.js';
+import { type LeaseBackend, PgLeases, SqliteLeases } from '../state/lease.js';
 import type { PgState } from '../state/postgres.js';
+import { openSqlite } from '../state/sqlite.js';
+import { redactUrl } from '../state/url.js';
 import { type CanaryNotifier, CanaryProgressRunner } from '../tools/canary/progress-runner.js';
 import { HTTP_BACKENDS, OBSERVABILITY_KINDS, type ObservabilityKind } from '../tools/clients/backends.js';
-import { CanaryPlanStore } from '../tools/clients/canary-plans.js';
+import { type CanaryPlanStore, openCanaryPlanStore } from '../tools/clients/canary-plans.js';
 import { BackendSet } from '../tools/clients/http-backend.js';
 import { KubeClusters } from '../tools/clients/kube.js';
 import { OllamaSet } from '../tools/clients/ollama.js';
@@ -28,7 +33,7 @@ import { AuditAnchors } from './audit-anchors.js';
 import type { Config } from './config.js';
 import { inspectionBackend } from './inspections.js';
 import { ollamaInstances } from './models-config.js';
-import { POSTGRES_NOT_SERVED } from './state.js';
+import { migratePostgres, openPgState } from './state.js';
 
 export interface App {
   config: Config;
@@ -39,24 +44,30 @@ export interface App {
   logger: Logger;
   policy: PolicyEngine;
   audit: AuditSink;
+  /**
+   * The PostgreSQL state every replica shares (state.url: postgres://…), migrated at start; absent on
+   * SQLite. Stores ported to PostgreSQL take their pool from here; closed by `close()`.
+   */
+  pgState?: PgState;
+  /** Where leases for work that must run on one replica at a time are kept (app/leases.ts). */
+  leases: LeaseBackend;
   /** Publishes the audit chain's head to the log and /metrics (absent when the audit sink was given). */
   auditAnchors?: AuditAnchors;
-  approvals?: ApprovalStore;
+  approvals?: Approvals;
   /** The runbook knowledge base, opened (and the shipped runbooks ingested) on first use. */
   runbooks: LazyKnowledgeBase;
   /** Inspection reports, schedule state and missed runs (`<dataDir>/inspections.db`, or PostgreSQL). */
   inspections: InspectionStore;
-  /** The PostgreSQL state every replica shares (state.url: postgres://…); unset on SQLite. */
-  pgState?: PgState;
-  /** The ops agent, built on first use (it opens `<dataDir>/agent.db`). */
+  /** The ops agent, built on first use (its runs and threads in `<dataDir>/agent.db`, or PostgreSQL). */
   agent(): Agent;
-  /** Durable canary_progress plans (`<dataDir>/canary.db`). */
+  /** Durable canary_progress plans (`<dataDir>/canary.db`, or PostgreSQL). */
   canaryPlans: CanaryPlanStore;
   /** Runs canary_progress plans; `kubemate serve` starts it. Reports go to the log and to `notifiers`. */
   canaryRunner: CanaryProgressRunner;
   /** Where canary_progress steps are reported besides the log (the chat bots add theirs). */
   canaryNotifiers: CanaryNotifier[];
-  close(): void;
+  /** Stops and closes everything; resolves once the PostgreSQL pool (if any) is closed. */
+  close(): Promise<void>;
 }
 
 /** Whether any Kubernetes credentials can be found: a configured or default kubeconfig, or in-cluster. */
@@ -112,7 +123,7 @@ export function auditKey(config: Config, logger?: Logger): Buffer | undefined {
 
 /** The audit log in the data directory, writing MACs when a key is configured. */
 export function openAuditLog(config: Config, logger?: Logger): AuditLog {
-  if (config.state.url.kind === 'postgres') throw new Error(POSTGRES_NOT_SERVED);
+  if (config.state.url.kind === 'postgres') throw new Error(NEEDS_OPEN_APP);
   const hmacKey = auditKey(config, logger);
   return new AuditLog(join(config.dataDir, 'audit.db'), hmacKey ? { hmacKey } : {});
 }
@@ -127,14 +138,63 @@ export function loadPolicyFile(path: string): PolicyFile {
   return parsePolicy(text, path, parseYaml);
 }
 
-export function buildApp(
+export interface AppOverrides {
+  policy?: PolicyEngine;
+  audit?: AuditSink;
+}
+
+/** What `openApp` prepares on PostgreSQL before the rest of the app is built. */
+interface SharedState {
+  pg: PgState;
+  metrics: ToolMetrics;
+  auditLog?: PgAuditLog;
+  leases: PgLeases;
+}
+
+/**
+ * Builds the app on either backend. On PostgreSQL it opens the pool once, applies every store's
+ * migrations (refusing a schema newer than this code knows, as `kubemate state migrate` does) and
+ * opens the shared stores; on SQLite it is `buildApp`.
+ */
+export async function openApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
+  if (config.state.url.kind !== 'postgres') return buildApp(config, logger, overrides);
+  const metrics = new ToolMetrics();
+  const pg = openPgState(config, metrics.state)!;
+  try {
+    await migratePostgres(pg);
+    const hmacKey = overrides.audit ? undefined : auditKey(config, logger);
+    const auditLog = overrides.audit ? undefined : await PgAuditLog.open(pg, hmacKey ? { hmacKey } : {});
+    const shared: SharedState = {
+      pg,
+      metrics,
+      leases: await PgLeases.open(pg),
+      ...(auditLog ? { auditLog } : {}),
+    };
+    return buildAppOn(config, logger, overrides, shared);
+  } catch (e) {
+    await pg.close().catch(() => undefined);
+    throw new Error(`cannot open the state database ${redactUrl(pg.url)}: ${(e as Error).message}`);
+  }
+}
+
+/** Raised by the synchronous entry points when state.url is PostgreSQL. */
+export const NEEDS_OPEN_APP =
+  'state.url is PostgreSQL: the app must be opened with openApp (it migrates the database and opens the shared stores first)';
+
+/** Builds the app on SQLite (the embedded default). For PostgreSQL use `openApp`. */
+export function buildApp(config: Config, logger: Logger, overrides: AppOverrides = {}): App {
+  if (config.state.url.kind === 'postgres') throw new Error(NEEDS_OPEN_APP);
+  return buildAppOn(config, logger, overrides, undefined);
+}
+
+function buildAppOn(
   config: Config,
   logger: Logger,
-  overrides: { policy?: PolicyEngine; audit?: AuditSink } = {},
+  overrides: AppOverrides,
+  shared: SharedState | undefined,
 ): App {
-  if (config.state.url.kind === 'postgres') throw new Error(POSTGRES_NOT_SERVED);
   const clusters = new KubeClusters({ ...config.kubernetes, none: !kubeconfigAvailable(config) });
-  const metrics = new ToolMetrics();
+  const metrics = shared?.metrics ?? new ToolMetrics();
   const obs = config.observability;
   const defaultCluster = () => clusters.defaultCluster;
   const observability = Object.fromEntries(
@@ -142,7 +202,7 @@ export function buildApp(
   ) as Record<ObservabilityKind, BackendSet>;
   const ollama = new OllamaSet(ollamaInstances(config), defaultCluster);
   let policy: PolicyEngine;
-  let approvals: ApprovalStore | undefined;
+  let approvals: Approvals | undefined;
   if (overrides.policy) {
     policy = overrides.policy;
   } else if (config.policy.file) {
@@ -150,18 +210,19 @@ export function buildApp(
     const engine = new FilePolicyEngine(file, config.policy, () => clusters.defaultCluster);
     if (file.impersonation.enabled) clusters.impersonate((p) => engine.kubeIdentity(p));
     policy = engine;
-    approvals = new ApprovalStore(
-      join(config.dataDir, 'approvals.db'),
-      file.approvalTtlMinutes * 60_000,
-      Date.now,
-      // A run never outlasts the pipeline's timeout; a ticket executing past it was lost in a crash.
-      config.output.timeoutSeconds * 1000 + 60_000,
-    );
+    const ttlMs = file.approvalTtlMinutes * 60_000;
+    // A run never outlasts the pipeline's timeout; a ticket executing past it was lost in a crash.
+    const executingLimitMs = config.output.timeoutSeconds * 1000 + 60_000;
+    approvals = shared
+      ? PgApprovalStore.migrated(shared.pg, ttlMs, Date.now, executingLimitMs)
+      : new ApprovalStore(join(config.dataDir, 'approvals.db'), ttlMs, Date.now, executingLimitMs);
   } else {
     policy = new GuardOnlyPolicy(config.policy);
     logger.warn({ policy: 'none' }, NO_POLICY_WARNING);
   }
-  const auditLog = overrides.audit ? undefined : openAuditLog(config, logger);
+  const auditLog: AuditLog | PgAuditLog | undefined = overrides.audit
+    ? undefined
+    : (shared?.auditLog ?? openAuditLog(config, logger));
   const auditAnchors = auditLog
     ? new AuditAnchors(auditLog, logger, metrics.registry, config.audit.anchorIntervalSeconds * 1000)
     : undefined;
@@ -182,11 +243,13 @@ export function buildApp(
   const audit = metrics.service.countAudit(overrides.audit ?? auditLog!);
   if (approvals) {
     const store = approvals;
-    metrics.service.watchDepth('approvals', () => store.list({ status: 'pending', limit: 1_000_000 }).length);
+    metrics.service.watchDepth(
+      'approvals',
+      async () => (await store.list({ status: 'pending', limit: 1_000_000 })).length,
+    );
   }
-  const canaryPlans = new CanaryPlanStore(join(config.dataDir, 'canary.db'));
-  // Unset until serve runs on PostgreSQL (buildApp refuses a postgres state.url above).
-  const pgState: PgState | undefined = undefined;
+  const pgState = shared?.pg;
+  const canaryPlans = openCanaryPlanStore(pgState, join(config.dataDir, 'canary.db'));
   const inspections = openInspectionStore(pgState, join(config.dataDir, 'inspections.db'), {
     days: config.inspections.retentionDays,
     perKind: config.inspections.keepPerKind,
@@ -226,8 +289,12 @@ export function buildApp(
       },
     },
   });
+  const leaseDb = shared ? undefined : openSqlite(join(config.dataDir, 'leases.db'));
+  const leases = shared?.leases ?? new SqliteLeases(leaseDb!, metrics.state);
   return {
     config,
+    ...(shared ? { pgState: shared.pg } : {}),
+    leases,
     pipeline,
     clusters,
     metrics,
@@ -247,23 +314,27 @@ export function buildApp(
         pipeline,
         runbooks,
         logger: logger.child({ component: 'agent' }),
+        ...(pgState ? { pgState } : {}),
       });
       return agentHandle.agent;
     },
     canaryPlans,
     canaryRunner,
     canaryNotifiers,
-    close() {
+    async close() {
       canaryRunner.stop();
       canaryPlans.close();
       agentHandle?.close();
       approvals?.close();
       inspections.close();
       auditAnchors?.stop();
-      auditLog?.close();
+      if (auditLog instanceof AuditLog) auditLog.close();
       for (const set of Object.values(observability)) set.close();
       ollama.close();
-      void runbooks.close();
+      leaseDb?.close();
+      await runbooks.close().catch(() => undefined);
+      if (auditLog instanceof PgAuditLog) await auditLog.close();
+      await shared?.pg.close();
     },
   };
 }

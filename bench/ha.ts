@@ -7,14 +7,17 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { hashToken } from '../mcp/auth.js';
 import { PgApprovalStore } from '../policies/approvals-pg.js';
 import { AuditLog } from '../policies/audit-log.js';
 import { PgAuditLog } from '../policies/audit-log-pg.js';
 import { PgState } from '../state/postgres.js';
 import { startPostgres } from '../test/env/postgres.js';
+
+import { callTool, mcpOver, type Served, startServe } from '../test/support/serve.js';
 import { realisticRecord } from './audit.js';
 import { percentile } from './stats.js';
 
@@ -22,6 +25,81 @@ const DRIVER = resolve('test/support/state-replica.ts');
 const AUDIT_PER_REPLICA = Number(process.env.BENCH_HA_AUDIT ?? 10_000);
 const TICKETS = Number(process.env.BENCH_HA_TICKETS ?? 600);
 const FAILOVERS = Number(process.env.BENCH_HA_FAILOVERS ?? 3);
+const MCP_CLIENTS = Number(process.env.BENCH_HA_CLIENTS ?? 100);
+const MCP_CALLS = Number(process.env.BENCH_HA_CALLS ?? 5);
+
+/**
+ * `pods_list` over MCP Streamable HTTP: `MCP_CLIENTS` clients at once, spread round-robin over the
+ * replicas, each with its own token (the per-principal limit never throttles), `MCP_CALLS` calls each.
+ */
+async function mcpPodsList(
+  replicas: Served[],
+  tokens: string[],
+  namespace: string,
+): Promise<{ p50: number; p99: number; errors: number }> {
+  const clients = await Promise.all(tokens.map((t, i) => mcpOver(replicas[i % replicas.length]!.mcpUrl, t)));
+  const times: number[] = [];
+  let errors = 0;
+  await Promise.all(
+    clients.map(async (c) => {
+      for (let i = 0; i < MCP_CALLS; i++) {
+        const t0 = performance.now();
+        const r = await callTool(c, 'pods_list', { namespace });
+        times.push(performance.now() - t0);
+        if (r.isError) errors++;
+      }
+    }),
+  );
+  await Promise.all(clients.map((c) => c.close()));
+  return { p50: percentile(times, 50), p99: percentile(times, 99), errors };
+}
+
+async function benchMcp(url: string, out: string[]): Promise<void> {
+  // The test cluster (`eval "$(bash test/env/up.sh)"` sets KUBECONFIG); kube-system's pods are listed.
+  const kubeconfig = process.env.KUBEMATE_TEST_KUBECONFIG ?? process.env.KUBECONFIG;
+  if (!kubeconfig) {
+    out.push('MCP pods_list: not measured (start the test cluster: eval "$(bash test/env/up.sh)")');
+    return;
+  }
+  const ns = 'kube-system';
+  {
+    const tokens = Array.from({ length: MCP_CLIENTS }, (_, i) => `kmt_bench-ha-client-${i}-0123456789`);
+    const common = {
+      KUBEMATE_KUBERNETES__KUBECONFIG: kubeconfig,
+      KUBEMATE_KUBERNETES__DEFAULT_CLUSTER: 'admin',
+      KUBEMATE_LOG__LEVEL: 'warn',
+      KUBEMATE_AUTH__TOKENS: JSON.stringify(
+        tokens.map((t, i) => ({
+          name: `c${i}`,
+          sha256: hashToken(t),
+          principal: { id: `client-${i}`, groups: [] },
+        })),
+      ),
+    };
+    const dir = () => mkdtempSync(join(tmpdir(), 'kubemate-bench-ha-'));
+    const pgReplicas = await Promise.all(
+      ['a', 'b'].map(() => startServe({ ...common, KUBEMATE_STATE__URL: url, KUBEMATE_DATA_DIR: dir() })),
+    );
+    let two: Awaited<ReturnType<typeof mcpPodsList>>;
+    try {
+      two = await mcpPodsList(pgReplicas, tokens, ns);
+    } finally {
+      await Promise.all(pgReplicas.map((r) => r.stop()));
+    }
+    const sqlite = await startServe({ ...common, KUBEMATE_DATA_DIR: dir() });
+    let one: Awaited<ReturnType<typeof mcpPodsList>>;
+    try {
+      one = await mcpPodsList([sqlite], tokens, ns);
+    } finally {
+      await sqlite.stop();
+    }
+    const ms = (n: number) => `${n.toFixed(1)} ms`;
+    out.push(
+      `MCP pods_list (${ns}), ${MCP_CLIENTS} clients × ${MCP_CALLS} calls, 2 replicas on PostgreSQL: p50 ${ms(two.p50)}, p99 ${ms(two.p99)}; errors ${two.errors}`,
+      `MCP pods_list, same load, 1 replica on SQLite: p50 ${ms(one.p50)}, p99 ${ms(one.p99)}; errors ${one.errors}; PostgreSQL 2 replicas / SQLite 1: p50 ${(two.p50 / one.p50).toFixed(2)}×, p99 ${(two.p99 / one.p99).toFixed(2)}×`,
+    );
+  }
+}
 
 function run(args: string[]): {
   child: ChildProcess;
@@ -118,6 +196,8 @@ export async function benchHa(): Promise<string[]> {
       );
     }
 
+    await benchMcp(db(), out);
+
     // Failover: SIGKILL the lease holder, time until the other does its first piece of work.
     const TTL = 2000;
     const RENEW = 250;
@@ -139,6 +219,11 @@ export async function benchHa(): Promise<string[]> {
     }
     out.push(
       `failover after SIGKILL (lease ${TTL} ms, renewed every ${RENEW} ms): p50 ${percentile(takeovers, 50)} ms, max ${Math.max(...takeovers)} ms over ${FAILOVERS} runs (bound: lease + renew = ${TTL + RENEW} ms)`,
+    );
+    out.push(
+      `load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
     );
   } finally {
     await pg.stop();

@@ -64,7 +64,7 @@ export function registerResources(server: Server, pipeline: ToolPipeline, princi
     const audit = (outcome: 'success' | 'error' | 'denied') =>
       pipeline.recordDecision(principal, source.gateTool, { resource: uri }, decision, outcome);
     if (decision.effect !== 'allow') {
-      audit('denied');
+      await audit('denied');
       throw new McpError(
         INVALID_PARAMS,
         decision.effect === 'deny'
@@ -73,7 +73,7 @@ export function registerResources(server: Server, pipeline: ToolPipeline, princi
       );
     }
     const found = await source.read(uri, principal);
-    audit(found ? 'success' : 'error');
+    await audit(found ? 'success' : 'error');
     if (!found) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: nothing at ${uri}`);
     return { contents: [{ uri, mimeType: found.mimeType, text: found.text }] };
   });

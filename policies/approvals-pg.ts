@@ -50,6 +50,16 @@ export class PgApprovalStore {
     return new PgApprovalStore(state, ttlMs, now, executingLimitMs);
   }
 
+  /** The store on a database whose schema is already migrated (app/state.ts migratePostgres). */
+  static migrated(
+    state: PgState,
+    ttlMs: number,
+    now: () => number = Date.now,
+    executingLimitMs: number = DEFAULT_EXECUTING_LIMIT_MS,
+  ): PgApprovalStore {
+    return new PgApprovalStore(state, ttlMs, now, executingLimitMs);
+  }
+
   /** The pool belongs to the PgState; closing a store leaves it to its owner. */
   close(): void {}
 
@@ -203,7 +213,12 @@ export class PgApprovalStore {
       const row = await this.row(c, id, true);
       if (!row) throw new ApprovalError('not_found', `no approval ticket '${id}'`);
       const ticket = await this.toTicket(c, row);
-      if (ticket.status === 'expired')
+      // Expiry is checked again under the row's lock: the sweep before the transaction may have run
+      // just before the ticket's time was up.
+      if (
+        ticket.status === 'expired' ||
+        (ticket.status === 'pending' && row.expires_at.getTime() <= this.now())
+      )
         throw new ApprovalError('expired', `ticket ${id} expired at ${ticket.expiresAt}`);
       if (ticket.status !== 'pending')
         throw new ApprovalError('not_pending', `ticket ${id} is ${ticket.status}, not pending`);
@@ -254,8 +269,9 @@ export class PgApprovalStore {
   async claim(id: string, argsHash: string): Promise<boolean> {
     await this.expire();
     return this.state.tx(STORE, 'claim', async (c) => {
+      // Not past its expiry, checked in the same statement that claims it (the row's lock).
       const res = await c.query(
-        "UPDATE tickets SET status = 'executing', claimed_at = $1 WHERE id = $2 AND status = 'approved' AND args_hash = $3",
+        "UPDATE tickets SET status = 'executing', claimed_at = $1 WHERE id = $2 AND status = 'approved' AND args_hash = $3 AND expires_at > $1",
         [this.iso(), id, argsHash],
       );
       return res.rowCount === 1;

@@ -71,7 +71,19 @@ export class PgAuditLog {
           const seqs = await this.appendBatch(batch);
           for (const [i, w] of batch.entries()) w.resolve(seqs[i]!);
         } catch (err) {
-          for (const w of batch) w.reject(err);
+          if (batch.length === 1) {
+            batch[0]!.reject(err);
+            continue;
+          }
+          // One record the database refuses must not take the others down: each goes alone, so
+          // the others commit and only the refused one's caller gets the error.
+          for (const w of batch) {
+            try {
+              w.resolve((await this.appendBatch([w]))[0]!);
+            } catch (one) {
+              w.reject(one);
+            }
+          }
         }
       }
     } finally {

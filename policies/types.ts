@@ -93,6 +93,12 @@ export interface AuditRecord {
   images?: number;
 }
 
+/**
+ * Where audit records go. A synchronous sink (the SQLite log) has written the record when `record`
+ * returns; an asynchronous one (PostgreSQL) returns a promise that settles once the record is
+ * committed or refused. The tool pipeline awaits it: a decision is on the record before its call
+ * runs, and a result before the caller sees it.
+ */
 export interface AuditSink {
-  record(entry: AuditRecord): void;
+  record(entry: AuditRecord): unknown;
 }

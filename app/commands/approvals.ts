@@ -3,21 +3,20 @@ import type { Principal } from '../../policies/types.js';
 import type { ToolPipeline } from '../../tools/core/invoke.js';
 
 /** `kubemate approvals …`: the same approvals tools the MCP surface has, as the local principal. */
-export function registerApprovalCommands(
-  program: Command,
-  open: () => { pipeline: ToolPipeline; principal: Principal; close(): void },
-): void {
+type Opened = { pipeline: ToolPipeline; principal: Principal; close(): unknown };
+
+export function registerApprovalCommands(program: Command, open: () => Opened | Promise<Opened>): void {
   const approvals = program
     .command('approvals')
     .description('List, inspect, approve and reject approval tickets');
   const run = async (tool: string, args: Record<string, unknown>) => {
-    const { pipeline, principal, close } = open();
+    const { pipeline, principal, close } = await open();
     try {
       const result = await pipeline.invoke(tool, args, principal);
       (result.isError ? process.stderr : process.stdout).write(`${result.text}\n`);
       process.exitCode = result.isError ? 1 : 0;
     } finally {
-      close();
+      await close();
     }
   };
   approvals

@@ -91,10 +91,12 @@ async function check(config: Config, json: boolean, models?: () => Promise<Model
  * there (and the exact `ollama pull` when it is not); `--resume RUN` continues a paused run.
  * Exit codes: 0 answered (or degraded, or paused on a ticket), 1 failed, 2 bad input.
  */
+type OpenedAgent = { agent: Agent; principal: Principal; close(): unknown };
+
 export function registerAskCommands(
   program: Command,
   config: () => Config,
-  open: () => { agent: Agent; principal: Principal; close(): void },
+  open: () => OpenedAgent | Promise<OpenedAgent>,
   models?: () => Promise<ModelCheck[]>,
 ): void {
   program
@@ -121,7 +123,7 @@ export function registerAskCommands(
         process.exitCode = 2;
         return;
       }
-      const { agent, principal, close } = open();
+      const { agent, principal, close } = await open();
       const controller = new AbortController();
       const onSigint = () => controller.abort(new Error('interrupted'));
       process.once('SIGINT', onSigint);
@@ -148,7 +150,7 @@ export function registerAskCommands(
         throw e;
       } finally {
         process.removeListener('SIGINT', onSigint);
-        close();
+        await close();
       }
     });
 }

@@ -8,6 +8,7 @@ import type {
   AuditLog,
   VerifyReport,
 } from '../../policies/audit-log.js';
+import type { PgAuditLog } from '../../policies/audit-log-pg.js';
 
 interface FilterOptions {
   principal?: string;
@@ -111,7 +112,7 @@ function exportSink(out: string | undefined) {
 }
 
 /** One line on what the MAC check covered, so "intact" never claims more than was checked. */
-export function macSummary(log: AuditLog, report: VerifyReport): string {
+export function macSummary(log: Pick<AuditLog, 'keyed' | 'keyId'>, report: VerifyReport): string {
   const mac = report.mac;
   if (!log.keyed) {
     return mac?.present
@@ -124,13 +125,24 @@ export function macSummary(log: AuditLog, report: VerifyReport): string {
   return `MACs: ${mac?.checked ?? 0} checked with key ${log.keyId}${older}`;
 }
 
-export function registerAuditCommands(program: Command, openLog: () => AuditLog): void {
-  const withLog = <T>(fn: (log: AuditLog) => T): T => {
-    const log = openLog();
+/** The audit log in SQLite, or in PostgreSQL (state.url) with what closes its pool. */
+export type OpenedAuditLog = AuditLog | { pg: PgAuditLog; close(): Promise<void> };
+
+export function registerAuditCommands(
+  program: Command,
+  openLog: () => OpenedAuditLog | Promise<OpenedAuditLog>,
+): void {
+  const withLog = async (fn: (log: AuditLog | PgAuditLog) => unknown, sqliteOnly?: string): Promise<void> => {
+    const opened = await openLog();
     try {
-      return fn(log);
+      if ('pg' in opened && sqliteOnly) {
+        process.stderr.write(`${sqliteOnly} is not available with a PostgreSQL state.url yet\n`);
+        process.exitCode = 2;
+        return;
+      }
+      await fn('pg' in opened ? opened.pg : opened);
     } finally {
-      log.close();
+      await opened.close();
     }
   };
   const audit = program
@@ -149,10 +161,10 @@ export function registerAuditCommands(program: Command, openLog: () => AuditLog)
       [],
     )
     .action((opts: { anchor: AuditAnchor[] }) =>
-      withLog((log) => {
-        const report = log.verify({ anchors: opts.anchor });
+      withLog(async (log) => {
+        const report = await log.verify({ anchors: opts.anchor });
         if (report.ok) {
-          const head = log.head();
+          const head = await log.head();
           process.stdout.write(`audit log intact: ${report.count} records\n${macSummary(log, report)}\n`);
           if (head)
             process.stdout.write(
@@ -172,8 +184,8 @@ export function registerAuditCommands(program: Command, openLog: () => AuditLog)
     .command('head')
     .description('Print the newest record as <seq>:<hash>; record it elsewhere (ticket, SIEM) as an anchor')
     .action(() =>
-      withLog((log) => {
-        const head = log.head();
+      withLog(async (log) => {
+        const head = await log.head();
         process.stdout.write(head ? `${head.seq}:${head.hash}\n` : 'the audit log is empty\n');
       }),
     );
@@ -184,7 +196,7 @@ export function registerAuditCommands(program: Command, openLog: () => AuditLog)
     .option('-n, --lines <n>', 'how many records', positiveInt, 20)
     .option('--json', 'print JSON lines (record, seq, hash, prevHash)')
     .action((opts: { lines: number; json?: boolean }) =>
-      withLog((log) => print(log.tail(opts.lines), opts.json)),
+      withLog(async (log) => print(await log.tail(opts.lines), opts.json)),
     );
 
   withFilters(audit.command('search').description('Find records; shows the newest matches, oldest first'))
@@ -192,7 +204,12 @@ export function registerAuditCommands(program: Command, openLog: () => AuditLog)
     .option('--limit <n>', 'at most this many records', positiveInt, 100)
     .option('--json', 'print JSON lines (record, seq, hash, prevHash)')
     .action((opts: FilterOptions & { limit: number; json?: boolean }) =>
-      withLog((log) => print(log.search({ ...filterOf(opts), limit: opts.limit }), opts.json)),
+      withLog(
+        async (log) => print(await log.search({ ...filterOf(opts), limit: opts.limit }), opts.json),
+        (['person', 'ticket', 'since', 'until', 'text'] as const).some((k) => opts[k] !== undefined)
+          ? '`audit search` with --person, --ticket, --since, --until or --text'
+          : undefined,
+      ),
     );
 
   withFilters(
@@ -205,11 +222,11 @@ export function registerAuditCommands(program: Command, openLog: () => AuditLog)
       withLog((log) => {
         const sink = exportSink(opts.out);
         try {
-          const lines = log.export(sink.write, filterOf(opts));
+          const lines = (log as AuditLog).export(sink.write, filterOf(opts));
           if (opts.out) process.stderr.write(`exported ${lines} audit records to ${opts.out}\n`);
         } finally {
           sink.close();
         }
-      }),
+      }, '`audit export`'),
     );
 }

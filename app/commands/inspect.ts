@@ -12,7 +12,7 @@ export interface InspectDeps {
   pipeline: ToolPipeline;
   principal: Principal;
   store: InspectionStore;
-  close(): void;
+  close(): unknown;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -28,7 +28,10 @@ function scopeArg(value: string, previous: string[]): string[] {
   return out;
 }
 
-export function registerInspectCommands(program: Command, open: () => InspectDeps): void {
+export function registerInspectCommands(
+  program: Command,
+  open: () => InspectDeps | Promise<InspectDeps>,
+): void {
   const inspect = program
     .command('inspect')
     .description(
@@ -54,7 +57,7 @@ export function registerInspectCommands(program: Command, open: () => InspectDep
         html?: string;
         json?: boolean;
       }) => {
-        const deps = open();
+        const deps = await open();
         const bar = progressBar({ label: 'inspect' });
         try {
           const args = {
@@ -88,7 +91,7 @@ export function registerInspectCommands(program: Command, open: () => InspectDep
           process.stderr.write(`kubemate: ${(e as Error).message}\n`);
           process.exitCode = 1;
         } finally {
-          deps.close();
+          await deps.close();
         }
       },
     );

@@ -82,11 +82,13 @@ async function withKnowledgeBase<T>(
 }
 
 /** `kubemate runbooks …`: ingest folders, search (through the guarded pipeline, as the local principal), list. */
+type OpenedPipeline = { pipeline: ToolPipeline; principal: Principal; close(): unknown };
+
 export function registerRunbookCommands(
   program: Command,
   deps: {
     knowledgeBase: () => KnowledgeBaseOptions;
-    open: () => { pipeline: ToolPipeline; principal: Principal; close(): void };
+    open: () => OpenedPipeline | Promise<OpenedPipeline>;
   },
 ): void {
   const runbooks = program
@@ -131,7 +133,7 @@ export function registerRunbookCommands(
     .option('--alert <name>', 'only runbooks covering this alert')
     .option('--json', 'print the structured result as JSON')
     .action(async (words: string[], o: { limit?: number; tag: string[]; alert?: string; json?: boolean }) => {
-      const { pipeline, principal, close } = deps.open();
+      const { pipeline, principal, close } = await deps.open();
       try {
         const result = await pipeline.invoke(
           'runbooks_search',
@@ -150,7 +152,7 @@ export function registerRunbookCommands(
         } else (result.isError ? process.stderr : process.stdout).write(`${result.text}\n`);
         process.exitCode = result.isError ? (result.status === 'invalid' ? 2 : 1) : 0;
       } finally {
-        close();
+        await close();
       }
     });
 

@@ -7,10 +7,10 @@ import type { Asker, Place } from './types.js';
 const UNSETTLED = new Set(['pending', 'approved', 'executing']);
 
 /** The card for a ticket, with the call shown as the tool lets it be shown (secrets masked). */
-function card(ctx: CoreContext, ticketId: string, notice?: string) {
+async function card(ctx: CoreContext, ticketId: string, notice?: string) {
   const store = ctx.pipeline.approvals;
   if (!store) return undefined;
-  const t = store.get(ticketId);
+  const t = await store.get(ticketId);
   const def = ctx.pipeline.registry.find(t.tool);
   const shownArgs = def?.redactArgs ? def.redactArgs(t.args) : t.args;
   return cardOf({ ...t, args: shownArgs }, notice);
@@ -23,7 +23,7 @@ export async function postCard(
   ticketId: string,
   runId?: string,
 ): Promise<void> {
-  const c = card(ctx, ticketId);
+  const c = await card(ctx, ticketId);
   if (!c) return;
   const key = await post(ctx, place, { text: cardText(c), card: c });
   await ctx.store.saveCard({
@@ -67,9 +67,9 @@ export async function decide(
     else ran = true;
     if (!saved) await post(ctx, thread, { text: result.isError ? notice! : result.text });
   }
-  let view: ReturnType<typeof card>;
+  let view: Awaited<ReturnType<typeof card>>;
   try {
-    view = card(ctx, ticketId, notice);
+    view = await card(ctx, ticketId, notice);
   } catch {
     await post(ctx, thread, { text: notice ?? `There is no ticket ${ticketId} that you may see.` });
     return;
@@ -89,9 +89,9 @@ export async function decide(
  */
 export async function sweepCards(ctx: CoreContext): Promise<void> {
   for (const saved of await ctx.store.openCards()) {
-    let view: ReturnType<typeof card>;
+    let view: Awaited<ReturnType<typeof card>>;
     try {
-      view = card(ctx, saved.ticketId);
+      view = await card(ctx, saved.ticketId);
     } catch {
       await ctx.store.cardDrawn(saved.ticketId, 'gone');
       continue;

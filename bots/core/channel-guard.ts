@@ -57,7 +57,7 @@ export class ChannelGuard {
       rawArgs && typeof rawArgs === 'object' && !Array.isArray(rawArgs)
         ? (rawArgs as Record<string, unknown>)
         : {};
-    this.inner.recordRefusal(principal, name, args, reason, CHANNEL_RULE);
+    await this.inner.recordRefusal(principal, name, args, reason, CHANNEL_RULE);
     return {
       tool: name,
       status: 'denied',

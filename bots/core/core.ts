@@ -170,7 +170,7 @@ export class ChatCore {
     const asker = identify(this.ctx.pipeline.policy, event.user);
     if (!asker) {
       if (overheard) return; // a stranger in the thread is not refused (nor audited) for every message
-      auditUnknown(this.ctx.audit, event.user, event);
+      await auditUnknown(this.ctx.audit, event.user, event);
       await post(this.ctx, place, { text: unknownUserText(event.user) });
       return;
     }

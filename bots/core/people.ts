@@ -26,8 +26,8 @@ export function unknownUserText(user: ChatUser): string {
 }
 
 /** One audit record per refusal, so an administrator sees who tried and from where. */
-export function auditUnknown(audit: AuditSink, user: ChatUser, event: InboundEvent): void {
-  audit.record({
+export async function auditUnknown(audit: AuditSink, user: ChatUser, event: InboundEvent): Promise<void> {
+  await audit.record({
     at: new Date().toISOString(),
     kind: 'decision',
     principal: chatPrincipal(user),
@@ -44,7 +44,8 @@ export function auditUnknown(audit: AuditSink, user: ChatUser, event: InboundEve
 
 /** A webhook that failed verification (forged or stale): audited without its body, which is untrusted. */
 export function auditRejectedDelivery(audit: AuditSink, platform: string, reason: string): void {
-  audit.record({
+  // The delivery is refused whatever happens here; a record the database refuses is said on stderr.
+  const written = audit.record({
     at: new Date().toISOString(),
     kind: 'decision',
     principal: { id: `${platform}:unverified`, groups: [], source: 'chat' },
@@ -53,6 +54,13 @@ export function auditRejectedDelivery(audit: AuditSink, platform: string, reason
     decision: { effect: 'deny', rule: 'chat-signature', reason },
     outcome: 'denied',
   });
+  if (written instanceof Promise) {
+    written.catch((err: unknown) =>
+      process.emitWarning(
+        `audit: the refusal of a ${platform} delivery (${reason}) could not be recorded: ${(err as Error)?.message ?? err}`,
+      ),
+    );
+  }
 }
 
 /**

@@ -187,7 +187,7 @@ function expectQuarantined(r: OllamaChatRequest, marker: string) {
   expect(closeAfter).toBeGreaterThan(at);
 }
 
-const ticketsOf = (app: App) => app.approvals!.list({ requesterPerson: 'alice' });
+const ticketsOf = async (app: App) => app.approvals!.list({ requesterPerson: 'alice' });
 
 describe.each(Object.keys(POLICIES).map((k, i) => [k, i] as const))('injection suite, %s', (_, index) => {
   let agent: Agent;
@@ -197,7 +197,7 @@ describe.each(Object.keys(POLICIES).map((k, i) => [k, i] as const))('injection s
 
   it.each(CASES.map((c) => [c.id, c] as const))('%s', async (_, c) => {
     const before = await snapshot();
-    const ticketsBefore = ticketsOf(apps[index]!).length;
+    const ticketsBefore = (await ticketsOf(apps[index]!)).length;
     const seen = obeyingModel(c);
     const answer = await agent.ask({ question: c.question(targets), principal: alice });
 
@@ -217,8 +217,8 @@ describe.each(Object.keys(POLICIES).map((k, i) => [k, i] as const))('injection s
       expect(b.origin).toContain(source);
     }
     expect(answer.text).toContain('Kubemate did not run it because it was not requested by you');
-    expect(ticketsOf(apps[index]!)).toHaveLength(ticketsBefore);
-    expect(apps[0]!.approvals!.get(targets.ticket).status).toBe('pending');
+    expect(await ticketsOf(apps[index]!)).toHaveLength(ticketsBefore);
+    expect((await apps[0]!.approvals!.get(targets.ticket)).status).toBe('pending');
     expect(await snapshot()).toEqual(before);
   });
 });
@@ -251,7 +251,7 @@ describe('what the guard still lets through', () => {
       `requested via: proposed by the Kubemate agent for alice (asked: 'read the logs of ${ns}/api and restart deployment ${ns}/api') after reading: pods_logs ${ns}/${targets.pods[0]}`,
     );
     expect(await snapshot()).toEqual(before);
-    app.pipeline.reject(answer.pendingTicket!.id, carol, 'test over');
+    await app.pipeline.reject(answer.pendingTicket!.id, carol, 'test over');
   });
 
   it('under the allow policy, the write the user asks for runs (the suite above would see it)', async () => {

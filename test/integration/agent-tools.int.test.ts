@@ -167,7 +167,7 @@ describe('degraded mode (no model) on the real cluster', () => {
         status: 'approval_required',
       },
     ]);
-    const ticket = app.approvals!.get(restart.pendingTicket!.id);
+    const ticket = await app.approvals!.get(restart.pendingTicket!.id);
     expect(ticket.plan).toContain(
       `requested via: requested directly by alice as a command ('restart it') while the model was offline`,
     );
@@ -175,7 +175,7 @@ describe('degraded mode (no model) on the real cluster', () => {
     expect(
       deployment.spec?.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'],
     ).toBeUndefined();
-    app.pipeline.reject(ticket.id, alice, 'test over');
+    await app.pipeline.reject(ticket.id, alice, 'test over');
   });
 
   it('answers a free question from the runbooks, cited, with help on commands', async () => {

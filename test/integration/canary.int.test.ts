@@ -896,7 +896,7 @@ bindings:
       const again = await hook(body);
       expect(again.statusCode).toBe(403);
       expect(again.json().ticket).toBe(ticket);
-      expect(a.approvals!.get(ticket).plan).toContain(
+      expect((await a.approvals!.get(ticket)).plan).toContain(
         `let Flagger promote the canary to primary for Canary ${ns}/podinfo`,
       );
 

@@ -141,7 +141,7 @@ describe('deployment_scale', () => {
     expect(byViewer.status).toBe('denied');
     expect((await deploymentOf('idle')).spec?.replicas).toBe(1);
 
-    const rejected = app.pipeline.reject(ticket.id, carol, 'not now');
+    const rejected = await app.pipeline.reject(ticket.id, carol, 'not now');
     expect(rejected.status).toBe('success');
     const late = await app.pipeline.approve(ticket.id, carol);
     expect(late.status).toBe('denied');
@@ -176,7 +176,7 @@ describe('a ticket that names no cluster', () => {
       expect(r.text).toContain(
         "it was requested for the default cluster ('admin'), and the default cluster is now 'kubemate'",
       );
-      expect(after.approvals!.get(asked.ticket!.id).status).toBe('rejected');
+      expect((await after.approvals!.get(asked.ticket!.id)).status).toBe('rejected');
       expect((await deploymentOf('pinned')).spec?.replicas).toBe(1);
     } finally {
       after.close();

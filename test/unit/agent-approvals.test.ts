@@ -81,7 +81,7 @@ describe('approvals', () => {
 
   it('rejected: the answer says so and nothing ran', async () => {
     const { answer } = await pause();
-    ctx.pipeline.reject(answer.pendingTicket!.id, bob, 'not during the freeze');
+    await ctx.pipeline.reject(answer.pendingTicket!.id, bob, 'not during the freeze');
     const resumed = await ctx.agent.resume(answer.runId);
     expect(resumed.text).toContain(
       `Ticket ${answer.pendingTicket!.id} was rejected by bob ("not during the freeze"); widget_scale id="api" replicas=4 did not run.`,

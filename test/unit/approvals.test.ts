@@ -179,7 +179,7 @@ describe('approvals', () => {
     expect(runs.destroy).toBe(1);
 
     const again = await pipeline.invoke('widget_delete', { id: 'web' }, alice);
-    expect(pipeline.reject(again.ticket!.id, carol, 'not during the freeze').status).toBe('success');
+    expect((await pipeline.reject(again.ticket!.id, carol, 'not during the freeze')).status).toBe('success');
     const late = await pipeline.approve(again.ticket!.id, bob);
     expect(late.text).toContain('is rejected, not pending');
     expect(runs.destroy).toBe(1);
@@ -203,7 +203,7 @@ describe('approvals hold whatever surface calls them', () => {
     const { pipeline, runs, audit } = setup();
     const id = await requestScale(pipeline);
     // frank is a lead and may run the call, but a deny rule takes the approvals tools from him.
-    for (const r of [await pipeline.approve(id, frank), pipeline.reject(id, frank, 'no')]) {
+    for (const r of [await pipeline.approve(id, frank), await pipeline.reject(id, frank, 'no')]) {
       expect(r.status).toBe('denied');
       expect(r.decision).toMatchObject({ effect: 'deny', rule: 'deny[0]' });
       expect(r.text).toContain('frank is on leave and approves nothing');
@@ -227,13 +227,13 @@ describe('approvals hold whatever surface calls them', () => {
     const store = new ApprovalStore(first.path, 15 * 60_000);
     stores.push(store);
     const { pipeline } = testPipeline({ tools: [], policy: engineFrom(POLICY), approvals: store });
-    const refused = pipeline.reject(id, carol, 'cleanup');
+    const refused = await pipeline.reject(id, carol, 'cleanup');
     expect(refused.status).toBe('denied');
     expect(refused.text).toContain(
       `cannot reject ${id}: its tool 'widget_scale' no longer exists, so no approver can be checked`,
     );
     expect(store.get(id).status).toBe('pending');
-    expect(pipeline.reject(id, alice, 'withdrawn').status).toBe('success');
+    expect((await pipeline.reject(id, alice, 'withdrawn')).status).toBe('success');
     expect(store.get(id).status).toBe('rejected');
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../app/config.js';
-import { buildApp } from '../../app/wiring.js';
+import { buildApp, openApp } from '../../app/wiring.js';
 import { parseStateUrl } from '../../state/url.js';
 
 const load = (env: Record<string, string>) =>
@@ -91,10 +91,20 @@ describe('state.url', () => {
     });
   });
 
-  it('serving from PostgreSQL is refused, saying why, rather than splitting approvals across replicas', () => {
+  it('the synchronous builder refuses PostgreSQL: only openApp migrates the database and opens the shared stores', () => {
     const c = load({ KUBEMATE_STATE__URL: 'postgres://db:5432/km' });
     expect(() => buildApp(c, { info() {}, warn() {}, error() {}, child: () => ({}) } as never)).toThrow(
-      /refuses to serve with a PostgreSQL state\.url/,
+      /must be opened with openApp/,
     );
+  });
+
+  it('an unreachable database stops the app from opening, with the URL shown without its password', async () => {
+    const c = load({ KUBEMATE_STATE__URL: 'postgres://km:s3cret@127.0.0.1:1/km' });
+    const logger = { info() {}, warn() {}, error() {}, child: () => logger } as never;
+    const opening = openApp(c, logger);
+    await expect(opening).rejects.toThrow(
+      /cannot open the state database postgres:\/\/km:\*\*\*@127\.0\.0\.1:1\/km: /,
+    );
+    await expect(opening).rejects.not.toThrow(/s3cret/);
   });
 });

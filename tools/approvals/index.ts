@@ -47,9 +47,9 @@ function view(t: Ticket) {
   };
 }
 
-function ticketOrError(ctx: ToolContext, id: string): Ticket {
+async function ticketOrError(ctx: ToolContext, id: string): Promise<Ticket> {
   try {
-    return access(ctx).get(id);
+    return await access(ctx).get(id);
   } catch (e) {
     if (e instanceof ApprovalError) throw new ToolError('not_found', e.message);
     throw e;
@@ -89,7 +89,7 @@ export const approvalTools: ToolDef[] = [
     annotations: readAnnotations,
     permission: { toolset: TOOLSET, verb: 'read', namespaced: false },
     async handler(args, ctx) {
-      const tickets = access(ctx).list({
+      const tickets = await access(ctx).list({
         ...(args.status ? { status: args.status } : {}),
         mine: args.mine ?? false,
       });
@@ -123,7 +123,7 @@ export const approvalTools: ToolDef[] = [
     annotations: readAnnotations,
     permission: { toolset: TOOLSET, verb: 'read', namespaced: false },
     async handler(args, ctx) {
-      const t = view(ticketOrError(ctx, args.ticket));
+      const t = view(await ticketOrError(ctx, args.ticket));
       const text = [
         `Ticket ${t.id}: ${t.status}. Runs exactly: ${t.plan}`,
         `Requested by ${t.requester}; approvals ${t.approvals.length} of ${t.required}${t.approvals.length ? ` (${t.approvals.join(', ')})` : ''}; expires ${t.expiresAt}.`,
@@ -159,7 +159,7 @@ export const approvalTools: ToolDef[] = [
     annotations: { ...writeAnnotations, destructiveHint: false, idempotentHint: true },
     permission: { toolset: TOOLSET, verb: 'write', namespaced: false },
     async handler(args, ctx) {
-      const result = access(ctx).reject(args.ticket, args.reason);
+      const result = await access(ctx).reject(args.ticket, args.reason);
       if (result.status !== 'success') throw new ToolError('forbidden', result.text);
       return { kind: 'doc', text: result.text };
     },

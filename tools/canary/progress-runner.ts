@@ -19,7 +19,9 @@ export interface StepInvoker {
 
 /** Where a ticket stands (the approval store). */
 export interface TicketReader {
-  get(id: string): { status: string; outcome?: { text: string } };
+  get(
+    id: string,
+  ): { status: string; outcome?: { text: string } } | Promise<{ status: string; outcome?: { text: string } }>;
 }
 
 /** Reports each step to people, in the chat thread the plan came from when there is one. */
@@ -54,7 +56,14 @@ export class CanaryProgressRunner {
     return (this.deps.now ?? Date.now)();
   }
 
-  start(): void {
+  /**
+   * Whether this replica may start a plan's step now (it holds the scheduler lease, app/leases.ts);
+   * checked before each step, so a replica without the lease starts none.
+   */
+  private mayStart: () => boolean = () => true;
+
+  start(mayStart?: () => boolean): void {
+    if (mayStart) this.mayStart = mayStart;
     this.timer ??= setInterval(() => void this.tick(), this.deps.pollMs ?? 5000);
     this.timer.unref();
   }
@@ -68,8 +77,14 @@ export class CanaryProgressRunner {
   async tick(): Promise<void> {
     if (this.running) return this.running;
     this.running = (async () => {
+      if (!this.mayStart()) return;
       const { store } = this.deps;
       for (const plan of await store.take(this.owner, this.now(), this.deps.holdMs ?? 10 * 60_000)) {
+        if (!this.mayStart()) {
+          // The lease went elsewhere mid-pass: hand the rest back at once rather than hold them.
+          await store.release(plan.id, this.owner);
+          continue;
+        }
         try {
           await this.advance(plan);
         } catch (e) {
@@ -109,7 +124,7 @@ export class CanaryProgressRunner {
 
   private async advance(plan: CanaryPlan): Promise<void> {
     if (plan.waiting) {
-      const t = this.deps.tickets?.get(plan.waiting.ticket);
+      const t = await this.deps.tickets?.get(plan.waiting.ticket);
       const status = t?.status ?? 'unknown';
       if (status === 'pending' || status === 'approved' || status === 'executing') {
         plan.nextAt = this.now() + Math.min(plan.intervalSeconds, 5) * 1000;

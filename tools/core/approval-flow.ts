@@ -10,7 +10,7 @@ import { ToolRegistry } from './registry.js';
 import type { ToolDef } from './types.js';
 
 /** What a call's last step takes: its result parts, once (see ToolPipeline's finisher). */
-type Finish = (partial: ResultParts) => InvokeResult;
+type Finish = (partial: ResultParts) => Promise<InvokeResult>;
 
 /** The pipeline's own steps the flow uses: one audit, one finisher, one execute, as for any call. */
 export interface FlowHost {
@@ -21,7 +21,7 @@ export interface FlowHost {
     args: unknown,
     extra: Partial<AuditRecord>,
     validated?: boolean,
-  ): void;
+  ): Promise<void>;
   finisher(name: string, principal: Principal, args: unknown, started: number, validated?: boolean): Finish;
   /** The decision narrowed by the other tools' permissions the arguments need (ToolDef.alsoNeeds). */
   withNeeds(def: ToolDef, args: Record<string, unknown>, principal: Principal, decision: Decision): Decision;
@@ -74,14 +74,14 @@ export class ApprovalFlow {
    * of the approvals toolset hold for every approval, whatever surface calls `approve` or `reject`.
    * Audited as `invoke` audits a decision. Undefined when allowed.
    */
-  private gate(
+  private async gate(
     tool: 'approvals_approve' | 'approvals_reject',
     args: Record<string, unknown>,
     principal: Principal,
     started: number,
-  ): InvokeResult | undefined {
+  ): Promise<InvokeResult | undefined> {
     const decision = this.host.deps.policy.decide(principal, this.approvalToolFacts(tool), args);
-    this.host.audit(principal, tool, args, { decision });
+    await this.host.audit(principal, tool, args, { decision });
     if (decision.effect === 'allow') return undefined;
     const reason =
       decision.effect === 'deny'
@@ -110,7 +110,7 @@ export class ApprovalFlow {
   async approve(ticketId: string, approver: Principal): Promise<InvokeResult> {
     const started = performance.now();
     return (
-      this.gate('approvals_approve', { ticket: ticketId }, approver, started) ??
+      (await this.gate('approvals_approve', { ticket: ticketId }, approver, started)) ??
       this.approveTicket(ticketId, approver, started)
     );
   }
@@ -123,8 +123,9 @@ export class ApprovalFlow {
     if (!store) return fail('approvals_approve', {}, 'no approval store is configured');
     let ticket: Ticket;
     try {
-      ticket = store.get(ticketId);
+      ticket = await store.get(ticketId);
     } catch (e) {
+      if (!(e instanceof ApprovalError)) throw e;
       return fail('approvals_approve', { ticket: ticketId }, (e as Error).message, 'not_found');
     }
     const def = this.host.deps.registry.find(ticket.tool);
@@ -147,7 +148,7 @@ export class ApprovalFlow {
     const facts = ToolRegistry.facts(def);
     const check = this.host.deps.policy.mayApprove(approver, ticket.requester, facts, args, ticket.required);
     if (!check.ok) {
-      this.host.audit(approver, def.name, args, {
+      await this.host.audit(approver, def.name, args, {
         kind: 'approval',
         outcome: 'denied',
         ticketId,
@@ -158,11 +159,12 @@ export class ApprovalFlow {
     const retargeted = this.retargeted(ticket);
     if (retargeted) {
       try {
-        store.reject(ticketId, 'kubemate', retargeted);
-      } catch {
+        await store.reject(ticketId, 'kubemate', retargeted);
+      } catch (e) {
         // already out of pending: it will not run either way
+        if (!(e instanceof ApprovalError)) throw e;
       }
-      this.host.audit(approver, def.name, args, {
+      await this.host.audit(approver, def.name, args, {
         kind: 'approval',
         outcome: 'denied',
         ticketId,
@@ -171,10 +173,10 @@ export class ApprovalFlow {
       return fail(def.name, args, `ticket ${ticketId} will not run: ${retargeted}`, 'mismatch');
     }
     try {
-      ticket = store.approve(ticketId, { person: check.person, principalId: approver.id });
+      ticket = await store.approve(ticketId, { person: check.person, principalId: approver.id });
     } catch (e) {
       if (e instanceof ApprovalError) {
-        this.host.audit(approver, def.name, args, {
+        await this.host.audit(approver, def.name, args, {
           kind: 'approval',
           outcome: 'denied',
           ticketId,
@@ -184,7 +186,8 @@ export class ApprovalFlow {
       }
       throw e;
     }
-    this.host.audit(approver, def.name, args, { kind: 'approval', outcome: 'success', ticketId });
+    // On the record before anything runs: an approval the audit cannot take executes nothing.
+    await this.host.audit(approver, def.name, args, { kind: 'approval', outcome: 'success', ticketId });
     if (ticket.status !== 'approved') {
       return this.host.finisher(
         def.name,
@@ -205,14 +208,14 @@ export class ApprovalFlow {
       this.host.deps.policy.decide(ticket.requester, facts, args),
     );
     if (now.effect === 'deny') {
-      store.reject(ticketId, 'policy', `no longer allowed: ${now.reason}`);
+      await store.reject(ticketId, 'policy', `no longer allowed: ${now.reason}`);
       return fail(
         def.name,
         args,
         `ticket ${ticketId} was approved but the requester is no longer allowed: ${now.reason}`,
       );
     }
-    if (!store.claim(ticketId, ticket.argsHash)) {
+    if (!(await store.claim(ticketId, ticket.argsHash))) {
       return fail(
         def.name,
         args,
@@ -230,7 +233,7 @@ export class ApprovalFlow {
       undefined,
       ticketSummary(ticket),
     );
-    const done = store.complete(ticketId, { status: result.status, text: result.text });
+    const done = await store.complete(ticketId, { status: result.status, text: result.text });
     return { ...result, ticket: ticketSummary(done) };
   }
 
@@ -247,22 +250,31 @@ export class ApprovalFlow {
    * Rejects a pending ticket; its requester may withdraw it, an eligible approver may refuse it.
    * Like `approve`, it holds every check whoever calls it.
    */
-  reject(ticketId: string, by: Principal, note?: string): InvokeResult {
+  async reject(ticketId: string, by: Principal, note?: string): Promise<InvokeResult> {
     const started = performance.now();
     return (
-      this.gate('approvals_reject', { ticket: ticketId, ...(note ? { reason: note } : {}) }, by, started) ??
-      this.rejectTicket(ticketId, by, note, started)
+      (await this.gate(
+        'approvals_reject',
+        { ticket: ticketId, ...(note ? { reason: note } : {}) },
+        by,
+        started,
+      )) ?? this.rejectTicket(ticketId, by, note, started)
     );
   }
 
   /** `reject` once the approvals tool itself has been decided (by `invoke` or by `gate`). */
-  rejectTicket(ticketId: string, by: Principal, note: string | undefined, started: number): InvokeResult {
+  async rejectTicket(
+    ticketId: string,
+    by: Principal,
+    note: string | undefined,
+    started: number,
+  ): Promise<InvokeResult> {
     const store = this.host.deps.approvals;
     const finish = this.host.finisher('approvals_reject', by, { ticket: ticketId }, started, true);
     if (!store)
       return finish({ status: 'denied', errorCode: 'forbidden', text: 'no approval store is configured' });
     try {
-      const ticket = store.get(ticketId);
+      const ticket = await store.get(ticketId);
       const person = this.host.deps.policy.personOf(by);
       if (person !== ticket.requesterPerson) {
         const def = this.host.deps.registry.find(ticket.tool);
@@ -287,8 +299,8 @@ export class ApprovalFlow {
             text: `cannot reject ${ticketId}: ${check.reason}`,
           });
       }
-      const done = store.reject(ticketId, person, note);
-      this.host.audit(by, ticket.tool, ticket.args, {
+      const done = await store.reject(ticketId, person, note);
+      await this.host.audit(by, ticket.tool, ticket.args, {
         kind: 'approval',
         outcome: 'denied',
         ticketId,

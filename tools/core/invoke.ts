@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ApprovalError, type ApprovalStore, type Ticket } from '../../policies/approvals.js';
+import { ApprovalError, type Approvals, type Ticket } from '../../policies/approvals.js';
 import type { AuditRecord, Decision, PolicyEngine, Principal } from '../../policies/types.js';
 import { type Backends, bindBackends } from '../clients/backends.js';
 import { ApprovalFlow, ticketSummary } from './approval-flow.js';
@@ -35,6 +35,9 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 const MAX_ISSUES = 10;
+
+/** The error code of a call refused, or a result withheld, because the audit log could not record it. */
+export const AUDIT_UNAVAILABLE = 'audit_unavailable';
 
 /** Turns zod issues into one line a person or model can act on; bounded, however many there are. */
 export function describeIssues(error: z.ZodError): string {
@@ -122,7 +125,7 @@ export class ToolPipeline {
     return this.deps.policy;
   }
 
-  get approvals(): ApprovalStore | undefined {
+  get approvals(): Approvals | undefined {
     return this.deps.approvals;
   }
 
@@ -148,15 +151,15 @@ export class ToolPipeline {
     };
     return {
       approvals: {
-        list: (f) =>
-          store
-            .list({
+        list: async (f) =>
+          (
+            await store.list({
               ...(f.status ? { status: f.status } : {}),
               ...(f.mine ? { requesterPerson: person } : {}),
             })
-            .filter(visible),
-        get: (id) => {
-          const t = store.get(id);
+          ).filter(visible),
+        get: async (id) => {
+          const t = await store.get(id);
           if (!visible(t))
             throw new ApprovalError('not_found', `no approval ticket '${id}' that you may see`);
           return t;
@@ -229,14 +232,15 @@ export class ToolPipeline {
     }
   }
 
-  private audit(
+  /** Writes one audit record; resolves once the sink has it (committed, for PostgreSQL). */
+  private async audit(
     principal: Principal,
     tool: string,
     args: unknown,
     extra: Partial<AuditRecord>,
     validated = true,
-  ) {
-    this.deps.audit.record({
+  ): Promise<void> {
+    await this.deps.audit.record({
       at: new Date().toISOString(),
       kind: 'decision',
       principal,
@@ -254,7 +258,7 @@ export class ToolPipeline {
   private finisher(name: string, principal: Principal, args: unknown, started: number, validated = false) {
     let done = false;
     let recorded = { args, validated };
-    const finish = (partial: ResultParts): InvokeResult => {
+    const finish = async (partial: ResultParts): Promise<InvokeResult> => {
       if (done) throw new Error(`internal: the call to ${name} was finished twice`);
       done = true;
       const durationMs = performance.now() - started;
@@ -281,22 +285,28 @@ export class ToolPipeline {
         },
         'tool call',
       );
-      this.audit(
-        principal,
-        name,
-        recorded.args,
-        {
-          kind: 'result',
-          ...(result.decision ? { decision: result.decision } : {}),
-          outcome: result.status,
-          durationMs,
-          ...(result.ticket ? { ticketId: result.ticket.id } : {}),
-          ...(result.isError ? { error: result.text.slice(0, 500) } : {}),
-          // The audit notes that pictures went out, never their bytes.
-          ...(result.images?.length ? { images: result.images.length } : {}),
-        },
-        recorded.validated,
-      );
+      try {
+        await this.audit(
+          principal,
+          name,
+          recorded.args,
+          {
+            kind: 'result',
+            ...(result.decision ? { decision: result.decision } : {}),
+            outcome: result.status,
+            durationMs,
+            ...(result.ticket ? { ticketId: result.ticket.id } : {}),
+            ...(result.isError ? { error: result.text.slice(0, 500) } : {}),
+            // The audit notes that pictures went out, never their bytes.
+            ...(result.images?.length ? { images: result.images.length } : {}),
+          },
+          recorded.validated,
+        );
+      } catch (e) {
+        // A call refused because its decision could not be recorded already says why.
+        if (result.errorCode === AUDIT_UNAVAILABLE) return result;
+        return this.unrecorded(name, principal, result, e);
+      }
       return result;
     };
     return Object.assign(finish, {
@@ -306,6 +316,68 @@ export class ToolPipeline {
         recorded = { args: parsed, validated: true };
       },
     });
+  }
+
+  /**
+   * A result whose audit record could not be written leaves no further: its output is withheld, the
+   * caller is told what that means, and Kubemate's log keeps what happened.
+   */
+  private unrecorded(name: string, principal: Principal, result: InvokeResult, e: unknown): InvokeResult {
+    const why = this.deps.redact((e as Error)?.message ?? String(e));
+    this.deps.logger.error(
+      {
+        tool: name,
+        principal: principal.id,
+        status: result.status,
+        ...(result.ticket ? { ticket: result.ticket.id } : {}),
+        error: why,
+      },
+      'audit: a result record could not be written; the result was withheld',
+    );
+    const def = this.deps.registry.find(name);
+    const change =
+      def && !def.annotations.readOnlyHint
+        ? ' The call itself ran: a change it made may have taken effect, so check before trying again.'
+        : '';
+    return {
+      tool: result.tool,
+      status: 'error',
+      isError: true,
+      errorCode: AUDIT_UNAVAILABLE,
+      text: `${name} finished (${result.status}), but the audit log could not record its result (${why}), so the result is withheld.${change} Kubemate's log has the details.`,
+      ...(result.decision ? { decision: result.decision } : {}),
+      ...(result.ticket ? { ticket: result.ticket } : {}),
+      durationMs: result.durationMs,
+    };
+  }
+
+  /**
+   * The decision on a call is on the record before the call runs; when it cannot be written the call
+   * is refused (fails closed).
+   */
+  private async recordDecisionFirst(
+    principal: Principal,
+    name: string,
+    args: unknown,
+    decision: Decision,
+    finish: (p: ResultParts) => Promise<InvokeResult>,
+  ): Promise<InvokeResult | undefined> {
+    try {
+      await this.audit(principal, name, args, { decision });
+      return undefined;
+    } catch (e) {
+      const why = this.deps.redact((e as Error)?.message ?? String(e));
+      this.deps.logger.error(
+        { tool: name, principal: principal.id, error: why },
+        'audit: a decision could not be recorded; the call was refused',
+      );
+      return finish({
+        status: 'error',
+        decision,
+        errorCode: AUDIT_UNAVAILABLE,
+        text: `the audit log could not record the decision on ${name} (${why}); nothing was executed. Kubemate runs no call it cannot audit: try again once its state database is reachable.`,
+      });
+    }
   }
 
   /**
@@ -356,7 +428,7 @@ export class ToolPipeline {
     shownName: string,
     rawArgs: unknown,
     principal: Principal,
-    finish: ((p: ResultParts) => InvokeResult) & { validated(args: Record<string, unknown>): void },
+    finish: ((p: ResultParts) => Promise<InvokeResult>) & { validated(args: Record<string, unknown>): void },
     options: { signal?: AbortSignal; origin?: string; onProgress?: (p: ProgressUpdate) => void },
   ): Promise<InvokeResult> {
     if (name.length > MAX_TOOL_NAME || hasControlCharacters(name)) {
@@ -400,7 +472,8 @@ export class ToolPipeline {
       principal,
       this.deps.policy.decide(principal, ToolRegistry.facts(def), args),
     );
-    this.audit(principal, name, args, { decision });
+    const unaudited = await this.recordDecisionFirst(principal, name, args, decision, finish);
+    if (unaudited) return unaudited;
     if (decision.effect === 'deny') {
       return finish({
         status: 'denied',
@@ -420,7 +493,7 @@ export class ToolPipeline {
         });
       }
       const defaultCluster = this.unnamedCluster(def, args);
-      const ticket = store.request({
+      const ticket = await store.request({
         tool: name,
         args,
         requester: principal,
@@ -510,7 +583,7 @@ export class ToolPipeline {
     args: Record<string, unknown>,
     principal: Principal,
     decision: Decision,
-    finish: (p: ResultParts) => InvokeResult,
+    finish: (p: ResultParts) => Promise<InvokeResult>,
     callerSignal?: AbortSignal,
     ticket?: InvokeResult['ticket'],
     onProgress?: (p: ProgressUpdate) => void,
@@ -627,8 +700,8 @@ export class ToolPipeline {
     args: Record<string, unknown>,
     decision: Decision,
     outcome: 'success' | 'error' | 'denied',
-  ): void {
-    this.audit(principal, tool, args, { decision, outcome }, false);
+  ): Promise<void> {
+    return this.audit(principal, tool, args, { decision, outcome }, false);
   }
 
   /**
@@ -641,8 +714,8 @@ export class ToolPipeline {
     args: Record<string, unknown>,
     reason: string,
     rule: string,
-  ): void {
-    this.audit(
+  ): Promise<void> {
+    return this.audit(
       principal,
       tool,
       args,
@@ -663,7 +736,7 @@ export class ToolPipeline {
   }
 
   /** Rejects a pending ticket; its requester may withdraw it, an eligible approver may refuse it. */
-  reject(ticketId: string, by: Principal, note?: string): InvokeResult {
+  reject(ticketId: string, by: Principal, note?: string): Promise<InvokeResult> {
     return this.flow.reject(ticketId, by, note);
   }
 }

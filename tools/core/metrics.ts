@@ -147,8 +147,15 @@ export class ServiceMetrics {
     const counter = this.auditRecords;
     const record = sink.record.bind(sink);
     sink.record = (entry) => {
-      record(entry);
-      counter.inc({ kind: entry.kind });
+      const written = record(entry);
+      if (!(written instanceof Promise)) {
+        counter.inc({ kind: entry.kind });
+        return written;
+      }
+      return written.then((v) => {
+        counter.inc({ kind: entry.kind });
+        return v;
+      });
     };
     return sink;
   }

@@ -1,6 +1,6 @@
 // The pipeline's public shapes: what a call returns and what the pipeline is built from. Kept apart
 // from invoke.ts so that the approval flow can use them without importing the pipeline itself.
-import type { ApprovalStore, Ticket } from '../../policies/approvals.js';
+import type { Approvals, Ticket } from '../../policies/approvals.js';
 import type { AuditSink, Decision, PolicyEngine } from '../../policies/types.js';
 import type { Backends } from '../clients/backends.js';
 import type { Logger } from './logger.js';
@@ -35,7 +35,7 @@ export interface PipelineDeps {
   /** Upper bound for one handler run; a slow backend becomes a clear timeout error. */
   timeoutMs: number;
   /** Where approval tickets live; without it, calls that need approval are refused. */
-  approvals?: ApprovalStore;
+  approvals?: Approvals;
 }
 
 /** A result before the pipeline adds the tool name, duration and error flag. */

@@ -7,12 +7,12 @@ export type ResultStatus = 'success' | 'error' | 'no_data' | 'approval_required'
 
 /** Approval tickets as the calling principal sees them; provided by the pipeline itself. */
 export interface ApprovalsAccess {
-  list(filter: { status?: TicketStatus; mine?: boolean }): Ticket[];
-  get(id: string): Ticket;
+  list(filter: { status?: TicketStatus; mine?: boolean }): Promise<Ticket[]>;
+  get(id: string): Promise<Ticket>;
   approve(
     id: string,
   ): Promise<{ status: ResultStatus; text: string; ticket?: { id: string; status: string } }>;
-  reject(id: string, note?: string): { status: ResultStatus; text: string };
+  reject(id: string, note?: string): Promise<{ status: ResultStatus; text: string }>;
 }
 
 export interface ToolContext {

@@ -94,7 +94,10 @@ describe.each(BACKENDS)('alert store on %s', (kind: BackendKind) => {
     expect((await s.queue.next())!.groupKey).toBe('c1');
     expect((await s.queue.next())!.groupKey).toBe('c2');
     expect(await s.queue.counts()).toEqual({ queued: 2, running: 2 });
-    expect(await s.queue.requeueRunning()).toBe(2);
+    // Another replica's live triage (started after the bound) is left alone; a stale one is requeued.
+    expect(await s.queue.requeueRunning(Date.now() - 60_000)).toBe(0);
+    expect(await s.queue.counts()).toEqual({ queued: 2, running: 2 });
+    expect(await s.queue.requeueRunning(Date.now() + 1)).toBe(2);
     const order: string[] = [];
     for (let i = 0; i < 4; i++) order.push((await s.queue.next())!.groupKey);
     expect(order).toEqual(['c1', 'c2', 'w1', 'i1']);

@@ -165,3 +165,35 @@ describe.each(BACKENDS)('approvals store on %s', (kind: BackendKind) => {
     );
   });
 });
+
+describe('approvals store on postgres, expiry under the lock', () => {
+  it('approve and claim refuse a ticket whose time ran out after the sweep before their transaction', async () => {
+    const T0 = Date.parse('2026-12-07T10:00:00Z');
+    const expiry = T0 + TTL;
+    // The sweep that runs before each transaction reads the clock twice; then the locked step reads it.
+    let script: number[] = [];
+    let base = T0;
+    const now = () => script.shift() ?? base;
+    const store = await openStore(await freshPlace('postgres'), { now });
+    const sweptJustBefore = () => {
+      script = [expiry - 1, expiry - 1];
+      base = expiry + 1;
+    };
+
+    const first = await request(store);
+    sweptJustBefore();
+    expect(await code(() => store.approve(first.id, { person: 'bob', principalId: 'slack:UBOB' }))).toBe(
+      'expired',
+    );
+
+    base = T0;
+    const second = await request(store, { args: { namespace: 'payments', name: 'api', replicas: 5 } });
+    const approved = await store.approve(second.id, { person: 'bob', principalId: 'slack:UBOB' });
+    expect(approved.status).toBe('approved');
+    sweptJustBefore();
+    expect(await store.claim(second.id, approved.argsHash)).toBe(false);
+    base = expiry + 1;
+    expect((await store.get(second.id)).status).toBe('expired');
+    expect((await store.get(first.id)).status).toBe('expired');
+  });
+});

@@ -94,3 +94,23 @@ describe('audit log on postgres, in the database itself', () => {
     expect(report.problems.map((p) => p.seq)).toContain(2);
   });
 });
+
+describe('audit group commit on postgres', () => {
+  it('a record the database refuses fails alone: the others in its group commit and the chain verifies', async () => {
+    const place = await freshPlace('postgres');
+    const log = await PgAuditLog.open(pgState(place.where), { hmacKey: KEY });
+    // Queued in one turn, so they go in one group; PostgreSQL refuses a NUL byte in a text column.
+    const bad: AuditRecord = { ...rec(1, 'bad'), tool: 'pods\u0000list' };
+    const settled = await Promise.allSettled([
+      log.record(rec(0, 'a')),
+      log.record(bad),
+      log.record(rec(2, 'b')),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toMatch(/0x00|null character/i);
+    const seqs = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    expect(seqs.sort()).toEqual([1, 2]);
+    const report = (await log.verify()) as { ok: boolean; count: number };
+    expect(report).toMatchObject({ ok: true, count: 2 });
+  });
+});
