@@ -110,7 +110,7 @@ export class AlertService {
           void this.requeueStale()
             .then(() => this.pump())
             .catch((e) => this.o.logger.warn({ error: (e as Error).message }, 'alert triage requeue failed')),
-        Math.min(every, 60_000),
+        Math.max(1000, Math.min(every, 60_000)),
       );
       this.requeueTimer.unref();
     }

@@ -33,7 +33,7 @@ function recordingChat() {
   return { chat, posts };
 }
 
-async function replica(place: Place) {
+async function replica(place: Place, sharedRequeueAfterMs?: number) {
   const store = track(
     openAlertStore(place.kind === 'postgres' ? pgState(place.where) : undefined, place.where),
   );
@@ -55,8 +55,9 @@ async function replica(place: Place) {
     chats: { slack: chat },
     logger: silentLogger,
     editDelayMs: 5,
+    ...(sharedRequeueAfterMs !== undefined ? { sharedRequeueAfterMs } : {}),
   });
-  return { service, posts };
+  return { service, posts, store };
 }
 
 afterEach(closeAll);
@@ -88,5 +89,19 @@ describe.each(BACKENDS)('alert threads with two replicas on %s', (kind: BackendK
     const storm = all.filter((p) => p.channel === 'CSTORM' && !p.threadOf);
     expect(storm.filter((p) => p.key.startsWith('st_'))).toHaveLength(1);
     expect(storm.filter((p) => p.key.startsWith('al_'))).toHaveLength(3);
+  });
+
+  it('a replica starting on a shared triage queue leaves the triage another replica is running alone', async () => {
+    const place = await freshPlace(kind, 'alerts.db');
+    const a = await replica(place);
+    // Replica A took a group's triage and is running it.
+    expect(await a.store.queue.enqueue('{}:{alertname="Busy"}', 1, 100)).toBe(true);
+    expect((await a.store.queue.next())?.groupKey).toBe('{}:{alertname="Busy"}');
+    // Replica B starts (sharing the queue): the running triage is not queued again for it to repeat.
+    const b = await replica(place, 60_000);
+    await b.service.start();
+    await b.service.stop();
+    expect(await b.store.queue.counts()).toEqual({ running: 1 });
+    expect((await b.store.queue.get('{}:{alertname="Busy"}'))?.state).toBe('running');
   });
 });
