@@ -23,7 +23,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { checkReferencedFiles } from './config-files.js';
 import { replaceToolsTable, TOOLS_BEGIN, TOOLS_END, toolsMarkdown } from './docs.js';
 import { buildScheduler } from './inspection-serve.js';
-import { mayStartUnder, schedulerLeader } from './leases.js';
+import { mayStartUnder, schedulerLeader, WECOM_ROBOT_LEASE, whileHolding } from './leases.js';
 import { modelChecks } from './model-check.js';
 import { migratePostgres, openPgState } from './state.js';
 import { auditKey, localPrincipal, openApp, openAuditLog } from './wiring.js';
@@ -173,13 +173,21 @@ program
           : 'feishu bot started (long connection, outbound only)',
       );
     }
-    if (bots.wecom) {
-      await bots.wecom.start();
+    let wecomRobot: ReturnType<typeof whileHolding> | undefined;
+    if (bots.wecom?.mode === 'long-connection') {
+      // WeCom keeps one connection per robot, and replies go back over it: one replica holds it.
+      wecomRobot = whileHolding(a, WECOM_ROBOT_LEASE, 'the WeCom robot connection runs', bots.wecom, (e) => {
+        // Shut down as on SIGTERM (the handler below), with a failing exit code.
+        process.stderr.write(`kubemate serve: ${e.message}\n`);
+        process.exitCode = 1;
+        process.kill(process.pid, 'SIGTERM');
+      });
       a.logger.info(
-        bots.wecom.mode === 'long-connection'
-          ? 'wecom bot started (intelligent robot, long connection, outbound only)'
-          : 'wecom bot started (callback at /wecom/callback)',
+        'wecom bot started (intelligent robot, long connection, outbound only; connected on the replica holding the wecom-robot lease)',
       );
+    } else if (bots.wecom) {
+      await bots.wecom.start();
+      a.logger.info('wecom bot started (callback at /wecom/callback)');
     }
     if (bots.dingtalk) {
       await bots.dingtalk.start();
@@ -198,13 +206,14 @@ program
       await alerts?.close();
       await bots.slack?.stop();
       await bots.feishu?.stop();
-      await bots.wecom?.stop();
+      if (wecomRobot) await wecomRobot.stop();
+      else await bots.wecom?.stop();
       await bots.dingtalk?.stop();
       await server.close();
       await a
         .close()
         .catch((e) => a.logger.warn({ error: (e as Error).message }, 'closing the state stores failed'));
-      process.exit(0);
+      process.exit(); // 0, or the code a fatal error set
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -92,11 +92,11 @@ export class Outbox {
     const now = Date.now();
     let wake = now + this.options.pollMs;
     try {
-      const { rows, wakeAt } = await this.store.claim(
-        this.owner,
-        this.options.claimMs,
-        this.options.perChannelIntervalMs,
-      );
+      // A sender that cannot send now claims nothing: the messages stay for the one that can.
+      const { rows, wakeAt } =
+        this.transport.ready?.() === false
+          ? { rows: [], wakeAt: undefined }
+          : await this.store.claim(this.owner, this.options.claimMs, this.options.perChannelIntervalMs);
       if (wakeAt !== undefined) wake = Math.min(wake, wakeAt);
       for (const row of rows) {
         this.busy.add(row.channel);

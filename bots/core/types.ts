@@ -144,6 +144,12 @@ export interface ChatTransport {
   update(channel: string, messageId: string, message: OutMessage): Promise<void>;
   /** Shares a file in the place (Slack: files.uploadV2 into the thread). */
   upload(place: Place, file: ChatFile): Promise<void>;
+  /**
+   * Whether this process can send now. A transport bound to one connection (the WeCom intelligent
+   * robot answers over its WebSocket) is not ready while another process holds that connection: its
+   * outbox then claims nothing and leaves the shared store to the sender that can. Absent: always.
+   */
+  ready?(): boolean;
 }
 
 /** What a channel allows and where its questions point by default. */

@@ -50,6 +50,7 @@ export function createWecomAibot(o: WecomAibotOptions): WecomAibotBot {
       connection
         ? connection.request(cmd, reqId, body)
         : Promise.reject(new Error('WeCom long connection not started')),
+    ready: () => connection?.state === 'subscribed',
   });
   // One setting for every chat: the robot is added to groups by people, not configured per group.
   const chat = assembleChat(
@@ -106,7 +107,9 @@ export function createWecomAibot(o: WecomAibotOptions): WecomAibotBot {
     onCallback,
     async start() {
       chat.start();
-      connection ??= newConnection();
+      // A connection stopped (or taken over) before does not come back: a new one subscribes again.
+      if (!connection || connection.state === 'stopped' || connection.state === 'taken-over')
+        connection = newConnection();
       try {
         await connection.start();
       } catch (e) {

@@ -17,6 +17,8 @@ const RATE_CODES = new Set([45009, 45033, 45047]);
 
 export interface FrameSender {
   request(cmd: string, reqId: string, body?: unknown): Promise<WsFrame>;
+  /** Whether the connection is up and subscribed (replies can only go over it). */
+  ready?(): boolean;
 }
 
 interface Callback {
@@ -62,6 +64,10 @@ export class WecomBotTransport implements ChatTransport {
     private readonly socket: FrameSender,
     private readonly now: () => number = Date.now,
   ) {}
+
+  ready(): boolean {
+    return this.socket.ready?.() ?? true;
+  }
 
   /** A message callback: replies in its thread go on its req_id while WeCom allows (a repeat keeps the first). */
   noteMessage(msgid: string, reqId: string): void {

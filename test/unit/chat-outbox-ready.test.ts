@@ -1,0 +1,49 @@
+// A sender whose transport cannot send now (the WeCom robot before its connection is subscribed, or on
+// a replica that does not hold the connection) claims nothing: its messages wait in the store, their
+// attempts untouched, and go out once the transport is ready.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Outbox } from '../../bots/core/outbox.js';
+import { sqliteChatStore } from '../../bots/core/store.js';
+import type { ChatTransport } from '../../bots/core/types.js';
+import { silentLogger } from '../../tools/core/logger.js';
+
+describe('the outbox with a transport that is not ready', () => {
+  it('sends nothing until the transport is ready, then everything once, in order', async () => {
+    const store = sqliteChatStore(join(mkdtempSync(join(tmpdir(), 'kubemate-outbox-ready-')), 'chat.db'));
+    let ready = false;
+    const sent: string[] = [];
+    const transport: ChatTransport = {
+      platform: 'test',
+      ready: () => ready,
+      async post(_place, message) {
+        if (!ready) throw new Error('not connected');
+        sent.push(message.text);
+        return { messageId: `m${sent.length}` };
+      },
+      async update() {},
+      async upload() {},
+    };
+    for (const text of ['one', 'two', 'three'])
+      await store.enqueue({ op: 'post', place: { channel: 'C1' }, message: { text }, key: `k_${text}` });
+    const outbox = new Outbox(store, transport, silentLogger, {
+      perChannelIntervalMs: 0,
+      pollMs: 20,
+      maxAttempts: 2,
+      backoffBaseMs: 10,
+      backoffMaxMs: 20,
+    });
+    outbox.start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sent).toEqual([]);
+    // Nothing was tried (two attempts would have dropped a message), nothing was given up.
+    expect(await store.pendingCount()).toBe(3);
+    ready = true;
+    await outbox.drained();
+    outbox.stop();
+    expect(sent).toEqual(['one', 'two', 'three']);
+    store.close();
+  });
+});
