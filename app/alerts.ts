@@ -26,12 +26,20 @@ export function alertChat(platform: AlertPlatform, core: ChatCore): AlertChat {
   };
 }
 
-/** Alert triage on the app's pipeline, posting through the running chat bots; undefined when off. */
 /**
- * Longer than any triage runs (its enrichment reads and one agent run, each call bounded by the
- * pipeline's timeout): a triage still running after this on PostgreSQL lost its replica.
+ * Longer than a triage can run with this configuration: its enrichment reads (a few dozen tool calls
+ * at most) and one agent run of `agent.maxSteps` model calls and tool calls, each bounded by its
+ * timeout, plus a margin; at least 15 minutes. A triage still running after this on PostgreSQL lost
+ * its replica, and another takes it back.
  */
-const TRIAGE_TAKEN_BACK_AFTER_MS = 15 * 60_000;
+export function triageTakenBackAfterMs(config: App['config']): number {
+  const tool = config.output.timeoutSeconds * 1000;
+  const model = config.llm.timeoutSeconds * 1000;
+  const bound = 30 * tool + config.agent.maxSteps * (model + tool) + 5 * 60_000;
+  return Math.max(15 * 60_000, bound);
+}
+
+/** Alert triage on the app's pipeline, posting through the running chat bots; undefined when off. */
 
 export function buildAlerts(
   app: App,
@@ -73,7 +81,7 @@ export function buildAlerts(
     chats,
     logger: app.logger.child({ component: 'alerts' }),
     // Replicas share the queue: a triage is taken back only from a replica that stopped mid-run.
-    ...(app.pgState ? { sharedRequeueAfterMs: TRIAGE_TAKEN_BACK_AFTER_MS } : {}),
+    ...(app.pgState ? { sharedRequeueAfterMs: triageTakenBackAfterMs(app.config) } : {}),
   });
   app.metrics.service.watchDepth('triage', async () => (await store.queue.counts()).queued ?? 0);
   // The thread buttons, pressed on the platform that posted them (each core checks who pressed,

@@ -114,6 +114,7 @@ function buildWecom(app: App): WecomBot | WecomAibotBot {
       allowWrites: c.allowWrites,
       outbox: { perChannelIntervalMs: c.perUserIntervalSeconds * 1000 },
       dataDir: app.config.dataDir,
+      ...(app.pgState ? { pgState: app.pgState } : {}),
       pipeline: app.pipeline,
       ...chatAgentFor(app),
       audit: app.audit,

@@ -377,6 +377,9 @@ function describeGiven(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/** Keys whose values are secrets (tokens, keys, passwords) or may hold one (state.url). */
+const SECRET_KEY = /(secret|token|password|key)$/i;
+
 /** One line per problem: the key, what was given (and where from), and the expected form. */
 export function formatConfigIssues(
   error: z.ZodError,
@@ -393,9 +396,15 @@ export function formatConfigIssues(
     const key = issue.path.join('.') || '(top level)';
     const from = sources.get(key) ? ` (from ${sources.get(key)})` : '';
     const given = lookup(input, issue.path);
-    // A database URL may carry a password, wherever it was put: never echo it.
-    const shown = redactUrlsDeep(given);
-    return `${key}: ${issue.message}; given ${describeGiven(shown)}${from}`;
+    // A secret is never echoed, only its length; a database URL may carry a password wherever it
+    // was put, so URLs are redacted too.
+    const shown =
+      SECRET_KEY.test(String(issue.path.at(-1) ?? '')) || key === 'state.url'
+        ? typeof given === 'string'
+          ? `(hidden, ${given.length} characters)`
+          : '(hidden)'
+        : redactUrlsDeep(given);
+    return `${key}: ${issue.message}; given ${typeof shown === 'string' && shown.startsWith('(hidden') ? shown : describeGiven(shown)}${from}`;
   });
   return `invalid configuration in ${origin}:\n${lines.map((l) => `  - ${l}`).join('\n')}`;
 }

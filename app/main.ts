@@ -200,7 +200,7 @@ program
     }
     const stop = async () => {
       await scheduler?.stop();
-      a.canaryRunner.stop();
+      await a.canaryRunner.stop();
       // Given up at once, so another replica need not wait for the lease to run out.
       await leader.stop();
       await alerts?.close();
@@ -242,11 +242,13 @@ tools
         description: t.description,
       }));
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      await a.close();
       return;
     }
     for (const t of visible) {
       process.stdout.write(`${t.name.padEnd(24)} ${t.permission.verb.padEnd(6)} ${t.title}\n`);
     }
+    await a.close();
   });
 tools
   .command('call <name>')
@@ -282,6 +284,8 @@ tools
       }
     }
     process.exitCode = result.isError ? (result.status === 'invalid' ? 2 : 1) : 0;
+    // The stores close (a PostgreSQL pool would otherwise keep the process alive for its idle time).
+    await a.close();
   });
 
 /** Writes a tool's images into `dir` (created if missing) under names that never overwrite a file. */

@@ -282,6 +282,8 @@ function buildAppOn(
     store: canaryPlans,
     pipeline,
     ...(approvals ? { tickets: approvals } : {}),
+    onError: (e) =>
+      canaryLog.error({ error: e.message }, 'canary plans: a pass failed; trying again at the next interval'),
     notifier: {
       async notify(plan, text) {
         canaryLog.info({ plan: plan.id, state: plan.state }, text);
@@ -322,7 +324,7 @@ function buildAppOn(
     canaryRunner,
     canaryNotifiers,
     async close() {
-      canaryRunner.stop();
+      await canaryRunner.stop();
       canaryPlans.close();
       agentHandle?.close();
       approvals?.close();

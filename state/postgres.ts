@@ -16,6 +16,13 @@ export interface PgStateOptions {
   maxConnections?: number;
   /** Names this replica in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * The server ends a session left idle inside a transaction this long (default 60 s): a replica that
+   * died or was cut off while holding a lock (the audit chain's, a row's) frees it for the others.
+   */
+  idleInTransactionMs?: number;
+  /** A wait for a lock longer than this fails the statement (default 30 s) instead of hanging the call. */
+  lockTimeoutMs?: number;
 }
 
 export class PgState {
@@ -27,10 +34,24 @@ export class PgState {
     options: PgStateOptions = {},
   ) {
     this.observer = options.observer ?? NO_OBSERVER;
+    const settings = [
+      `-c idle_in_transaction_session_timeout=${Math.round(options.idleInTransactionMs ?? 60_000)}`,
+      `-c lock_timeout=${Math.round(options.lockTimeoutMs ?? 30_000)}`,
+    ].join(' ');
+    // Options given in the URL (?options=…) are kept, ours after them; pg would let the URL's replace ours.
+    const parsed = new URL(url);
+    const given = parsed.searchParams.get('options');
+    if (given !== null) parsed.searchParams.delete('options');
     this.pool = new pg.Pool({
-      connectionString: url,
+      connectionString: given === null ? url : parsed.toString(),
       max: options.maxConnections ?? 10,
       application_name: options.applicationName ?? 'kubemate',
+      // A server that cannot be reached fails the operation (and the call waiting for it) in 10 s.
+      connectionTimeoutMillis: 10_000,
+      // A connection to a server that went away unannounced is noticed rather than waited on for hours.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      options: [given, settings].filter(Boolean).join(' '),
     });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);

@@ -28,7 +28,7 @@ export function parseStateUrl(raw: string): StateLocation | { error: string } {
       return { error: `'${redactUrl(raw)}' names no database (…/<database>); ${FORMS}` };
     return { kind: 'postgres', url: text };
   }
-  return { error: `'${redactUrl(raw)}' is not a state URL; ${FORMS}` };
+  return { error: `${shownOrHidden(raw)} is not a state URL; ${FORMS}` };
 }
 
 /**
@@ -38,6 +38,15 @@ export function parseStateUrl(raw: string): StateLocation | { error: string } {
  */
 export function redactUrl(raw: string): string {
   return raw.replace(/(\/\/[^:/@]*:).*@/s, '$1***@').replace(/([?&;]password=)[^&;#]*/gi, '$1***');
+}
+
+/**
+ * A value that is not a URL we can redact (a libpq keyword string, a mistyped URL) may still carry a
+ * password: quoted when it plainly holds none, else hidden.
+ */
+function shownOrHidden(raw: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw.trim())) return `'${redactUrl(raw)}'`;
+  return /@|password|secret|:[^/]/i.test(raw) ? '(the value is hidden: it may hold a password)' : `'${raw}'`;
 }
 
 /** Every URL-like string in a value, redacted: for echoing what was given in an error message. */

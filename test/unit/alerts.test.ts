@@ -252,3 +252,19 @@ describe('the Silence button picks the Alertmanager of the alert cluster', () =>
     expect(several.said.join('\n')).toContain('names no configured cluster (cluster="north")');
   });
 });
+
+describe('taking a triage back from a replica that died', () => {
+  it('waits longer than the slowest triage the configuration allows, and at least 15 minutes', async () => {
+    const { triageTakenBackAfterMs } = await import('../../app/alerts.js');
+    const defaults = loadConfig({ env: {} });
+    const longest = (c: typeof defaults) =>
+      c.agent.maxSteps * (c.llm.timeoutSeconds + c.output.timeoutSeconds) * 1000;
+    expect(triageTakenBackAfterMs(defaults)).toBeGreaterThan(longest(defaults));
+    expect(triageTakenBackAfterMs(defaults)).toBeGreaterThanOrEqual(15 * 60_000);
+    const slow = loadConfig({
+      env: { KUBEMATE_LLM__TIMEOUT_SECONDS: '3600', KUBEMATE_AGENT__MAX_STEPS: '20' },
+    });
+    expect(slow.llm.timeoutSeconds).toBe(3600);
+    expect(triageTakenBackAfterMs(slow)).toBeGreaterThan(longest(slow));
+  });
+});

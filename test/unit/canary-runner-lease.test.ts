@@ -1,4 +1,4 @@
-// The canary runner starts a plan's step only while this replica holds the scheduler lease: when the
+// The canary runner's timer: it starts a plan's step only while this replica holds the scheduler lease: when the
 // lease goes elsewhere in the middle of a pass, the plans it took and did not start are given back at
 // once (not held until their hold runs out), and nothing is invoked for them.
 import { mkdtempSync } from 'node:fs';
@@ -78,5 +78,32 @@ describe('canary runner under the scheduler lease', () => {
     runner.stop();
     await runner.tick();
     expect((await store.take('other', 2001, 60_000)).map((p) => p.id)).toEqual(['cp_000000000003']);
+  });
+
+  it('reports a pass that fails (the store unreachable) and keeps running, never an unhandled rejection', async () => {
+    const store = openCanaryPlanStore(
+      undefined,
+      join(mkdtempSync(join(tmpdir(), 'canary-lease-')), 'canary.db'),
+    );
+    stores.push(store);
+    let takes = 0;
+    const failing = Object.create(store) as typeof store;
+    failing.take = async () => {
+      takes++;
+      throw new Error('connection terminated unexpectedly');
+    };
+    const errors: string[] = [];
+    const runner = new CanaryProgressRunner({
+      store: failing,
+      pipeline: { invoke: async () => ({ isError: true, text: '', content: [] }) as never },
+      pollMs: 10,
+      onError: (e) => errors.push(e.message),
+    });
+    runner.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await runner.stop();
+    expect(takes).toBeGreaterThanOrEqual(2);
+    expect(errors.length).toBe(takes);
+    expect(errors[0]).toBe('connection terminated unexpectedly');
   });
 });

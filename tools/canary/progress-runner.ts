@@ -47,6 +47,8 @@ export class CanaryProgressRunner {
       pollMs?: number;
       /** How long a taken plan is held if this runner stops mid-step (default 10 min, longer than a step). */
       holdMs?: number;
+      /** A pass that failed (the store unreachable, say): logged, and the next interval tries again. */
+      onError?: (e: Error) => void;
     },
   ) {}
 
@@ -64,13 +66,19 @@ export class CanaryProgressRunner {
 
   start(mayStart?: () => boolean): void {
     if (mayStart) this.mayStart = mayStart;
-    this.timer ??= setInterval(() => void this.tick(), this.deps.pollMs ?? 5000);
+    // A timer has no caller to reject to: a failed pass is reported, never an unhandled rejection.
+    this.timer ??= setInterval(
+      () => void this.tick().catch((e: Error) => this.deps.onError?.(e)),
+      this.deps.pollMs ?? 5000,
+    );
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops the timer; resolves when a pass under way has finished (before the store is closed). */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.running?.catch(() => undefined);
   }
 
   /** One pass over the due plans; passes never overlap. */
@@ -88,11 +96,17 @@ export class CanaryProgressRunner {
         try {
           await this.advance(plan);
         } catch (e) {
-          await this.record(plan, `error: ${(e as Error).message}; trying again at the next interval`);
-          plan.nextAt = this.now() + plan.intervalSeconds * 1000;
-          await store.save(plan);
+          try {
+            await this.record(plan, `error: ${(e as Error).message}; trying again at the next interval`);
+            plan.nextAt = this.now() + plan.intervalSeconds * 1000;
+            await store.save(plan);
+          } catch (again) {
+            // Not even the error could be kept: the plan stays as it was saved, and is tried again.
+            this.deps.onError?.(again as Error);
+          }
         } finally {
-          await store.release(plan.id, this.owner);
+          // A release that fails leaves the plan held until its hold runs out; the others go on.
+          await store.release(plan.id, this.owner).catch((e: Error) => this.deps.onError?.(e));
         }
       }
     })().finally(() => {

@@ -5,6 +5,7 @@ import { AuditLog } from '../../../policies/audit-log.js';
 import { PgAuditLog } from '../../../policies/audit-log-pg.js';
 import type { AuditRecord } from '../../../policies/types.js';
 import { SchemaError } from '../../../state/migrations.js';
+import { LOCKS, PgState } from '../../../state/postgres.js';
 import { stopStatePostgres } from '../../support/pg-state.js';
 import { BACKENDS, type BackendKind, closeAll, freshPlace, type Place, pgState, track } from './backends.js';
 
@@ -112,5 +113,46 @@ describe('audit group commit on postgres', () => {
     expect(seqs.sort()).toEqual([1, 2]);
     const report = (await log.verify()) as { ok: boolean; count: number };
     expect(report).toMatchObject({ ok: true, count: 2 });
+  });
+});
+
+describe('a replica that dies holding the audit lock on postgres', () => {
+  it('does not stall the others: the server ends its idle transaction and their appends go on', async () => {
+    const place = await freshPlace('postgres');
+    const survivor = new PgState(place.where, { idleInTransactionMs: 800 });
+    track({ close: () => survivor.close() });
+    const log = await PgAuditLog.open(survivor, { hmacKey: KEY });
+    expect(
+      (
+        await survivor.pool.query<{ v: string }>(
+          "SELECT current_setting('idle_in_transaction_session_timeout') AS v",
+        )
+      ).rows[0]!.v,
+    ).toBe('800ms');
+    expect(
+      (await survivor.pool.query<{ v: string }>("SELECT current_setting('lock_timeout') AS v")).rows[0]!.v,
+    ).toBe('30s');
+    // Settings given in the URL are kept beside these.
+    const withOptions = new PgState(
+      `${place.where}?options=${encodeURIComponent('-c statement_timeout=12345')}`,
+    );
+    track({ close: () => withOptions.close() });
+    const both = await withOptions.pool.query<{ s: string; l: string }>(
+      "SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l",
+    );
+    expect(both.rows[0]).toEqual({ s: '12345ms', l: '30s' });
+    // Another replica took the chain's lock inside a transaction, then went silent (its node died).
+    const dead = new PgState(place.where, { idleInTransactionMs: 800 });
+    track({ close: () => dead.close().catch(() => undefined) });
+    const held = await dead.pool.connect();
+    held.on('error', () => undefined); // the server ends this session: that is the point
+    await held.query('BEGIN');
+    await held.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.audit]);
+    const t0 = performance.now();
+    expect(await log.record(rec(0, 'survivor'))).toBe(1);
+    const waited = performance.now() - t0;
+    expect(waited).toBeGreaterThan(500); // it did wait for the lock
+    expect(waited).toBeLessThan(10_000); // and was not stalled for long
+    held.release(true);
   });
 });
