@@ -141,6 +141,8 @@ export class Leader {
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
+  /** The renewal under way, awaited by `stop()` so that it cannot take the lease back after the release. */
+  private ticking: Promise<boolean> | undefined;
   token = 0;
 
   constructor(
@@ -180,7 +182,9 @@ export class Leader {
     if (!this.stopped) return;
     this.stopped = false;
     const loop = async () => {
-      await this.tick();
+      this.ticking = this.tick();
+      await this.ticking;
+      this.ticking = undefined;
       if (!this.stopped) this.timer = setTimeout(loop, this.renewMs);
     };
     void loop();
@@ -190,6 +194,8 @@ export class Leader {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    // A renewal in flight would otherwise commit after the release below and hold the lease again.
+    await this.ticking?.catch(() => false);
     const had = this.holds();
     this.validUntil = 0;
     this.options.observer?.lease(this.options.name, false);

@@ -89,7 +89,7 @@ export function assembleChat(
     async stop() {
       core.stopSweep();
       await core.settled();
-      outbox.stop();
+      await outbox.stop();
       store.close();
       o.onStop?.();
     },

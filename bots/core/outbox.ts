@@ -41,6 +41,8 @@ export const DEFAULT_OUTBOX: OutboxOptions = {
 export class Outbox {
   private readonly owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
   private readonly busy = new Set<string>();
+  /** Deliveries under way, awaited by `stop()` so none is cut off between the post and its record. */
+  private readonly sending = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private pumping = false;
@@ -62,10 +64,15 @@ export class Outbox {
     this.kick();
   }
 
-  stop(): void {
+  /**
+   * Takes nothing more, and resolves when the deliveries under way are settled and recorded (their
+   * channels released for other senders), so the store can be closed after it.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    while (this.sending.size) await Promise.allSettled([...this.sending]);
   }
 
   /** Something was enqueued or finished: look again now. */
@@ -101,15 +108,17 @@ export class Outbox {
       for (const row of rows) {
         this.busy.add(row.channel);
         const began: { at?: number } = {};
-        void this.deliver(row, began)
+        const sending: Promise<void> = this.deliver(row, began)
           .then(() => this.store.release(row.channel, this.owner, began.at))
           .catch((e: Error) =>
             this.logger.warn({ channel: row.channel, error: e.message }, 'chat: outbox store failed'),
           )
           .finally(() => {
             this.busy.delete(row.channel);
+            this.sending.delete(sending);
             this.kick();
           });
+        this.sending.add(sending);
       }
       if (this.busy.size === 0 && this.idle.length > 0 && (await this.store.pendingCount()) === 0) {
         for (const resolve of this.idle.splice(0)) resolve();

@@ -42,8 +42,34 @@ describe('the outbox with a transport that is not ready', () => {
     expect(await store.pendingCount()).toBe(3);
     ready = true;
     await outbox.drained();
-    outbox.stop();
+    await outbox.stop();
     expect(sent).toEqual(['one', 'two', 'three']);
+    store.close();
+  });
+});
+
+describe('stopping the outbox', () => {
+  it('waits for a post under way and records it, so closing the store after it loses nothing', async () => {
+    const store = sqliteChatStore(join(mkdtempSync(join(tmpdir(), 'kubemate-outbox-stop-')), 'chat.db'));
+    let began = false;
+    const transport: ChatTransport = {
+      platform: 'test',
+      async post() {
+        began = true;
+        await new Promise((r) => setTimeout(r, 150));
+        return { messageId: 'M1' };
+      },
+      async update() {},
+      async upload() {},
+    };
+    await store.enqueue({ op: 'post', place: { channel: 'C1' }, message: { text: 'slow' }, key: 'k_slow' });
+    const outbox = new Outbox(store, transport, silentLogger, { perChannelIntervalMs: 0, pollMs: 10 });
+    outbox.start();
+    while (!began) await new Promise((r) => setTimeout(r, 5));
+    await outbox.stop();
+    // Recorded before stop resolved: the store can be closed now and the post is not sent again.
+    expect(await store.messageIdOf('k_slow')).toBe('M1');
+    expect(await store.pendingCount()).toBe(0);
     store.close();
   });
 });

@@ -41,7 +41,7 @@ describe('the outbox after a stop in the middle of a post', () => {
       const outbox = new Outbox(store, transport, silentLogger, options);
       outbox.start();
       await outbox.drained();
-      outbox.stop();
+      await outbox.stop();
       expect(slack.messages.filter((m) => m.channel === channel)).toHaveLength(1);
       expect(await store.messageIdOf(`k_${channel}`)).toBe(messageId);
     }
@@ -69,7 +69,7 @@ describe('the outbox after a stop in the middle of a post', () => {
     const outbox = new Outbox(store, transport, silentLogger, options);
     outbox.start();
     await outbox.drained();
-    outbox.stop();
+    await outbox.stop();
     expect(slack.messages.filter((m) => m.channel === 'C0LOST').map((m) => m.text)).toEqual(['lost?']);
     expect(slack.messages.filter((m) => m.channel === 'C0NOSCOPE').map((m) => m.text)).toEqual(['asked?']);
     const asked = slack.calls.filter((c) => c.method === 'conversations.history');

@@ -279,7 +279,7 @@ describe('chat store on a SQLite file from before versioned schemas', () => {
     const outbox = new Outbox(store, t, silentLogger, { perChannelIntervalMs: 0 });
     outbox.start();
     await outbox.drained();
-    outbox.stop();
+    await outbox.stop();
     expect(t.posts.map((p) => p.text)).toEqual(['pending', 'k3']);
     const check = openSqlite(place.where);
     const tables = (
