@@ -28,8 +28,11 @@ export interface PlanPost {
 
 /** Where a plan's summary goes: the app wires the chat bots' durable outboxes behind this. */
 export interface SummaryPoster {
-  /** `channel` as configured on the plan (`feishu:oc_…`); throws for a platform it cannot reach. */
-  post(channel: string, message: PlanPost): void;
+  /**
+   * `channel` as configured on the plan (`feishu:oc_…`); throws for a platform it cannot reach.
+   * Resolves once the post is queued in the bot's durable outbox (`idle()` waits for that).
+   */
+  post(channel: string, message: PlanPost): void | Promise<void>;
 }
 
 export interface SchedulerDeps {
@@ -85,12 +88,18 @@ export class InspectionScheduler {
     return out;
   }
 
-  /** Resolves when every run started so far has finished (tests, shutdown). */
+  /** Counted by `idle()` until settled. */
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  /** Resolves when every run started so far has finished and its posts are queued (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
-  start(intervalMs = 20_000): void {
+  start(intervalMs = 5_000): void {
     const tick = () => {
       // A tick still reading the store when the next is due is not overlapped.
       if (this.ticking) return;
@@ -183,7 +192,8 @@ export class InspectionScheduler {
     for (const channel of plan.channels) {
       try {
         if (!poster) throw new Error('no chat bot is configured');
-        poster.post(channel, message);
+        const queued = poster.post(channel, message);
+        if (queued) this.track(queued);
       } catch (e) {
         logger.error(
           { plan: plan.name, channel, error: (e as Error).message },

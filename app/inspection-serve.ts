@@ -46,6 +46,7 @@ export function chatPoster(bots: Partial<Record<ChatPlatform, { core: ChatCore }
         ),
       );
       bot.core.track(chain);
+      return chain;
     },
   };
 }

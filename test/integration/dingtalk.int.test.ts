@@ -194,7 +194,11 @@ describe('DingTalk Stream mode (the dingtalk-stream SDK) on the real cluster', (
     await settle(stream);
     expect(dt.texts.length).toBe(textsBefore);
     const added = stream.audit.records.slice(auditBefore);
-    expect(added.map((r) => r.decision?.effect === 'deny' && r.decision.reason)).toEqual(['wrong robot']);
+    // Both refusals are audited: the message for another robot, and the press on a forged card.
+    expect(added.map((r) => r.decision?.effect === 'deny' && r.decision.reason)).toEqual([
+      'wrong robot',
+      'approval press on a card that is not the one posted for its ticket',
+    ]);
     expect(added.every((r) => r.principal.id === 'dingtalk:unverified')).toBe(true);
   });
 });
