@@ -78,10 +78,16 @@ export function assembleChat(
     outbox,
     store,
     logger,
-    start() {
+    async start() {
       void store
         .prune(KEEP_DELIVERED_MS)
         .catch((e: Error) => logger.warn({ error: e.message }, 'chat: could not prune the outbox'));
+      // A SQLite data folder has one process at a time: claims left by one that was killed are
+      // stale, and would hold their channels for the claim time. Replicas sharing PostgreSQL wait.
+      if (!o.pgState) {
+        const released = await store.releaseClaims();
+        if (released) logger.info({ released }, 'chat: channels claimed by a stopped process released');
+      }
       outbox.start();
       core.startSweep(o.cardSweepMs ?? 30_000);
     },

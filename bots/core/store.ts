@@ -60,6 +60,11 @@ export interface ChatStore {
    */
   claim(owner: string, claimMs: number, intervalMs: number, now?: number): Promise<OutboxClaim>;
   /**
+   * Releases every channel claim of this platform (a process that was killed left them); only for
+   * a store no other sender uses at the time. Resolves with how many there were.
+   */
+  releaseClaims(): Promise<number>;
+  /**
    * Gives a channel's claim back (after its head was settled), with the time the post began if one
    * did: the channel's next post is paced from then (the claim only took a provisional time).
    */
@@ -197,6 +202,14 @@ class SqlChatStore implements ChatStore {
 
   async heads(): Promise<OutboxRow[]> {
     return (await this.all<Row>('heads', `${HEADS} ORDER BY o.next_at`, [this.platform])).map(toRow);
+  }
+
+  releaseClaims(): Promise<number> {
+    return this.run(
+      'release_claims',
+      'UPDATE chat_channels SET claimed_by = NULL, claimed_until = 0 WHERE platform = ? AND claimed_by IS NOT NULL',
+      [this.platform],
+    );
   }
 
   claim(owner: string, claimMs: number, intervalMs: number, at?: number): Promise<OutboxClaim> {

@@ -134,7 +134,7 @@ export function createDingtalkBot(o: DingtalkBotOptions): DingtalkBot {
       ),
     onFrame,
     async start() {
-      chat.start();
+      await chat.start();
       if (o.mode !== 'stream') return;
       const c = new StreamClient({ clientId: o.clientId, clientSecret: o.clientSecret }, o.apiUrl);
       for (const topic of [TOPIC_ROBOT, TOPIC_CARD])

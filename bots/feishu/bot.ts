@@ -67,7 +67,7 @@ export function createFeishuBot(o: FeishuBotOptions): FeishuBot {
     api,
     handle: (raw, headers) => handleFeishuRequest(webhook, raw, headers, (e) => core.receive(e)),
     async start() {
-      chat.start();
+      await chat.start();
       if (o.mode === 'long-connection')
         connection = await startLongConnection({
           domain: o.apiUrl,

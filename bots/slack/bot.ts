@@ -73,7 +73,7 @@ export function createSlackBot(o: SlackBotOptions): SlackBot {
     store,
     ...(http ? { http } : {}),
     async start() {
-      chat.start();
+      await chat.start();
       await app.start();
     },
     async stop() {

@@ -106,7 +106,7 @@ export function createWecomAibot(o: WecomAibotOptions): WecomAibotBot {
     },
     onCallback,
     async start() {
-      chat.start();
+      await chat.start();
       // A connection stopped (or taken over) before does not come back: a new one subscribes again.
       if (!connection || connection.state === 'stopped' || connection.state === 'taken-over')
         connection = newConnection();

@@ -77,7 +77,7 @@ export function createWecomBot(o: WecomBotOptions): WecomBot {
         (task, code) => transport.noteResponseCode(task, code),
       ),
     async start() {
-      chat.start();
+      await chat.start();
     },
     stop: () => chat.stop(),
   };

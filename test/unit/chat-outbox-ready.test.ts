@@ -73,3 +73,34 @@ describe('stopping the outbox', () => {
     store.close();
   });
 });
+
+describe('a restart after the process was killed mid-send (SQLite)', () => {
+  it('releases the channels the dead process claimed, so the new one sends at once', async () => {
+    const store = sqliteChatStore(join(mkdtempSync(join(tmpdir(), 'kubemate-outbox-kill-')), 'chat.db'));
+    await store.enqueue({ op: 'post', place: { channel: 'C1' }, message: { text: 'a' }, key: 'k_a' });
+    await store.enqueue({ op: 'post', place: { channel: 'C1' }, message: { text: 'b' }, key: 'k_b' });
+    // The killed process had claimed the channel for two minutes.
+    expect((await store.claim('dead-process', 120_000, 0)).rows).toHaveLength(1);
+    const sent: string[] = [];
+    const transport: ChatTransport = {
+      platform: 'test',
+      async post(_place, message) {
+        sent.push(message.text);
+        return { messageId: `m${sent.length}` };
+      },
+      async update() {},
+      async upload() {},
+    };
+    const outbox = new Outbox(store, transport, silentLogger, { perChannelIntervalMs: 0, pollMs: 10 });
+    outbox.start();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sent).toEqual([]); // held by the dead claim
+    expect(await store.releaseClaims()).toBe(1);
+    outbox.kick();
+    await outbox.drained();
+    await outbox.stop();
+    expect(sent).toEqual(['a', 'b']);
+    expect(await store.releaseClaims()).toBe(0);
+    store.close();
+  });
+});
