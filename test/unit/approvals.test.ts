@@ -99,6 +99,32 @@ describe('approvals', () => {
     );
   });
 
+  it('a ticket whose completing approval could not be audited runs once at the next approval, not never', async () => {
+    const { pipeline, runs, audit, store } = setup();
+    const id = await requestScale(pipeline);
+    // The audit log refuses the approval record once (its database away for a moment).
+    const record = audit.record.bind(audit);
+    let refused = 0;
+    audit.record = (entry) => {
+      if (entry.kind === 'approval' && refused++ === 0) throw new Error('audit database unavailable');
+      return record(entry);
+    };
+    await expect(pipeline.approve(id, bob)).rejects.toThrow('audit database unavailable');
+    expect(runs.write).toBe(0); // nothing ran unaudited
+    expect((await store.get(id)).status).toBe('approved');
+    // Another approval (here by another lead) is recorded and runs the approved call, once.
+    const done = await pipeline.approve(id, carol);
+    expect(done.status).toBe('success');
+    expect(runs.write).toBe(1);
+    const again = await pipeline.approve(id, bob);
+    expect(again.status).toBe('denied');
+    expect(runs.write).toBe(1);
+    const kinds = audit.records
+      .filter((r) => r.ticketId === id && r.kind !== 'result')
+      .map((r) => `${r.kind}:${r.outcome}:${r.principal.id}`);
+    expect(kinds).toEqual(['approval:success:slack:UCAROL', 'approval:denied:slack:UBOB']);
+  });
+
   it('two stores on one file (two processes) still claim a ticket once', async () => {
     const a = setup();
     const b = setup({ path: a.path });

@@ -175,7 +175,12 @@ export class ApprovalFlow {
     try {
       ticket = await store.approve(ticketId, { person: check.person, principalId: approver.id });
     } catch (e) {
-      if (e instanceof ApprovalError) {
+      // Approved (its quorum met) but never claimed: the approval that completed it could not be
+      // audited, or its replica stopped before the run. This approval, on the record below, runs it;
+      // the claim still lets it run once.
+      if (!(e instanceof ApprovalError)) throw e;
+      const stalled = await Promise.resolve(store.get(ticketId)).catch(() => undefined);
+      if (stalled?.status !== 'approved') {
         await this.host.audit(approver, def.name, args, {
           kind: 'approval',
           outcome: 'denied',
@@ -184,7 +189,7 @@ export class ApprovalFlow {
         });
         return fail(def.name, args, `cannot approve ${ticketId}: ${e.message}`, e.code);
       }
-      throw e;
+      ticket = stalled;
     }
     // On the record before anything runs: an approval the audit cannot take executes nothing.
     await this.host.audit(approver, def.name, args, { kind: 'approval', outcome: 'success', ticketId });
