@@ -27,6 +27,7 @@ import { ToolPipeline } from '../tools/core/invoke.js';
 import type { Logger } from '../tools/core/logger.js';
 import { ToolMetrics } from '../tools/core/metrics.js';
 import { defaultRedactor } from '../tools/core/redact.js';
+import type { ToolRegistry } from '../tools/core/registry.js';
 import { buildRegistry } from '../tools/index.js';
 import { type InspectionStore, openInspectionStore } from '../tools/inspection/store.js';
 import { AuditAnchors } from './audit-anchors.js';
@@ -194,6 +195,7 @@ function buildAppOn(
   shared: SharedState | undefined,
 ): App {
   const clusters = new KubeClusters({ ...config.kubernetes, none: !kubeconfigAvailable(config) });
+  const registry = buildRegistry();
   const metrics = shared?.metrics ?? new ToolMetrics();
   const obs = config.observability;
   const defaultCluster = () => clusters.defaultCluster;
@@ -211,8 +213,8 @@ function buildAppOn(
     if (file.impersonation.enabled) clusters.impersonate((p) => engine.kubeIdentity(p));
     policy = engine;
     const ttlMs = file.approvalTtlMinutes * 60_000;
-    // A run never outlasts the pipeline's timeout; a ticket executing past it was lost in a crash.
-    const executingLimitMs = config.output.timeoutSeconds * 1000 + 60_000;
+    // A run never outlasts its timeout (the pipeline's, or a long tool's own); past it, it was lost in a crash.
+    const executingLimitMs = executingLimit(config.output.timeoutSeconds * 1000, registry);
     approvals = shared
       ? PgApprovalStore.migrated(shared.pg, ttlMs, Date.now, executingLimitMs)
       : new ApprovalStore(join(config.dataDir, 'approvals.db'), ttlMs, Date.now, executingLimitMs);
@@ -255,7 +257,7 @@ function buildAppOn(
     perKind: config.inspections.keepPerKind,
   });
   const pipeline = new ToolPipeline({
-    registry: buildRegistry(),
+    registry,
     policy,
     backends: {
       kube: clusters,
@@ -339,6 +341,16 @@ function buildAppOn(
       await shared?.pg.close();
     },
   };
+}
+
+/**
+ * How long a ticket may stay `executing` before it is taken for lost in a crash (and marked failed,
+ * "unknown whether it took effect"): longer than any approved call may run, the pipeline's timeout or
+ * a tool's own (a model pull may take hours), plus a minute.
+ */
+export function executingLimit(pipelineTimeoutMs: number, registry: ToolRegistry): number {
+  const longest = Math.max(pipelineTimeoutMs, ...registry.list().map((d) => d.timeoutMs ?? 0));
+  return longest + 60_000;
 }
 
 /** The person at this terminal: the CLI and MCP over stdio act as them. */

@@ -114,3 +114,15 @@ describe('state.url', () => {
     await expect(opening).rejects.not.toThrow(/s3cret/);
   });
 });
+
+describe('how long a ticket may be executing before it is taken for lost', () => {
+  it('outlasts the longest approved call any tool allows (a model pull), not only the pipeline timeout', async () => {
+    const { executingLimit } = await import('../../app/wiring.js');
+    const { buildRegistry } = await import('../../tools/index.js');
+    const registry = buildRegistry();
+    const pull = registry.find('model_pull');
+    expect(pull?.timeoutMs).toBeGreaterThan(60 * 60_000);
+    expect(executingLimit(30_000, registry)).toBe(pull!.timeoutMs! + 60_000);
+    expect(executingLimit(30_000, registry)).toBeGreaterThan(30_000 + 60_000);
+  });
+});
