@@ -62,25 +62,37 @@ function chatAgentFor(app: App) {
   };
 }
 
-function buildFeishu(app: App): FeishuBot {
-  const c = app.config.bots.feishu;
-  return createFeishuBot({
-    ...feishuSecrets(c),
-    mode: c.mode,
-    chats: c.chats.map((ch) => ({
-      channel: ch.id,
-      allowWrites: ch.allowWrites,
-      ...(ch.cluster ? { cluster: ch.cluster } : {}),
-      ...(ch.namespace ? { namespace: ch.namespace } : {}),
-    })),
-    defaultAllowWrites: c.defaultAllowWrites,
-    outbox: { perChannelIntervalMs: c.perChatIntervalSeconds * 1000 },
+/** What every bot takes from the app: its data folder or shared state, pipeline, agent, audit and log. */
+function onTheApp(app: App) {
+  return {
     dataDir: app.config.dataDir,
     ...(app.pgState ? { pgState: app.pgState } : {}),
     pipeline: app.pipeline,
     ...chatAgentFor(app),
     audit: app.audit,
     logger: app.logger,
+  };
+}
+
+/** A configured channel or chat, as the chat core binds it. */
+function binding(ch: { id: string; allowWrites: boolean; cluster?: string; namespace?: string }) {
+  return {
+    channel: ch.id,
+    allowWrites: ch.allowWrites,
+    ...(ch.cluster ? { cluster: ch.cluster } : {}),
+    ...(ch.namespace ? { namespace: ch.namespace } : {}),
+  };
+}
+
+function buildFeishu(app: App): FeishuBot {
+  const c = app.config.bots.feishu;
+  return createFeishuBot({
+    ...feishuSecrets(c),
+    mode: c.mode,
+    chats: c.chats.map(binding),
+    defaultAllowWrites: c.defaultAllowWrites,
+    outbox: { perChannelIntervalMs: c.perChatIntervalSeconds * 1000 },
+    ...onTheApp(app),
   });
 }
 
@@ -89,20 +101,10 @@ function buildDingtalk(app: App): DingtalkBot {
   return createDingtalkBot({
     ...dingtalkSecrets(c),
     mode: c.mode,
-    chats: c.chats.map((ch) => ({
-      channel: ch.id,
-      allowWrites: ch.allowWrites,
-      ...(ch.cluster ? { cluster: ch.cluster } : {}),
-      ...(ch.namespace ? { namespace: ch.namespace } : {}),
-    })),
+    chats: c.chats.map(binding),
     defaultAllowWrites: c.defaultAllowWrites,
     outbox: { perChannelIntervalMs: c.perChatIntervalSeconds * 1000 },
-    dataDir: app.config.dataDir,
-    ...(app.pgState ? { pgState: app.pgState } : {}),
-    pipeline: app.pipeline,
-    ...chatAgentFor(app),
-    audit: app.audit,
-    logger: app.logger,
+    ...onTheApp(app),
   });
 }
 
@@ -113,24 +115,14 @@ function buildWecom(app: App): WecomBot | WecomAibotBot {
       ...wecomRobotSecrets(c),
       allowWrites: c.allowWrites,
       outbox: { perChannelIntervalMs: c.perUserIntervalSeconds * 1000 },
-      dataDir: app.config.dataDir,
-      ...(app.pgState ? { pgState: app.pgState } : {}),
-      pipeline: app.pipeline,
-      ...chatAgentFor(app),
-      audit: app.audit,
-      logger: app.logger,
+      ...onTheApp(app),
     });
   return createWecomBot({
     ...wecomSecrets(c),
     approvers: c.approvers,
     allowWrites: c.allowWrites,
     outbox: { perChannelIntervalMs: c.perUserIntervalSeconds * 1000 },
-    dataDir: app.config.dataDir,
-    ...(app.pgState ? { pgState: app.pgState } : {}),
-    pipeline: app.pipeline,
-    ...chatAgentFor(app),
-    audit: app.audit,
-    logger: app.logger,
+    ...onTheApp(app),
   });
 }
 
@@ -143,20 +135,10 @@ function buildSlack(app: App): SlackBot {
     ...(secrets.signingSecret ? { signingSecret: secrets.signingSecret } : {}),
     ...(secrets.appToken ? { appToken: secrets.appToken } : {}),
     apiUrl: c.apiUrl,
-    channels: c.channels.map((ch) => ({
-      channel: ch.id,
-      allowWrites: ch.allowWrites,
-      ...(ch.cluster ? { cluster: ch.cluster } : {}),
-      ...(ch.namespace ? { namespace: ch.namespace } : {}),
-    })),
+    channels: c.channels.map(binding),
     defaultAllowWrites: c.defaultAllowWrites,
     outbox: { perChannelIntervalMs: c.perChannelIntervalSeconds * 1000 },
-    dataDir: app.config.dataDir,
-    ...(app.pgState ? { pgState: app.pgState } : {}),
-    pipeline: app.pipeline,
-    ...chatAgentFor(app),
-    audit: app.audit,
-    logger: app.logger,
+    ...onTheApp(app),
   });
   return slack;
 }

@@ -6,23 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CanaryProgressRunner } from '../../tools/canary/progress-runner.js';
-import { type CanaryPlan, openCanaryPlanStore } from '../../tools/clients/canary-plans.js';
+import { openCanaryPlanStore } from '../../tools/clients/canary-plans.js';
+import { canaryPlanDraft } from '../support/canary-plan.js';
 
-const draft = (name: string): Omit<CanaryPlan, 'id' | 'createdAt'> => ({
-  namespace: 'payments',
-  name,
-  stable: `${name}-stable`,
-  canary: `${name}-canary`,
-  steps: [10, 50, 100],
-  intervalSeconds: 60,
-  analysis: { window: '5m' },
-  requester: { id: 'slack:UALICE', groups: ['sre'], source: 'chat' },
-  state: 'running',
-  step: 0,
-  inconclusive: 0,
-  nextAt: 1000,
-  history: [],
-});
+const draft = (name: string) => canaryPlanDraft(name, 1000);
 
 const stores: Array<{ close(): void }> = [];
 afterEach(() => {

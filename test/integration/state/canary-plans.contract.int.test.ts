@@ -4,6 +4,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openSqlite } from '../../../state/sqlite.js';
 import { type CanaryPlan, openCanaryPlanStore } from '../../../tools/clients/canary-plans.js';
+import { canaryPlanDraft } from '../../support/canary-plan.js';
 import { stopStatePostgres } from '../../support/pg-state.js';
 import { BACKENDS, type BackendKind, closeAll, freshPlace, type Place, pgState, track } from './backends.js';
 
@@ -14,21 +15,7 @@ const open = (place: Place) =>
       : openCanaryPlanStore(pgState(place.where), 'not used on PostgreSQL'),
   );
 
-const draft = (name: string, nextAt: number): Omit<CanaryPlan, 'id' | 'createdAt'> => ({
-  namespace: 'payments',
-  name,
-  stable: `${name}-stable`,
-  canary: `${name}-canary`,
-  steps: [10, 50, 100],
-  intervalSeconds: 60,
-  analysis: { window: '5m' },
-  requester: { id: 'slack:UALICE', groups: ['sre'], source: 'chat' },
-  state: 'running',
-  step: 0,
-  inconclusive: 0,
-  nextAt,
-  history: [],
-});
+const draft = canaryPlanDraft;
 
 afterEach(closeAll);
 afterAll(stopStatePostgres);
