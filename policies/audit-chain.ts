@@ -109,7 +109,26 @@ export interface IndexedColumns {
   outcome: string | null;
 }
 
+/**
+ * A NUL byte becomes U+FFFD in a column: PostgreSQL refuses NUL in text, and a call naming a tool
+ * (or a principal) with one must still leave its record. The record itself keeps the exact text
+ * (JSON escapes it).
+ */
+const columnText = (v: string): string => v.replaceAll('\u0000', '\ufffd');
+
 export function indexedColumns(r: AuditRecord): IndexedColumns {
+  return {
+    at: columnText(r.at),
+    principal: columnText(r.principal.id),
+    source: columnText(r.principal.source),
+    tool: columnText(r.tool),
+    kind: columnText(r.kind),
+    outcome: r.outcome ?? r.decision?.effect ?? null,
+  };
+}
+
+/** The columns as written before NUL bytes were replaced (SQLite took them as they were). */
+export function rawIndexedColumns(r: AuditRecord): IndexedColumns {
   return {
     at: r.at,
     principal: r.principal.id,

@@ -5,6 +5,7 @@ import {
   GENESIS_HASH,
   type IndexedColumns,
   indexedColumns,
+  rawIndexedColumns,
 } from './audit-chain.js';
 import type { AuditRecord } from './types.js';
 
@@ -278,13 +279,16 @@ function nearby(row: StoredRow, fits: (row: StoredRow, seq: number) => boolean):
 
 function columnProblem(row: StoredRow): string | undefined {
   let expected: IndexedColumns;
+  let raw: IndexedColumns;
   try {
-    expected = indexedColumns(JSON.parse(row.record) as AuditRecord);
+    const record = JSON.parse(row.record) as AuditRecord;
+    expected = indexedColumns(record);
+    raw = rawIndexedColumns(record);
   } catch {
     return `record ${row.seq} is not a readable audit record: it was edited after it was written`;
   }
   for (const key of Object.keys(expected) as Array<keyof IndexedColumns>) {
-    if (expected[key] !== row[key]) {
+    if (expected[key] !== row[key] && raw[key] !== row[key]) {
       return `record ${row.seq}: column ${key} reads ${JSON.stringify(row[key])} but the record says ${JSON.stringify(expected[key])}: the row was edited outside the audit log`;
     }
   }
