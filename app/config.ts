@@ -398,13 +398,13 @@ export function formatConfigIssues(
     const given = lookup(input, issue.path);
     // A secret is never echoed, only its length; a database URL may carry a password wherever it
     // was put, so URLs are redacted too.
-    const shown =
-      SECRET_KEY.test(String(issue.path.at(-1) ?? '')) || key === 'state.url'
-        ? typeof given === 'string'
-          ? `(hidden, ${given.length} characters)`
-          : '(hidden)'
-        : redactUrlsDeep(given);
-    return `${key}: ${issue.message}; given ${typeof shown === 'string' && shown.startsWith('(hidden') ? shown : describeGiven(shown)}${from}`;
+    const secret = SECRET_KEY.test(String(issue.path.at(-1) ?? '')) || key === 'state.url';
+    const shown = !secret
+      ? describeGiven(redactUrlsDeep(given))
+      : typeof given === 'string'
+        ? `(hidden, ${given.length} characters)`
+        : '(hidden)';
+    return `${key}: ${issue.message}; given ${shown}${from}`;
   });
   return `invalid configuration in ${origin}:\n${lines.map((l) => `  - ${l}`).join('\n')}`;
 }

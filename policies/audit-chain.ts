@@ -117,13 +117,14 @@ export interface IndexedColumns {
 const columnText = (v: string): string => v.replaceAll('\u0000', '\ufffd');
 
 export function indexedColumns(r: AuditRecord): IndexedColumns {
+  const raw = rawIndexedColumns(r);
   return {
-    at: columnText(r.at),
-    principal: columnText(r.principal.id),
-    source: columnText(r.principal.source),
-    tool: columnText(r.tool),
-    kind: columnText(r.kind),
-    outcome: r.outcome ?? r.decision?.effect ?? null,
+    at: columnText(raw.at),
+    principal: columnText(raw.principal),
+    source: columnText(raw.source),
+    tool: columnText(raw.tool),
+    kind: columnText(raw.kind),
+    outcome: raw.outcome,
   };
 }
 
